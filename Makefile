@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install what they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+AZURITE := node_modules/.bin/azurite
+
+.PHONY: install test lint demo host clean
+
+install: $(STAMP) $(AZURITE)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*; touch $@
+
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install  ## run the whole test suite (Azurite and sandboxes start on free ports)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+demo: install  ## Azurite + sandboxes + local host, a demo account, scheduled syncs, then the audit
+	$(BIN)/python -m shared demo
+
+host: install  ## run the local Functions host against the settings in the environment
+	$(BIN)/python -m shared host
+
+clean:
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,15 @@
+"""Azure Functions entry point (Python v2 model): logging and blueprint registration only."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from functions import maintenance, scheduler, worker
+
+logging.getLogger("azure").setLevel(logging.WARNING)
+
+app = func.FunctionApp()
+for blueprint in (scheduler.bp, worker.bp, maintenance.bp):
+    app.register_functions(blueprint)

@@ -1,0 +1,1 @@
+"""Thin Azure Functions adapters: parse the trigger, call `shared`, nothing else."""

@@ -1,0 +1,333 @@
+"""The Dataverse sandbox: an Entra ID stand-in plus the Web API routes the product uses.
+
+Identity (same host, like a sovereign-cloud authority):
+    GET  /{tenant}/v2.0/.well-known/openid-configuration
+    POST /{tenant}/oauth2/v2.0/token                      client_credentials only
+Web API (bearer token from the endpoint above, audience = this server's URL):
+    GET  /api/data/v9.2/EntityDefinitions(LogicalName='{entity}')/Attributes
+    anything else under /api/data/v9.2/ -> 404 "Resource not found for the segment ..."
+
+Errors use the documented shapes: Entra `{"error","error_description","error_codes",...}`
+(AADSTS codes) and Dataverse `{"error":{"code","message"}}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.counters import CountingMiddleware
+from sandbox.dataverse.state import ATTRIBUTE_PROPERTIES, DataverseState
+from sandbox.faults import FaultMiddleware
+
+API = "/api/data/v9.2"
+ATTRIBUTES_TEMPLATE = f"{API}/EntityDefinitions(LogicalName='{{entity}}')/Attributes"
+TOKEN_TEMPLATE = "/{tenant}/oauth2/v2.0/token"
+DISCOVERY_TEMPLATE = "/{tenant}/v2.0/.well-known/openid-configuration"
+
+_ODATA_JSON = "application/json; odata.metadata=minimal"
+_SERVER_ERRORS = {
+    500: ("0x80040216", "An unexpected error occurred."),
+    502: ("", "Bad Gateway"),
+    503: ("", "The service is temporarily unavailable. Please try again later."),
+    504: ("", "The request timed out."),
+}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _odata(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers={"OData-Version": "4.0", **(headers or {})},
+        media_type=_ODATA_JSON,
+    )
+
+
+def odata_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return _odata({"error": {"code": code, "message": message}}, status, headers)
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def create_dataverse_app(state: DataverseState) -> Starlette:
+    # Identity ---------------------------------------------------------------------------------
+
+    def aad_error(
+        request: Request, status: int, error: str, code: int, description: str
+    ) -> Response:
+        trace_id, correlation_id = state.trace_id(), state.trace_id()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(state.now()))
+        return _json(
+            {
+                "error": error,
+                "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\n"
+                f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}",
+                "error_codes": [code],
+                "timestamp": stamp,
+                "trace_id": trace_id,
+                "correlation_id": correlation_id,
+                "error_uri": f"{_base_url(request)}/error?code={code}",
+            },
+            status,
+        )
+
+    def unknown_tenant(request: Request, tenant: str) -> Response:
+        return aad_error(
+            request,
+            400,
+            "invalid_tenant",
+            90002,
+            f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud.",
+        )
+
+    async def openid_configuration(request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        if tenant != state.tenant_id:
+            return unknown_tenant(request, tenant)
+        base = f"{_base_url(request)}/{tenant}"
+        return _json(
+            {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "jwks_uri": f"{_base_url(request)}/{tenant}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{base}/v2.0",
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": f"{_base_url(request)}/oidc/userinfo",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "tid", "oid"],
+                "tenant_region_scope": "EU",
+                "cloud_instance_name": "sandbox.invalid",
+                "cloud_graph_host_name": "graph.sandbox.invalid",
+                "msgraph_host": "graph.sandbox.invalid",
+            }
+        )
+
+    async def token(request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        if tenant != state.tenant_id:
+            return unknown_tenant(request, tenant)
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret")
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):  # client_secret_basic (RFC 6749 2.3.1)
+            try:
+                user, _, password = base64.b64decode(basic[6:]).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            client_id, client_secret = unquote(user) or client_id, unquote(password)
+        if form.get("grant_type") != "client_credentials":
+            return aad_error(
+                request,
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type "
+                f"'{form.get('grant_type', '')}'. The sandbox only issues client_credentials.",
+            )
+        app = state.apps.get(client_id)
+        if app is None:
+            return aad_error(
+                request,
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant}'. This can happen if the application has not been installed by the "
+                "administrator of the tenant or consented to by any user in the tenant.",
+            )
+        if not client_secret:
+            return aad_error(
+                request,
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' "
+                "or 'client_secret'.",
+            )
+        if client_secret != app.client_secret:
+            return aad_error(
+                request,
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is "
+                "the client secret value, not the client secret ID, for a secret added to app "
+                f"'{client_id}'.",
+            )
+        scopes = [s for s in form.get("scope", "").split() if s]
+        resources = [s for s in scopes if s.endswith("/.default")]
+        if len(resources) != 1 or any(
+            s not in {"openid", "profile", "offline_access"} for s in scopes if s not in resources
+        ):
+            return aad_error(
+                request,
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {form.get('scope', '')} is not valid. Client "
+                "credential flows must have a scope value with /.default suffixed to the "
+                "resource identifier (application ID URI).",
+            )
+        issued = state.issue_token(client_id, resources[0].removesuffix("/.default"))
+        lifetime = state.token_lifetime_seconds
+        return _json(
+            {
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "ext_expires_in": lifetime,
+                "access_token": issued.value,
+            },
+            headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"},
+        )
+
+    # Web API ------------------------------------------------------------------------------
+
+    def authorize(request: Request) -> Response | None:
+        """None if the bearer token is good and the budget allows; else the error response."""
+        base = _base_url(request)
+        header = request.headers.get("authorization", "")
+        value = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        issued = state.valid_token(value, base) if value else None
+        if issued is None:
+            return odata_error(
+                401,
+                "",
+                "The user is not authenticated: the bearer token is missing, expired, revoked "
+                "or issued for another resource.",
+                headers={
+                    "WWW-Authenticate": f"Bearer authorization_uri={base}/{state.tenant_id}"
+                    f"/oauth2/authorize, resource_id={base}/"
+                },
+            )
+        if issued.client_id not in state.application_users:
+            return odata_error(403, "0x80072560", "The user is not a member of the organization.")
+        throttled = state.service_protection()
+        if throttled is not None:
+            retry_after, _ = throttled
+            return odata_error(
+                429,
+                "0x80072322",
+                "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+                headers={"Retry-After": retry_after},
+            )
+        return None
+
+    def ratelimit_headers() -> dict[str, str]:
+        remaining = state.remaining_budget()
+        if remaining is None:
+            return {}
+        return {"x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
+
+    async def entity_attributes(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        entity = request.path_params["entity"]
+        for option in request.query_params:
+            if option != "$select":
+                return odata_error(
+                    400, "0x0", f"The query parameter {option} is not supported by the sandbox."
+                )
+        raw_select = request.query_params.get("$select", "")
+        select = tuple(name.strip() for name in raw_select.split(",") if name.strip())
+        for name in select:
+            if name not in ATTRIBUTE_PROPERTIES and name != "MetadataId":
+                return odata_error(
+                    400,
+                    "0x0",
+                    f"Could not find a property named '{name}' on type "
+                    "'Microsoft.Dynamics.CRM.AttributeMetadata'.",
+                )
+        attributes = state.attributes.get(entity)
+        if attributes is None:
+            return odata_error(
+                404,
+                "0x80041102",
+                f"The entity with a name = '{entity}' with namemapping = 'Logical' was not "
+                "found in the MetadataCache.",
+            )
+        select = tuple(name for name in select if name != "MetadataId")
+        suffix = f"({','.join(select)})" if select else ""
+        return _odata(
+            {
+                "@odata.context": f"{_base_url(request)}{API}/$metadata#EntityDefinitions"
+                f"('{entity}')/Attributes{suffix}",
+                "value": [a.to_json(select, state.user_language) for a in list(attributes)],
+            },
+            headers=ratelimit_headers(),
+        )
+
+    async def unknown_resource(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        segment = request.path_params["rest"].split("/", 1)[0].split("(", 1)[0]
+        return odata_error(404, "0x8006088a", f"Resource not found for the segment '{segment}'.")
+
+    routes: list[BaseRoute] = [
+        Route(DISCOVERY_TEMPLATE, openid_configuration, methods=["GET"]),
+        Route(TOKEN_TEMPLATE, token, methods=["POST"]),
+        Route(ATTRIBUTES_TEMPLATE, entity_attributes, methods=["GET"]),
+        Route(
+            API + "/{rest:path}",
+            unknown_resource,
+            methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+        ),
+    ]
+
+    def server_error(status: int) -> Response:
+        code, message = _SERVER_ERRORS.get(status, ("", "Server error"))
+        return odata_error(status, code, message)
+
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                CountingMiddleware, counters=state.counters, routes=routes, server="dataverse"
+            ),
+            # Entra ID is a different service: faults and throttling hit the Web API only.
+            Middleware(
+                FaultMiddleware,
+                faults=state.faults,
+                error_response=server_error,
+                applies=lambda path: path.startswith("/api/"),
+            ),
+        ],
+    )

@@ -1,0 +1,325 @@
+"""In-memory state of the Dataverse sandbox: registered app, issued tokens, attribute metadata,
+service-protection budget, faults and call counters. Tests edit it directly."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.clock import Clock, system_clock
+from sandbox.counters import Counters
+from sandbox.dataverse.seed import ENTITIES
+from sandbox.faults import Faults, RateWindow
+
+DEMO_TENANT_ID = "00000000-0000-4000-8000-0000000000d0"
+DEMO_CLIENT_ID = "00000000-0000-4000-8000-0000000000c1"
+DEMO_CLIENT_SECRET = "demo-client-secret"
+
+ENGLISH = 1033
+_IDS = uuid.UUID("6f2d0c7e-58a4-4c1b-9d51-0e6a4f3b7c21")  # namespace for deterministic ids
+
+# AttributeType -> (derived metadata type, AttributeTypeName value)
+_TYPES: dict[str, tuple[str, str]] = {
+    "BigInt": ("BigIntAttributeMetadata", "BigIntType"),
+    "Boolean": ("BooleanAttributeMetadata", "BooleanType"),
+    "Customer": ("LookupAttributeMetadata", "CustomerType"),
+    "DateTime": ("DateTimeAttributeMetadata", "DateTimeType"),
+    "Decimal": ("DecimalAttributeMetadata", "DecimalType"),
+    "Double": ("DoubleAttributeMetadata", "DoubleType"),
+    "EntityName": ("EntityNameAttributeMetadata", "EntityNameType"),
+    "Integer": ("IntegerAttributeMetadata", "IntegerType"),
+    "Lookup": ("LookupAttributeMetadata", "LookupType"),
+    "Memo": ("MemoAttributeMetadata", "MemoType"),
+    "Money": ("MoneyAttributeMetadata", "MoneyType"),
+    "Owner": ("LookupAttributeMetadata", "OwnerType"),
+    "Picklist": ("PicklistAttributeMetadata", "PicklistType"),
+    "State": ("StateAttributeMetadata", "StateType"),
+    "Status": ("StatusAttributeMetadata", "StatusType"),
+    "String": ("StringAttributeMetadata", "StringType"),
+    "Uniqueidentifier": ("UniqueIdentifierAttributeMetadata", "UniqueidentifierType"),
+    "Virtual": ("ImageAttributeMetadata", "ImageType"),
+}
+
+# Properties the sandbox can $select on an attribute (MetadataId is always returned).
+ATTRIBUTE_PROPERTIES = (
+    "LogicalName",
+    "SchemaName",
+    "EntityLogicalName",
+    "AttributeType",
+    "AttributeTypeName",
+    "AttributeOf",
+    "IsCustomAttribute",
+    "DisplayName",
+)
+
+
+def _deterministic_id(*parts: str) -> str:
+    return str(uuid.uuid5(_IDS, "/".join(parts)))
+
+
+@dataclass
+class AttributeDef:
+    """One column's metadata. Mutable: tests rename labels or add columns."""
+
+    entity: str
+    logical_name: str
+    attribute_type: str
+    labels: dict[int, str] = field(default_factory=dict)  # LanguageCode -> label
+    attribute_of: str | None = None
+    is_custom: bool = False
+    schema_name: str | None = None
+    metadata_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.metadata_id:
+            self.metadata_id = _deterministic_id(self.entity, self.logical_name)
+        if self.schema_name is None:
+            self.schema_name = self.logical_name.capitalize()
+
+    @property
+    def display_name(self) -> str | None:
+        return self.labels.get(ENGLISH)
+
+    def label_id(self, language: int) -> str:
+        return _deterministic_id(self.entity, self.logical_name, "DisplayName", str(language))
+
+    def to_json(self, select: tuple[str, ...], user_language: int) -> dict[str, Any]:
+        odata_type, type_name = _TYPES.get(self.attribute_type, ("AttributeMetadata", ""))
+        localized = [
+            {
+                "Label": label,
+                "LanguageCode": language,
+                "IsManaged": not self.is_custom,
+                "MetadataId": self.label_id(language),
+                "HasChanged": None,
+            }
+            for language, label in sorted(self.labels.items())
+        ]
+        user_label = next((lab for lab in localized if lab["LanguageCode"] == user_language), None)
+        values: dict[str, Any] = {
+            "LogicalName": self.logical_name,
+            "SchemaName": self.schema_name,
+            "EntityLogicalName": self.entity,
+            "AttributeType": self.attribute_type,
+            "AttributeTypeName": {"Value": type_name},
+            "AttributeOf": self.attribute_of,
+            "IsCustomAttribute": self.is_custom,
+            "DisplayName": {
+                "LocalizedLabels": localized,
+                "UserLocalizedLabel": dict(user_label) if user_label else None,
+            },
+        }
+        body: dict[str, Any] = {"@odata.type": f"#Microsoft.Dynamics.CRM.{odata_type}"}
+        for name in select or ATTRIBUTE_PROPERTIES:
+            body[name] = values[name]
+        body["MetadataId"] = self.metadata_id
+        return body
+
+
+def seed_attributes() -> dict[str, list[AttributeDef]]:
+    return {
+        entity: [
+            AttributeDef(
+                entity=entity,
+                logical_name=logical,
+                attribute_type=attribute_type,
+                labels={ENGLISH: label} if label else {},
+                attribute_of=attribute_of,
+            )
+            for logical, attribute_type, label, attribute_of in rows
+        ]
+        for entity, rows in ENTITIES.items()
+    }
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    client_id: str
+    client_secret: str
+
+
+@dataclass
+class IssuedToken:
+    value: str
+    client_id: str
+    resource: str
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Throttle:
+    retry_after: int
+    as_http_date: bool
+
+
+class DataverseState:
+    """Everything the Dataverse sandbox knows. `reset()` returns to the seeded start."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str = DEMO_TENANT_ID,
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        seed: int = 0,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._default_app = RegisteredApp(client_id, client_secret)
+        self.tenant_id = tenant_id
+        self.seed = seed
+        self.clock: Clock = clock
+        self.counters = Counters()
+        self.faults = Faults(seed)
+        self.reset()
+
+    def reset(self, *, seed: int | None = None, clock: Clock | None = None) -> None:
+        """Back to the seed: demo app only, no tokens, seeded metadata, no faults, no counts."""
+        with self._lock:
+            if seed is not None:
+                self.seed = seed
+            if clock is not None:
+                self.clock = clock
+            self.apps: dict[str, RegisteredApp] = {self._default_app.client_id: self._default_app}
+            self.application_users: set[str] = {self._default_app.client_id}
+            self.tokens: dict[str, IssuedToken] = {}
+            self.token_lifetime_seconds = 3599
+            self.reject_all_tokens = False
+            self.user_language = ENGLISH
+            self.attributes: dict[str, list[AttributeDef]] = seed_attributes()
+            self.request_budget: RateWindow | None = None
+            self.fixed_retry_after: int | None = None
+            self._throttles: list[Throttle] = []
+            self.rng = random.Random(self.seed)
+            self.faults.reset(self.seed)
+            self.counters.reset()
+
+    def now(self) -> float:
+        return self.clock()
+
+    # Identity ---------------------------------------------------------------------------------
+
+    def register_app(
+        self, client_id: str, client_secret: str, *, application_user: bool = True
+    ) -> RegisteredApp:
+        with self._lock:
+            app = RegisteredApp(client_id, client_secret)
+            self.apps[client_id] = app
+            if application_user:
+                self.application_users.add(client_id)
+            return app
+
+    def issue_token(self, client_id: str, resource: str) -> IssuedToken:
+        with self._lock:
+            token = IssuedToken(
+                value=secrets.token_urlsafe(32),
+                client_id=client_id,
+                resource=resource.rstrip("/"),
+                expires_at=self.now() + self.token_lifetime_seconds,
+            )
+            self.tokens[token.value] = token
+            return token
+
+    def valid_token(self, value: str, resource: str) -> IssuedToken | None:
+        with self._lock:
+            token = self.tokens.get(value)
+            if (
+                token is None
+                or token.revoked
+                or self.reject_all_tokens
+                or token.expires_at <= self.now()
+                or token.resource != resource.rstrip("/")
+            ):
+                return None
+            return token
+
+    def revoke_all_tokens(self) -> int:
+        """Invalidate every token issued so far (new ones are accepted); returns how many."""
+        with self._lock:
+            live = [token for token in self.tokens.values() if not token.revoked]
+            for token in live:
+                token.revoked = True
+            return len(live)
+
+    def trace_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    # Metadata -----------------------------------------------------------------------------
+
+    def attribute(self, entity: str, logical_name: str) -> AttributeDef:
+        for attribute in self.attributes[entity]:
+            if attribute.logical_name == logical_name:
+                return attribute
+        raise KeyError(f"{entity}.{logical_name}")
+
+    def add_attribute(
+        self,
+        entity: str,
+        logical_name: str,
+        attribute_type: str,
+        display_name: str | None = None,
+        *,
+        is_custom: bool = True,
+        attribute_of: str | None = None,
+    ) -> AttributeDef:
+        attribute = AttributeDef(
+            entity=entity,
+            logical_name=logical_name,
+            attribute_type=attribute_type,
+            labels={ENGLISH: display_name} if display_name else {},
+            attribute_of=attribute_of,
+            is_custom=is_custom,
+        )
+        with self._lock:
+            self.attributes.setdefault(entity, []).append(attribute)
+        return attribute
+
+    def set_display_name(
+        self, entity: str, logical_name: str, label: str | None, *, language: int = ENGLISH
+    ) -> None:
+        attribute = self.attribute(entity, logical_name)
+        with self._lock:
+            if label is None:
+                attribute.labels.pop(language, None)
+            else:
+                attribute.labels[language] = label
+
+    # Service protection ---------------------------------------------------------------------
+
+    def set_request_budget(self, limit: int | None, window_seconds: float = 300.0) -> None:
+        """Allow `limit` Web API requests per window (None: unlimited); then 429 + Retry-After."""
+        with self._lock:
+            self.request_budget = (
+                None if limit is None else RateWindow(limit, window_seconds, lambda: self.now())
+            )
+
+    def throttle_next(
+        self, count: int = 1, *, retry_after: int = 1, as_http_date: bool = False
+    ) -> None:
+        """Answer the next `count` authenticated Web API requests with 429."""
+        with self._lock:
+            self._throttles.extend(Throttle(retry_after, as_http_date) for _ in range(count))
+
+    def service_protection(self) -> tuple[str, int | None] | None:
+        """None if the request may run, else (Retry-After header value, remaining budget)."""
+        with self._lock:
+            if self._throttles:
+                throttle = self._throttles.pop(0)
+                if throttle.as_http_date:
+                    when = self.now() + throttle.retry_after
+                    return email.utils.formatdate(when, usegmt=True), None
+                return str(throttle.retry_after), None
+            budget = self.request_budget
+            if budget is None or budget.try_consume():
+                return None
+            seconds = self.fixed_retry_after or budget.seconds_until_reset()
+            return str(seconds), 0
+
+    def remaining_budget(self) -> int | None:
+        return None if self.request_budget is None else self.request_budget.remaining

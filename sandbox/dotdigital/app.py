@@ -1,0 +1,207 @@
+"""The Dotdigital sandbox: the v2 calls the product uses, with HTTP Basic API-user auth.
+
+    GET  /v2/account-info   answered by every region (region discovery)
+    GET  /v2/data-fields    only on the account's own region (elsewhere: 403)
+    POST /v2/data-fields
+
+Errors use the v2 envelope `{"message":"... ERROR_X"}`. Rate limiting answers 429 with
+x-ratelimit-* headers (tiered scheme) or, when switched to the legacy flat scheme, 400
+`ERROR_APIUSAGE_EXCEEDED`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.counters import CountingMiddleware
+from sandbox.dotdigital.state import (
+    DATA_FIELD_TYPES,
+    VISIBILITIES,
+    DataFieldRecord,
+    DotdigitalState,
+)
+from sandbox.faults import FaultMiddleware
+
+ACCOUNT_INFO = "/v2/account-info"
+DATA_FIELDS = "/v2/data-fields"
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,20}$")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+        headers=headers,
+    )
+
+
+def v2_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return _json({"message": message}, status, headers)
+
+
+def _invalid(reason: str) -> Response:
+    return v2_error(400, f"{reason} ERROR_DATAFIELD_INVALID")
+
+
+def _default_value_ok(kind: str, value: Any) -> bool:
+    if value is None:
+        return True
+    if kind == "String":
+        return isinstance(value, str) and len(value) <= 255
+    if kind == "Numeric":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return True
+        try:
+            float(str(value))
+        except ValueError:
+            return False
+        return True
+    if kind == "Boolean":
+        return isinstance(value, bool) or str(value).lower() in {"true", "false"}
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) -> Starlette:
+    """`region`: which region this server is (default: the account's own region)."""
+    server_region = region or state.region
+
+    def guard(request: Request, *, any_region: bool = False) -> Response | None:
+        header = request.headers.get("authorization", "")
+        user = password = ""
+        if header.lower().startswith("basic "):
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user = password = ""
+        if not user or not state.authenticate(user, password):
+            return v2_error(401, "Authorization has been denied for this request.")
+        if not any_region and server_region != state.region:
+            return v2_error(403, "Forbidden: Access is denied")
+        limited = state.rate_limited()
+        if limited is not None:
+            legacy, headers = limited
+            if legacy:
+                return v2_error(
+                    400,
+                    f"Your API user has exceeded the cut-off of {state.hourly_call_limit} API "
+                    "calls in a one hour period. ERROR_APIUSAGE_EXCEEDED",
+                )
+            return v2_error(429, "Too many requests: the API rate limit is exceeded.", headers)
+        state.record_call()
+        return None
+
+    async def account_info(request: Request) -> Response:
+        denied = guard(request, any_region=True)
+        if denied is not None:
+            return denied
+        endpoint = (state.api_endpoint or str(request.base_url)).rstrip("/") + "/"
+        used = state.calls_in_last_hour()
+        properties = [
+            ("Name", "String", "Sandbox Marketing"),
+            ("MainEmail", "String", state.main_email),
+            ("APILocale", "String", "en-GB"),
+            ("ApiCallsInLastHour", "Int", str(used)),
+            ("ApiCallsRemaining", "Int", str(max(state.hourly_call_limit - used, 0))),
+            ("ApiEndpoint", "String", endpoint),
+            ("CurrencyCode", "String", "GBP"),
+            ("TimeZoneIana", "String", "Europe/London"),
+        ]
+        return _json(
+            {
+                "id": state.account_id,
+                "properties": [{"name": n, "type": t, "value": v} for n, t, v in properties],
+            }
+        )
+
+    async def list_data_fields(request: Request) -> Response:
+        denied = guard(request)
+        if denied is not None:
+            return denied
+        return _json([f.to_json() for f in list(state.data_fields)])
+
+    async def create_data_field(request: Request) -> Response:
+        denied = guard(request)
+        if denied is not None:
+            return denied
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _invalid("The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return _invalid("The data field must be a JSON object.")
+        fields = {str(key).lower(): value for key, value in body.items()}  # any key casing
+        name = fields.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            return _invalid(
+                "The data field name must be 1 to 20 letters, digits, hyphens or underscores."
+            )
+        kinds = {k.lower(): k for k in DATA_FIELD_TYPES}
+        kind = kinds.get(str(fields.get("type", "")).lower())
+        if kind is None:
+            return _invalid("The data field type must be String, Numeric, Date or Boolean.")
+        visibilities = {v.lower(): v for v in VISIBILITIES}
+        visibility = visibilities.get(str(fields.get("visibility") or "Private").lower())
+        if visibility is None:
+            return _invalid("The data field visibility must be Private or Public.")
+        default = fields.get("defaultvalue")
+        if not _default_value_ok(kind, default):
+            return _invalid(f"The default value does not fit the data field type {kind}.")
+        if state.field(name) is not None:
+            return v2_error(400, "Field already exists. ERROR_NON_UNIQUE_DATAFIELD")
+        if state.custom_field_count() >= state.custom_field_limit:
+            return v2_error(
+                400,
+                "The account has reached its limit of contact data fields. "
+                "ERROR_DATAFIELD_LIMITEXCEEDED",
+            )
+        record = DataFieldRecord(name, kind, visibility, default)
+        state.data_fields.append(record)
+        return _json(record.to_json(), 201)
+
+    async def not_found(request: Request) -> Response:
+        return v2_error(
+            404, f"No HTTP resource was found that matches the request URI '{request.url}'."
+        )
+
+    routes: list[BaseRoute] = [
+        Route(ACCOUNT_INFO, account_info, methods=["GET"]),
+        Route(DATA_FIELDS, list_data_fields, methods=["GET"]),
+        Route(DATA_FIELDS, create_data_field, methods=["POST"]),
+        Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+
+    def server_error(status: int) -> Response:
+        if status == 503:
+            return v2_error(503, "The service is unavailable.")
+        return v2_error(status, "An error has occurred.")
+
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                CountingMiddleware,
+                counters=state.counters,
+                routes=routes,
+                server=f"dotdigital-{server_region}",
+            ),
+            Middleware(FaultMiddleware, faults=state.faults, error_response=server_error),
+        ],
+    )

@@ -1,0 +1,97 @@
+"""Start Azurite (the local twin of Azure Storage) from the project's pinned npm package."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Azurite's documented development account; a public, well-known value, not a secret.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigurationError(f"Azurite exited early with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise ConfigurationError(f"Azurite did not listen on port {port} within {timeout:.0f} s")
+
+
+@dataclass
+class AzuriteProcess:
+    process: subprocess.Popen[bytes]
+    blob_port: int
+    queue_port: int
+    table_port: int
+
+    @property
+    def connection_string(self) -> str:
+        base = "http://127.0.0.1"
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"BlobEndpoint={base}:{self.blob_port}/{DEV_ACCOUNT};"
+            f"QueueEndpoint={base}:{self.queue_port}/{DEV_ACCOUNT};"
+            f"TableEndpoint={base}:{self.table_port}/{DEV_ACCOUNT};"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def azurite_binary() -> str:
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite")
+    if found:
+        return found
+    raise ConfigurationError("Azurite is not installed: run `make install` (npm ci) first.")
+
+
+def start_azurite(*, in_memory: bool, location: Path | None = None) -> AzuriteProcess:
+    """Start blob, queue and table services on free ports and wait until they listen."""
+    ports = [free_port(), free_port(), free_port()]
+    args = [
+        azurite_binary(),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--blobPort", str(ports[0]),
+        "--queuePort", str(ports[1]),
+        "--tablePort", str(ports[2]),
+    ]  # fmt: skip
+    if in_memory:
+        args.append("--inMemoryPersistence")
+    elif location is not None:
+        location.mkdir(parents=True, exist_ok=True)
+        args += ["--location", str(location)]
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
+    for port in ports:
+        _wait_for_port(port, process, timeout=30)
+    return AzuriteProcess(process, *ports)

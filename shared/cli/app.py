@@ -1,0 +1,194 @@
+"""Operator commands. They use the same Table Storage and queue as the functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shared.cli import views
+from shared.cli.environment import load_local_settings
+from shared.errors import SyncError
+from shared.pipeline import admin
+from shared.runtime import Runtime, get_runtime
+from shared.scheduling import Interval, ScheduleSpec, SyncWindow, upcoming
+from shared.storage.data_labels_repo import DataLabel, LabelType
+from shared.sync_types import SyncType
+
+console = Console()
+app = typer.Typer(
+    help=(
+        "Dynamics Marketing Sync operator CLI. Settings come from the environment, then "
+        "local.settings.json, then the Azurite started by `make demo` (Azurite by default)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
+schedule_app = typer.Typer(help="Show and set sync schedules.", no_args_is_help=True)
+labels_app = typer.Typer(help="Email data labels (Dotdigital contact data fields).",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(labels_app, name="labels")
+
+AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
+SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]
+
+
+def _runtime() -> Runtime:
+    load_local_settings()
+    return get_runtime()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(code=1)
+
+
+@app.callback()
+def main() -> None:
+    """Dynamics Marketing Sync operator CLI."""
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List the connected email accounts."""
+    console.print(views.accounts_table(_runtime().accounts.all()))
+
+
+@schedule_app.command("show")
+def schedule_show(account: AccountArg) -> None:
+    """Show every sync type's interval, window, status, last and next sync."""
+    rt = _runtime()
+    if rt.accounts.get(account) is None:
+        raise _fail(f"No email account '{account}'.")
+    console.print(views.schedules_table(rt.schedules.for_account(account), f"Schedules: {account}"))
+
+
+@schedule_app.command("set")
+def schedule_set(
+    account: AccountArg,
+    sync_type: SyncTypeArg,
+    interval: Annotated[Interval, typer.Option(help="How often the sync runs.")],
+    window: Annotated[
+        str,
+        typer.Option(help='"any", "mon-fri 18:00-08:00", "mon,wed 09:00-17:00" or "specific 07:30" '
+                     "(UTC; specific time only with Once a day)."),
+    ] = "any",
+) -> None:  # fmt: skip
+    """Set a sync type's interval and sync window."""
+    rt = _runtime()
+    try:
+        spec = ScheduleSpec(interval=interval, window=SyncWindow.parse(window))
+        record = admin.set_schedule(rt, account, sync_type, spec)
+    except (ValueError, SyncError) as error:
+        raise _fail(str(error)) from error
+    console.print(f"{sync_type.value}: {interval.value}, {spec.window.describe()}.")
+    runs = upcoming(spec, after=rt.clock(), count=6)
+    console.print("Next runs (UTC): " + (", ".join(views.when(r) for r in runs) or "manual only"))
+    console.print(f"Status: {record.status.value}")
+
+
+@schedule_app.command("start")
+def schedule_start(
+    account: AccountArg,
+    sync_type: SyncTypeArg,
+    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="First run date.")],
+    at: Annotated[str | None, typer.Option("--time", help="HH:MM UTC; omitted keeps the time "
+                                           "of the current next sync.")] = None,
+) -> None:  # fmt: skip
+    """Once a day at a specific time: first run on --date, then daily at that time."""
+    rt = _runtime()
+    try:
+        start_time = time.fromisoformat(at) if at else None
+        record = admin.set_once_a_day_start(rt, account, sync_type, on.date(), start_time)
+    except (ValueError, SyncError) as error:
+        raise _fail(str(error)) from error
+    console.print(f"{sync_type.value}: once a day, next sync {views.when(record.next_sync)} UTC.")
+
+
+@app.command("sync-now")
+def sync_now(account: AccountArg, sync_type: SyncTypeArg) -> None:
+    """Enqueue a sync at once (does nothing if one is already queued or in progress)."""
+    try:
+        result = admin.sync_now(_runtime(), account, sync_type)
+    except (ValueError, SyncError) as error:
+        raise _fail(str(error)) from error
+    console.print(result.message, style="green" if result.accepted else "yellow")
+    if not result.accepted:
+        raise typer.Exit(code=2)
+
+
+@app.command("audit")
+def audit(
+    account: AccountArg,
+    sync_type: Annotated[SyncType | None, typer.Option(help="Only this sync type.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only runs started at or after this "
+                                                   "UTC time (default: 30 days ago).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    details: Annotated[bool, typer.Option(help="Also show each run's detail rows.")] = False,
+) -> None:  # fmt: skip
+    """Show the sync audit of an account, newest first."""
+    rt = _runtime()
+    start = since.replace(tzinfo=UTC) if since else rt.clock() - timedelta(days=30)
+    records = rt.audit.recent(account, sync_type=sync_type, since=start, limit=limit)
+    console.print(views.audit_table(records, f"Sync audit: {account}"))
+    if details:
+        for record in records:
+            rows = rt.audit.details(account, record.row_key)
+            if rows:
+                title = f"{record.sync_type} {views.when(record.started)}"
+                console.print(views.details_table(rows, title))
+
+
+@labels_app.command("list")
+def labels_list(account: AccountArg) -> None:
+    """List the account's email data labels."""
+    rt = _runtime()
+    console.print(
+        views.labels_table(rt.data_labels.for_account(account), f"Data labels: {account}")
+    )
+
+
+@labels_app.command("add")
+def labels_add(
+    account: AccountArg,
+    name: Annotated[str, typer.Argument(help="Label name, unique in the account.")],
+    label_type: Annotated[LabelType, typer.Option("--type")] = LabelType.STRING,
+    default: Annotated[str | None, typer.Option(help="Used when the CRM value is empty.")] = None,
+    description: Annotated[str, typer.Option(help="What the label is for.")] = "",
+    public: Annotated[bool, typer.Option(help="Create it Public (default Private).")] = False,
+) -> None:
+    """Create a data label; the next DataLabels sync creates it in Dotdigital."""
+    rt = _runtime()
+    if rt.accounts.get(account) is None:
+        raise _fail(f"No email account '{account}'.")
+    if rt.data_labels.get(account, name) is not None:
+        raise _fail(f"A data label named '{name}' already exists in '{account}'.")
+    label = DataLabel(name=name, type=label_type, default_value=default,
+                      description=description, is_private=not public)  # fmt: skip
+    rt.data_labels.save(account, label)
+    console.print(f"Label {name} saved; it is created in Dotdigital at the next DataLabels sync.")
+
+
+@app.command("host")
+def host() -> None:
+    """Run the local Functions host (timers and the queue worker) until Ctrl+C."""
+    from shared.localhost.run import run_host
+
+    load_local_settings()
+    run_host(console)
+
+
+@app.command("demo")
+def demo(
+    exit_after_audit: Annotated[bool, typer.Option(help="Stop once the audit is printed "
+                                                   "instead of keeping Azurite running.")] = False,
+) -> None:  # fmt: skip
+    """Start Azurite and the sandboxes, provision a demo account, run its scheduled syncs."""
+    from shared.demo import run_demo
+
+    run_demo(console, keep_running=not exit_after_audit)

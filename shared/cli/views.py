@@ -1,0 +1,74 @@
+"""Rich tables for what operators look at: accounts, schedules, audit, labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.table import Table
+
+from shared.accounts import EmailAccount
+from shared.audit import AuditDetail, AuditRecord
+from shared.storage.data_labels_repo import DataLabel
+from shared.storage.schedules_repo import ScheduleRecord
+from shared.sync_types import DISPLAY_NAMES
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def accounts_table(accounts: Iterable[EmailAccount]) -> Table:
+    table = Table(
+        "Account id", "Name", "Platform", "Default", "Disabled", "API user", title="Email accounts"
+    )
+    for a in accounts:
+        table.add_row(a.account_id, a.name, a.platform.value, "yes" if a.is_default else "",
+                      "DISABLED" if a.disabled else "", a.api_user)  # fmt: skip
+    return table
+
+
+def schedules_table(records: Iterable[ScheduleRecord], title: str) -> Table:
+    table = Table("Sync type", "Shown as", "Interval", "Sync window (UTC)", "Status",
+                  "Last sync", "Next sync", "Last result", title=title)  # fmt: skip
+    for r in records:
+        table.add_row(
+            r.sync_type.value, DISPLAY_NAMES.get(r.sync_type, ""), r.spec.interval.value,
+            r.spec.window.describe(), r.status.value, when(r.last_sync), when(r.next_sync),
+            r.last_status,
+        )  # fmt: skip
+    return table
+
+
+def audit_table(records: Iterable[AuditRecord], title: str) -> Table:
+    table = Table("Started (UTC)", "Sync type", "Status", "Trigger", "Read", "Created",
+                  "Updated", "Deleted", "Failed", "Message", title=title)  # fmt: skip
+    for r in records:
+        c = r.counts
+        table.add_row(
+            when(r.started), str(r.sync_type), r.status.value, r.trigger, str(c.read),
+            str(c.created), str(c.updated), str(c.deleted), str(c.failed), r.message,
+        )  # fmt: skip
+    return table
+
+
+def details_table(details: Iterable[AuditDetail], title: str) -> Table:
+    table = Table("Item", "Status", "Read", "Created", "Updated", "Deleted", "Failed", "Message",
+                  title=title)  # fmt: skip
+    for d in details:
+        c = d.counts
+        table.add_row(d.item, d.status.value, str(c.read), str(c.created), str(c.updated),
+                      str(c.deleted), str(c.failed), d.message)  # fmt: skip
+    return table
+
+
+def labels_table(labels: Iterable[DataLabel], title: str) -> Table:
+    table = Table("Name", "Type", "Visibility", "Default value", "Origin", "Synchronised",
+                  "Last error", title=title)  # fmt: skip
+    for label in labels:
+        table.add_row(
+            label.name, label.type.value, "Private" if label.is_private else "Public",
+            label.default_value or "", label.origin.value,
+            "yes" if label.is_synchronised else "no", label.last_error,
+        )  # fmt: skip
+    return table

@@ -1,0 +1,143 @@
+"""`make demo`: Azurite, the sandboxes and the local host, a demo account, its first syncs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from shared.accounts import EmailAccount
+from shared.audit import AuditStatus
+from shared.azurite import PROJECT_ROOT, start_azurite
+from shared.cli import views
+from shared.cli.environment import DEMO_STATE
+from shared.localhost.run import build_host
+from shared.pipeline.admin import provision_account
+from shared.runtime import Runtime, install_runtime
+from shared.scheduling import Interval, ScheduleSpec
+from shared.settings import Settings
+from shared.storage.data_labels_repo import DataLabel, LabelType
+from shared.sync_types import SyncType
+
+ACCOUNT_ID = "demo"
+DEMO_TYPES = (SyncType.CRM_METADATA, SyncType.DATA_LABELS)
+PASSWORD_SETTING = "DEMO_DOTDIGITAL_PASSWORD"
+WAIT_SECONDS = 180
+
+
+def _provision(rt: Runtime, api_user: str) -> None:
+    account = EmailAccount(
+        account_id=ACCOUNT_ID,
+        name="Demo newsletters",
+        description="Provisioned by make demo against the local sandboxes",
+        owner="Marketing operations",
+        connector_key="demo-connector",
+        is_default=True,
+        api_user=api_user,
+        api_password_secret_name=PASSWORD_SETTING,
+    )
+    every_5 = ScheduleSpec(interval=Interval.MINUTES_5)
+    provision_account(rt, account, dict.fromkeys(DEMO_TYPES, every_5), first_run=rt.clock())
+    for label in (
+        DataLabel(name="LOYALTYTIER", default_value="Bronze", description="Loyalty scheme tier"),
+        DataLabel(name="Loyalty Tier!", type=LabelType.STRING, description="Not a valid name"),
+    ):
+        if rt.data_labels.get(ACCOUNT_ID, label.name) is None:
+            rt.data_labels.save(ACCOUNT_ID, label)
+
+
+def _finished(rt: Runtime, since: datetime) -> bool:
+    for sync_type in DEMO_TYPES:
+        runs = rt.audit.recent(ACCOUNT_ID, sync_type=sync_type, since=since, limit=1)
+        if not runs or runs[0].status is AuditStatus.IN_PROGRESS:
+            return False
+    return True
+
+
+def run_demo(console: Console, *, keep_running: bool) -> None:
+    from sandbox.launch import start_sandboxes
+
+    console.print("Starting Azurite (data in .local/azurite) and the API sandboxes...")
+    azurite = start_azurite(in_memory=False, location=PROJECT_ROOT / ".local" / "azurite")
+    sandboxes = start_sandboxes()
+    host = None
+    try:
+        shared_values = {
+            "AzureWebJobsStorage": azurite.connection_string,
+            "SYNC_QUEUE_BACKEND": "StorageQueue",
+            "SYNC_QUEUE_NAME": "sync-requests",
+        }
+        os.environ.update(shared_values)
+        os.environ.update(sandboxes.settings_env())
+        os.environ.update(
+            {
+                PASSWORD_SETTING: sandboxes.credentials.api_password,
+                "RUN_LEASE_SECONDS": "30",
+                "QUEUED_TIMEOUT_SECONDS": "60",
+            }
+        )
+        # Only storage and queue names go to disk, so the CLI in another terminal finds Azurite.
+        DEMO_STATE.parent.mkdir(exist_ok=True)
+        DEMO_STATE.write_text(json.dumps({"Values": shared_values}, indent=2))
+
+        rt = Runtime(Settings())
+        install_runtime(rt)
+        started = rt.clock()
+        _provision(rt, sandboxes.credentials.api_user)
+        console.print(
+            f"Provisioned email account '{ACCOUNT_ID}': CrmMetadata and DataLabels every 5 "
+            "minutes, first run now. Starting the local Functions host..."
+        )
+        host = build_host(rt, poll_seconds=0.5)
+        host.start(fire_timers_now=True)
+
+        deadline = time.monotonic() + WAIT_SECONDS
+        with Live(console=console, refresh_per_second=4) as live:
+            while time.monotonic() < deadline:
+                done = _finished(rt, started)
+                records = [rt.schedules.get(ACCOUNT_ID, st) for st in DEMO_TYPES]
+                live.update(
+                    Group(
+                        views.schedules_table(records, "Demo schedules (live)"),
+                        Text(
+                            f"messages handled: {host.stats.messages_done}, "
+                            f"waiting {int(deadline - time.monotonic())} s more at most"
+                        ),
+                    )
+                )
+                if done:
+                    break
+                time.sleep(0.5)
+        runs = rt.audit.recent(ACCOUNT_ID, since=started)
+        console.print(views.audit_table(runs, f"Sync audit: {ACCOUNT_ID}"))
+        console.print(views.labels_table(rt.data_labels.for_account(ACCOUNT_ID), "Data labels"))
+        fields = rt.crm_fields.for_account(ACCOUNT_ID)
+        console.print(f"CrmFields table: {len(fields)} mappable CRM fields stored.")
+        if not _finished(rt, started):
+            console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
+            raise SystemExit(1)
+        if keep_running:
+            console.print(
+                "\nAzurite keeps running, with the local host (timers every minute).\n"
+                "Browse it in Azure Storage Explorer: Connect > Local storage emulator, or this "
+                f"connection string:\n  {azurite.connection_string}\n"
+                "In another terminal: .venv/bin/python -m shared audit demo\n"
+                "Press Ctrl+C to stop (the data stays in .local/azurite)."
+            )
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                console.print("Stopping...")
+    finally:
+        if host is not None:
+            host.stop()
+        install_runtime(None)
+        sandboxes.stop()
+        azurite.stop()
+        DEMO_STATE.unlink(missing_ok=True)

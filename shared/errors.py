@@ -1,0 +1,58 @@
+"""Errors, grouped by what the caller should do about them.
+
+SyncError                      base of everything the product raises on purpose
+├── RetriableError             transient: 429, 5xx, timeouts, dropped connections
+│   └── RetriesExhausted       still failing after the bounded retries: fails the run
+├── FatalError                 retrying cannot help: fails the run with its message
+│   ├── ConfigurationError     a setting or secret is missing or wrong
+│   ├── AuthenticationError    the platform or Dataverse refused the credentials
+│   └── ApiError               a 4xx the API explained (carries the API's code)
+├── SkippableError             one bad record: count it, note its key, carry on
+├── InvalidMessage             a queue message that breaks the contract: dead-letter it
+└── ConcurrencyConflict        an ETag-conditional write lost a race
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base class; `str(error)` is written to the audit, so keep it readable and secret-free."""
+
+
+class RetriableError(SyncError):
+    pass
+
+
+class RetriesExhausted(RetriableError):
+    pass
+
+
+class FatalError(SyncError):
+    pass
+
+
+class ConfigurationError(FatalError):
+    pass
+
+
+class AuthenticationError(FatalError):
+    pass
+
+
+class ApiError(FatalError):
+    def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class SkippableError(SyncError):
+    pass
+
+
+class InvalidMessage(SyncError):
+    pass
+
+
+class ConcurrencyConflict(SyncError):
+    pass

@@ -1,0 +1,1 @@
+"""A local stand-in for the Functions host: runs `function_app`'s registered functions."""

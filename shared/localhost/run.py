@@ -1,0 +1,55 @@
+"""`python -m shared host`: the local host against the configured storage, until Ctrl+C."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Console
+
+from shared.azurite import PROJECT_ROOT
+from shared.errors import ConfigurationError
+from shared.localhost.host import LocalHost
+from shared.messaging.storage_queue import StorageQueueAdapter, queue_service
+from shared.runtime import Runtime, get_runtime
+from shared.settings import QueueBackend
+
+
+def load_function_app() -> Any:
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    return importlib.import_module("function_app").app
+
+
+def build_host(runtime: Runtime, **options: Any) -> LocalHost:
+    settings = runtime.settings
+    if settings.queue_backend is not QueueBackend.STORAGE_QUEUE:
+        raise ConfigurationError(
+            "The local host feeds the worker from an Azure Storage Queue: "
+            "set SYNC_QUEUE_BACKEND=StorageQueue (and AzureWebJobsStorage to Azurite)."
+        )
+    service = queue_service(settings)
+
+    def queue_factory(name: str) -> StorageQueueAdapter:
+        return StorageQueueAdapter(
+            service.get_queue_client(name), service.get_queue_client(f"{name}-poison")
+        )
+
+    options.setdefault("visibility", timedelta(seconds=settings.run_lease_seconds))
+    return LocalHost(load_function_app(), queue_factory, **options)
+
+
+def run_host(console: Console) -> None:
+    host = build_host(get_runtime())
+    names = ", ".join(f.name for f in host.functions)
+    console.print(f"Local host running {names}. Press Ctrl+C to stop.")
+    host.start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("Stopping...")
+    finally:
+        host.stop()

@@ -1,0 +1,1 @@
+"""Sync request messages and the queue port with its two adapters."""

@@ -1,0 +1,67 @@
+"""The versioned message contract between the scheduler (or Sync Now) and the worker."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import InvalidMessage
+from shared.sync_types import SyncType
+
+
+class Trigger(StrEnum):
+    SCHEDULED = "Scheduled"
+    MANUAL = "Manual"
+    CONTINUATION = "Continuation"
+    RECOVERY = "Recovery"
+
+
+class SyncRequest(BaseModel):
+    """Run ONE sync type for ONE account. `run_id` ties every message of a run together."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    account_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+    sync_type: SyncType
+    run_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    trigger: Trigger
+    sequence: int = Field(default=0, ge=0)
+    enqueued_utc: AwareDatetime
+
+    @property
+    def message_id(self) -> str:
+        """Stable per (run, step): Service Bus duplicate detection drops a second send."""
+        return f"{self.run_id}-{self.sequence}"
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def parse(cls, body: bytes | str) -> SyncRequest:
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise InvalidMessage(f"Invalid sync request: {problems}") from error
+
+    def follow_up(self, trigger: Trigger, now: datetime) -> SyncRequest:
+        return self.model_copy(
+            update={"trigger": trigger, "sequence": self.sequence + 1, "enqueued_utc": now}
+        )
+
+
+def peek_fields(body: bytes | str) -> dict[str, Any]:
+    """Best-effort account id / sync type of a message that failed validation, for its audit row."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,89 @@
+"""Azure Service Bus adapter: message id for duplicate detection, batch send, scheduled enqueue.
+
+In Azure the worker is fed by the Functions Service Bus trigger; this adapter is the sending
+side (scheduler, Sync Now, continuations). Dead-lettering of a message the worker cannot use is
+done by Service Bus itself after its max delivery count: `dead_letter` sends nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusMessageBatch
+from azure.servicebus.exceptions import MessageSizeExceededError
+
+from shared.clock import Clock, utc_now
+from shared.messaging.contract import SyncRequest
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """The part of `azure.servicebus.ServiceBusSender` this adapter uses."""
+
+    def create_message_batch(self) -> ServiceBusMessageBatch: ...
+
+    def send_messages(self, message: ServiceBusMessage | ServiceBusMessageBatch) -> None: ...
+
+
+def to_message(request: SyncRequest) -> ServiceBusMessage:
+    return ServiceBusMessage(
+        request.to_json(),
+        message_id=request.message_id,
+        content_type="application/json",
+        subject=f"{request.sync_type.value}:{request.trigger.value}",
+        application_properties={
+            "accountId": request.account_id,
+            "syncType": request.sync_type.value,
+            "contractVersion": request.version,
+        },
+    )
+
+
+class ServiceBusAdapter:
+    def __init__(self, sender_factory: Callable[[], Sender], clock: Clock = utc_now) -> None:
+        self._sender_factory = sender_factory
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceBusAdapter:
+        if settings.service_bus_connection_string is not None:
+            client = ServiceBusClient.from_connection_string(
+                settings.service_bus_connection_string.get_secret_value()
+            )
+        else:
+            settings.require("service_bus_namespace")
+            from shared.identity import azure_credential
+
+            assert settings.service_bus_namespace is not None
+            client = ServiceBusClient(
+                settings.service_bus_namespace, credential=azure_credential(settings)
+            )
+        return cls(lambda: client.get_queue_sender(settings.queue_name))
+
+    def send(self, requests: Sequence[SyncRequest]) -> None:
+        if not requests:
+            return
+        sender = self._sender_factory()
+        batch = sender.create_message_batch()
+        for request in requests:
+            message = to_message(request)
+            try:
+                batch.add_message(message)
+            except MessageSizeExceededError:
+                sender.send_messages(batch)
+                batch = sender.create_message_batch()
+                batch.add_message(message)
+        sender.send_messages(batch)
+
+    def send_later(self, request: SyncRequest, delay: timedelta) -> None:
+        message = to_message(request)
+        message.scheduled_enqueue_time_utc = self._clock() + delay
+        self._sender_factory().send_messages(message)
+
+    def dead_letter(self, body: str, reason: str) -> None:
+        log.error("Sync request rejected (Service Bus dead-letters it after retries): %s", reason)

@@ -1,0 +1,89 @@
+"""Azure Storage Queue adapter: the local twin of the Service Bus queue (runs on Azurite).
+
+Poison messages go to `<queue>-poison`, the name the Functions host uses for storage queues.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
+
+from shared.messaging.contract import SyncRequest
+from shared.settings import Settings
+
+MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's initial delay
+
+
+def queue_service(settings: Settings) -> QueueServiceClient:
+    if settings.storage_connection_string is not None:
+        return QueueServiceClient.from_connection_string(
+            settings.storage_connection_string.get_secret_value()
+        )
+    settings.require("storage_account_name")
+    from shared.identity import azure_credential
+
+    endpoint = (
+        settings.storage_queue_service_uri
+        or f"https://{settings.storage_account_name}.queue.core.windows.net"
+    )
+    return QueueServiceClient(account_url=endpoint, credential=azure_credential(settings))
+
+
+def _ensure(client: QueueClient) -> QueueClient:
+    with contextlib.suppress(ResourceExistsError):
+        client.create_queue()
+    return client
+
+
+@dataclass
+class Delivery:
+    """One received message; `dequeue_count` says how many times it has been handed out."""
+
+    body: str
+    dequeue_count: int
+    message: QueueMessage
+
+
+class StorageQueueAdapter:
+    def __init__(self, queue: QueueClient, poison: QueueClient) -> None:
+        self.queue = _ensure(queue)
+        self.poison = _ensure(poison)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StorageQueueAdapter:
+        service = queue_service(settings)
+        return cls(
+            service.get_queue_client(settings.queue_name),
+            service.get_queue_client(f"{settings.queue_name}-poison"),
+        )
+
+    def send(self, requests: Sequence[SyncRequest]) -> None:
+        for request in requests:
+            self.queue.send_message(request.to_json())
+
+    def send_later(self, request: SyncRequest, delay: timedelta) -> None:
+        seconds = int(min(delay, MAX_VISIBILITY_DELAY).total_seconds())
+        self.queue.send_message(request.to_json(), visibility_timeout=max(seconds, 0))
+
+    def dead_letter(self, body: str, reason: str) -> None:
+        self.poison.send_message(json.dumps({"reason": reason, "body": body}))
+
+    # The local host's side of the queue.
+    def receive(self, *, max_messages: int, visibility: timedelta) -> list[Delivery]:
+        messages = self.queue.receive_messages(
+            max_messages=max_messages, visibility_timeout=int(visibility.total_seconds())
+        )
+        return [Delivery(str(m.content), int(m.dequeue_count or 0), m) for m in messages]
+
+    def complete(self, delivery: Delivery) -> None:
+        self.queue.delete_message(delivery.message)
+
+    def poison_messages(self) -> list[dict[str, str]]:
+        peeked = self.poison.peek_messages(max_messages=32)
+        return [json.loads(str(m.content)) for m in peeked]

@@ -1,0 +1,1 @@
+"""The run pipeline: scheduler tick, worker, Sync Now, schedule changes, audit purge."""

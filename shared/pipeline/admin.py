@@ -1,0 +1,121 @@
+"""Operator actions: Sync Now, schedule changes, provisioning an account, audit purge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from shared.accounts import EmailAccount
+from shared.errors import ConcurrencyConflict
+from shared.messaging.contract import Trigger
+from shared.pipeline.runs import mark_queued
+from shared.runtime import Runtime
+from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day
+from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
+from shared.sync.registry import available
+from shared.sync_types import SyncType
+
+
+class AdminError(ValueError):
+    """A request an operator made that cannot be done; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class SyncNowResult:
+    accepted: bool
+    message: str
+
+
+def _account(rt: Runtime, account_id: str) -> EmailAccount:
+    account = rt.accounts.get(account_id)
+    if account is None:
+        known = ", ".join(a.account_id for a in rt.accounts.all()) or "none yet"
+        raise AdminError(f"No email account '{account_id}' (known accounts: {known}).")
+    return account
+
+
+def _require_available(sync_type: SyncType) -> None:
+    if not available(sync_type):
+        raise AdminError(f"{sync_type.value} is not available in this version of the connector.")
+
+
+def sync_now(rt: Runtime, account_id: str, sync_type: SyncType) -> SyncNowResult:
+    account = _account(rt, account_id)
+    _require_available(sync_type)
+    if account.disabled:
+        return SyncNowResult(
+            False, f"Account '{account.name}' is disabled: enable it before syncing."
+        )
+    record = rt.schedules.get(account_id, sync_type)
+    if record.status is not ScheduleStatus.NONE:
+        return SyncNowResult(
+            False, f"{sync_type.value} is already '{record.status.value}': nothing changed."
+        )
+    now = rt.clock()
+    request = mark_queued(
+        record,
+        trigger=Trigger.MANUAL,
+        now=now,
+        timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
+        new_run=True,
+    )
+    try:
+        rt.schedules.save(record)
+    except ConcurrencyConflict:
+        return SyncNowResult(False, f"{sync_type.value} was just started by someone else.")
+    rt.queue.send([request])
+    return SyncNowResult(True, f"{sync_type.value} added to the queue (run {request.run_id}).")
+
+
+def set_schedule(
+    rt: Runtime, account_id: str, sync_type: SyncType, spec: ScheduleSpec
+) -> ScheduleRecord:
+    _account(rt, account_id)
+    _require_available(sync_type)
+    record = rt.schedules.get(account_id, sync_type)
+    record.spec = spec
+    record.next_sync = next_sync(spec, after=rt.clock())
+    return _save_next(rt, record)
+
+
+def set_once_a_day_start(
+    rt: Runtime, account_id: str, sync_type: SyncType, on: date, at: time | None
+) -> ScheduleRecord:
+    """The 'Next Synchronisation' field: first run on that date, then daily at that time."""
+    _account(rt, account_id)
+    _require_available(sync_type)
+    record = rt.schedules.get(account_id, sync_type)
+    spec, first = schedule_once_a_day(on=on, at=at, current_next=record.next_sync, now=rt.clock())
+    record.spec = spec
+    record.next_sync = first
+    return _save_next(rt, record)
+
+
+def _save_next(rt: Runtime, record: ScheduleRecord) -> ScheduleRecord:
+    if record.status is ScheduleStatus.NONE:
+        record.due_at = record.next_sync
+    return rt.schedules.save(record)
+
+
+def provision_account(
+    rt: Runtime,
+    account: EmailAccount,
+    schedules: dict[SyncType, ScheduleSpec] | None = None,
+    *,
+    first_run: datetime | None = None,
+) -> None:
+    """Save the account and its schedules; `first_run` overrides the schedules' first time."""
+    rt.accounts.save(account)
+    for sync_type, spec in (schedules or {}).items():
+        record = rt.schedules.get(account.account_id, sync_type)
+        record.spec = spec
+        record.next_sync = first_run or next_sync(spec, after=rt.clock())
+        _save_next(rt, record)
+
+
+def purge_audit(rt: Runtime, *, now: datetime | None = None) -> int:
+    from shared.pipeline.worker import UNKNOWN_ACCOUNT
+
+    cutoff = (now or rt.clock()) - timedelta(days=rt.settings.audit_retention_days)
+    accounts = [a.account_id for a in rt.accounts.all()] + [UNKNOWN_ACCOUNT]
+    return rt.audit.purge(accounts, older_than=cutoff)

@@ -1,0 +1,241 @@
+"""The queue worker: claim one run, execute its handler slice, audit it, free the schedule.
+
+Every message is handled idempotently. A message that is not the schedule's current run
+(a duplicate, a replay, a late copy) changes nothing. Two workers racing for one run are
+decided by an ETag-conditional update of the schedule row; the winner holds a lease that it
+renews at each checkpoint, so a worker that dies mid-run is replaced once the lease expires
+(the scheduler re-enqueues the run, or the broker redelivers the message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import time
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Messages
+from shared.errors import ConcurrencyConflict, InvalidMessage, SyncError
+from shared.messaging.contract import SyncRequest, Trigger, peek_fields
+from shared.pipeline.runs import mark_free, mark_queued
+from shared.runtime import Runtime
+from shared.storage.audit_repo import audit_row_key
+from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
+from shared.storage.sync_state_repo import Checkpoint
+from shared.sync.base import Paused, SyncContext, SyncResult
+from shared.sync.registry import handler_for
+from shared.sync_types import SyncType
+
+log = logging.getLogger(__name__)
+
+CONTINUATION_DELAY = timedelta(seconds=1)
+UNKNOWN_ACCOUNT = "unknown-account"
+
+
+class Outcome(StrEnum):
+    FINISHED = "finished"
+    PAUSED = "paused"
+    NOT_CURRENT = "not the current run"
+    BUSY = "run held by another worker"
+    LOST_RACE = "another worker claimed the run"
+    LEASE_LOST = "lease lost mid-run"
+    ACCOUNT_UNAVAILABLE = "account missing or disabled"
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over: stop without writing anything more."""
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, *, worker_id: str | None = None) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+
+    def handle(self, body: bytes | str) -> Outcome:
+        try:
+            request = SyncRequest.parse(body)
+        except InvalidMessage as error:
+            self._audit_invalid(body, error)
+            raise
+        rt = self.runtime
+        now = rt.clock()
+        record = rt.schedules.get(request.account_id, request.sync_type)
+        if record.run_id != request.run_id or record.status is ScheduleStatus.NONE:
+            log.info("Ignoring %s: %s", request.message_id, Outcome.NOT_CURRENT)
+            return Outcome.NOT_CURRENT
+        if (
+            record.status is ScheduleStatus.IN_PROGRESS
+            and record.lease_until is not None
+            and record.lease_until > now
+        ):
+            return Outcome.BUSY
+
+        account = rt.accounts.get(request.account_id)
+        if account is None or account.disabled:
+            log.warning("Run %s dropped: account %s", request.run_id, Outcome.ACCOUNT_UNAVAILABLE)
+            mark_free(record, now=now)
+            try:
+                rt.schedules.save(record)
+            except ConcurrencyConflict:
+                return Outcome.LOST_RACE
+            return Outcome.ACCOUNT_UNAVAILABLE
+
+        if not record.audit_row_key:
+            record.run_started = now
+            record.audit_row_key = audit_row_key(now, record.run_id)
+        record.status = ScheduleStatus.IN_PROGRESS
+        self._hold_lease(record)
+        try:
+            rt.schedules.save(record)
+        except ConcurrencyConflict:
+            return Outcome.LOST_RACE
+
+        checkpoint = rt.state.load_checkpoint(account.account_id, record.sync_type, record.run_id)
+        self._write_audit(record, AuditStatus.IN_PROGRESS, "", checkpoint)
+        ctx = SyncContext(
+            account=account,
+            sync_type=record.sync_type,
+            run_id=record.run_id,
+            cursor=checkpoint.cursor,
+            counts=checkpoint.counts,
+            services=rt,
+            deadline=time.monotonic() + rt.settings.run_time_budget_seconds,
+            save=lambda c: self._checkpoint(record, c),
+            add_detail=lambda d: self._add_detail(record, d),
+        )
+        handler = handler_for(record.sync_type)
+        try:
+            if handler is None:
+                result: SyncResult | Paused = SyncResult(
+                    AuditStatus.FAILED,
+                    f"{record.sync_type.value} is not available in this version of the connector",
+                )
+            else:
+                result = handler.run(ctx)
+        except LeaseLost:
+            return Outcome.LEASE_LOST
+        except SyncError as error:
+            log.warning("Run %s failed: %s", record.run_id, error)
+            result = SyncResult(AuditStatus.FAILED, str(error))
+        except Exception:
+            log.exception("Run %s crashed", record.run_id)
+            result = SyncResult(AuditStatus.FAILED, Messages.INTERNAL)
+
+        progress = Checkpoint(run_id=record.run_id, cursor=ctx.cursor, counts=ctx.counts)
+        if isinstance(result, Paused):
+            return self._pause(record, request, progress)
+        return self._finish(record, result, progress)
+
+    def _hold_lease(self, record: ScheduleRecord) -> None:
+        lease_until = self.runtime.clock() + timedelta(
+            seconds=self.runtime.settings.run_lease_seconds
+        )
+        record.lease_owner = self.worker_id
+        record.lease_until = lease_until
+        record.due_at = lease_until  # if we die, the scheduler looks at the run again then
+
+    def _checkpoint(self, record: ScheduleRecord, ctx: SyncContext) -> None:
+        # Renew the lease first: if it was lost, the new owner's checkpoint must not be clobbered.
+        self._hold_lease(record)
+        try:
+            self.runtime.schedules.save(record)
+        except ConcurrencyConflict as error:
+            raise LeaseLost(str(error)) from error
+        self.runtime.state.save_checkpoint(
+            record.account_id,
+            record.sync_type,
+            Checkpoint(run_id=record.run_id, cursor=ctx.cursor, counts=ctx.counts),
+            self.runtime.clock(),
+        )
+
+    def _pause(self, record: ScheduleRecord, request: SyncRequest, progress: Checkpoint) -> Outcome:
+        rt = self.runtime
+        now = rt.clock()
+        timeout = timedelta(seconds=rt.settings.queued_timeout_seconds)
+        follow_up = mark_queued(
+            record, trigger=Trigger.CONTINUATION, now=now, timeout=timeout, new_run=False
+        )
+        try:
+            rt.schedules.save(record)
+        except ConcurrencyConflict:
+            return Outcome.LEASE_LOST
+        self._write_audit(record, AuditStatus.IN_PROGRESS, "Continuing in a follow-up", progress)
+        rt.queue.send_later(follow_up, CONTINUATION_DELAY)
+        log.info("Run %s paused after slice %d", request.run_id, request.sequence)
+        return Outcome.PAUSED
+
+    def _finish(self, record: ScheduleRecord, result: SyncResult, progress: Checkpoint) -> Outcome:
+        rt = self.runtime
+        now = rt.clock()
+        self._write_audit(record, result.status, result.message, progress, finished=True)
+        record.last_sync = record.run_started
+        record.last_status = result.status.value
+        record.last_message = result.message[:1000]
+        mark_free(record, now=now)
+        try:
+            rt.schedules.save(record)
+        except ConcurrencyConflict:
+            return Outcome.LEASE_LOST
+        rt.state.clear_checkpoint(record.account_id, record.sync_type)
+        return Outcome.FINISHED
+
+    def _write_audit(
+        self,
+        record: ScheduleRecord,
+        status: AuditStatus,
+        message: str,
+        progress: Checkpoint,
+        *,
+        finished: bool = False,
+    ) -> None:
+        assert record.run_started is not None
+        self.runtime.audit.write(
+            AuditRecord(
+                account_id=record.account_id,
+                row_key=record.audit_row_key,
+                run_id=record.run_id,
+                sync_type=record.sync_type,
+                trigger=record.run_trigger,
+                status=status,
+                started=record.run_started,
+                finished=self.runtime.clock() if finished else None,
+                message=message,
+                counts=progress.counts,
+            )
+        )
+
+    def _add_detail(self, record: ScheduleRecord, detail: AuditDetail) -> None:
+        self.runtime.audit.add_detail(record.account_id, record.audit_row_key, detail)
+
+    def _audit_invalid(self, body: bytes | str, error: InvalidMessage) -> None:
+        """One audit row per poison message, however often it is delivered."""
+        fields = peek_fields(body)
+        account_id = str(fields.get("account_id") or "")
+        valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", account_id)
+        account = self.runtime.accounts.get(account_id) if valid else None
+        partition = account.account_id if account else UNKNOWN_ACCOUNT
+        raw = body if isinstance(body, bytes) else body.encode()
+        run_id = "poison-" + hashlib.sha256(raw).hexdigest()[:24]
+        if any(r.run_id == run_id for r in self.runtime.audit.recent(partition, limit=200)):
+            return
+        now = self.runtime.clock()
+        sync_type: SyncType | str = str(fields.get("sync_type") or "Unknown")
+        with contextlib.suppress(ValueError):
+            sync_type = SyncType(sync_type)
+        self.runtime.audit.write(
+            AuditRecord(
+                account_id=partition,
+                row_key=audit_row_key(now, run_id),
+                run_id=run_id,
+                sync_type=sync_type,
+                trigger="Queue message",
+                status=AuditStatus.FAILED,
+                started=now,
+                finished=now,
+                message=f"{error} The message was moved to the dead-letter queue.",
+            )
+        )

@@ -1,0 +1,108 @@
+"""App settings, read once from the environment under the names Azure and the local host use.
+
+The same names appear in `local.settings.example.json`, in the Function App's app settings
+(where secrets are Key Vault references) and in the local host's environment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+
+class QueueBackend(StrEnum):
+    SERVICE_BUS = "ServiceBus"
+    STORAGE_QUEUE = "StorageQueue"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # Host storage doubles as the product's Table Storage (and the local queue).
+    storage_connection_string: SecretStr | None = Field(
+        default=None, validation_alias="AzureWebJobsStorage"
+    )
+    storage_account_name: str | None = Field(
+        default=None, validation_alias="AzureWebJobsStorage__accountName"
+    )
+    storage_table_service_uri: str | None = Field(
+        default=None, validation_alias="AzureWebJobsStorage__tableServiceUri"
+    )
+    storage_queue_service_uri: str | None = Field(
+        default=None, validation_alias="AzureWebJobsStorage__queueServiceUri"
+    )
+    managed_identity_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID"),
+    )
+
+    service_bus_connection_string: SecretStr | None = Field(
+        default=None, validation_alias="ServiceBusConnection"
+    )
+    service_bus_namespace: str | None = Field(
+        default=None, validation_alias="ServiceBusConnection__fullyQualifiedNamespace"
+    )
+    queue_backend: QueueBackend = Field(
+        default=QueueBackend.SERVICE_BUS, validation_alias="SYNC_QUEUE_BACKEND"
+    )
+    queue_name: str = Field(default="sync-requests", validation_alias="SYNC_QUEUE_NAME")
+    table_prefix: str = Field(
+        default="", pattern=r"^[A-Za-z0-9]*$", validation_alias="TABLE_PREFIX"
+    )
+
+    dataverse_url: str | None = Field(default=None, validation_alias="DATAVERSE_URL")
+    dataverse_tenant_id: str | None = Field(default=None, validation_alias="DATAVERSE_TENANT_ID")
+    dataverse_client_id: str | None = Field(default=None, validation_alias="DATAVERSE_CLIENT_ID")
+    dataverse_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="DATAVERSE_CLIENT_SECRET"
+    )
+    dataverse_authority_host: str = Field(
+        default="https://login.microsoftonline.com", validation_alias="DATAVERSE_AUTHORITY_HOST"
+    )
+    dotdigital_discovery_url: str = Field(
+        default="https://r1-api.dotdigital.com", validation_alias="DOTDIGITAL_DISCOVERY_URL"
+    )
+    key_vault_url: str | None = Field(default=None, validation_alias="KEY_VAULT_URL")
+    # Only for the sandboxes' self-signed TLS; real services use the system trust store.
+    http_ca_bundle: Path | None = Field(default=None, validation_alias="HTTP_CA_BUNDLE")
+    http_timeout_seconds: float = Field(
+        default=121.0, gt=0, validation_alias="HTTP_TIMEOUT_SECONDS"
+    )
+    http_max_retries: int = Field(default=5, ge=0, le=20, validation_alias="HTTP_MAX_RETRIES")
+    http_max_wait_seconds: float = Field(
+        default=300.0, gt=0, validation_alias="HTTP_MAX_WAIT_SECONDS"
+    )
+
+    run_time_budget_seconds: float = Field(
+        default=240.0, gt=0, validation_alias="RUN_TIME_BUDGET_SECONDS"
+    )
+    run_lease_seconds: float = Field(default=300.0, gt=0, validation_alias="RUN_LEASE_SECONDS")
+    queued_timeout_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias="QUEUED_TIMEOUT_SECONDS"
+    )
+    audit_retention_days: int = Field(default=30, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
+
+    def require(self, *names: str) -> None:
+        """Fail with one error that names every missing setting (by its app-setting name)."""
+        missing = []
+        for name in names:
+            if getattr(self, name) in (None, ""):
+                field = type(self).model_fields[name]
+                alias = field.validation_alias
+                missing.append(alias if isinstance(alias, str) else name)
+        if missing:
+            raise ConfigurationError(
+                "Missing app settings: " + ", ".join(missing) + ". Set them in the Function App "
+                "configuration (or local.settings.json for the local host) and restart."
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Azure Table Storage repositories. Every partition key starts with the account id."""

@@ -1,0 +1,76 @@
+"""Email accounts in Table Storage (one row per account, PartitionKey = account id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity
+
+from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+
+ROW_KEY = "Account"
+
+
+def to_entity(account: EmailAccount) -> dict[str, Any]:
+    return {
+        "PartitionKey": account.account_id,
+        "RowKey": ROW_KEY,
+        "AccountName": account.name,
+        "Description": account.description,
+        "Platform": account.platform.value,
+        "Owner": account.owner,
+        "ConnectorKey": account.connector_key,
+        "DefaultAccount": account.is_default,
+        "AccountDisabled": account.disabled,
+        "UpdateDoNotBulkEmail": account.update_do_not_bulk_email,
+        "AddGlobalUnsubscribersToCrmSuppressionList": (
+            account.add_global_unsubscribers_to_crm_suppression_list
+        ),
+        "SyncOnlyOpenLeadsAndActiveContacts": account.sync_only_open_leads_and_active_contacts,
+        "CampaignSyncLevel": account.campaign_sync_level.value,
+        "ApiUser": account.api_user,
+        "ApiPasswordSecretName": account.api_password_secret_name,
+    }
+
+
+def from_entity(entity: TableEntity) -> EmailAccount:
+    return EmailAccount(
+        account_id=entity["PartitionKey"],
+        name=entity["AccountName"],
+        description=entity.get("Description", ""),
+        platform=Platform(entity["Platform"]),
+        owner=entity.get("Owner", ""),
+        connector_key=entity.get("ConnectorKey", ""),
+        is_default=entity.get("DefaultAccount", False),
+        disabled=entity.get("AccountDisabled", False),
+        update_do_not_bulk_email=entity.get("UpdateDoNotBulkEmail", True),
+        add_global_unsubscribers_to_crm_suppression_list=entity.get(
+            "AddGlobalUnsubscribersToCrmSuppressionList", True
+        ),
+        sync_only_open_leads_and_active_contacts=entity.get(
+            "SyncOnlyOpenLeadsAndActiveContacts", True
+        ),
+        campaign_sync_level=CampaignSyncLevel(entity.get("CampaignSyncLevel", "Summary")),
+        api_user=entity.get("ApiUser", ""),
+        api_password_secret_name=entity.get("ApiPasswordSecretName", ""),
+    )
+
+
+class AccountRepository:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    def save(self, account: EmailAccount) -> None:
+        self._table.upsert_entity(to_entity(account))
+
+    def get(self, account_id: str) -> EmailAccount | None:
+        try:
+            return from_entity(self._table.get_entity(account_id, ROW_KEY))
+        except ResourceNotFoundError:
+            return None
+
+    def all(self) -> Iterator[EmailAccount]:
+        for entity in self._table.query_entities("RowKey eq @rk", parameters={"rk": ROW_KEY}):
+            yield from_entity(entity)

@@ -1,0 +1,62 @@
+"""Helpers for Table entities: strip system properties, keep datetimes aware."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, UpdateMode
+
+from shared.errors import ConcurrencyConflict
+
+BATCH_LIMIT = 100  # entity group transactions: at most 100 operations, one partition
+
+
+def etag_of(entity: TableEntity) -> str:
+    return str(entity.metadata["etag"])
+
+
+def aware(value: Any) -> datetime | None:
+    """Table Storage hands back UTC datetimes; make sure they carry their zone."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value))
+
+
+def replace_if_unchanged(table: TableClient, entity: dict[str, Any], etag: str) -> str:
+    """Replace an entity only if nobody changed it since we read it; returns the new ETag."""
+    try:
+        result = table.update_entity(
+            entity,
+            mode=UpdateMode.REPLACE,
+            etag=etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+    except (ResourceModifiedError, ResourceNotFoundError) as error:
+        raise ConcurrencyConflict(
+            f"{entity['PartitionKey']}/{entity['RowKey']} was changed by someone else"
+        ) from error
+    return str(result["etag"])
+
+
+def delete_all(table: TableClient, entities: Iterable[TableEntity]) -> int:
+    """Delete entities with one transaction per partition and per 100 rows."""
+    deleted = 0
+    batch: list[tuple[str, TableEntity]] = []
+    partition: str | None = None
+    for entity in entities:
+        if batch and (entity["PartitionKey"] != partition or len(batch) == BATCH_LIMIT):
+            table.submit_transaction(batch)
+            deleted += len(batch)
+            batch = []
+        partition = entity["PartitionKey"]
+        batch.append(("delete", entity))
+    if batch:
+        table.submit_transaction(batch)
+        deleted += len(batch)
+    return deleted

@@ -1,0 +1,1 @@
+"""Sync types: one small handler class each, dispatched by the registry."""

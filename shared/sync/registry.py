@@ -1,0 +1,22 @@
+"""Which handler runs which sync type. Types not listed here are not available yet."""
+
+from __future__ import annotations
+
+from shared.sync.base import SyncHandler
+from shared.sync.crm_metadata import CrmMetadataSync
+from shared.sync.data_labels import DataLabelsSync
+from shared.sync_types import SyncType
+
+HANDLERS: dict[SyncType, type[SyncHandler]] = {
+    SyncType.CRM_METADATA: CrmMetadataSync,
+    SyncType.DATA_LABELS: DataLabelsSync,
+}
+
+
+def handler_for(sync_type: SyncType) -> SyncHandler | None:
+    handler = HANDLERS.get(sync_type)
+    return handler() if handler else None
+
+
+def available(sync_type: SyncType) -> bool:
+    return sync_type in HANDLERS

@@ -1,0 +1,39 @@
+"""The sync types, named exactly as the product's audit and schedules show them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SyncType(StrEnum):
+    DATA_LABELS = "DataLabels"
+    CRM_METADATA = "CrmMetadata"
+    MARKETING_LISTS_DATA_IN = "MarketingListsDataIn"
+    MARKETING_LISTS_DATA_OUT = "MarketingListsDataOut"
+    ADDRESS_BOOKS = "AddressBooks"
+    SUPPRESSION_LISTS = "SuppressionLists"
+    UNSUBSCRIBES = "Unsubscribes"
+    CAMPAIGN_STATISTICS = "CampaignStatistics"
+    FORMS = "Forms"
+    WEB_INSIGHT = "WebInsight"
+    CONTACT_SCORING = "ContactScoring"
+    CONTACT_OPT_IN = "ContactOptIn"
+    MARKETING_PREFERENCES = "MarketingPreferences"
+
+
+# What the schedule screen calls each type (seed: "Scheduled Sync Settings").
+DISPLAY_NAMES: dict[SyncType, str] = {
+    SyncType.CAMPAIGN_STATISTICS: "Email campaigns",
+    SyncType.MARKETING_LISTS_DATA_OUT: "Two-way marketing list sync",
+    SyncType.ADDRESS_BOOKS: "Address books to Dynamics",
+    SyncType.DATA_LABELS: "Data field labels",
+    SyncType.SUPPRESSION_LISTS: "Suppressions",
+    SyncType.UNSUBSCRIBES: "Unsubscribes",
+    SyncType.CRM_METADATA: "CRM metadata",
+    SyncType.FORMS: "Forms",
+    SyncType.WEB_INSIGHT: "Web behaviour tracking",
+    SyncType.CONTACT_SCORING: "Contact scoring",
+    SyncType.CONTACT_OPT_IN: "Opt-in status to Dynamics",
+    SyncType.MARKETING_PREFERENCES: "Marketing preferences",
+    SyncType.MARKETING_LISTS_DATA_IN: "Marketing list data in",
+}

@@ -1,0 +1,7 @@
+"""Shared fixtures: real Azurite and real sandbox servers, started on free ports."""
+
+pytest_plugins = [
+    "tests.fixtures.azurite",
+    "tests.fixtures.sandboxes",
+    "tests.fixtures.runtime",
+]

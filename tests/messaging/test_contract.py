@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.errors import InvalidMessage
+from shared.messaging.contract import SyncRequest, Trigger
+from shared.sync_types import SyncType
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _request() -> SyncRequest:
+    return SyncRequest(
+        account_id="acme", sync_type=SyncType.DATA_LABELS, run_id="r1",
+        trigger=Trigger.SCHEDULED, enqueued_utc=NOW,
+    )  # fmt: skip
+
+
+def test_round_trip_and_stable_message_id() -> None:
+    request = _request()
+    assert SyncRequest.parse(request.to_json()) == request
+    assert request.message_id == "r1-0"
+    assert request.follow_up(Trigger.CONTINUATION, NOW).message_id == "r1-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("not json", "body"),
+        ('{"version": 2}', "version"),
+        (_request().to_json().replace("DataLabels", "Nope"), "sync_type"),
+        (_request().to_json().replace('"acme"', '"a/b"'), "account_id"),
+        (_request().to_json().replace('"r1"', '"r1", "extra": 1'), "extra"),
+    ],
+)
+def test_invalid_messages_say_what_is_wrong(body: str, problem: str) -> None:
+    with pytest.raises(InvalidMessage, match=problem):
+        SyncRequest.parse(body)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
+from shared.runtime import Runtime
+from shared.storage.audit_repo import audit_row_key
+from shared.sync_types import SyncType
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def _record(started: datetime, sync_type: SyncType, run: str) -> AuditRecord:
+    return AuditRecord(
+        account_id="acme",
+        row_key=audit_row_key(started, run),
+        run_id=run,
+        sync_type=sync_type,
+        trigger="Scheduled",
+        status=AuditStatus.COMPLETED,
+        started=started,
+        finished=started + timedelta(seconds=3),
+        counts=Counts(read=5, created=2),
+    )
+
+
+def test_newest_first_and_filters(runtime: Runtime) -> None:
+    for day in range(5):
+        st = SyncType.CRM_METADATA if day % 2 else SyncType.DATA_LABELS
+        runtime.audit.write(_record(T0 + timedelta(days=day), st, f"r{day}"))
+
+    everything = runtime.audit.recent("acme")
+    assert [r.run_id for r in everything] == ["r4", "r3", "r2", "r1", "r0"]
+
+    labels = runtime.audit.recent("acme", sync_type=SyncType.DATA_LABELS)
+    assert [r.run_id for r in labels] == ["r4", "r2", "r0"]
+
+    recent = runtime.audit.recent("acme", since=T0 + timedelta(days=3))
+    assert [r.run_id for r in recent] == ["r4", "r3"]
+    assert recent[0].counts == Counts(read=5, created=2)
+
+
+def test_writing_a_run_twice_keeps_one_row(runtime: Runtime) -> None:
+    record = _record(T0, SyncType.DATA_LABELS, "same")
+    runtime.audit.write(record.model_copy(update={"status": AuditStatus.IN_PROGRESS}))
+    runtime.audit.write(record)
+
+    rows = runtime.audit.recent("acme")
+    assert len(rows) == 1 and rows[0].status is AuditStatus.COMPLETED
+
+
+def test_purge_removes_rows_and_details_older_than_30_days(runtime: Runtime) -> None:
+    now = T0 + timedelta(days=40)
+    old = _record(now - timedelta(days=31), SyncType.CRM_METADATA, "old")
+    edge = _record(now - timedelta(days=29, hours=23), SyncType.CRM_METADATA, "edge")
+    new = _record(now - timedelta(hours=1), SyncType.CRM_METADATA, "new")
+    for record in (old, edge, new):
+        runtime.audit.write(record)
+        runtime.audit.add_detail(
+            "acme", record.row_key, AuditDetail(item="List/A #1", status=AuditStatus.COMPLETED)
+        )
+
+    removed = runtime.audit.purge(["acme"], older_than=now - timedelta(days=30))
+
+    assert removed == 1
+    assert [r.run_id for r in runtime.audit.recent("acme")] == ["new", "edge"]
+    assert runtime.audit.details("acme", old.row_key) == []
+    assert [d.item for d in runtime.audit.details("acme", new.row_key)] == ["List/A #1"]
