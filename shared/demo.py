@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -64,7 +65,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     from sandbox.launch import start_sandboxes
 
     console.print("Starting Azurite (data in .local/azurite) and the API sandboxes...")
-    azurite = start_azurite(in_memory=False, location=PROJECT_ROOT / ".local" / "azurite")
+    data_dir = Path(os.environ.get("DEMO_DATA_DIR", PROJECT_ROOT / ".local" / "azurite"))
+    azurite = start_azurite(in_memory=False, location=data_dir)
     sandboxes = start_sandboxes()
     host = None
     try:

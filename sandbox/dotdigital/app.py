@@ -135,7 +135,8 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         denied = guard(request)
         if denied is not None:
             return denied
-        return _json([f.to_json() for f in list(state.data_fields)])
+        hidden = {name.lower() for name in state.hidden_from_list}
+        return _json([f.to_json() for f in list(state.data_fields) if f.name.lower() not in hidden])
 
     async def create_data_field(request: Request) -> Response:
         denied = guard(request)

@@ -95,6 +95,9 @@ class DotdigitalState:
                 for name, kind in RESERVED_FIELDS
             ]
             self.custom_field_limit = 394
+            # Fields left out of GET /v2/data-fields: a field another user creates just after
+            # the connector read the list (the race behind ERROR_NON_UNIQUE_DATAFIELD).
+            self.hidden_from_list: set[str] = set()
             self.hourly_call_limit = 2000
             self.rate_limit: RateWindow | None = None
             self.rate_limit_scope = "account"

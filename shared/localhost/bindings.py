@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +36,13 @@ def index(app: Any) -> list[IndexedFunction]:
     return functions
 
 
-def resolve(value: str) -> str:
-    """Expand `%SETTING%` from the environment, as the host does for binding expressions."""
+def resolve(value: str, app_settings: Mapping[str, str]) -> str:
+    """Expand `%SETTING%` from the app settings, as the host does for binding expressions."""
 
     def setting(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in os.environ:
+        if name not in app_settings:
             raise ConfigurationError(f"Binding expression %{name}% names an unset app setting.")
-        return os.environ[name]
+        return app_settings[name]
 
     return re.sub(r"%([^%]+)%", setting, value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +51,7 @@ class LocalHost:
         app: Any,
         queue_factory: Callable[[str], StorageQueueAdapter],
         *,
+        app_settings: Mapping[str, str],
         visibility: timedelta = timedelta(minutes=5),
         max_deliveries: int = 5,
         poll_seconds: float = 1.0,
@@ -73,7 +74,7 @@ class LocalHost:
                 cron = croniter(function.trigger["schedule"], now, second_at_beginning=True)
                 self.timers.append(Timer(function, cron, cron.get_next(datetime)))
             elif kind == "serviceBusTrigger":
-                queue = queue_factory(resolve(function.trigger["queueName"]))
+                queue = queue_factory(resolve(function.trigger["queueName"], app_settings))
                 self.queues.append((function, queue))
             else:
                 log.warning("Local host skips %s: %s is not supported", function.name, kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 from datetime import timedelta
@@ -39,7 +40,9 @@ def build_host(runtime: Runtime, **options: Any) -> LocalHost:
         )
 
     options.setdefault("visibility", timedelta(seconds=settings.run_lease_seconds))
-    return LocalHost(load_function_app(), queue_factory, **options)
+    # Binding expressions resolve against the same settings the runtime was built from.
+    app_settings = {**os.environ, "SYNC_QUEUE_NAME": settings.queue_name}
+    return LocalHost(load_function_app(), queue_factory, app_settings=app_settings, **options)
 
 
 def run_host(console: Console) -> None:

@@ -31,12 +31,15 @@ class SyncRequest(BaseModel):
     run_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
     trigger: Trigger
     sequence: int = Field(default=0, ge=0)
+    # How often a worker put this message back because another worker held the run's lease.
+    deferrals: int = Field(default=0, ge=0)
     enqueued_utc: AwareDatetime
 
     @property
     def message_id(self) -> str:
         """Stable per (run, step): Service Bus duplicate detection drops a second send."""
-        return f"{self.run_id}-{self.sequence}"
+        base = f"{self.run_id}-{self.sequence}"
+        return f"{base}-d{self.deferrals}" if self.deferrals else base
 
     def to_json(self) -> str:
         return self.model_dump_json()

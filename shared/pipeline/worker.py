@@ -33,6 +33,8 @@ from shared.sync_types import SyncType
 log = logging.getLogger(__name__)
 
 CONTINUATION_DELAY = timedelta(seconds=1)
+LEASE_GRACE = timedelta(seconds=1)
+MAX_DEFERRALS = 20  # beyond this the scheduler's recovery of expired leases takes over
 UNKNOWN_ACCOUNT = "unknown-account"
 
 
@@ -72,6 +74,14 @@ class Worker:
             and record.lease_until is not None
             and record.lease_until > now
         ):
+            # Either a duplicate racing a live worker, or a redelivery that came back before a
+            # dead worker's lease ran out. Look again just after the lease ends: by then the
+            # run has finished (and this copy is not current) or it is ours to take over.
+            if request.deferrals < MAX_DEFERRALS:
+                again = request.model_copy(
+                    update={"deferrals": request.deferrals + 1, "enqueued_utc": now}
+                )
+                rt.queue.send_later(again, record.lease_until - now + LEASE_GRACE)
             return Outcome.BUSY
 
         account = rt.accounts.get(request.account_id)

@@ -38,3 +38,9 @@ def test_round_trip_and_stable_message_id() -> None:
 def test_invalid_messages_say_what_is_wrong(body: str, problem: str) -> None:
     with pytest.raises(InvalidMessage, match=problem):
         SyncRequest.parse(body)
+
+
+def test_deferred_copies_get_their_own_message_id() -> None:
+    deferred = _request().model_copy(update={"deferrals": 2})
+    assert deferred.message_id == "r1-0-d2"
+    assert SyncRequest.parse(deferred.to_json()).deferrals == 2

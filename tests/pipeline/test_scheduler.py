@@ -106,3 +106,22 @@ def test_lost_queue_message_is_recovered_after_the_queued_timeout(
     [recovered] = report.recovered
     assert recovered.trigger is Trigger.RECOVERY and recovered.sequence == 1
     assert [m.run_id for m in _queued(runtime)] == [recovered.run_id]
+
+
+def test_run_whose_worker_died_is_re_enqueued_when_its_lease_expires(
+    runtime: Runtime, account: EmailAccount, clock: ManualClock
+) -> None:
+    admin.sync_now(runtime, "acme", SyncType.DATA_LABELS)
+    _queued(runtime)
+    record = runtime.schedules.get("acme", SyncType.DATA_LABELS)
+    record.status = ScheduleStatus.IN_PROGRESS  # what a worker's claim leaves behind
+    record.lease_owner = "dead-worker"
+    record.lease_until = record.due_at = clock.now + timedelta(minutes=5)
+    runtime.schedules.save(record)
+
+    assert Scheduler(runtime).tick().recovered == []
+    clock.advance(minutes=5)
+    [recovered] = Scheduler(runtime).tick().recovered
+
+    assert recovered.run_id == record.run_id and recovered.trigger is Trigger.RECOVERY
+    assert runtime.schedules.get("acme", SyncType.DATA_LABELS).status is ScheduleStatus.QUEUED

@@ -1,0 +1,122 @@
+"""The operator CLI against Azurite: what an operator types and reads."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from shared.accounts import EmailAccount
+from shared.cli import app as cli
+from shared.runtime import Runtime
+from shared.sync_types import SyncType
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests' runtime is installed; local.settings.json must not leak into os.environ.
+    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(cli.app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_help_lists_the_commands() -> None:
+    code, out = invoke("--help")
+    assert code == 0
+    for command in ("accounts", "schedule", "sync-now", "audit", "labels", "host", "demo"):
+        assert command in out
+
+
+def test_accounts_list(runtime: Runtime, account: EmailAccount) -> None:
+    code, out = invoke("accounts", "list")
+    assert code == 0 and "acme" in out and "Acme marketing" in out
+
+
+def test_schedule_set_shows_the_timetable_and_show_reads_it_back(
+    runtime: Runtime, account: EmailAccount
+) -> None:
+    code, out = invoke(
+        "schedule", "set", "acme", "DataLabels", "--interval", "4 hours",
+        "--window", "mon-fri 18:00-08:00",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "2026-11-23 18:00:00" in out and "2026-11-23 22:00:00" in out
+    assert "2026-11-24 02:00:00" in out
+
+    code, out = invoke("schedule", "show", "acme")
+    assert code == 0 and "4 hours" in out and "Monday to Friday" in out
+
+
+def test_specific_time_with_another_interval_is_refused(
+    runtime: Runtime, account: EmailAccount
+) -> None:
+    code, out = invoke(
+        "schedule", "set", "acme", "DataLabels", "--interval", "4 hours",
+        "--window", "specific 07:30",
+    )  # fmt: skip
+    assert code == 1 and "Once a day" in out
+    assert runtime.schedules.get("acme", SyncType.DATA_LABELS).etag is None  # nothing saved
+
+
+def test_once_a_day_start_date(runtime: Runtime, account: EmailAccount) -> None:
+    code, out = invoke(
+        "schedule", "start", "acme", "CrmMetadata", "--date", "2026-12-01", "--time", "07:30"
+    )
+    assert code == 0, out
+    assert "2026-12-01 07:30:00" in out
+
+
+def test_sync_now_twice_says_nothing_changed(runtime: Runtime, account: EmailAccount) -> None:
+    code, out = invoke("sync-now", "acme", "CrmMetadata")
+    assert code == 0 and "added to the queue" in out
+    code, out = invoke("sync-now", "acme", "CrmMetadata")
+    assert code == 2 and "nothing changed" in out
+
+
+def test_unknown_account_and_unavailable_sync_type_explain_themselves(
+    runtime: Runtime, account: EmailAccount
+) -> None:
+    code, out = invoke("sync-now", "nobody", "CrmMetadata")
+    assert code == 1 and "No email account 'nobody'" in out and "acme" in out
+    code, out = invoke("sync-now", "acme", "Forms")
+    assert code == 1 and "not available" in out
+
+
+def test_labels_add_refuses_duplicates(runtime: Runtime, account: EmailAccount) -> None:
+    code, _ = invoke("labels", "add", "acme", "SALUTATION", "--default", "Customer")
+    assert code == 0
+    code, out = invoke("labels", "add", "acme", "salutation")
+    assert code == 1 and "already exists" in out
+    code, out = invoke("labels", "list", "acme")
+    assert "SALUTATION" in out and "Customer" in out and "Private" in out
+
+
+def test_audit_filters_by_sync_type_and_start_time(runtime: Runtime, account: EmailAccount) -> None:
+    from datetime import timedelta
+
+    from shared.audit import AuditRecord, AuditStatus, Counts
+    from shared.storage.audit_repo import audit_row_key
+
+    now = runtime.clock()
+    for days, sync_type, message in (
+        (1, SyncType.DATA_LABELS, "labels-recent"),
+        (2, SyncType.CRM_METADATA, "crm-recent"),
+        (10, SyncType.DATA_LABELS, "labels-old"),
+    ):
+        started = now - timedelta(days=days)
+        runtime.audit.write(AuditRecord(
+            account_id="acme", row_key=audit_row_key(started, message), run_id=message,
+            sync_type=sync_type, trigger="Scheduled", status=AuditStatus.COMPLETED,
+            started=started, finished=started, message=message, counts=Counts(read=3),
+        ))  # fmt: skip
+
+    code, out = invoke("audit", "acme", "--sync-type", "DataLabels")
+    assert code == 0
+    assert "labels-recent" in out and "labels-old" in out and "crm-recent" not in out
+    since = (now - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S")
+    code, out = invoke("audit", "acme", "--since", since)
+    assert "labels-recent" in out and "crm-recent" in out and "labels-old" not in out

@@ -1,0 +1,34 @@
+"""Small helpers for pipeline tests: run a sync through timer -> queue -> worker."""
+
+from __future__ import annotations
+
+from shared.audit import AuditRecord
+from shared.localhost.host import LocalHost
+from shared.pipeline import admin
+from shared.runtime import Runtime
+from shared.scheduling import Interval, ScheduleSpec
+from shared.sync_types import SyncType
+from tests.fixtures.runtime import ManualClock
+
+EVERY_5 = ScheduleSpec(interval=Interval.MINUTES_5)
+
+
+def run_scheduled(
+    rt: Runtime, host: LocalHost, clock: ManualClock, account_id: str, sync_type: SyncType
+) -> AuditRecord:
+    """Schedule the type every 5 minutes, let the timer fire when due, drain the queue."""
+    record = rt.schedules.get(account_id, sync_type)
+    if record.spec != EVERY_5:
+        admin.set_schedule(rt, account_id, sync_type, EVERY_5)
+    record = rt.schedules.get(account_id, sync_type)
+    assert record.next_sync is not None
+    clock.now = record.next_sync
+    host.fire_timer("scheduler_tick")
+    host.drain()
+    return latest(rt, account_id, sync_type)
+
+
+def latest(rt: Runtime, account_id: str, sync_type: SyncType) -> AuditRecord:
+    runs = rt.audit.recent(account_id, sync_type=sync_type, limit=1)
+    assert runs, f"no audit row for {sync_type}"
+    return runs[0]
