@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     )
     audit_retention_days: int = Field(default=30, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
 
+    def require_storage(self) -> str:
+        """The storage account name for identity-based access (when no connection string)."""
+        if not self.storage_account_name:
+            raise ConfigurationError(
+                "No storage configured: set AzureWebJobsStorage (a connection string) or "
+                "AzureWebJobsStorage__accountName (managed identity with Storage Table and Queue "
+                "Data Contributor roles)."
+            )
+        return self.storage_account_name
+
     def require(self, *names: str) -> None:
         """Fail with one error that names every missing setting (by its app-setting name)."""
         missing = []

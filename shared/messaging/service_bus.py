@@ -16,6 +16,7 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusMess
 from azure.servicebus.exceptions import MessageSizeExceededError
 
 from shared.clock import Clock, utc_now
+from shared.errors import ConfigurationError
 from shared.messaging.contract import SyncRequest
 from shared.settings import Settings
 
@@ -56,10 +57,14 @@ class ServiceBusAdapter:
                 settings.service_bus_connection_string.get_secret_value()
             )
         else:
-            settings.require("service_bus_namespace")
+            if not settings.service_bus_namespace:
+                raise ConfigurationError(
+                    "No Service Bus configured: set ServiceBusConnection (a connection string) "
+                    "or ServiceBusConnection__fullyQualifiedNamespace (managed identity with the "
+                    "Azure Service Bus Data Sender role), or SYNC_QUEUE_BACKEND=StorageQueue."
+                )
             from shared.identity import azure_credential
 
-            assert settings.service_bus_namespace is not None
             client = ServiceBusClient(
                 settings.service_bus_namespace, credential=azure_credential(settings)
             )

@@ -25,13 +25,10 @@ def queue_service(settings: Settings) -> QueueServiceClient:
         return QueueServiceClient.from_connection_string(
             settings.storage_connection_string.get_secret_value()
         )
-    settings.require("storage_account_name")
+    account = settings.require_storage()
     from shared.identity import azure_credential
 
-    endpoint = (
-        settings.storage_queue_service_uri
-        or f"https://{settings.storage_account_name}.queue.core.windows.net"
-    )
+    endpoint = settings.storage_queue_service_uri or f"https://{account}.queue.core.windows.net"
     return QueueServiceClient(account_url=endpoint, credential=azure_credential(settings))
 
 

@@ -28,13 +28,10 @@ def table_service(settings: Settings) -> TableServiceClient:
         return TableServiceClient.from_connection_string(
             settings.storage_connection_string.get_secret_value()
         )
-    settings.require("storage_account_name")
+    account = settings.require_storage()
     from shared.identity import azure_credential
 
-    endpoint = (
-        settings.storage_table_service_uri
-        or f"https://{settings.storage_account_name}.table.core.windows.net"
-    )
+    endpoint = settings.storage_table_service_uri or f"https://{account}.table.core.windows.net"
     return TableServiceClient(endpoint=endpoint, credential=azure_credential(settings))
 
 
