@@ -102,6 +102,7 @@ var tableNames = [
   'SyncAuditDetails'
   'CrmFields'
   'EmailDataLabels'
+  'EmailDataMappings'
 ]
 
 var syncQueueName = 'sync-requests'

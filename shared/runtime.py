@@ -14,6 +14,7 @@ from shared.storage.accounts_repo import AccountRepository
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
 from shared.storage.data_labels_repo import DataLabelRepository
+from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
@@ -73,6 +74,10 @@ class Runtime:
     @cached_property
     def data_labels(self) -> DataLabelRepository:
         return DataLabelRepository(self.tables.client("EmailDataLabels"))
+
+    @cached_property
+    def mappings(self) -> MappingRepository:
+        return MappingRepository(self.tables.client("EmailDataMappings"))
 
     @property
     def queue(self) -> SyncQueue:

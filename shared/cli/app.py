@@ -11,6 +11,7 @@ from rich.console import Console
 from shared.cli import views
 from shared.cli.environment import load_local_settings
 from shared.errors import SyncError
+from shared.mappings.model import DataMapping, MappedEntity, MappingDirection
 from shared.pipeline import admin
 from shared.runtime import Runtime, get_runtime
 from shared.scheduling import Interval, ScheduleSpec, SyncWindow, upcoming
@@ -28,11 +29,14 @@ app = typer.Typer(
 )
 accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Show and set sync schedules.", no_args_is_help=True)
+mappings_app = typer.Typer(help="Data mappings between CRM fields and data labels.",
+                           no_args_is_help=True)  # fmt: skip
 labels_app = typer.Typer(help="Email data labels (Dotdigital contact data fields).",
                          no_args_is_help=True)  # fmt: skip
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(labels_app, name="labels")
+app.add_typer(mappings_app, name="mappings")
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]
@@ -172,6 +176,34 @@ def labels_add(
                       description=description, is_private=not public)  # fmt: skip
     rt.data_labels.save(account, label)
     console.print(f"Label {name} saved; it is created in Dotdigital at the next DataLabels sync.")
+
+
+@mappings_app.command("list")
+def mappings_list(account: AccountArg) -> None:
+    """List the account's data mappings."""
+    mappings = _runtime().mappings.for_account(account)
+    console.print(views.mappings_table(mappings, f"Data mappings: {account}"))
+
+
+@mappings_app.command("add")
+def mappings_add(
+    account: AccountArg,
+    label: Annotated[str, typer.Argument(help="Data label name (EMAIL for the address).")],
+    entity: Annotated[MappedEntity, typer.Option(help="contact, lead or account.")],
+    field: Annotated[str, typer.Option(help="Primary CRM field (logical name).")],
+    linked_entity: Annotated[str | None, typer.Option(help="Entity the lookup points to.")] = None,
+    linked_field: Annotated[str | None, typer.Option(help="Field of the linked record.")] = None,
+    direction: Annotated[MappingDirection, typer.Option()] = MappingDirection.TO_PLATFORM,
+) -> None:
+    """Map a CRM field to a data label; checked against the stored CRM metadata."""
+    try:
+        mapping = DataMapping(label=label, entity=entity, primary_field=field,
+                              linked_entity=linked_entity, linked_field=linked_field,
+                              direction=direction)  # fmt: skip
+        admin.add_mapping(_runtime(), account, mapping)
+    except (ValueError, SyncError) as error:
+        raise _fail(str(error)) from error
+    console.print(f"Saved {mapping.describe}; it applies from the next sync.")
 
 
 @app.command("host")

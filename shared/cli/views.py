@@ -9,6 +9,7 @@ from rich.table import Table
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord
+from shared.mappings.model import DataMapping
 from shared.storage.data_labels_repo import DataLabel
 from shared.storage.schedules_repo import ScheduleRecord
 from shared.sync_types import DISPLAY_NAMES
@@ -71,4 +72,14 @@ def labels_table(labels: Iterable[DataLabel], title: str) -> Table:
             label.default_value or "", label.origin.value,
             "yes" if label.is_synchronised else "no", label.last_error,
         )  # fmt: skip
+    return table
+
+
+def mappings_table(mappings: Iterable[DataMapping], title: str) -> Table:
+    table = Table("Label", "Entity", "Primary CRM field", "Linked CRM field", "Direction",
+                  "Default", title=title)  # fmt: skip
+    for m in sorted(mappings, key=lambda m: (m.entity.value, m.label)):
+        linked = f"{m.linked_entity}.{m.linked_field}" if m.linked_field else ""
+        table.add_row(m.label, m.entity.value, m.primary_field, linked, m.direction.value,
+                      "yes" if m.is_default else "")  # fmt: skip
     return table

@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 from shared.accounts import EmailAccount
 from shared.errors import ConcurrencyConflict
+from shared.mappings.model import DataMapping, default_mappings
+from shared.mappings.validation import MappingError, validate_mapping
 from shared.messaging.contract import Trigger
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
@@ -104,13 +106,36 @@ def provision_account(
     *,
     first_run: datetime | None = None,
 ) -> None:
-    """Save the account and its schedules; `first_run` overrides the schedules' first time."""
+    """Save the account, its default data mappings and its schedules; `first_run` overrides
+    the schedules' first time. Running it again keeps mappings an admin has changed."""
     rt.accounts.save(account)
+    existing = {(m.entity, m.label) for m in rt.mappings.for_account(account.account_id)}
+    for mapping in default_mappings():
+        if (mapping.entity, mapping.label) not in existing:
+            rt.mappings.create(account.account_id, mapping)
     for sync_type, spec in (schedules or {}).items():
         record = rt.schedules.get(account.account_id, sync_type)
         record.spec = spec
         record.next_sync = first_run or next_sync(spec, after=rt.clock())
         _save_next(rt, record)
+
+
+def add_mapping(rt: Runtime, account_id: str, mapping: DataMapping) -> None:
+    """Validate against the stored CRM metadata and labels; save only if it all holds.
+    The next sync of a marketing-list type picks the mapping up."""
+    _account(rt, account_id)
+    try:
+        validate_mapping(
+            mapping,
+            labels=rt.data_labels.for_account(account_id),
+            crm_fields=rt.crm_fields.for_account(account_id),
+            existing=rt.mappings.for_account(account_id),
+        )
+        rt.mappings.create(account_id, mapping)
+    except MappingError as error:
+        raise AdminError(str(error)) from error
+    except ConcurrencyConflict as error:
+        raise AdminError(f"This mapping already exists: {mapping.describe}.") from error
 
 
 def purge_audit(rt: Runtime, *, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ class CrmField(BaseModel):
     logical_name: str
     display_name: str
     attribute_type: str
+    targets: tuple[str, ...] = ()  # for lookups: the entities it can point to (empty: unknown)
 
 
 def _entity(account_id: str, field: CrmField) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def _entity(account_id: str, field: CrmField) -> dict[str, Any]:
         "LogicalName": field.logical_name,
         "DisplayName": field.display_name,
         "Type": field.attribute_type,
+        "LookupTargets": ",".join(field.targets),
     }
 
 
@@ -35,6 +37,7 @@ def _field(row: TableEntity) -> CrmField:
         logical_name=row["LogicalName"],
         display_name=row["DisplayName"],
         attribute_type=row["Type"],
+        targets=tuple(t for t in row.get("LookupTargets", "").split(",") if t),
     )
 
 

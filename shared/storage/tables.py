@@ -20,6 +20,7 @@ TABLES = (
     "SyncAuditDetails",
     "CrmFields",
     "EmailDataLabels",
+    "EmailDataMappings",
 )
 
 

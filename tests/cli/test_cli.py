@@ -120,3 +120,20 @@ def test_audit_filters_by_sync_type_and_start_time(runtime: Runtime, account: Em
     since = (now - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S")
     code, out = invoke("audit", "acme", "--since", since)
     assert "labels-recent" in out and "crm-recent" in out and "labels-old" not in out
+
+
+def test_mappings_add_and_list(runtime: Runtime, account: EmailAccount) -> None:
+    from shared.storage.crm_fields_repo import CrmField
+    from shared.storage.data_labels_repo import DataLabel
+
+    runtime.crm_fields.upsert("acme", [CrmField(entity="lead", logical_name="companyname",
+                                                display_name="Company", attribute_type="String")])  # fmt: skip
+    runtime.data_labels.save("acme", DataLabel(name="COMPANY"))
+
+    code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "lead",
+                       "--field", "companyname", "--direction", "Both")  # fmt: skip
+    assert code == 0, out
+    code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "lead", "--field", "x")
+    assert code == 1 and "no mappable field 'x'" in out
+    code, out = invoke("mappings", "list", "acme")
+    assert "COMPANY" in out and "companyname" in out and "Both" in out

@@ -35,6 +35,7 @@ EXPECTED_TABLES = {
     "SyncAuditDetails",
     "CrmFields",
     "EmailDataLabels",
+    "EmailDataMappings",
 }
 
 EXPECTED_APP_SETTINGS = {

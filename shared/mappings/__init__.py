@@ -1,0 +1,1 @@
+"""Data mappings: which CRM field feeds (or is fed by) which email data label."""

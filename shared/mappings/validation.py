@@ -1,0 +1,99 @@
+"""Check a new mapping against the stored CRM metadata and the account's labels.
+
+Every problem is reported with what to do about it; nothing is saved unless all checks pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shared.mappings.model import EMAIL_LABEL, DataMapping, MappingDirection
+from shared.storage.crm_fields_repo import CrmField
+from shared.storage.data_labels_repo import DataLabel, LabelType, label_key
+
+LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
+# Which CRM attribute types can carry each label type's values.
+COMPATIBLE: dict[LabelType, frozenset[str]] = {
+    LabelType.STRING: frozenset(
+        {"String", "Memo", "Picklist", "State", "Status", "Uniqueidentifier", "Lookup",
+         "Customer", "Owner", "Integer", "BigInt", "Decimal", "Double", "Money"}
+    ),
+    LabelType.NUMERIC: frozenset({"Integer", "BigInt", "Decimal", "Double", "Money"}),
+    LabelType.DATE: frozenset({"DateTime"}),
+    LabelType.BOOLEAN: frozenset({"Boolean"}),
+}  # fmt: skip
+# Types a value from Dotdigital can be written back to without a lookup or option-set match.
+WRITABLE = frozenset({"String", "Memo", "Integer", "BigInt", "Decimal", "Double", "Money",
+                      "DateTime", "Boolean"})  # fmt: skip
+
+
+class MappingError(ValueError):
+    pass
+
+
+def validate_mapping(
+    mapping: DataMapping,
+    *,
+    labels: Iterable[DataLabel],
+    crm_fields: Iterable[CrmField],
+    existing: Iterable[DataMapping],
+) -> None:
+    fields = {(f.entity, f.logical_name): f for f in crm_fields}
+    if not fields:
+        raise MappingError(
+            "No CRM metadata is stored for this account yet: run a CrmMetadata sync first."
+        )
+    for other in existing:
+        if other.entity is mapping.entity and label_key(other.label) == label_key(mapping.label):
+            raise MappingError(
+                f"This mapping already exists: {other.describe}. Edit or delete it instead."
+            )
+
+    label_type = LabelType.STRING
+    if label_key(mapping.label) != EMAIL_LABEL:
+        label = next((x for x in labels if label_key(x.name) == label_key(mapping.label)), None)
+        if label is None:
+            raise MappingError(
+                f"There is no data label '{mapping.label}': create it first (labels add), "
+                "or run a DataLabels sync if it exists in Dotdigital."
+            )
+        label_type = label.type
+
+    primary = _field(fields, mapping.entity.value, mapping.primary_field)
+    target = primary
+    if mapping.linked_field is not None:
+        assert mapping.linked_entity is not None
+        if primary.attribute_type not in LOOKUP_TYPES:
+            raise MappingError(
+                f"The linked CRM field is locked: {mapping.entity.value}.{primary.logical_name} "
+                f"is a {primary.attribute_type} field, not a lookup."
+            )
+        if primary.targets and mapping.linked_entity not in primary.targets:
+            raise MappingError(
+                f"{mapping.entity.value}.{primary.logical_name} looks up "
+                f"{', '.join(primary.targets)}, not {mapping.linked_entity}."
+            )
+        if mapping.direction is not MappingDirection.TO_PLATFORM:
+            raise MappingError("A linked CRM field can only be mapped To Dotdigital (ToPlatform).")
+        target = _field(fields, mapping.linked_entity, mapping.linked_field)
+
+    if target.attribute_type not in COMPATIBLE[label_type]:
+        raise MappingError(
+            f"{target.entity}.{target.logical_name} is a {target.attribute_type} field and "
+            f"cannot hold the {label_type.value} label '{mapping.label}'."
+        )
+    if mapping.direction.to_dynamics and target.attribute_type not in WRITABLE:
+        raise MappingError(
+            f"{target.entity}.{target.logical_name} ({target.attribute_type}) cannot be written "
+            "from Dotdigital: map it ToPlatform only."
+        )
+
+
+def _field(fields: dict[tuple[str, str], CrmField], entity: str, name: str) -> CrmField:
+    field = fields.get((entity, name))
+    if field is None:
+        raise MappingError(
+            f"{entity} has no mappable field '{name}'. If it was added to Dynamics recently, "
+            "run a CrmMetadata sync and try again."
+        )
+    return field

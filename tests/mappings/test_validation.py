@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
+from shared.mappings.validation import MappingError, validate_mapping
+from shared.storage.crm_fields_repo import CrmField
+from shared.storage.data_labels_repo import DataLabel, LabelType
+
+FIELDS = [
+    CrmField(entity="contact", logical_name="firstname", display_name="First Name",
+             attribute_type="String"),
+    CrmField(entity="contact", logical_name="birthdate", display_name="Birthday",
+             attribute_type="DateTime"),
+    CrmField(entity="contact", logical_name="parentcustomerid", display_name="Company Name",
+             attribute_type="Customer", targets=("account", "contact")),
+    CrmField(entity="contact", logical_name="ownerid", display_name="Owner",
+             attribute_type="Owner", targets=("systemuser", "team")),
+    CrmField(entity="account", logical_name="name", display_name="Account Name",
+             attribute_type="String"),
+    CrmField(entity="account", logical_name="creditlimit", display_name="Credit Limit",
+             attribute_type="Money"),
+]  # fmt: skip
+LABELS = [
+    DataLabel(name="FIRSTNAME"),
+    DataLabel(name="BIRTHDAY", type=LabelType.DATE),
+    DataLabel(name="COMPANY"),
+    DataLabel(name="CREDIT", type=LabelType.NUMERIC),
+]
+
+
+def check(mapping: DataMapping, existing: list[DataMapping] | None = None) -> None:
+    validate_mapping(mapping, labels=LABELS, crm_fields=FIELDS, existing=existing or [])
+
+
+def m(label: str, field: str, **extra: object) -> DataMapping:
+    return DataMapping(label=label, entity=MappedEntity.CONTACT, primary_field=field, **extra)  # type: ignore[arg-type]
+
+
+def test_valid_mappings_pass() -> None:
+    check(m("FIRSTNAME", "firstname", direction=MappingDirection.BOTH))
+    check(m("BIRTHDAY", "birthdate"))
+    check(m("COMPANY", "parentcustomerid", linked_entity="account", linked_field="name"))
+    check(m("EMAIL", "firstname"))  # the identifier needs no label
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (m("NOPE", "firstname"), "There is no data label 'NOPE'"),
+        (m("FIRSTNAME", "nickname"), "contact has no mappable field 'nickname'"),
+        (m("BIRTHDAY", "firstname"), "cannot hold the Date label 'BIRTHDAY'"),
+        (m("COMPANY", "firstname", linked_entity="account", linked_field="name"),
+         "The linked CRM field is locked"),
+        (m("COMPANY", "ownerid", linked_entity="account", linked_field="name"),
+         "looks up systemuser, team, not account"),
+        (m("COMPANY", "parentcustomerid", linked_entity="account", linked_field="name",
+           direction=MappingDirection.BOTH), "only be mapped To Dotdigital"),
+        (m("COMPANY", "parentcustomerid", direction=MappingDirection.TO_DYNAMICS),
+         "cannot be written from Dotdigital"),
+        (m("CREDIT", "parentcustomerid", linked_entity="account", linked_field="missing"),
+         "account has no mappable field 'missing'"),
+    ],
+)  # fmt: skip
+def test_invalid_mappings_say_what_is_wrong(mapping: DataMapping, message: str) -> None:
+    with pytest.raises(MappingError, match=message):
+        check(mapping)
+
+
+def test_existing_mapping_is_refused_whatever_the_label_case() -> None:
+    with pytest.raises(MappingError, match="already exists"):
+        check(m("firstname", "firstname"), existing=[m("FIRSTNAME", "firstname")])
+
+
+def test_no_metadata_yet_asks_for_a_crm_metadata_sync() -> None:
+    with pytest.raises(MappingError, match="run a CrmMetadata sync first"):
+        validate_mapping(m("FIRSTNAME", "firstname"), labels=LABELS, crm_fields=[], existing=[])
+
+
+def test_linked_field_needs_both_parts() -> None:
+    with pytest.raises(ValueError, match="both the linked entity and its field"):
+        m("COMPANY", "parentcustomerid", linked_field="name")
+
+
+def test_default_mappings_are_email_and_names_for_contacts_and_leads() -> None:
+    defaults = {(d.entity.value, d.label, d.primary_field) for d in default_mappings()}
+    assert defaults == {
+        (entity, label, field)
+        for entity in ("contact", "lead")
+        for label, field in (("EMAIL", "emailaddress1"), ("FIRSTNAME", "firstname"),
+                             ("FULLNAME", "fullname"), ("LASTNAME", "lastname"))
+    }  # fmt: skip
