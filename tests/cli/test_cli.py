@@ -126,14 +126,16 @@ def test_mappings_add_and_list(runtime: Runtime, account: EmailAccount) -> None:
     from shared.storage.crm_fields_repo import CrmField
     from shared.storage.data_labels_repo import DataLabel
 
-    runtime.crm_fields.upsert("acme", [CrmField(entity="lead", logical_name="companyname",
-                                                display_name="Company", attribute_type="String")])  # fmt: skip
+    company = CrmField(
+        entity="lead", logical_name="companyname", display_name="Company", attribute_type="String"
+    )
+    runtime.crm_fields.upsert("acme", [company])
     runtime.data_labels.save("acme", DataLabel(name="COMPANY"))
 
     code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "lead",
                        "--field", "companyname", "--direction", "Both")  # fmt: skip
     assert code == 0, out
-    code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "lead", "--field", "x")
-    assert code == 1 and "no mappable field 'x'" in out
+    code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "contact", "--field", "x")
+    assert code == 1 and "contact has no mappable field 'x'" in out
     code, out = invoke("mappings", "list", "acme")
     assert "COMPANY" in out and "companyname" in out and "Both" in out
