@@ -56,3 +56,19 @@ class InvalidMessage(SyncError):
 
 class ConcurrencyConflict(SyncError):
     pass
+
+
+class PreconditionFailed(ConcurrencyConflict):
+    """An API refused a conditional write (HTTP 412): the record changed since it was read
+    (a stale `If-Match` ETag) or it already exists (`If-None-Match: *`, a duplicate key).
+    The message is the API's own, fit for the audit."""
+
+    def __init__(self, message: str, *, status: int = 412, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class WriteOutcomeUnknown(RetriableError):
+    """A write that is not safe to resend lost its connection after it was sent: it may or
+    may not have been applied. Not retried automatically; a later run can redo it."""

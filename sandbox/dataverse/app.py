@@ -5,7 +5,14 @@ Identity (same host, like a sovereign-cloud authority):
     POST /{tenant}/oauth2/v2.0/token                      client_credentials only
 Web API (bearer token from the endpoint above, audience = this server's URL):
     GET  /api/data/v9.2/EntityDefinitions(LogicalName='{entity}')/Attributes
-    anything else under /api/data/v9.2/ -> 404 "Resource not found for the segment ..."
+    POST /api/data/v9.2/$batch                                   (sandbox/dataverse/batch.py)
+    GET/POST            /api/data/v9.2/{entity_set}              (reads, FetchXML, deltas, create)
+    GET/PATCH/DELETE    /api/data/v9.2/{entity_set}({key})       (id or alternate key)
+    GET                 /api/data/v9.2/{entity_set}({key})/{navigation}
+    POST                /api/data/v9.2/lists({id})/Microsoft.Dynamics.CRM.AddMemberList
+    POST/DELETE         /api/data/v9.2/{entity_set}({key})/{navigation}[({related})]/$ref
+    an unknown entity set -> 404 "Resource not found for the segment ..."
+Every Web API request counts toward the concurrent-request limit (429 0x80072326).
 
 Errors use the documented shapes: Entra `{"error","error_description","error_codes",...}`
 (AADSTS codes) and Dataverse `{"error":{"code","message"}}`.
@@ -18,7 +25,7 @@ import binascii
 import json
 import time
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,11 +34,21 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.counters import CountingMiddleware
+from sandbox.dataverse.batch import BatchRunner
+from sandbox.dataverse.concurrency import ConcurrencyLimitMiddleware
 from sandbox.dataverse.state import ATTRIBUTE_PROPERTIES, DataverseState
+from sandbox.dataverse.webapi import ApiRequest, ApiResponse, WebApi
 from sandbox.faults import FaultMiddleware
 
 API = "/api/data/v9.2"
 ATTRIBUTES_TEMPLATE = f"{API}/EntityDefinitions(LogicalName='{{entity}}')/Attributes"
+BATCH_TEMPLATE = f"{API}/$batch"
+COLLECTION_TEMPLATE = f"{API}/{{entity_set}}"
+RECORD_TEMPLATE = f"{API}/{{entity_set}}({{key}})"
+NAVIGATION_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}"
+ACTION_TEMPLATE = f"{API}/{{entity_set}}({{key}})/Microsoft.Dynamics.CRM.{{action}}"
+REF_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}/$ref"
+REF_ITEM_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}({{related}})/$ref"
 TOKEN_TEMPLATE = "/{tenant}/oauth2/v2.0/token"
 DISCOVERY_TEMPLATE = "/{tenant}/v2.0/.well-known/openid-configuration"
 
@@ -294,22 +311,57 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             headers=ratelimit_headers(),
         )
 
-    async def unknown_resource(request: Request) -> Response:
+    api = WebApi(state)
+    batches = BatchRunner(api.handle, state.trace_id)
+
+    def api_request(request: Request, body: bytes) -> ApiRequest:
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        path = bytes(raw).decode("latin-1")
+        return ApiRequest(
+            method=request.method,
+            path=path[len(API) + 1 :] if path.startswith(API + "/") else "",
+            query=parse_qsl(request.url.query, keep_blank_values=True),
+            headers={key.lower(): value for key, value in request.headers.items()},
+            body=body,
+            base_url=_base_url(request),
+        )
+
+    def starlette_response(answer: ApiResponse) -> Response:
+        headers = dict(answer.headers)
+        headers.update(ratelimit_headers())
+        body = b"" if answer.status in (204, 304) else answer.body
+        return Response(body, status_code=answer.status, headers=headers)
+
+    async def web_api(request: Request) -> Response:
         denied = authorize(request)
         if denied is not None:
             return denied
-        segment = request.path_params["rest"].split("/", 1)[0].split("(", 1)[0]
-        return odata_error(404, "0x8006088a", f"Resource not found for the segment '{segment}'.")
+        call = api_request(request, await request.body())
+        with state.lock:
+            answer = api.handle(call)
+        return starlette_response(answer)
+
+    async def batch(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        call = api_request(request, await request.body())
+        with state.lock:
+            answer = batches.run(call)
+        return starlette_response(answer)
 
     routes: list[BaseRoute] = [
         Route(DISCOVERY_TEMPLATE, openid_configuration, methods=["GET"]),
         Route(TOKEN_TEMPLATE, token, methods=["POST"]),
         Route(ATTRIBUTES_TEMPLATE, entity_attributes, methods=["GET"]),
-        Route(
-            API + "/{rest:path}",
-            unknown_resource,
-            methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-        ),
+        Route(BATCH_TEMPLATE, batch, methods=["POST"]),
+        Route(REF_ITEM_TEMPLATE, web_api, methods=["DELETE"]),
+        Route(REF_TEMPLATE, web_api, methods=["POST", "DELETE"]),
+        Route(ACTION_TEMPLATE, web_api, methods=["POST"]),
+        Route(NAVIGATION_TEMPLATE, web_api, methods=["GET"]),
+        Route(RECORD_TEMPLATE, web_api, methods=["GET", "PATCH", "DELETE"]),
+        Route(COLLECTION_TEMPLATE, web_api, methods=["GET", "POST"]),
+        Route(API + "/{rest:path}", web_api, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
     ]
 
     def server_error(status: int) -> Response:
@@ -322,6 +374,7 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             Middleware(
                 CountingMiddleware, counters=state.counters, routes=routes, server="dataverse"
             ),
+            Middleware(ConcurrencyLimitMiddleware, state=state),
             # Entra ID is a different service: faults and throttling hit the Web API only.
             Middleware(
                 FaultMiddleware,

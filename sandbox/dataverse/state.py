@@ -1,5 +1,23 @@
 """In-memory state of the Dataverse sandbox: registered app, issued tokens, attribute metadata,
-service-protection budget, faults and call counters. Tests edit it directly."""
+service-protection budget, faults and call counters, and the rows of the tables (contact,
+lead, account, list, listmember, annotation, task, phonecall, custom activities) with their
+versions for change tracking. Tests edit it directly.
+
+Seeding and switches (all reset by `reset()`):
+
+    state.seed_data(contacts=1000, leads=200, accounts=50,
+                    lists=[("Newsletter", "contact", 300),
+                           ListSpec("Seattle", "contact", dynamic=True)])
+    state.insert("contact", {"firstname": "Ada", "emailaddress1": "ada@example.com"}) -> id
+    state.update("contact", id, {...}); state.delete("contact", id); state.row("contact", id)
+    state.expire_change_tokens()          # every delta link issued so far is refused
+    state.change_tracking_days = 30       # delta tokens older than this are refused
+    state.set_change_tracking("contact", False)
+    state.concurrency_limit = 52          # concurrent requests before 429 0x80072326
+    state.max_in_flight                   # the most Web API requests seen in flight at once
+    state.repeat_next_link = True         # a broken service: nextLinks stop advancing
+    state.add_activity_table("new_emailevent")
+"""
 
 from __future__ import annotations
 
@@ -8,12 +26,19 @@ import random
 import secrets
 import threading
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
+from sandbox.dataverse.generator import ListSpec, SeedResult
+from sandbox.dataverse.generator import seed as seed_rows
+from sandbox.dataverse.odata import ODataError
+from sandbox.dataverse.records import Records
+from sandbox.dataverse.schema import TableDef, activity_table, standard_tables
 from sandbox.dataverse.seed import ENTITIES
+from sandbox.dataverse.store import Membership, Table
 from sandbox.faults import Faults, RateWindow
 
 DEMO_TENANT_ID = "00000000-0000-4000-8000-0000000000d0"
@@ -199,9 +224,28 @@ class DataverseState:
             self.rng = random.Random(self.seed)
             self.faults.reset(self.seed)
             self.counters.reset()
+            # Rows and change tracking.
+            self.tables: dict[str, Table] = {
+                name: Table(definition) for name, definition in standard_tables().items()
+            }
+            self.membership = Membership()
+            self._version = 1_000_000  # rowversion values are large numbers in real orgs
+            self.min_delta_version = 0
+            self.change_tracking_days = 30
+            self.repeat_next_link = False
+            # Concurrent-request limit (service protection).
+            self.concurrency_limit = 52
+            self.concurrency_retry_after = 1
+            self.in_flight = 0
+            self.max_in_flight = 0
+            self.concurrency_rejections = 0
 
     def now(self) -> float:
         return self.clock()
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
 
     # Identity ---------------------------------------------------------------------------------
 
@@ -323,3 +367,120 @@ class DataverseState:
 
     def remaining_budget(self) -> int | None:
         return None if self.request_budget is None else self.request_budget.remaining
+
+    # Concurrency ----------------------------------------------------------------------------
+
+    def enter_request(self) -> bool:
+        """Count a Web API request in flight; False (and nothing counted) past the limit."""
+        with self._lock:
+            if self.in_flight >= self.concurrency_limit:
+                self.concurrency_rejections += 1
+                return False
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return True
+
+    def leave_request(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    # Rows -----------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """The latest row version handed out (organization-wide, like SQL rowversion)."""
+        return self._version
+
+    def next_version(self) -> int:
+        with self._lock:
+            self._version += 1
+            return self._version
+
+    def table(self, logical_name: str) -> Table:
+        return self.tables[logical_name]
+
+    def seed_data(
+        self,
+        *,
+        contacts: int = 0,
+        leads: int = 0,
+        accounts: int = 0,
+        lists: Sequence[ListSpec | tuple[str, str, int]] = (),
+        disqualified_share: float = 0.2,
+        seed: int | None = None,
+    ) -> SeedResult:
+        """Add realistic rows from a seeded RNG (the state's seed unless given): accounts,
+        contacts (60% with a parent account), leads (`disqualified_share` disqualified, 10%
+        qualified), and marketing lists `(name, member_type, size)` or `ListSpec`s."""
+        with self._lock:
+            return seed_rows(
+                self,
+                contacts=contacts,
+                leads=leads,
+                accounts=accounts,
+                lists=lists,
+                disqualified_share=disqualified_share,
+                seed=self.seed if seed is None else seed,
+            )
+
+    def insert(self, logical_name: str, values: Mapping[str, Any]) -> str:
+        """Create a row as the Web API would (validation, defaults, new version); its id."""
+        with self._lock:
+            return Records(self).create(self.tables[logical_name], values).id
+
+    def update(self, logical_name: str, row_id: str, values: Mapping[str, Any]) -> None:
+        with self._lock:
+            table = self.tables[logical_name]
+            row = table.get(row_id)
+            if row is None:
+                raise KeyError(f"{logical_name}({row_id})")
+            Records(self).update(table, row, values)
+
+    def delete(self, logical_name: str, row_id: str) -> None:
+        with self._lock:
+            table = self.tables[logical_name]
+            row = table.get(row_id)
+            if row is None:
+                raise KeyError(f"{logical_name}({row_id})")
+            Records(self).delete(table, row)
+
+    def row(self, logical_name: str, row_id: str) -> dict[str, Any] | None:
+        """A row as the Web API returns it (all columns, `@odata.etag`), or None."""
+        with self._lock:
+            table = self.tables[logical_name]
+            found = table.get(row_id)
+            if found is None:
+                return None
+            definition = table.definition
+            return Records(self).serialize(definition, found, definition.readable())
+
+    def list_members(self, list_id: str) -> list[str]:
+        with self._lock:
+            return self.membership.member_ids(list_id.lower())
+
+    def add_list_member(self, list_id: str, member_id: str) -> str:
+        with self._lock:
+            list_row = self.tables["list"].get(list_id)
+            if list_row is None:
+                raise KeyError(f"list({list_id})")
+            try:
+                return Records(self).add_member(list_row, member_id)[0]
+            except ODataError as error:
+                raise ValueError(error.message) from None
+
+    def expire_change_tokens(self) -> None:
+        """Every delta link issued so far is answered as expired; new ones work."""
+        with self._lock:
+            self._version += 1
+            self.min_delta_version = self._version
+
+    def set_change_tracking(self, logical_name: str, enabled: bool) -> None:
+        with self._lock:
+            self.tables[logical_name].definition.change_tracking = enabled
+
+    def add_activity_table(self, logical_name: str, entity_set: str | None = None) -> TableDef:
+        """A custom activity table (e.g. `new_emailevent`) with the usual regarding lookups."""
+        definition = activity_table(logical_name, entity_set)
+        with self._lock:
+            self.tables[logical_name] = Table(definition)
+        return definition

@@ -1,20 +1,23 @@
-"""The Dotdigital sandbox: the v2 calls the product uses, with HTTP Basic API-user auth.
+"""The Dotdigital sandbox: the v2 and v3 calls the product uses, with HTTP Basic API-user auth.
 
     GET  /v2/account-info   answered by every region (region discovery)
-    GET  /v2/data-fields    only on the account's own region (elsewhere: 403)
-    POST /v2/data-fields
+    everything else         only on the account's own region (elsewhere: 403)
 
-Errors use the v2 envelope `{"message":"... ERROR_X"}`. Rate limiting answers 429 with
-x-ratelimit-* headers (tiered scheme) or, when switched to the legacy flat scheme, 400
-`ERROR_APIUSAGE_EXCEEDED`.
+v2 (address books, suppressions, data fields, campaigns, programs, preferences) answers errors
+as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
+`{errorCode, description, details}`. Rate limiting answers 429 with x-ratelimit-* headers
+(tiered scheme) or, when switched to the legacy flat scheme, 400 `ERROR_APIUSAGE_EXCEEDED`.
+Every route is counted and subject to the fault switches. Routes by area:
+`api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
+`api_programs` (programs and preferences); account-info and data fields are here.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +28,28 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.counters import CountingMiddleware
+from sandbox.dotdigital import (
+    api_address_books,
+    api_campaigns,
+    api_contacts,
+    api_programs,
+    api_suppressions,
+)
 from sandbox.dotdigital.state import (
     DATA_FIELD_TYPES,
     VISIBILITIES,
     DataFieldRecord,
     DotdigitalState,
+)
+from sandbox.dotdigital.wire import (
+    BadParameter,
+    is_v3,
+    json_response,
+    parameter_error,
+    read_json,
+    server_error,
+    v2_error,
+    v3_error,
 )
 from sandbox.faults import FaultMiddleware
 
@@ -37,18 +57,9 @@ ACCOUNT_INFO = "/v2/account-info"
 DATA_FIELDS = "/v2/data-fields"
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,20}$")
 
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status_code=status,
-        media_type="application/json; charset=utf-8",
-        headers=headers,
-    )
-
-
-def v2_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _json({"message": message}, status, headers)
+Handler = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[..., Handler]
+"""endpoint(handler, any_region=False): the handler behind auth, region and rate limits."""
 
 
 def _invalid(reason: str) -> Response:
@@ -84,6 +95,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
     server_region = region or state.region
 
     def guard(request: Request, *, any_region: bool = False) -> Response | None:
+        v3 = is_v3(request.url.path)
         header = request.headers.get("authorization", "")
         user = password = ""
         if header.lower().startswith("basic "):
@@ -92,27 +104,49 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
             except (binascii.Error, UnicodeDecodeError):
                 user = password = ""
         if not user or not state.authenticate(user, password):
+            if v3:
+                return v3_error(
+                    401, "unauthorized", "Authorization has been denied for this request."
+                )
             return v2_error(401, "Authorization has been denied for this request.")
         if not any_region and server_region != state.region:
+            if v3:
+                return v3_error(403, "forbidden", "Forbidden: Access is denied")
             return v2_error(403, "Forbidden: Access is denied")
         limited = state.rate_limited()
         if limited is not None:
             legacy, headers = limited
             if legacy:
-                return v2_error(
-                    400,
+                text = (
                     f"Your API user has exceeded the cut-off of {state.hourly_call_limit} API "
-                    "calls in a one hour period. ERROR_APIUSAGE_EXCEEDED",
+                    "calls in a one hour period."
                 )
-            return v2_error(429, "Too many requests: the API rate limit is exceeded.", headers)
+                if v3:
+                    return v3_error(400, "ERROR_APIUSAGE_EXCEEDED", text)
+                return v2_error(400, f"{text} ERROR_APIUSAGE_EXCEEDED")
+            text = "Too many requests: the API rate limit is exceeded."
+            if v3:
+                return v3_error(429, "tooManyRequests", text, headers=headers)
+            return v2_error(429, text, headers)
         state.record_call()
         return None
 
+    def endpoint(handler: Handler, *, any_region: bool = False) -> Handler:
+        async def guarded(request: Request) -> Response:
+            denied = guard(request, any_region=any_region)
+            if denied is not None:
+                return denied
+            try:
+                return await handler(request)
+            except BadParameter as error:
+                if is_v3(request.url.path):
+                    return v3_error(400, "contacts:invalidParameter", error.message)
+                return parameter_error(error)
+
+        return guarded
+
     async def account_info(request: Request) -> Response:
-        denied = guard(request, any_region=True)
-        if denied is not None:
-            return denied
-        endpoint = (state.api_endpoint or str(request.base_url)).rstrip("/") + "/"
+        endpoint_url = (state.api_endpoint or str(request.base_url)).rstrip("/") + "/"
         used = state.calls_in_last_hour()
         properties = [
             ("Name", "String", "Sandbox Marketing"),
@@ -120,11 +154,11 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
             ("APILocale", "String", "en-GB"),
             ("ApiCallsInLastHour", "Int", str(used)),
             ("ApiCallsRemaining", "Int", str(max(state.hourly_call_limit - used, 0))),
-            ("ApiEndpoint", "String", endpoint),
+            ("ApiEndpoint", "String", endpoint_url),
             ("CurrencyCode", "String", "GBP"),
             ("TimeZoneIana", "String", "Europe/London"),
         ]
-        return _json(
+        return json_response(
             {
                 "id": state.account_id,
                 "properties": [{"name": n, "type": t, "value": v} for n, t, v in properties],
@@ -132,19 +166,14 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         )
 
     async def list_data_fields(request: Request) -> Response:
-        denied = guard(request)
-        if denied is not None:
-            return denied
         hidden = {name.lower() for name in state.hidden_from_list}
-        return _json([f.to_json() for f in list(state.data_fields) if f.name.lower() not in hidden])
+        return json_response(
+            [f.to_json() for f in list(state.data_fields) if f.name.lower() not in hidden]
+        )
 
     async def create_data_field(request: Request) -> Response:
-        denied = guard(request)
-        if denied is not None:
-            return denied
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+        ok, body = await read_json(request)
+        if not ok:
             return _invalid("The request body is not valid JSON.")
         if not isinstance(body, dict):
             return _invalid("The data field must be a JSON object.")
@@ -175,24 +204,26 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
             )
         record = DataFieldRecord(name, kind, visibility, default)
         state.data_fields.append(record)
-        return _json(record.to_json(), 201)
+        return json_response(record.to_json(), 201)
 
     async def not_found(request: Request) -> Response:
+        if is_v3(request.url.path):
+            return v3_error(404, "notFound", f"No resource matches '{request.url.path}'.")
         return v2_error(
             404, f"No HTTP resource was found that matches the request URI '{request.url}'."
         )
 
     routes: list[BaseRoute] = [
-        Route(ACCOUNT_INFO, account_info, methods=["GET"]),
-        Route(DATA_FIELDS, list_data_fields, methods=["GET"]),
-        Route(DATA_FIELDS, create_data_field, methods=["POST"]),
+        Route(ACCOUNT_INFO, endpoint(account_info, any_region=True), methods=["GET"]),
+        Route(DATA_FIELDS, endpoint(list_data_fields), methods=["GET"]),
+        Route(DATA_FIELDS, endpoint(create_data_field), methods=["POST"]),
+        *api_address_books.routes(state, endpoint),
+        *api_suppressions.routes(state, endpoint),
+        *api_contacts.routes(state, endpoint),
+        *api_campaigns.routes(state, endpoint),
+        *api_programs.routes(state, endpoint),
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-
-    def server_error(status: int) -> Response:
-        if status == 503:
-            return v2_error(503, "The service is unavailable.")
-        return v2_error(status, "An error has occurred.")
 
     return Starlette(
         routes=routes,
@@ -203,6 +234,18 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
                 routes=routes,
                 server=f"dotdigital-{server_region}",
             ),
-            Middleware(FaultMiddleware, faults=state.faults, error_response=server_error),
+            # One fault decision per request; the error body follows the API generation.
+            Middleware(
+                FaultMiddleware,
+                faults=state.faults,
+                error_response=lambda status: server_error("/v2", status),
+                applies=lambda path: not is_v3(path),
+            ),
+            Middleware(
+                FaultMiddleware,
+                faults=state.faults,
+                error_response=lambda status: server_error("/contacts/v3", status),
+                applies=is_v3,
+            ),
         ],
     )

@@ -1,17 +1,40 @@
-"""In-memory state of the Dotdigital sandbox: API users, account, data fields, rate limit,
-faults and counters. Tests edit it directly; `reset()` returns to the seed."""
+"""In-memory state of the Dotdigital sandbox: API users, account, data fields, contacts,
+address books, suppressions, imports, campaigns, programs, preferences, rate limits, faults and
+counters. Tests edit it directly; `reset()` returns to the seed (an empty account with the
+reserved data fields and the "Test" address book); `populate(SeedSpec(...))` fills it.
+
+Switches (all reset by `reset()`):
+- imports: `import_not_finished_polls` (polls answered NotFinished first, default 1),
+  `import_seconds` (sandbox seconds before a job may finish), `max_active_imports` (25),
+  `max_import_body_bytes` (50 MiB), `contact_limit` (None), `fail_next_import(status)`,
+  `occupy_import_slots(count, seconds)` (another integration's imports);
+- bulk removals from address books: `deletion_not_finished_polls` (default 1);
+- paging faults: `stuck_marker` (v3 keeps handing out the same next marker), `ignore_skip`
+  (v2 list calls answer the first page whatever `skip` says);
+- program enrolments: `enrolments_per_hour` (20);
+- rate limits: `set_rate_limit`, `throttle_next`, `legacy_rate_limit` (as before).
+"""
 
 from __future__ import annotations
 
 import math
+import random
 import threading
+import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
+from sandbox.dotdigital.campaigns import ActivityRecord, CampaignRecord, SendRecord
+from sandbox.dotdigital.contacts import SUPPRESSED_STATUSES, ContactStore
+from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import, would_create
+from sandbox.dotdigital.programs import EnrolmentRecord, PreferenceRecord, ProgramRecord
 from sandbox.faults import Faults, RateWindow
+
+if TYPE_CHECKING:
+    from sandbox.dotdigital.generator import Seeded, SeedSpec
 
 DEMO_API_USER = "apiuser-demo@example.invalid"
 DEMO_API_PASSWORD = "demo-password-1"
@@ -49,6 +72,15 @@ class DataFieldRecord:
         }
 
 
+@dataclass(eq=False)
+class DeletionJob:
+    id: str
+    address_book_id: int
+    contact_ids: list[int]
+    polls: int = 0
+    status: str = "Started"
+
+
 @dataclass(frozen=True)
 class Throttle:
     reset_in: int
@@ -69,6 +101,7 @@ class DotdigitalState:
         clock: Clock = system_clock,
     ) -> None:
         self._lock = threading.RLock()
+        self.lock = self._lock  # handlers hold it while they read or change the account
         self._default_user = (api_user, password)
         self.account_id = account_id
         self.region = region
@@ -104,6 +137,32 @@ class DotdigitalState:
             self.legacy_rate_limit = False
             self._throttles: list[Throttle] = []
             self._call_times: deque[float] = deque()
+            self._rng = random.Random(self.seed)
+            # Contacts, address books, suppressions.
+            self.store = ContactStore()
+            # v3 imports.
+            self.imports: dict[str, ImportJob] = {}
+            self.import_not_finished_polls = 1
+            self.import_seconds = 0.0
+            self.max_active_imports = 25
+            self.max_import_body_bytes = 50 * 1024 * 1024
+            self.contact_limit: int | None = None
+            self._import_failures: deque[str] = deque()
+            # v2 bulk removals from address books.
+            self.deletions: dict[str, DeletionJob] = {}
+            self.deletion_not_finished_polls = 1
+            # Paging faults.
+            self.stuck_marker = False
+            self.ignore_skip = False
+            # Campaigns, sends, programs, preferences.
+            self.campaigns: dict[int, CampaignRecord] = {}
+            self.sends: list[SendRecord] = []
+            self.programs: dict[int, ProgramRecord] = {}
+            self.enrolments: dict[str, EnrolmentRecord] = {}
+            self.enrolments_per_hour = 20
+            self._enrolment_window = RateWindow(20, 3600, lambda: self.now())
+            self.preferences: list[PreferenceRecord] = []
+            self._next_ids = {"campaign": 500_001, "program": 9_001, "preference": 1}
             self.faults.reset(self.seed)
             self.counters.reset()
 
@@ -178,3 +237,254 @@ class DotdigitalState:
     def custom_field_count(self) -> int:
         with self._lock:
             return sum(1 for f in self.data_fields if not f.reserved)
+
+    def field_name(self, name: str) -> str | None:
+        """The account's spelling of a data field name (any casing), or None."""
+        record = self.field(name)
+        return None if record is None else record.name
+
+    # Ids --------------------------------------------------------------------------------------
+
+    def new_guid(self) -> str:
+        """A GUID from the seeded generator, so a run is reproducible."""
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _next_id(self, kind: str) -> int:
+        with self._lock:
+            value = self._next_ids[kind]
+            self._next_ids[kind] += 1
+            return value
+
+    # Seeding ----------------------------------------------------------------------------------
+
+    def populate(self, spec: SeedSpec) -> Seeded:
+        """Fill the account deterministically (see `sandbox.dotdigital.generator`)."""
+        from sandbox.dotdigital.generator import populate
+
+        return populate(self, spec)
+
+    # Imports ----------------------------------------------------------------------------------
+
+    def fail_next_import(self, status: str = "RejectedByWatchdog", count: int = 1) -> None:
+        """The next `count` imports end in `status` and change nothing."""
+        if status not in FAILURE_STATUSES:
+            raise ValueError(f"an import fails with one of {FAILURE_STATUSES}")
+        with self._lock:
+            self._import_failures.extend([status] * count)
+
+    def occupy_import_slots(self, count: int, seconds: float) -> None:
+        """`count` imports of another integration, active for `seconds` of sandbox time."""
+        with self._lock:
+            now = self.now()
+            for _ in range(count):
+                job = ImportJob(self.new_guid(), now, [], "overwrite", 0, now + seconds)
+                job.foreign = True
+                self.imports[job.id] = job
+
+    def active_imports(self) -> int:
+        with self._lock:
+            now = self.now()
+            return sum(1 for job in self.imports.values() if job.active(now))
+
+    def submit_import(self, contacts: list[Any], merge_option: str) -> ImportJob:
+        with self._lock:
+            now = self.now()
+            job = ImportJob(
+                id=self.new_guid(),
+                submitted=now,
+                contacts=contacts,
+                merge_option=merge_option,
+                not_finished_polls=self.import_not_finished_polls,
+                ready_at=now + self.import_seconds,
+                fail_with=self._import_failures.popleft() if self._import_failures else None,
+            )
+            limit = self.contact_limit
+            if job.fail_with is None and limit is not None:
+                over = self.store.count() + would_create(self.store, contacts) > limit
+                job.fail_with = "ExceedsAllowedContactLimit" if over else None
+            self.imports[job.id] = job
+            return job
+
+    def poll_import(self, job: ImportJob) -> dict[str, Any]:
+        """One status poll: NotFinished until the job is ready, then its final result."""
+        with self._lock:
+            if job.result is None:
+                if not job.ready(self.now()):
+                    job.polls += 1
+                    return {"importId": job.id, "status": "NotFinished"}
+                self._finish(job)
+            assert job.result is not None
+            return job.result
+
+    def complete_imports(self) -> None:
+        """Finish every import now, ready or not."""
+        with self._lock:
+            for job in list(self.imports.values()):
+                if job.result is None:
+                    self._finish(job)
+
+    def _finish(self, job: ImportJob) -> None:
+        if job.fail_with is not None or job.foreign:
+            job.result = {"importId": job.id, "status": job.fail_with or "Finished"}
+        else:
+            job.result = apply_import(self.store, job, self.field_name, self.now())
+        job.contacts = []
+
+    # Bulk removals ----------------------------------------------------------------------------
+
+    def poll_deletion(self, job: DeletionJob) -> DeletionJob:
+        with self._lock:
+            if job.status == "Started":
+                if job.polls < self.deletion_not_finished_polls:
+                    job.polls += 1
+                else:
+                    book = self.store.books.get(job.address_book_id)
+                    if book is None:
+                        job.status = "Failed"
+                    else:
+                        for contact_id in job.contact_ids:
+                            if contact_id in self.store.contacts:
+                                self.store.leave(book, contact_id, self.now())
+                        job.status = "Completed"
+            return job
+
+    # Campaigns --------------------------------------------------------------------------------
+
+    def add_campaign(
+        self, name: str, subject: str | None = None, *, status: str = "Unsent"
+    ) -> CampaignRecord:
+        with self._lock:
+            campaign = CampaignRecord(
+                self._next_id("campaign"), name, subject or name, status=status
+            )
+            self.campaigns[campaign.id] = campaign
+            return campaign
+
+    def send_campaign(
+        self,
+        campaign: CampaignRecord,
+        address_book_ids: list[int],
+        contact_ids: list[int],
+        send_date: float | None,
+    ) -> SendRecord:
+        """Send as Dotdigital does: to the books' and the listed contacts' subscribed contacts,
+        or, with neither, to ALL subscribed contacts of the account."""
+        with self._lock:
+            now = self.now()
+            if not address_book_ids and not contact_ids:
+                recipients = [
+                    c.id for c in self.store.contacts.values() if c.status == "Subscribed"
+                ]
+            else:
+                chosen: dict[int, None] = {}
+                for book_id in address_book_ids:
+                    chosen.update(self.store.books[book_id].members)
+                chosen.update(dict.fromkeys(contact_ids))
+                recipients = [
+                    i
+                    for i in chosen
+                    if i in self.store.contacts and self.store.contacts[i].status == "Subscribed"
+                ]
+            when = now if send_date is None or send_date <= now else send_date
+            send = SendRecord(
+                self.new_guid(),
+                campaign.id,
+                list(address_book_ids),
+                list(contact_ids),
+                when,
+                recipients,
+                status="Scheduled" if when > now else "Sending",
+            )
+            self.sends.append(send)
+            if send.status == "Sending":
+                campaign.status = "Sent"
+                campaign.date_sent = now
+                for contact_id in recipients:
+                    contact = self.store.contacts[contact_id]
+                    campaign.activities[contact_id] = ActivityRecord(
+                        contact_id, contact.email or "", date_sent=now
+                    )
+            return send
+
+    def send_by_id(self, send_id: str) -> SendRecord | None:
+        with self._lock:
+            return next((s for s in self.sends if s.id == send_id), None)
+
+    # Programs ---------------------------------------------------------------------------------
+
+    def add_program(self, name: str, *, status: str = "Active") -> ProgramRecord:
+        with self._lock:
+            program = ProgramRecord(self._next_id("program"), name, status, self.now())
+            self.programs[program.id] = program
+            return program
+
+    def enrol(
+        self, program: ProgramRecord, contacts: list[int], books: list[int]
+    ) -> EnrolmentRecord:
+        with self._lock:
+            enrolment = EnrolmentRecord(self.new_guid(), program.id, self.now(), contacts, books)
+            self.enrolments[enrolment.id] = enrolment
+            program.enrolled.update(contacts)
+            for book_id in books:
+                program.enrolled.update(self.store.books[book_id].members)
+            return enrolment
+
+    def enrolment_allowed(self) -> RateWindow | None:
+        """None if another enrolment call fits this hour, else the spent window."""
+        with self._lock:
+            if self._enrolment_window.limit != self.enrolments_per_hour:
+                self._enrolment_window = RateWindow(
+                    self.enrolments_per_hour, 3600, lambda: self.now()
+                )
+            return None if self._enrolment_window.try_consume() else self._enrolment_window
+
+    # Preferences ------------------------------------------------------------------------------
+
+    def add_preference(
+        self, name: str, *, category: PreferenceRecord | None = None, is_public: bool = True
+    ) -> PreferenceRecord:
+        with self._lock:
+            siblings = category.children if category is not None else self.preferences
+            record = PreferenceRecord(
+                self._next_id("preference"),
+                name,
+                name,
+                is_preference=True,
+                category_id=category.id if category is not None else 0,
+                order=len(siblings),
+                is_public=is_public,
+                created=self.now(),
+                last_modified=self.now(),
+            )
+            siblings.append(record)
+            return record
+
+    def add_preference_category(self, name: str) -> PreferenceRecord:
+        with self._lock:
+            record = PreferenceRecord(
+                self._next_id("preference"),
+                name,
+                name,
+                is_preference=False,
+                order=len(self.preferences),
+                created=self.now(),
+                last_modified=self.now(),
+            )
+            self.preferences.append(record)
+            return record
+
+    def preference(self, preference_id: int) -> PreferenceRecord | None:
+        with self._lock:
+            for record in self.preferences:
+                if record.id == preference_id:
+                    return record
+                for child in record.children:
+                    if child.id == preference_id:
+                        return child
+            return None
+
+    # Suppressions -----------------------------------------------------------------------------
+
+    def is_suppressed(self, status: str) -> bool:
+        return status in SUPPRESSED_STATUSES

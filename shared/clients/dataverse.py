@@ -1,226 +1,72 @@
 """Dataverse Web API client (app-only auth through Entra ID with msal).
 
-Every request carries the documented headers (Accept, OData-MaxVersion/OData-Version 4.0),
-a bearer token from `MsalTokenProvider` (msal caches it and only asks Entra ID again near
-expiry), and goes through the shared `RetryPolicy`. A 401 refreshes the token once and
-resends; a second 401 is an `AuthenticationError`. Error bodies `{"error":{"code","message"}}`
-become `ApiError(message, status=, code=)`.
+`DataverseClient` is the one object the sync types use; each concern lives in its own module:
+
+| module | what |
+|---|---|
+| `dataverse_auth` | `MsalTokenProvider`: client-credentials tokens cached by msal |
+| `dataverse_transport` | headers, token refresh on 401, retries, concurrency cap, errors |
+| `dataverse_odata` | names, keys, query strings, Prefer, entity ids |
+| `dataverse_paging` | `$select` + `odata.maxpagesize` reads following `@odata.nextLink` |
+| `dataverse_changes` | change tracking: delta links, `$deletedEntity`, fallback to full reads |
+| `dataverse_batch` | `$batch` multipart, change sets, continue-on-error, per-request results |
+| `dataverse_writes` | create, update (If-Match), upsert by alternate key, delete, retrieve |
+| `dataverse_fetchxml` | FetchXML queries paged with paging cookies |
+| `dataverse_lists` | marketing lists, static and dynamic members, add/remove members |
+| `dataverse_activities` | notes and activities with the right `@odata.bind` names |
+| `dataverse_metadata` | table columns (`EntityDefinitions`) |
+
+Errors: `ApiError(status, code)` for what the service refused, `PreconditionFailed` (412),
+`AuthenticationError`, `RetriesExhausted` after the bounded retries (it names the operation),
+`WriteOutcomeUnknown` when a create lost its answer.
 """
 
 from __future__ import annotations
 
-import re
 import ssl
-import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
-import msal  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, SecretStr
 
-from shared.clients.retry import (
-    RetryPolicy,
-    TransientHttpError,
-    server_requested_wait,
-    status_description,
+from shared.clients import (
+    dataverse_activities,
+    dataverse_batch,
+    dataverse_changes,
+    dataverse_fetchxml,
+    dataverse_lists,
+    dataverse_metadata,
+    dataverse_paging,
+    dataverse_writes,
 )
-from shared.errors import ApiError, AuthenticationError, ConfigurationError
+from shared.clients.dataverse_auth import MsalTokenProvider, TokenProvider
+from shared.clients.dataverse_batch import BatchItem, BatchOutcome
+from shared.clients.dataverse_changes import ChangeFeed
+from shared.clients.dataverse_lists import MarketingList, MemberType
+from shared.clients.dataverse_metadata import CrmAttribute
+from shared.clients.dataverse_odata import MAX_PAGE_SIZE, Key
+from shared.clients.dataverse_paging import Record
+from shared.clients.dataverse_transport import (
+    API_PATH,
+    DEFAULT_MAX_CONCURRENCY,
+    ODATA_HEADERS,
+    DataverseTransport,
+)
+from shared.clients.dataverse_writes import CreatedRecord
+from shared.clients.retry import RetryPolicy
+from shared.errors import ConfigurationError
 from shared.settings import Settings
 
-API_PATH = "/api/data/v9.2"
-USER_AGENT = "dynamics-marketing-sync/0.1"
-ODATA_HEADERS = {
-    "Accept": "application/json",
-    "OData-MaxVersion": "4.0",
-    "OData-Version": "4.0",
-    "If-None-Match": "null",
-    "User-Agent": USER_AGENT,
-}
-# Entra ID hosts msal knows; any other authority (the sandbox, a proxy) skips its validation.
-MICROSOFT_AUTHORITY_HOSTS = frozenset(
-    {
-        "login.microsoftonline.com",
-        "login.microsoft.com",
-        "login.windows.net",
-        "sts.windows.net",
-        "login.microsoftonline.us",
-        "login.chinacloudapi.cn",
-        "login.partner.microsoftonline.cn",
-    }
-)
-_LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class TokenProvider(Protocol):
-    def token(self) -> str: ...
-
-    def refresh(self) -> str: ...
-
-
-class CrmAttribute(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    entity: str
-    logical_name: str
-    display_name: str
-    attribute_type: str
-
-
-class _MsalHttpClient:
-    """The small requests-like surface msal calls (`get`/`post`), served by an httpx.Client."""
-
-    def __init__(self, http: httpx.Client) -> None:
-        self._http = http
-
-    def get(
-        self,
-        url: str,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        **_: Any,
-    ) -> httpx.Response:
-        return self._http.get(url, params=params, headers=headers)
-
-    def post(
-        self,
-        url: str,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | str | bytes | None = None,
-        headers: dict[str, str] | None = None,
-        **_: Any,
-    ) -> httpx.Response:
-        if isinstance(data, str | bytes):
-            return self._http.post(url, params=params, content=data, headers=headers)
-        return self._http.post(url, params=params, data=data, headers=headers)
-
-    def close(self) -> None:
-        """The httpx.Client belongs to the caller; msal must not close it."""
-
-
-_AADSTS = re.compile(r"AADSTS\d+: [^\\\r\n\"]*")
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def _aadsts_reason(error: BaseException) -> str:
-    """The AADSTS line from msal's error (or the errors it wraps), else its first line."""
-    seen: BaseException | None = error
-    while seen is not None:
-        match = _AADSTS.search(str(seen))
-        if match:
-            return match.group(0).strip()
-        seen = seen.__cause__ or seen.__context__
-    return _first_line(str(error))
-
-
-class MsalTokenProvider:
-    """Client-credentials tokens for one Dataverse environment, cached by msal.
-
-    The msal application is built on first use (its construction runs OIDC discovery), so
-    creating a provider does no I/O.
-    """
-
-    def __init__(
-        self,
-        tenant_id: str,
-        client_id: str,
-        client_secret: SecretStr,
-        *,
-        org_url: str,
-        authority_host: str = "https://login.microsoftonline.com",
-        http_client: httpx.Client,
-    ) -> None:
-        self.tenant_id = tenant_id
-        self.client_id = client_id
-        self._secret = client_secret
-        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
-        self.scope = f"{org_url.rstrip('/')}/.default"
-        self._http = _MsalHttpClient(http_client)
-        self._app: Any = None
-        self._lock = threading.Lock()
-
-    def _application(self) -> Any:
-        if self._app is None:
-            host = urlsplit(self.authority).hostname or ""
-            known = host in MICROSOFT_AUTHORITY_HOSTS
-            try:
-                self._app = msal.ConfidentialClientApplication(
-                    self.client_id,
-                    client_credential=self._secret.get_secret_value(),
-                    authority=self.authority,
-                    http_client=self._http,
-                    validate_authority=known,
-                    instance_discovery=None if known else False,
-                )
-            except ValueError as error:  # msal's answer to a refused OIDC discovery
-                raise AuthenticationError(
-                    f"Entra ID: OIDC discovery failed for tenant {self.tenant_id} at "
-                    f"{self.authority}: {_aadsts_reason(error)}"
-                ) from None
-        return self._app
-
-    def _acquire(self) -> str:
-        try:
-            result = self._application().acquire_token_for_client(scopes=[self.scope])
-        except httpx.HTTPStatusError as error:  # msal raises for 5xx from the token endpoint
-            raise TransientHttpError(
-                f"Entra ID token endpoint answered {status_description(error.response)}",
-                status=error.response.status_code,
-            ) from None
-        if not isinstance(result, dict):
-            raise AuthenticationError("Entra ID returned no token response")
-        token = result.get("access_token")
-        if isinstance(token, str) and token:
-            return token
-        description = _first_line(str(result.get("error_description") or result.get("error")))
-        raise AuthenticationError(
-            f"Entra ID refused the client credentials of app {self.client_id} for "
-            f"{self.scope}: {description}"
-        )
-
-    def token(self) -> str:
-        """A valid access token (from msal's cache unless it is close to expiry)."""
-        with self._lock:
-            return self._acquire()
-
-    def refresh(self) -> str:
-        """Drop the cached token(s) for this scope and fetch a new one."""
-        with self._lock:
-            app = self._application()
-            cache = app.token_cache
-            kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
-            for entry in list(cache.search(kind)):  # this app only ever holds our scope
-                cache.remove_at(entry)
-            return self._acquire()
-
-
-def _error_message(response: httpx.Response) -> tuple[str, str | None]:
-    """(message, code) from a Dataverse error body, tolerating non-JSON gateway pages."""
-    try:
-        body = response.json()
-    except ValueError:
-        return (_first_line(response.text)[:300] or status_description(response)), None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        message = str(error.get("message") or status_description(response))
-        code = error.get("code")
-        return message, str(code) if code else None
-    return status_description(response), None
-
-
-def _display_name(label: Any, fallback: str) -> str:
-    if isinstance(label, dict):
-        user = label.get("UserLocalizedLabel")
-        if isinstance(user, dict) and user.get("Label"):
-            return str(user["Label"])
-        for localized in label.get("LocalizedLabels") or []:
-            if isinstance(localized, dict) and localized.get("Label"):
-                return str(localized["Label"])
-    return fallback
+__all__ = [
+    "API_PATH",
+    "DEFAULT_MAX_CONCURRENCY",
+    "ODATA_HEADERS",
+    "CrmAttribute",
+    "DataverseClient",
+    "MsalTokenProvider",
+    "TokenProvider",
+]
 
 
 class DataverseClient:
@@ -232,12 +78,14 @@ class DataverseClient:
         http: httpx.Client,
         retry: RetryPolicy,
         owns_http: bool = False,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
-        self.org_url = org_url.rstrip("/")
-        self.api_url = self.org_url + API_PATH
-        self._tokens = tokens
+        self.transport = DataverseTransport(
+            org_url, tokens, http=http, retry=retry, max_concurrency=max_concurrency
+        )
+        self.org_url = self.transport.org_url
+        self.api_url = self.transport.api_url
         self._http = http
-        self._retry = retry
         self._owns_http = owns_http
 
     @classmethod
@@ -247,6 +95,7 @@ class DataverseClient:
         *,
         retry: RetryPolicy | None = None,
         http: httpx.Client | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> DataverseClient:
         """A client for the environment in the DATAVERSE_* settings (HTTP_CA_BUNDLE honoured)."""
         settings.require(
@@ -276,6 +125,7 @@ class DataverseClient:
             http=http,
             retry=retry or RetryPolicy.from_settings(settings),
             owns_http=owns_http,
+            max_concurrency=max_concurrency,
         )
 
     def close(self) -> None:
@@ -293,78 +143,200 @@ class DataverseClient:
     ) -> None:
         self.close()
 
-    # Transport --------------------------------------------------------------------------------
-
-    def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
-        operation = f"GET {path}"
-        refreshed = False
-
-        def send(token: str) -> httpx.Response:
-            return self._http.get(
-                self.api_url + "/" + path,
-                params=params,
-                headers={**ODATA_HEADERS, "Authorization": f"Bearer {token}"},
-            )
-
-        def attempt() -> httpx.Response:
-            nonlocal refreshed
-            response = send(self._tokens.token())
-            if response.status_code == 401 and not refreshed:
-                refreshed = True  # once per call: a revoked or expired token gets one refresh
-                response = send(self._tokens.refresh())
-            self._raise_for_status(response)
-            return response
-
-        response = self._retry.run("Dataverse", operation, attempt)
-        try:
-            return response.json()
-        except ValueError:
-            raise ApiError(
-                f"Dataverse {operation} answered HTTP {response.status_code} without JSON",
-                status=response.status_code,
-            ) from None
-
-    def _raise_for_status(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        message, code = _error_message(response)
-        if status == 429 or status >= 500:
-            wait = server_requested_wait(response.headers, now=self._retry.clock())
-            raise TransientHttpError(
-                f"{status_description(response)}: {message}", status=status, retry_after=wait
-            )
-        if status == 401:
-            raise AuthenticationError(
-                f"Dataverse refused the access token even after a refresh (HTTP 401): {message}"
-            )
-        method, path = response.request.method, response.request.url.path
-        raise ApiError(
-            f"Dataverse {method} {path} failed (HTTP {status}): {message}",
-            status=status,
-            code=code,
-        )
+    @property
+    def max_concurrency(self) -> int:
+        return self.transport.max_concurrency
 
     # Metadata -----------------------------------------------------------------------------
 
     def entity_attributes(self, logical_name: str) -> list[CrmAttribute]:
         """The columns of a table (contact, lead, account, ...), display name falling back to
         the logical name when the column has no label."""
-        if not _LOGICAL_NAME.match(logical_name):
-            raise ValueError(f"not a Dataverse logical name: {logical_name!r}")
-        body = self._get_json(
-            f"EntityDefinitions(LogicalName='{logical_name}')/Attributes",
-            {"$select": "LogicalName,AttributeType,DisplayName"},
+        return dataverse_metadata.entity_attributes(self.transport, logical_name)
+
+    # Reads --------------------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        *,
+        filter: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        """The rows of `entity_set` page by page (`$select` always, `odata.maxpagesize`)."""
+        return dataverse_paging.iter_pages(
+            self.transport, entity_set, select, filter=filter, page_size=page_size
         )
-        attributes = []
-        for item in body.get("value", []) if isinstance(body, dict) else []:
-            name = str(item["LogicalName"])
-            attributes.append(
-                CrmAttribute(
-                    entity=logical_name,
-                    logical_name=name,
-                    display_name=_display_name(item.get("DisplayName"), name),
-                    attribute_type=str(item.get("AttributeType") or ""),
-                )
-            )
-        return attributes
+
+    def iter_records(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        *,
+        filter: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[Record]:
+        for page in self.iter_pages(entity_set, select, filter=filter, page_size=page_size):
+            yield from page
+
+    def read_changes(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        delta_link: str | None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> ChangeFeed:
+        """Rows changed and deleted since `delta_link` (None: a first, full read). The first
+        page is requested now, so `full_resync_reason` is known on return."""
+        return dataverse_changes.read_changes(
+            self.transport, entity_set, select, delta_link, page_size=page_size
+        )
+
+    def iter_fetchxml_pages(
+        self,
+        entity_set: str,
+        fetch_xml: str,
+        *,
+        select: Sequence[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        return dataverse_fetchxml.iter_fetchxml_pages(
+            self.transport, entity_set, fetch_xml, select=select, page_size=page_size
+        )
+
+    def retrieve(self, entity_set: str, key: Key, select: Sequence[str]) -> Record | None:
+        """One row with its `@odata.etag`, by id or alternate key; None if missing."""
+        return dataverse_writes.retrieve(self.transport, entity_set, key, select)
+
+    # Writes -------------------------------------------------------------------------------
+
+    def create(
+        self,
+        entity_set: str,
+        data: Mapping[str, Any],
+        *,
+        return_representation: bool = False,
+        select: Sequence[str] | None = None,
+    ) -> CreatedRecord:
+        return dataverse_writes.create(
+            self.transport,
+            entity_set,
+            data,
+            return_representation=return_representation,
+            select=select,
+        )
+
+    def update(
+        self,
+        entity_set: str,
+        key: Key,
+        data: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+    ) -> None:
+        """Update an existing row (never creates). With `if_match` (an ETag read earlier) a
+        row changed since raises `PreconditionFailed`."""
+        dataverse_writes.update(self.transport, entity_set, key, data, if_match=if_match)
+
+    def upsert(
+        self,
+        entity_set: str,
+        key: Key,
+        data: Mapping[str, Any],
+        *,
+        create_only: bool = False,
+    ) -> str | None:
+        """Update the row with this id / alternate key, or create it. Returns its id."""
+        return dataverse_writes.upsert(
+            self.transport, entity_set, key, data, create_only=create_only
+        )
+
+    def delete(self, entity_set: str, key: Key, *, if_match: str | None = None) -> None:
+        dataverse_writes.delete(self.transport, entity_set, key, if_match=if_match)
+
+    def execute_batch(
+        self,
+        items: Sequence[BatchItem],
+        *,
+        continue_on_error: bool = True,
+        max_batch_size: int = dataverse_batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        """Send requests and change sets in `$batch` calls of at most `max_batch_size`
+        requests; one `BatchResult` per request."""
+        return dataverse_batch.execute_batch(
+            self.transport,
+            items,
+            continue_on_error=continue_on_error,
+            max_batch_size=max_batch_size,
+        )
+
+    # Marketing lists ----------------------------------------------------------------------
+
+    def iter_marketing_lists(
+        self, *, active_only: bool = True, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[MarketingList]:
+        return dataverse_lists.iter_marketing_lists(
+            self.transport, active_only=active_only, page_size=page_size
+        )
+
+    def get_marketing_list(self, list_id: str) -> MarketingList | None:
+        return dataverse_lists.get_marketing_list(self.transport, list_id)
+
+    def iter_list_members(
+        self,
+        marketing_list: MarketingList,
+        select: Sequence[str],
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        """Pages of members: stored members of a static list, query rows of a dynamic one."""
+        return dataverse_lists.iter_members(
+            self.transport, marketing_list, select, page_size=page_size
+        )
+
+    def add_list_members(
+        self,
+        list_id: str,
+        member_ids: Iterable[str],
+        *,
+        max_batch_size: int = dataverse_batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        return dataverse_lists.add_members(
+            self.transport, list_id, member_ids, max_batch_size=max_batch_size
+        )
+
+    def remove_list_members(
+        self,
+        list_id: str,
+        member_type: MemberType,
+        member_ids: Iterable[str],
+        *,
+        max_batch_size: int = dataverse_batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        return dataverse_lists.remove_members(
+            self.transport, list_id, member_type, member_ids, max_batch_size=max_batch_size
+        )
+
+    def add_list_member(self, list_id: str, member_type: MemberType, member_id: str) -> None:
+        dataverse_lists.add_member(self.transport, list_id, member_type, member_id)
+
+    def remove_list_member(self, list_id: str, member_type: MemberType, member_id: str) -> None:
+        dataverse_lists.remove_member(self.transport, list_id, member_type, member_id)
+
+    # Notes and activities -----------------------------------------------------------------
+
+    def create_note(self, regarding: str, regarding_id: str, *, subject: str, text: str) -> str:
+        """A note (annotation) on a contact/lead/account; returns the annotationid."""
+        return dataverse_activities.create_note(
+            self.transport, regarding, regarding_id, subject=subject, text=text
+        )
+
+    def create_activity(
+        self, activity: str, regarding: str, regarding_id: str, fields: Mapping[str, Any]
+    ) -> str:
+        """An activity (task, phonecall, a custom activity) regarding a row; its activityid."""
+        return dataverse_activities.create_activity(
+            self.transport, activity, regarding, regarding_id, fields
+        )

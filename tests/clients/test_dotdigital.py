@@ -1,7 +1,12 @@
-"""Dotdigital client: region discovery, data fields and error mapping, over real HTTP."""
+"""Dotdigital client: region discovery, data fields and error mapping, over real HTTP.
+
+Every exchange in this module is validated against Dotdigital's OpenAPI descriptions (the
+`dotdigital_http` override below), except where a test sends what the spec forbids on purpose.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,7 +16,27 @@ from pydantic import SecretStr
 from sandbox.dotdigital import ACCOUNT_INFO, DATA_FIELDS, RESERVED_FIELDS
 from shared.clients import DataField, DotdigitalClient, RetryPolicy, error_code
 from shared.errors import ApiError, AuthenticationError
-from tests.fixtures.sandboxes import DotdigitalSandbox
+from tests.fixtures.sandboxes import CLIENT_TIMEOUT_SECONDS, DotdigitalSandbox
+
+
+@pytest.fixture
+def dotdigital_http(validated_dotdigital_http: httpx.Client) -> httpx.Client:
+    return validated_dotdigital_http
+
+
+@pytest.fixture
+def unvalidated_client(
+    dotdigital_sandbox: DotdigitalSandbox, retry_policy: RetryPolicy
+) -> Iterator[DotdigitalClient]:
+    """For requests that break the spec on purpose (to see the service refuse them)."""
+    with httpx.Client(timeout=CLIENT_TIMEOUT_SECONDS) as http:
+        yield DotdigitalClient.connect(
+            dotdigital_sandbox.url,
+            dotdigital_sandbox.api_user,
+            dotdigital_sandbox.password,
+            http=http,
+            retry=retry_policy,
+        )
 
 
 def test_connect_discovers_the_region_and_uses_it(
@@ -121,14 +146,14 @@ def test_duplicate_data_field_is_non_unique(dotdigital_client: DotdigitalClient,
     ],
 )
 def test_invalid_data_field_is_rejected(
-    dotdigital_client: DotdigitalClient,
+    unvalidated_client: DotdigitalClient,
     dotdigital_sandbox: DotdigitalSandbox,
     name: str,
     kind: str,
     extra: dict[str, str],
 ) -> None:
     with pytest.raises(ApiError) as caught:
-        dotdigital_client.create_data_field(name, kind, **extra)
+        unvalidated_client.create_data_field(name, kind, **extra)
     assert caught.value.status == 400
     assert caught.value.code == "ERROR_DATAFIELD_INVALID"
     assert dotdigital_sandbox.state.custom_field_count() == 0

@@ -1,0 +1,175 @@
+"""v2 programs and preferences.
+
+    GET  /v2/programs                         select/skip
+    POST /v2/programs/enrolments              201 (Processing); 20 calls an hour, then 429
+    GET  /v2/programs/enrolments/{enrolmentId} Processing, then Finished
+    GET  /v2/preferences                      the tree: categories holding preferences
+    GET  /v2/contacts/{contactID}/preferences  the tree with isOptedIn (id or email)
+    PUT  /v2/contacts/{contactId}/preferences  [{id, isPreference, isOptedIn, preferences}]
+
+Enrolment limits (the docs): at most 25 contacts (400 `ERROR_ENROLMENT_INVALID`) and 10
+address books (400 `ERROR_ADDRESSBOOK_TOOMANY`); 404 `Error: ERROR_PROGRAM_NOT_FOUND`; 422
+`Error: ERROR_PROGRAM_NOT_ACTIVE`; 400 `ERROR_CONTACT_NOT_FOUND`. Preference responses are
+JSON as the developer docs show (the generated spec types them as untyped binary); the PUT
+answers `{"value": ""}` as in the docs' example.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.dotdigital import render
+from sandbox.dotdigital.api_address_books import BOOK_NOT_FOUND
+from sandbox.dotdigital.programs import PreferenceRecord
+from sandbox.dotdigital.state import DotdigitalState
+from sandbox.dotdigital.wire import json_response, read_json, select_skip, v2_error
+
+if TYPE_CHECKING:
+    from sandbox.dotdigital.app import Endpoint
+
+PROGRAMS = "/v2/programs"
+ENROLMENTS = "/v2/programs/enrolments"
+ENROLMENT = "/v2/programs/enrolments/{enrolmentId}"
+PREFERENCES = "/v2/preferences"
+CONTACT_PREFERENCES = "/v2/contacts/{contactID}/preferences"
+SET_CONTACT_PREFERENCES = "/v2/contacts/{contactId}/preferences"
+MAX_CONTACTS = 25
+MAX_BOOKS = 10
+
+
+def _ints(value: object) -> list[int] | None:
+    if value is None:
+        return []
+    if isinstance(value, list) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in value
+    ):
+        return list(value)
+    return None
+
+
+def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
+
+    async def list_programs(request: Request) -> Response:
+        select, skip = select_skip(request)
+        skip = 0 if state.ignore_skip else skip
+        with state.lock:
+            rows = list(state.programs.values())[skip : skip + select]
+            return json_response([render.program(p) for p in rows])
+
+    async def enrol(request: Request) -> Response:
+        ok, body = await read_json(request)
+        if not ok or not isinstance(body, dict):
+            return v2_error(400, "The enrolment is not a JSON object. ERROR_ENROLMENT_INVALID")
+        fields = {str(k).lower(): v for k, v in body.items()}
+        program_id = fields.get("programid")
+        contacts = _ints(fields.get("contacts"))
+        books = _ints(fields.get("addressbooks"))
+        if not isinstance(program_id, int) or contacts is None or books is None:
+            return v2_error(400, "The enrolment is invalid. ERROR_ENROLMENT_INVALID")
+        if not contacts and not books:
+            return v2_error(400, "Enrol contacts or address books. ERROR_ENROLMENT_INVALID")
+        if len(contacts) > MAX_CONTACTS:
+            return v2_error(
+                400, f"At most {MAX_CONTACTS} contacts per enrolment. ERROR_ENROLMENT_INVALID"
+            )
+        if len(books) > MAX_BOOKS:
+            return v2_error(
+                400, f"At most {MAX_BOOKS} address books per enrolment. ERROR_ADDRESSBOOK_TOOMANY"
+            )
+        with state.lock:
+            spent = state.enrolment_allowed()
+            if spent is not None:
+                return v2_error(
+                    429,
+                    "Too many enrolment requests: 20 are allowed an hour.",
+                    {
+                        "x-ratelimit-limit": str(spent.limit),
+                        "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset": str(math.ceil(spent.reset_at())),
+                        "x-ratelimit-scope": "operation",
+                    },
+                )
+            program = state.programs.get(program_id)
+            if program is None:
+                return v2_error(404, "Error: ERROR_PROGRAM_NOT_FOUND")
+            if program.status != "Active":
+                return v2_error(422, "Error: ERROR_PROGRAM_NOT_ACTIVE")
+            if any(contact_id not in state.store.contacts for contact_id in contacts):
+                return v2_error(400, "A contact was not found. ERROR_CONTACT_NOT_FOUND")
+            if any(book_id not in state.store.books for book_id in books):
+                return v2_error(404, BOOK_NOT_FOUND)
+            return json_response(render.enrolment(state.enrol(program, contacts, books)), 201)
+
+    async def enrolment(request: Request) -> Response:
+        with state.lock:
+            record = state.enrolments.get(str(request.path_params["enrolmentId"]).lower())
+            if record is None:
+                return v2_error(404, "Error: ERROR_ENROLMENT_NOT_FOUND")
+            body = render.enrolment(record)
+            record.status = "Finished"
+            return json_response(body)
+
+    async def list_preferences(request: Request) -> Response:
+        with state.lock:
+            return json_response([render.preference(p, None) for p in state.preferences])
+
+    async def contact_preferences(request: Request) -> Response:
+        with state.lock:
+            contact = state.store.by_id_or_email(str(request.path_params["contactID"]))
+            if contact is None:
+                return v2_error(404, "Error: ERROR_CONTACT_NOT_FOUND")
+            return json_response(
+                [render.preference(p, contact.preferences) for p in state.preferences]
+            )
+
+    def choices(items: Any, into: dict[int, bool]) -> str | None:
+        """Collect {preference id: opted in} from the PUT body; an error text if invalid."""
+        if not isinstance(items, list):
+            return "The preferences must be an array."
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                return "Each preference needs an id."
+            record: PreferenceRecord | None = state.preference(item["id"])
+            if record is None:
+                return f"The preference {item['id']} does not exist."
+            if record.is_preference:
+                if not isinstance(item.get("isOptedIn"), bool):
+                    return f"The preference {record.id} needs isOptedIn."
+                into[record.id] = item["isOptedIn"]
+            else:
+                problem = choices(item.get("preferences") or [], into)
+                if problem:
+                    return problem
+        return None
+
+    async def set_contact_preferences(request: Request) -> Response:
+        ok, body = await read_json(request)
+        wanted: dict[int, bool] = {}
+        with state.lock:
+            problem = "The body is not JSON." if not ok else choices(body, wanted)
+            if problem:
+                return v2_error(400, f"{problem} ERROR_PARAMETER_INVALID")
+            contact = state.store.by_id_or_email(str(request.path_params["contactId"]))
+            if contact is None:
+                return v2_error(404, "Error: ERROR_CONTACT_NOT_FOUND")
+            for preference_id, opted_in in wanted.items():
+                if opted_in:
+                    contact.preferences.add(preference_id)
+                else:
+                    contact.preferences.discard(preference_id)
+            contact.updated = state.now()
+            return json_response({"value": ""})
+
+    return [
+        Route(PROGRAMS, endpoint(list_programs), methods=["GET"]),
+        Route(ENROLMENTS, endpoint(enrol), methods=["POST"]),
+        Route(ENROLMENT, endpoint(enrolment), methods=["GET"]),
+        Route(PREFERENCES, endpoint(list_preferences), methods=["GET"]),
+        Route(CONTACT_PREFERENCES, endpoint(contact_preferences), methods=["GET"]),
+        Route(SET_CONTACT_PREFERENCES, endpoint(set_contact_preferences), methods=["PUT"]),
+    ]
