@@ -103,6 +103,8 @@ var tableNames = [
   'CrmFields'
   'EmailDataLabels'
   'EmailDataMappings'
+  'MarketingListLinks'
+  'ListMembers'
 ]
 
 var syncQueueName = 'sync-requests'

@@ -14,6 +14,8 @@ from shared.storage.accounts_repo import AccountRepository
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
 from shared.storage.data_labels_repo import DataLabelRepository
+from shared.storage.list_links_repo import ListLinkRepository
+from shared.storage.list_members_repo import ListMemberRepository
 from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
@@ -78,6 +80,14 @@ class Runtime:
     @cached_property
     def mappings(self) -> MappingRepository:
         return MappingRepository(self.tables.client("EmailDataMappings"))
+
+    @cached_property
+    def list_links(self) -> ListLinkRepository:
+        return ListLinkRepository(self.tables.client("MarketingListLinks"))
+
+    @cached_property
+    def list_members(self) -> ListMemberRepository:
+        return ListMemberRepository(self.tables.client("ListMembers"))
 
     @property
     def queue(self) -> SyncQueue:

@@ -227,6 +227,10 @@ LIST = TableDef(
         Column("ignoreinactivelistmembers", "bool"),
         Column("statecode", "state"),
         Column("statuscode", "status"),
+        # The connector's own columns (shared.dynamics_schema), as its solution adds them.
+        Column("dms_emailaccountid", "string", 100),
+        Column("dms_emailactivated", "bool"),
+        Column("dms_membershipaction", "picklist"),
     ),
     states=LIST_STATES,
     default_status={0: 0, 1: 1},

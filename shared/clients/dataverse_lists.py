@@ -36,6 +36,12 @@ from shared.clients.dataverse_odata import (
 from shared.clients.dataverse_paging import Record, collection_target, iter_collection
 from shared.clients.dataverse_transport import DataverseTransport
 from shared.clients.dataverse_writes import retrieve
+from shared.dynamics_schema import (
+    LIST_CONNECTOR_COLUMNS,
+    LIST_EMAIL_ACCOUNT,
+    LIST_EMAIL_ACTIVATED,
+    LIST_MEMBERSHIP_ACTION,
+)
 
 LIST_COLUMNS = (
     "listid",
@@ -46,6 +52,7 @@ LIST_COLUMNS = (
     "statecode",
     "membercount",
     "modifiedon",
+    *LIST_CONNECTOR_COLUMNS,
 )
 
 
@@ -85,6 +92,10 @@ class MarketingList(BaseModel):
     state: int = 0
     member_count: int | None = None
     modified_on: str | None = None
+    # The connector's columns (shared.dynamics_schema); None where a list never had them set.
+    email_account_id: str | None = None
+    email_activated: bool = False
+    membership_action: int | None = None
 
     @property
     def active(self) -> bool:
@@ -101,6 +112,9 @@ def marketing_list(row: Record) -> MarketingList:
         state=int(row.get("statecode") or 0),
         member_count=row.get("membercount"),
         modified_on=row.get("modifiedon"),
+        email_account_id=row.get(LIST_EMAIL_ACCOUNT) or None,
+        email_activated=bool(row.get(LIST_EMAIL_ACTIVATED)),
+        membership_action=row.get(LIST_MEMBERSHIP_ACTION),
     )
 
 

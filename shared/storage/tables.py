@@ -21,6 +21,8 @@ TABLES = (
     "CrmFields",
     "EmailDataLabels",
     "EmailDataMappings",
+    "MarketingListLinks",
+    "ListMembers",
 )
 
 

@@ -36,6 +36,8 @@ EXPECTED_TABLES = {
     "CrmFields",
     "EmailDataLabels",
     "EmailDataMappings",
+    "MarketingListLinks",
+    "ListMembers",
 }
 
 EXPECTED_APP_SETTINGS = {

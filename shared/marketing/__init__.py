@@ -1,0 +1,1 @@
+"""Marketing lists <-> address books: the connector's core sync, shared pieces."""
