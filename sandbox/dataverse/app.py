@@ -42,6 +42,7 @@ from sandbox.faults import FaultMiddleware
 
 API = "/api/data/v9.2"
 ATTRIBUTES_TEMPLATE = f"{API}/EntityDefinitions(LogicalName='{{entity}}')/Attributes"
+LOOKUP_ATTRIBUTES_TEMPLATE = f"{ATTRIBUTES_TEMPLATE}/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
 BATCH_TEMPLATE = f"{API}/$batch"
 COLLECTION_TEMPLATE = f"{API}/{{entity_set}}"
 RECORD_TEMPLATE = f"{API}/{{entity_set}}({{key}})"
@@ -311,6 +312,51 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             headers=ratelimit_headers(),
         )
 
+    async def lookup_attributes(request: Request) -> Response:
+        """The cast to LookupAttributeMetadata: only lookup columns, with their `Targets`."""
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        entity = request.path_params["entity"]
+        raw_select = request.query_params.get("$select", "")
+        select = [name.strip() for name in raw_select.split(",") if name.strip()]
+        unknown = [n for n in select if n not in ("LogicalName", "Targets", "MetadataId")]
+        if unknown:
+            return odata_error(
+                400,
+                "0x0",
+                f"Could not find a property named '{unknown[0]}' on type "
+                "'Microsoft.Dynamics.CRM.LookupAttributeMetadata'.",
+            )
+        attributes = state.attributes.get(entity)
+        if attributes is None:
+            return odata_error(
+                404,
+                "0x80041102",
+                f"The entity with a name = '{entity}' with namemapping = "
+                "'Logical' was not found in the MetadataCache.",
+            )
+        rows = []
+        for a in list(attributes):
+            if a.attribute_type not in ("Lookup", "Customer", "Owner"):
+                continue
+            row: dict[str, Any] = {
+                "@odata.type": "#Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+                "LogicalName": a.logical_name,
+                "Targets": list(a.targets),
+                "MetadataId": a.metadata_id,
+            }
+            rows.append({k: v for k, v in row.items() if not select or k in select
+                         or k in ("@odata.type", "MetadataId")})  # fmt: skip
+        return _odata(
+            {
+                "@odata.context": f"{_base_url(request)}{API}/$metadata#EntityDefinitions"
+                f"('{entity}')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+                "value": rows,
+            },
+            headers=ratelimit_headers(),
+        )
+
     api = WebApi(state)
     batches = BatchRunner(api.handle, state.trace_id)
 
@@ -354,6 +400,7 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         Route(DISCOVERY_TEMPLATE, openid_configuration, methods=["GET"]),
         Route(TOKEN_TEMPLATE, token, methods=["POST"]),
         Route(ATTRIBUTES_TEMPLATE, entity_attributes, methods=["GET"]),
+        Route(LOOKUP_ATTRIBUTES_TEMPLATE, lookup_attributes, methods=["GET"]),
         Route(BATCH_TEMPLATE, batch, methods=["POST"]),
         Route(REF_ITEM_TEMPLATE, web_api, methods=["DELETE"]),
         Route(REF_TEMPLATE, web_api, methods=["POST", "DELETE"]),

@@ -99,6 +99,7 @@ class AttributeDef:
     is_custom: bool = False
     schema_name: str | None = None
     metadata_id: str = ""
+    targets: tuple[str, ...] = ()  # lookups: the tables the column can point to
 
     def __post_init__(self) -> None:
         if not self.metadata_id:
@@ -146,6 +147,21 @@ class AttributeDef:
         return body
 
 
+LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
+# What the standard lookup columns point to (the LookupAttributeMetadata `Targets`).
+LOOKUP_TARGETS: dict[str, tuple[str, ...]] = {
+    "parentcustomerid": ("account", "contact"),
+    "customerid": ("account", "contact"),
+    "ownerid": ("systemuser", "team"),
+    "transactioncurrencyid": ("transactioncurrency",),
+    "parentcontactid": ("contact",),
+    "parentaccountid": ("account",),
+    "primarycontactid": ("contact",),
+    "createdby": ("systemuser",),
+    "modifiedby": ("systemuser",),
+}
+
+
 def seed_attributes() -> dict[str, list[AttributeDef]]:
     return {
         entity: [
@@ -155,6 +171,7 @@ def seed_attributes() -> dict[str, list[AttributeDef]]:
                 attribute_type=attribute_type,
                 labels={ENGLISH: label} if label else {},
                 attribute_of=attribute_of,
+                targets=LOOKUP_TARGETS.get(logical, ()) if attribute_type in LOOKUP_TYPES else (),
             )
             for logical, attribute_type, label, attribute_of in rows
         ]

@@ -20,6 +20,10 @@ class CrmAttribute(BaseModel):
     logical_name: str
     display_name: str
     attribute_type: str
+    targets: tuple[str, ...] = ()  # lookups: the tables they can point to
+
+
+LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 
 
 def display_name(label: Any, fallback: str) -> str:
@@ -42,8 +46,12 @@ def entity_attributes(transport: DataverseTransport, logical_name: str) -> list[
         operation=f"GET {path}",
         params={"$select": "LogicalName,AttributeType,DisplayName"},
     )
+    items = body.get("value", []) if isinstance(body, dict) else []
+    targets: dict[str, tuple[str, ...]] = {}
+    if any(item.get("AttributeType") in LOOKUP_TYPES for item in items):
+        targets = lookup_targets(transport, logical_name)
     attributes = []
-    for item in body.get("value", []) if isinstance(body, dict) else []:
+    for item in items:
         name = str(item["LogicalName"])
         attributes.append(
             CrmAttribute(
@@ -51,6 +59,22 @@ def entity_attributes(transport: DataverseTransport, logical_name: str) -> list[
                 logical_name=name,
                 display_name=display_name(item.get("DisplayName"), name),
                 attribute_type=str(item.get("AttributeType") or ""),
+                targets=targets.get(name, ()),
             )
         )
     return attributes
+
+
+def lookup_targets(transport: DataverseTransport, logical_name: str) -> dict[str, tuple[str, ...]]:
+    """`Targets` is only on LookupAttributeMetadata, so it takes the documented type cast."""
+    path = (
+        f"EntityDefinitions(LogicalName='{logical_name}')/Attributes/"
+        "Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+    )
+    body, _ = transport.get_json(
+        path, operation=f"GET {path}", params={"$select": "LogicalName,Targets"}
+    )
+    return {
+        str(item["LogicalName"]): tuple(str(t) for t in item.get("Targets") or ())
+        for item in (body.get("value", []) if isinstance(body, dict) else [])
+    }

@@ -36,6 +36,7 @@ class CrmMetadataSync(SyncHandler):
                     logical_name=a.logical_name,
                     display_name=a.display_name,
                     attribute_type=a.attribute_type,
+                    targets=a.targets,
                 )
                 for a in attributes
                 if a.attribute_type in MAPPABLE_TYPES

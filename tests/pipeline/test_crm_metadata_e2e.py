@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.clock import ManualClock as ManualSandboxClock
-from sandbox.dataverse.app import ATTRIBUTES_TEMPLATE
+from sandbox.dataverse.app import ATTRIBUTES_TEMPLATE, LOOKUP_ATTRIBUTES_TEMPLATE
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.localhost.host import LocalHost
@@ -46,8 +46,13 @@ def test_first_run_stores_every_mappable_field(
         )
     email = next(f for f in stored if (f.entity, f.logical_name) == ("contact", "emailaddress1"))
     assert email.attribute_type == "String" and email.display_name
-    # One metadata call per entity: the protocol minimum (metadata has no paging).
+    # Per entity one attribute read and one lookup-targets read (metadata has no paging).
     assert dataverse_sandbox.state.counters.count("GET", ATTRIBUTES_TEMPLATE) == 3
+    assert dataverse_sandbox.state.counters.count("GET", LOOKUP_ATTRIBUTES_TEMPLATE) == 3
+    company = next(
+        f for f in stored if (f.entity, f.logical_name) == ("contact", "parentcustomerid")
+    )
+    assert company.targets == ("account", "contact")
     record = sync_runtime.schedules.get("acme", CRM)
     assert record.status is ScheduleStatus.NONE
     assert record.last_status == "Completed"
