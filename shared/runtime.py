@@ -127,7 +127,11 @@ class Runtime:
     def _dataverse(self) -> DataverseClient:
         from shared.clients.dataverse import DataverseClient
 
-        return DataverseClient.from_settings(self.settings, retry=self.retry)
+        return DataverseClient.from_settings(
+            self.settings,
+            retry=self.retry,
+            max_concurrency=self.settings.dataverse_max_concurrency,
+        )
 
     def dataverse(self) -> DataverseClient:
         with self._lock:
