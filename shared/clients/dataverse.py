@@ -154,6 +154,10 @@ class DataverseClient:
         the logical name when the column has no label."""
         return dataverse_metadata.entity_attributes(self.transport, logical_name)
 
+    def lookup_targets(self, logical_name: str) -> dict[str, tuple[str, ...]]:
+        """Lookup column -> the tables it can point to (one metadata call per table)."""
+        return dataverse_metadata.lookup_targets(self.transport, logical_name)
+
     # Reads --------------------------------------------------------------------------------
 
     def iter_pages(

@@ -20,7 +20,6 @@ class CrmAttribute(BaseModel):
     logical_name: str
     display_name: str
     attribute_type: str
-    targets: tuple[str, ...] = ()  # lookups: the tables they can point to
 
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
@@ -47,9 +46,6 @@ def entity_attributes(transport: DataverseTransport, logical_name: str) -> list[
         params={"$select": "LogicalName,AttributeType,DisplayName"},
     )
     items = body.get("value", []) if isinstance(body, dict) else []
-    targets: dict[str, tuple[str, ...]] = {}
-    if any(item.get("AttributeType") in LOOKUP_TYPES for item in items):
-        targets = lookup_targets(transport, logical_name)
     attributes = []
     for item in items:
         name = str(item["LogicalName"])
@@ -59,7 +55,6 @@ def entity_attributes(transport: DataverseTransport, logical_name: str) -> list[
                 logical_name=name,
                 display_name=display_name(item.get("DisplayName"), name),
                 attribute_type=str(item.get("AttributeType") or ""),
-                targets=targets.get(name, ()),
             )
         )
     return attributes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.audit import Counts
+from shared.clients.dataverse_metadata import LOOKUP_TYPES
 from shared.storage.crm_fields_repo import CrmField
 from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
 from shared.sync_types import SyncType
@@ -30,13 +31,16 @@ class CrmMetadataSync(SyncHandler):
             if entity in done:
                 continue
             attributes = dataverse.entity_attributes(entity)
+            targets: dict[str, tuple[str, ...]] = {}
+            if any(a.attribute_type in LOOKUP_TYPES for a in attributes):
+                targets = dataverse.lookup_targets(entity)
             fields = {
                 a.logical_name: CrmField(
                     entity=entity,
                     logical_name=a.logical_name,
                     display_name=a.display_name,
                     attribute_type=a.attribute_type,
-                    targets=a.targets,
+                    targets=targets.get(a.logical_name, ()),
                 )
                 for a in attributes
                 if a.attribute_type in MAPPABLE_TYPES
