@@ -35,3 +35,7 @@ host: install  ## run the local Functions host against the settings in the envir
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: bench
+bench: install  ## contacts push benchmark (~11 min): tables on stdout, bench/results/contacts_push.md
+	$(BIN)/python -m bench.contacts_push $(BENCH_ARGS)

@@ -1,5 +1,5 @@
-"""v2 address books: list/create/get/delete, their contacts, removing members (single and the
-bulk job), per-book unsubscribes.
+"""v2 address books: list/create/get/delete, their contacts, adding one contact, removing
+members (single and the bulk job), per-book unsubscribes.
 
 Status codes: create 201 (the generated spec; the docs say 200), delete 204 (the docs; the
 generated spec says 200 with an untyped body), single removal 204, bulk removal 202
@@ -7,6 +7,13 @@ generated spec says 200 with an untyped body), single removal 204, bulk removal 
 Errors: 404 `Error: ERROR_ADDRESSBOOK_NOT_FOUND` / `Error: ERROR_CONTACT_NOT_FOUND`;
 400 `ERROR_ADDRESSBOOK_DUPLICATE`, `ERROR_ADDRESSBOOK_INVALID`, `ERROR_ADDRESSBOOK_NOTWRITABLE`
 (the reserved "Test" book).
+
+Adding one contact (`POST /v2/address-books/{addressBookId}/contacts`, body `ApiContact`)
+answers 200 with the contact (the generated spec). A new email creates the contact; a known one
+is updated (data fields given, opt-in and email type) and joins the book. INFER (the docs are
+silent): an invalid email is 400 `ERROR_CONTACT_INVALID`, an unknown data field 400
+`ERROR_DATAFIELD_NOTFOUND`, a globally suppressed email 400 `ERROR_CONTACT_SUPPRESSED`; the
+contact's status is left as it is (no resubscribe).
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.dotdigital import render
-from sandbox.dotdigital.contacts import RESERVED_BOOK_NAMES, AddressBookRecord, since_date
+from sandbox.dotdigital.contacts import EMAIL, RESERVED_BOOK_NAMES, AddressBookRecord, since_date
+from sandbox.dotdigital.imports import EMAIL_TYPES, OPT_IN_TYPES
 from sandbox.dotdigital.state import DeletionJob, DotdigitalState
 from sandbox.dotdigital.wire import (
     BadParameter,
@@ -47,6 +55,7 @@ ADDRESS_BOOK_UNSUBSCRIBED_SINCE = (
 
 BOOK_NOT_FOUND = "Error: ERROR_ADDRESSBOOK_NOT_FOUND"
 NOT_WRITABLE = "Address book cannot be written to via the API. ERROR_ADDRESSBOOK_NOTWRITABLE"
+CONTACT_INVALID = "The contact is not valid. ERROR_CONTACT_INVALID"
 
 
 def path_int(request: Request, name: str) -> int | None:
@@ -132,6 +141,54 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
                 [render.v2_contact(state.store.contacts[i], names) for i in members]
             )
 
+    async def add_contact(request: Request) -> Response:
+        ok, body = await read_json(request)
+        if not ok or not isinstance(body, dict):
+            return v2_error(400, CONTACT_INVALID)
+        fields = {str(k).lower(): v for k, v in body.items()}
+        email = fields.get("email")
+        if not isinstance(email, str) or not EMAIL.match(email.strip()):
+            return v2_error(400, CONTACT_INVALID)
+        email = email.strip()
+        pairs = fields.get("datafields") or []
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("key"), str) for p in pairs
+        ):
+            return v2_error(400, CONTACT_INVALID)
+        opt_in = OPT_IN_TYPES.get(str(fields.get("optintype") or "").lower())
+        email_type = EMAIL_TYPES.get(str(fields.get("emailtype") or "").lower())
+        with state.lock:
+            book = book_or_404(request, "addressBookId")
+            if isinstance(book, Response):
+                return book
+            if not book.writable:
+                return v2_error(400, NOT_WRITABLE)
+            values: dict[str, object] = {}
+            for pair in pairs:
+                name = state.field_name(pair["key"])
+                if name is None:
+                    return v2_error(
+                        400, f"Data field {pair['key']} does not exist. ERROR_DATAFIELD_NOTFOUND"
+                    )
+                values[name] = pair.get("value")
+            if email.lower() in state.store.global_suppressions:
+                return v2_error(400, "The contact is suppressed. ERROR_CONTACT_SUPPRESSED")
+            now = state.now()
+            contact = state.store.by_email(email)
+            if contact is None:
+                contact = state.store.add_contact(email, when=now)
+            for name, value in values.items():
+                if value is None:
+                    contact.data.pop(name, None)
+                else:
+                    contact.data[name] = value
+            contact.opt_in_type = opt_in or contact.opt_in_type
+            contact.email_type = email_type or contact.email_type
+            contact.updated = now
+            state.store.join(book, contact, now)
+            names = [f.name for f in state.data_fields]
+            return json_response(render.v2_contact(contact, names))
+
     async def remove_contact(request: Request) -> Response:
         with state.lock:
             book = book_or_404(request, "addressBookId")
@@ -191,6 +248,7 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
         Route(ADDRESS_BOOK, endpoint(get_book), methods=["GET"]),
         Route(ADDRESS_BOOK, endpoint(delete_book), methods=["DELETE"]),
         Route(ADDRESS_BOOK_CONTACTS, endpoint(book_contacts), methods=["GET"]),
+        Route(ADDRESS_BOOK_CONTACTS, endpoint(add_contact), methods=["POST"]),
         Route(ADDRESS_BOOK_CONTACTS_DELETE, endpoint(remove_contacts), methods=["POST"]),
         Route(ADDRESS_BOOK_UNSUBSCRIBED_SINCE, endpoint(book_unsubscribes), methods=["GET"]),
         Route(ADDRESS_BOOK_CONTACT, endpoint(remove_contact), methods=["DELETE"]),

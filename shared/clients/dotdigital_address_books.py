@@ -112,9 +112,15 @@ class AddressBooksApi(DotdigitalTransport):
         self._call(DELETE_ADDRESS_BOOK, path={"id": address_book_id})
 
     def iter_address_book_contacts(
-        self, address_book_id: int, *, with_full_data: bool = False, select: int = 1000
+        self,
+        address_book_id: int,
+        *,
+        with_full_data: bool = False,
+        select: int = 1000,
+        skip: int = 0,
     ) -> Iterator[ListContact]:
-        """The book's contacts (v2 shape); `with_full_data` adds every data field's value."""
+        """The book's contacts (v2 shape) from offset `skip`; `with_full_data` adds every data
+        field's value."""
         check_select(select)
 
         def fetch(size: int, skip: int) -> list[Any]:
@@ -126,7 +132,8 @@ class AddressBooksApi(DotdigitalTransport):
             return as_list(page, "address book contacts")
 
         return map(
-            list_contact, v2_rows(fetch, select=select, what=f"address book {address_book_id}")
+            list_contact,
+            v2_rows(fetch, select=select, what=f"address book {address_book_id}", skip=skip),
         )
 
     def remove_contact_from_address_book(self, address_book_id: int, contact_id: int) -> bool:

@@ -33,9 +33,11 @@ def check_select(select: int, maximum: int = V2_MAX_SELECT) -> int:
     return select
 
 
-def v2_rows(fetch: FetchV2Page, *, select: int, what: str) -> Iterator[Any]:
-    """Every row of a v2 collection, page by page."""
-    skip = 0
+def v2_rows(fetch: FetchV2Page, *, select: int, what: str, skip: int = 0) -> Iterator[Any]:
+    """Every row of a v2 collection, page by page, from offset `skip` (a checkpointed
+    position, so a long read resumes where it stopped)."""
+    if skip < 0:
+        raise ValueError(f"skip must be 0 or more, not {skip}")
     previous: list[Any] | None = None
     while True:
         rows = fetch(select, skip)

@@ -64,6 +64,8 @@ def convert(value: Any, label_type: LabelType) -> Any:
     if value is None or value == "":
         return None
     if label_type is LabelType.BOOLEAN:
+        if isinstance(value, str):  # a label's default value is text: "false" is False
+            return value.strip().lower() in ("true", "1", "yes")
         return bool(value)
     if label_type is LabelType.NUMERIC:
         return value if isinstance(value, int | float) else float(value)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from shared.sync.address_books import AddressBooksSync
 from shared.sync.base import SyncHandler
 from shared.sync.crm_metadata import CrmMetadataSync
 from shared.sync.data_labels import DataLabelsSync
+from shared.sync.marketing_lists_in import MarketingListsDataInSync
+from shared.sync.two_way import TwoWayMarketingListSync
 from shared.sync_types import SyncType
 
 HANDLERS: dict[SyncType, type[SyncHandler]] = {
+    SyncType.ADDRESS_BOOKS: AddressBooksSync,
     SyncType.CRM_METADATA: CrmMetadataSync,
     SyncType.DATA_LABELS: DataLabelsSync,
+    SyncType.MARKETING_LISTS_DATA_IN: MarketingListsDataInSync,
+    SyncType.MARKETING_LISTS_DATA_OUT: TwoWayMarketingListSync,
 }
 
 
