@@ -37,5 +37,5 @@ clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 .PHONY: bench
-bench: install  ## contacts push benchmark (~11 min): tables on stdout, bench/results/contacts_push.md
+bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/results/contacts_push.md
 	$(BIN)/python -m bench.contacts_push $(BENCH_ARGS)
