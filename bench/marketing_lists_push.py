@@ -30,6 +30,7 @@ import gc
 import math
 import os
 import platform
+import random
 import ssl
 import sys
 import time
@@ -175,13 +176,15 @@ def build_list(dv: DataverseClient) -> ListSetup:
         [BatchRequest.create("accounts", {"name": f"Bench Account {n}"}) for n in range(ACCOUNTS)]
     )
     account_ids = [r.entity_id for r in accounts.results]
+    draw = random.Random(f"bench-parents-{len(members)}")
     parents = [
         BatchRequest.update(
             "contacts",
             contact_id,
-            {"parentcustomerid_account@odata.bind": f"/accounts({account_ids[n % ACCOUNTS]})"},
+            {"parentcustomerid_account@odata.bind": f"/accounts({draw.choice(account_ids)})"},
         )
-        for n, contact_id in enumerate(list(members)[: int(len(members) * PARENT_SHARE)])
+        for contact_id in members
+        if draw.random() < PARENT_SHARE
     ]
     _check(dv.execute_batch(parents), "parent accounts")
     created = dv.create(
@@ -488,12 +491,13 @@ def measure_size(
 
 
 def index_footprint(members: int) -> int:
-    """Bytes a `SnapshotIndex` of `members` members takes (tracemalloc)."""
+    """Bytes a `SnapshotIndex` of `members` members takes (tracemalloc), random GUIDs and
+    128-bit hashes as real ones are."""
     gc.collect()
     tracemalloc.start()
     index = SnapshotIndex()
     for n in range(members):
-        index.add(str(uuid.UUID(int=n * 7919 + 1)), f"{n:032x}", 1_000_000 + n)
+        index.add(str(uuid.uuid4()), uuid.uuid4().hex, 1_000_000 + n)  # 128-bit hashes
     size = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     del index
@@ -543,7 +547,8 @@ def render(results: Sequence[SizeResult], *, meta: dict[str, Any]) -> str:
             if meta["memory"] == "same"
             else "not measured."
         ),
-        f"- Data: {ACCOUNTS} accounts; {PARENT_SHARE:.0%} of the contacts have one as parent "
+        f"- Data: {ACCOUNTS} accounts; {PARENT_SHARE:.0%} of the contacts, drawn at random, have "
+        "one as parent "
         "(COMPANY is a linked field); about 5% of the seeded contacts are inactive and not "
         "sent (Sync only open leads and active contacts).",
         "",

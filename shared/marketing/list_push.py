@@ -147,7 +147,7 @@ class _Batch:
 
     changes: list[_Change] = field(default_factory=list)
     emails: set[str] = field(default_factory=set)
-    members: set[str] = field(default_factory=set)  # a query joining rows may repeat one
+    members: set[str] = field(default_factory=set)  # of `changes`: a joining query may repeat one
     leaving: list[tuple[str, int | None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -335,7 +335,6 @@ class ListPusher:
         member_id = str(record.get(self.key) or "")
         if not member_id or member_id in batch.members:
             return
-        batch.members.add(member_id)
         entry = index.pop(member_id)  # seen: whatever happens next, it is not "gone"
         email = self._email(record)
         if not self._eligible(record) or not email:
@@ -362,6 +361,7 @@ class ListPusher:
             self._fail(email, "Duplicate (another member of the list has this email)")
             return
         batch.emails.add(lowered)
+        batch.members.add(member_id)
         batch.changes.append(
             _Change(member_id, email, values, digest, entry.contact_id if entry else None)
         )

@@ -3,8 +3,8 @@
 Change detection needs, for every member synced before, its values hash and Dotdigital
 contact id, and must find the ones no longer in the list. Holding `MemberSnapshot` models
 would cost about a kilobyte per member; here each member is two Python ints (the member GUID,
-and the 128-bit hash packed with the contact id), about 130 bytes with the dict's own slots,
-so a 100,000-member list needs about 13 MB. Emails are not kept: the rare removal whose contact
+and the 128-bit hash packed with the contact id), 140 to 180 bytes with the dict's own slots,
+so a 100,000-member list needs about 15 MB. Emails are not kept: the rare removal whose contact
 id is unknown reads them back from the snapshot table.
 
 Loading reads only the three columns it needs from the snapshot table (`ListMembers`, laid out
