@@ -273,6 +273,20 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             return {}
         return {"x-ms-ratelimit-burst-remaining-xrm-requests": str(remaining)}
 
+    def unknown_property(name: str, metadata_type: str) -> str:
+        return (
+            f"Could not find a property named '{name}' on type "
+            f"'Microsoft.Dynamics.CRM.{metadata_type}'."
+        )
+
+    def entity_not_found(entity: str) -> Response:
+        return odata_error(
+            404,
+            "0x80041102",
+            f"The entity with a name = '{entity}' with namemapping = 'Logical' was not "
+            "found in the MetadataCache.",
+        )
+
     async def entity_attributes(request: Request) -> Response:
         denied = authorize(request)
         if denied is not None:
@@ -290,17 +304,11 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
                 return odata_error(
                     400,
                     "0x0",
-                    f"Could not find a property named '{name}' on type "
-                    "'Microsoft.Dynamics.CRM.AttributeMetadata'.",
+                    unknown_property(name, "AttributeMetadata"),
                 )
         attributes = state.attributes.get(entity)
         if attributes is None:
-            return odata_error(
-                404,
-                "0x80041102",
-                f"The entity with a name = '{entity}' with namemapping = 'Logical' was not "
-                "found in the MetadataCache.",
-            )
+            return entity_not_found(entity)
         select = tuple(name for name in select if name != "MetadataId")
         suffix = f"({','.join(select)})" if select else ""
         return _odata(
@@ -325,17 +333,11 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             return odata_error(
                 400,
                 "0x0",
-                f"Could not find a property named '{unknown[0]}' on type "
-                "'Microsoft.Dynamics.CRM.LookupAttributeMetadata'.",
+                unknown_property(unknown[0], "LookupAttributeMetadata"),
             )
         attributes = state.attributes.get(entity)
         if attributes is None:
-            return odata_error(
-                404,
-                "0x80041102",
-                f"The entity with a name = '{entity}' with namemapping = "
-                "'Logical' was not found in the MetadataCache.",
-            )
+            return entity_not_found(entity)
         rows = []
         for a in list(attributes):
             if a.attribute_type not in ("Lookup", "Customer", "Owner"):
