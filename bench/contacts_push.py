@@ -51,8 +51,8 @@ from bench.push import (
 )
 from bench.sandbox_process import IMPORT_ENVELOPE_BYTES, Endpoints, Outcome, SandboxProcess
 from shared.clients import ImportLimits, RetryPolicy
-from shared.clients.dataverse_odata import MAX_PAGE_SIZE
-from shared.clients.dotdigital_imports import MAX_IMPORT_BODY_BYTES
+from shared.clients.dataverse.odata import MAX_PAGE_SIZE
+from shared.clients.dotdigital.imports import MAX_IMPORT_BODY_BYTES
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "contacts_push.md"
 DEFAULT_SIZES = (10_000, 100_000, 200_000)

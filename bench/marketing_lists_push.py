@@ -45,17 +45,16 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from shared.marketing import list_push
 
 from bench.calls import DATAVERSE, DOTDIGITAL, ENTRA_ID, IMPORT_ROUTE, CallLog
 from bench.sandbox_process import Endpoints, Outcome, SandboxProcess
 from shared.accounts import EmailAccount
 from shared.azurite import AzuriteProcess, start_azurite
 from shared.clients import BatchRequest, DataverseClient, MemberType, MsalTokenProvider, RetryPolicy
-from shared.clients.dotdigital import DotdigitalClient
+from shared.clients.dotdigital.client import DotdigitalClient
 from shared.dynamics_schema import MembershipAction
 from shared.mappings.model import DataMapping, MappedEntity
-from shared.marketing import list_push
-from shared.marketing.push_index import SnapshotIndex
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.pipeline.worker import Worker
@@ -64,7 +63,8 @@ from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync import registry
-from shared.sync.marketing_lists_out import MarketingListsDataOutSync
+from shared.sync.marketing_lists.data_out import MarketingListsDataOutSync
+from shared.sync.marketing_lists.push_index import SnapshotIndex
 from shared.sync_types import SyncType
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "marketing_lists_push.md"
@@ -636,7 +636,7 @@ def render(results: Sequence[SizeResult], *, meta: dict[str, Any]) -> str:
         "",
         "## Reading the figures",
         "",
-        f"- Compact snapshot index (`shared.marketing.push_index`): {footprint / 1e6:.1f} MB "
+        f"- Compact snapshot index (`marketing_lists.push_index`): {footprint / 1e6:.1f} MB "
         f"for 100,000 members ({footprint / 100_000:.0f} bytes each), measured apart. It is "
         "the part of a run that grows with the list: pages (5000 members), import rounds "
         "(10,000 members) and the members' values are dropped as they are pushed. A first push "

@@ -34,9 +34,9 @@ from shared.clients import (
     MsalTokenProvider,
     RetryPolicy,
 )
-from shared.clients.dataverse_odata import MAX_PAGE_SIZE
-from shared.clients.dotdigital_routes import Route
-from shared.clients.dotdigital_wire import int_field
+from shared.clients.dataverse.odata import MAX_PAGE_SIZE
+from shared.clients.dotdigital.routes import Route
+from shared.clients.dotdigital.wire import int_field
 from shared.mappings.model import EMAIL_LABEL, MappedEntity, default_mappings
 
 ENTITY_SET = "contacts"

@@ -14,18 +14,18 @@ from shared.storage.accounts_repo import AccountRepository
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
 from shared.storage.data_labels_repo import DataLabelRepository
-from shared.storage.list_links_repo import ListLinkRepository
-from shared.storage.list_members_repo import ListMemberRepository
 from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
+from shared.sync.marketing_lists.links_repo import ListLinkRepository
+from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
 
 if TYPE_CHECKING:
     import httpx
 
-    from shared.clients.dataverse import DataverseClient
-    from shared.clients.dotdigital import DotdigitalClient
+    from shared.clients.dataverse.client import DataverseClient
+    from shared.clients.dotdigital.client import DotdigitalClient
     from shared.clients.retry import RetryPolicy
 
 
@@ -125,7 +125,7 @@ class Runtime:
 
     @cached_property
     def _dataverse(self) -> DataverseClient:
-        from shared.clients.dataverse import DataverseClient
+        from shared.clients.dataverse.client import DataverseClient
 
         return DataverseClient.from_settings(
             self.settings,
@@ -138,7 +138,7 @@ class Runtime:
             return self._dataverse
 
     def dotdigital(self, account: EmailAccount) -> DotdigitalClient:
-        from shared.clients.dotdigital import DotdigitalClient
+        from shared.clients.dotdigital.client import DotdigitalClient
         from shared.secrets import resolve_secret
 
         with self._lock:

@@ -1,27 +1,32 @@
 """HTTP clients for Dataverse and Dotdigital, with one shared retry policy."""
 
-from shared.clients.dataverse import CrmAttribute, DataverseClient, MsalTokenProvider, TokenProvider
-from shared.clients.dataverse_batch import BatchOutcome, BatchRequest, BatchResult, ChangeSet
-from shared.clients.dataverse_changes import ChangeFeed, ChangePage
-from shared.clients.dataverse_lists import MarketingList, MemberType
-from shared.clients.dataverse_writes import CreatedRecord
-from shared.clients.dotdigital import DataField, DotdigitalClient, error_code
-from shared.clients.dotdigital_address_books import AddressBook, BulkDeletion
-from shared.clients.dotdigital_campaigns import (
+from shared.clients.dataverse.batch import BatchOutcome, BatchRequest, BatchResult, ChangeSet
+from shared.clients.dataverse.changes import ChangeFeed, ChangePage
+from shared.clients.dataverse.client import (
+    CrmAttribute,
+    DataverseClient,
+    MsalTokenProvider,
+    TokenProvider,
+)
+from shared.clients.dataverse.lists import MarketingList, MemberType
+from shared.clients.dataverse.writes import CreatedRecord
+from shared.clients.dotdigital.address_books import AddressBook, BulkDeletion
+from shared.clients.dotdigital.campaigns import (
     Campaign,
     CampaignActivity,
     CampaignSend,
     CampaignSummary,
 )
-from shared.clients.dotdigital_contacts import Contact, ListContact, ListMembership
-from shared.clients.dotdigital_errors import (
+from shared.clients.dotdigital.client import DataField, DotdigitalClient, error_code
+from shared.clients.dotdigital.contacts import Contact, ListContact, ListMembership
+from shared.clients.dotdigital.errors import (
     ImportFailedError,
     ImportStillRunning,
     OutcomeUnknownError,
     PagingLoopError,
     UnsafeCampaignSendError,
 )
-from shared.clients.dotdigital_imports import (
+from shared.clients.dotdigital.imports import (
     ImportContact,
     ImportFailure,
     ImportLimits,
@@ -29,10 +34,10 @@ from shared.clients.dotdigital_imports import (
     ImportResult,
     ImportSummary,
 )
-from shared.clients.dotdigital_preferences import Preference, PreferenceChoice
-from shared.clients.dotdigital_programs import Program, ProgramEnrolment
-from shared.clients.dotdigital_routes import Route
-from shared.clients.dotdigital_suppressions import Suppression
+from shared.clients.dotdigital.preferences import Preference, PreferenceChoice
+from shared.clients.dotdigital.programs import Program, ProgramEnrolment
+from shared.clients.dotdigital.routes import Route
+from shared.clients.dotdigital.suppressions import Suppression
 from shared.clients.retry import RetryPolicy, TransientHttpError, server_requested_wait
 
 __all__ = [

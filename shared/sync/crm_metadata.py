@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.audit import Counts
-from shared.clients.dataverse_metadata import LOOKUP_TYPES
+from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.storage.crm_fields_repo import CrmField
 from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
 from shared.sync_types import SyncType

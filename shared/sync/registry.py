@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from shared.sync.address_books import AddressBooksSync
 from shared.sync.base import SyncHandler
 from shared.sync.crm_metadata import CrmMetadataSync
 from shared.sync.data_labels import DataLabelsSync
-from shared.sync.marketing_lists_in import MarketingListsDataInSync
-from shared.sync.two_way import TwoWayMarketingListSync
+from shared.sync.marketing_lists.address_books import AddressBooksSync
+from shared.sync.marketing_lists.data_in import MarketingListsDataInSync
+from shared.sync.marketing_lists.two_way import TwoWayMarketingListSync
 from shared.sync_types import SyncType
 
 HANDLERS: dict[SyncType, type[SyncHandler]] = {

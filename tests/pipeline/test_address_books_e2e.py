@@ -21,14 +21,14 @@ from shared.audit import AuditDetail, AuditRecord, AuditStatus, Messages
 from shared.dynamics_schema import MembershipAction
 from shared.localhost.host import LocalHost
 from shared.mappings.model import default_mappings
-from shared.marketing.book_pull import Skipped
-from shared.marketing.pull_leads import lead_id_for
 from shared.pipeline import admin
 from shared.runtime import Runtime
-from shared.storage.list_links_repo import ListLink
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.storage.sync_state_repo import SyncStateRepository
-from shared.sync.address_books import PAGE_SIZE, AddressBooksSync
+from shared.sync.marketing_lists.address_books import PAGE_SIZE, AddressBooksSync
+from shared.sync.marketing_lists.book_pull import Skipped
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.pull_leads import lead_id_for
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox

@@ -30,17 +30,17 @@ from shared.clients import DataverseClient
 from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
-from shared.marketing.data_in_merge import InboundField, plan_member
-from shared.marketing.data_in_values import same, to_crm
-from shared.marketing.values import outbound, platform_values, values_hash
 from shared.pipeline import admin
 from shared.runtime import Runtime, install_runtime
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, LabelType, label_key
-from shared.storage.list_links_repo import ListLink
-from shared.storage.list_members_repo import MemberSnapshot
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync.marketing_lists_in import WATERMARK_KEY
+from shared.sync.marketing_lists.data_in import WATERMARK_KEY
+from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
+from shared.sync.marketing_lists.data_in_values import same, to_crm
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.values import outbound, platform_values, values_hash
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox

@@ -28,15 +28,15 @@ from shared.dynamics_schema import MembershipAction
 from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, default_mappings
-from shared.marketing import list_push
 from shared.pipeline import admin, worker
 from shared.runtime import Runtime
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
-from shared.storage.list_members_repo import ListMemberRepository
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync import registry
-from shared.sync.marketing_lists_out import MarketingListsDataOutSync
+from shared.sync.marketing_lists import list_push
+from shared.sync.marketing_lists.data_out import MarketingListsDataOutSync
+from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox

@@ -22,7 +22,7 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync.two_way import data_in_row_key
+from shared.sync.marketing_lists.two_way import data_in_row_key
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox

@@ -1,0 +1,338 @@
+"""Dataverse Web API client (app-only auth through Entra ID with msal).
+
+`DataverseClient` is the one object the sync types use; each concern lives in its own module:
+
+| module | what |
+|---|---|
+| `auth` | `MsalTokenProvider`: client-credentials tokens cached by msal |
+| `transport` | headers, token refresh on 401, retries, concurrency cap, errors |
+| `odata` | names, keys, query strings, Prefer, entity ids |
+| `paging` | `$select` + `odata.maxpagesize` reads following `@odata.nextLink` |
+| `changes` | change tracking: delta links, `$deletedEntity`, fallback to full reads |
+| `batch` | `$batch` multipart, change sets, continue-on-error, per-request results |
+| `writes` | create, update (If-Match), upsert by alternate key, delete, retrieve |
+| `fetchxml` | FetchXML queries paged with paging cookies |
+| `lists` | marketing lists, static and dynamic members, add/remove members |
+| `activities` | notes and activities with the right `@odata.bind` names |
+| `metadata` | table columns (`EntityDefinitions`) |
+
+Errors: `ApiError(status, code)` for what the service refused, `PreconditionFailed` (412),
+`AuthenticationError`, `RetriesExhausted` after the bounded retries (it names the operation),
+`WriteOutcomeUnknown` when a create lost its answer.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from shared.clients.dataverse import (
+    activities,
+    batch,
+    changes,
+    fetchxml,
+    lists,
+    metadata,
+    paging,
+    writes,
+)
+from shared.clients.dataverse.auth import MsalTokenProvider, TokenProvider
+from shared.clients.dataverse.batch import BatchItem, BatchOutcome
+from shared.clients.dataverse.changes import ChangeFeed
+from shared.clients.dataverse.lists import MarketingList, MemberType
+from shared.clients.dataverse.metadata import CrmAttribute
+from shared.clients.dataverse.odata import MAX_PAGE_SIZE, Key
+from shared.clients.dataverse.paging import Record
+from shared.clients.dataverse.transport import (
+    API_PATH,
+    DEFAULT_MAX_CONCURRENCY,
+    ODATA_HEADERS,
+    DataverseTransport,
+)
+from shared.clients.dataverse.writes import CreatedRecord
+from shared.clients.retry import RetryPolicy
+from shared.errors import ConfigurationError
+from shared.settings import Settings
+
+__all__ = [
+    "API_PATH",
+    "DEFAULT_MAX_CONCURRENCY",
+    "ODATA_HEADERS",
+    "CrmAttribute",
+    "DataverseClient",
+    "MsalTokenProvider",
+    "TokenProvider",
+]
+
+
+class DataverseClient:
+    def __init__(
+        self,
+        org_url: str,
+        tokens: TokenProvider,
+        *,
+        http: httpx.Client,
+        retry: RetryPolicy,
+        owns_http: bool = False,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> None:
+        self.transport = DataverseTransport(
+            org_url, tokens, http=http, retry=retry, max_concurrency=max_concurrency
+        )
+        self.org_url = self.transport.org_url
+        self.api_url = self.transport.api_url
+        self._http = http
+        self._owns_http = owns_http
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> DataverseClient:
+        """A client for the environment in the DATAVERSE_* settings (HTTP_CA_BUNDLE honoured)."""
+        settings.require(
+            "dataverse_url", "dataverse_tenant_id", "dataverse_client_id", "dataverse_client_secret"
+        )
+        url, tenant_id = settings.dataverse_url, settings.dataverse_tenant_id
+        client_id, secret = settings.dataverse_client_id, settings.dataverse_client_secret
+        if not (url and tenant_id and client_id and secret):  # require() raised already
+            raise ConfigurationError("Dataverse settings are incomplete")
+        owns_http = http is None
+        if http is None:
+            verify: ssl.SSLContext | bool = True
+            if settings.http_ca_bundle is not None:
+                verify = ssl.create_default_context(cafile=str(settings.http_ca_bundle))
+            http = httpx.Client(timeout=settings.http_timeout_seconds, verify=verify)
+        tokens = MsalTokenProvider(
+            tenant_id,
+            client_id,
+            secret,
+            org_url=url,
+            authority_host=settings.dataverse_authority_host,
+            http_client=http,
+        )
+        return cls(
+            url,
+            tokens,
+            http=http,
+            retry=retry or RetryPolicy.from_settings(settings),
+            owns_http=owns_http,
+            max_concurrency=max_concurrency,
+        )
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.transport.max_concurrency
+
+    # Metadata -----------------------------------------------------------------------------
+
+    def entity_attributes(self, logical_name: str) -> list[CrmAttribute]:
+        """The columns of a table (contact, lead, account, ...), display name falling back to
+        the logical name when the column has no label."""
+        return metadata.entity_attributes(self.transport, logical_name)
+
+    def lookup_targets(self, logical_name: str) -> dict[str, tuple[str, ...]]:
+        """Lookup column -> the tables it can point to (one metadata call per table)."""
+        return metadata.lookup_targets(self.transport, logical_name)
+
+    # Reads --------------------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        *,
+        filter: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        """The rows of `entity_set` page by page (`$select` always, `odata.maxpagesize`)."""
+        return paging.iter_pages(
+            self.transport, entity_set, select, filter=filter, page_size=page_size
+        )
+
+    def iter_records(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        *,
+        filter: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[Record]:
+        for page in self.iter_pages(entity_set, select, filter=filter, page_size=page_size):
+            yield from page
+
+    def read_changes(
+        self,
+        entity_set: str,
+        select: Sequence[str],
+        delta_link: str | None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> ChangeFeed:
+        """Rows changed and deleted since `delta_link` (None: a first, full read). The first
+        page is requested now, so `full_resync_reason` is known on return."""
+        return changes.read_changes(
+            self.transport, entity_set, select, delta_link, page_size=page_size
+        )
+
+    def iter_fetchxml_pages(
+        self,
+        entity_set: str,
+        fetch_xml: str,
+        *,
+        select: Sequence[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        return fetchxml.iter_fetchxml_pages(
+            self.transport, entity_set, fetch_xml, select=select, page_size=page_size
+        )
+
+    def retrieve(self, entity_set: str, key: Key, select: Sequence[str]) -> Record | None:
+        """One row with its `@odata.etag`, by id or alternate key; None if missing."""
+        return writes.retrieve(self.transport, entity_set, key, select)
+
+    # Writes -------------------------------------------------------------------------------
+
+    def create(
+        self,
+        entity_set: str,
+        data: Mapping[str, Any],
+        *,
+        return_representation: bool = False,
+        select: Sequence[str] | None = None,
+    ) -> CreatedRecord:
+        return writes.create(
+            self.transport,
+            entity_set,
+            data,
+            return_representation=return_representation,
+            select=select,
+        )
+
+    def update(
+        self,
+        entity_set: str,
+        key: Key,
+        data: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+    ) -> None:
+        """Update an existing row (never creates). With `if_match` (an ETag read earlier) a
+        row changed since raises `PreconditionFailed`."""
+        writes.update(self.transport, entity_set, key, data, if_match=if_match)
+
+    def upsert(
+        self,
+        entity_set: str,
+        key: Key,
+        data: Mapping[str, Any],
+        *,
+        create_only: bool = False,
+    ) -> str | None:
+        """Update the row with this id / alternate key, or create it. Returns its id."""
+        return writes.upsert(self.transport, entity_set, key, data, create_only=create_only)
+
+    def delete(self, entity_set: str, key: Key, *, if_match: str | None = None) -> None:
+        writes.delete(self.transport, entity_set, key, if_match=if_match)
+
+    def execute_batch(
+        self,
+        items: Sequence[BatchItem],
+        *,
+        continue_on_error: bool = True,
+        max_batch_size: int = batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        """Send requests and change sets in `$batch` calls of at most `max_batch_size`
+        requests; one `BatchResult` per request."""
+        return batch.execute_batch(
+            self.transport,
+            items,
+            continue_on_error=continue_on_error,
+            max_batch_size=max_batch_size,
+        )
+
+    # Marketing lists ----------------------------------------------------------------------
+
+    def iter_marketing_lists(
+        self, *, active_only: bool = True, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[MarketingList]:
+        return lists.iter_marketing_lists(
+            self.transport, active_only=active_only, page_size=page_size
+        )
+
+    def get_marketing_list(self, list_id: str) -> MarketingList | None:
+        return lists.get_marketing_list(self.transport, list_id)
+
+    def iter_list_members(
+        self,
+        marketing_list: MarketingList,
+        select: Sequence[str],
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[list[Record]]:
+        """Pages of members: stored members of a static list, query rows of a dynamic one."""
+        return lists.iter_members(self.transport, marketing_list, select, page_size=page_size)
+
+    def add_list_members(
+        self,
+        list_id: str,
+        member_ids: Iterable[str],
+        *,
+        max_batch_size: int = batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        return lists.add_members(self.transport, list_id, member_ids, max_batch_size=max_batch_size)
+
+    def remove_list_members(
+        self,
+        list_id: str,
+        member_type: MemberType,
+        member_ids: Iterable[str],
+        *,
+        max_batch_size: int = batch.MAX_BATCH_REQUESTS,
+    ) -> BatchOutcome:
+        return lists.remove_members(
+            self.transport, list_id, member_type, member_ids, max_batch_size=max_batch_size
+        )
+
+    def add_list_member(self, list_id: str, member_type: MemberType, member_id: str) -> None:
+        lists.add_member(self.transport, list_id, member_type, member_id)
+
+    def remove_list_member(self, list_id: str, member_type: MemberType, member_id: str) -> None:
+        lists.remove_member(self.transport, list_id, member_type, member_id)
+
+    # Notes and activities -----------------------------------------------------------------
+
+    def create_note(self, regarding: str, regarding_id: str, *, subject: str, text: str) -> str:
+        """A note (annotation) on a contact/lead/account; returns the annotationid."""
+        return activities.create_note(
+            self.transport, regarding, regarding_id, subject=subject, text=text
+        )
+
+    def create_activity(
+        self, activity: str, regarding: str, regarding_id: str, fields: Mapping[str, Any]
+    ) -> str:
+        """An activity (task, phonecall, a custom activity) regarding a row; its activityid."""
+        return activities.create_activity(self.transport, activity, regarding, regarding_id, fields)

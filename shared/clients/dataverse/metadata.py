@@ -1,0 +1,75 @@
+"""Table definitions: the columns of contact, lead and account (PAD
+`webapi/query-metadata-web-api.md`). Metadata is not paged."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.clients.dataverse.transport import DataverseTransport
+
+_LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CrmAttribute(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    entity: str
+    logical_name: str
+    display_name: str
+    attribute_type: str
+
+
+LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
+
+
+def display_name(label: Any, fallback: str) -> str:
+    if isinstance(label, dict):
+        user = label.get("UserLocalizedLabel")
+        if isinstance(user, dict) and user.get("Label"):
+            return str(user["Label"])
+        for localized in label.get("LocalizedLabels") or []:
+            if isinstance(localized, dict) and localized.get("Label"):
+                return str(localized["Label"])
+    return fallback
+
+
+def entity_attributes(transport: DataverseTransport, logical_name: str) -> list[CrmAttribute]:
+    if not _LOGICAL_NAME.match(logical_name):
+        raise ValueError(f"not a Dataverse logical name: {logical_name!r}")
+    path = f"EntityDefinitions(LogicalName='{logical_name}')/Attributes"
+    body, _ = transport.get_json(
+        path,
+        operation=f"GET {path}",
+        params={"$select": "LogicalName,AttributeType,DisplayName"},
+    )
+    items = body.get("value", []) if isinstance(body, dict) else []
+    attributes = []
+    for item in items:
+        name = str(item["LogicalName"])
+        attributes.append(
+            CrmAttribute(
+                entity=logical_name,
+                logical_name=name,
+                display_name=display_name(item.get("DisplayName"), name),
+                attribute_type=str(item.get("AttributeType") or ""),
+            )
+        )
+    return attributes
+
+
+def lookup_targets(transport: DataverseTransport, logical_name: str) -> dict[str, tuple[str, ...]]:
+    """`Targets` is only on LookupAttributeMetadata, so it takes the documented type cast."""
+    path = (
+        f"EntityDefinitions(LogicalName='{logical_name}')/Attributes/"
+        "Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+    )
+    body, _ = transport.get_json(
+        path, operation=f"GET {path}", params={"$select": "LogicalName,Targets"}
+    )
+    return {
+        str(item["LogicalName"]): tuple(str(t) for t in item.get("Targets") or ())
+        for item in (body.get("value", []) if isinstance(body, dict) else [])
+    }

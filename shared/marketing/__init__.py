@@ -1,1 +1,0 @@
-"""Marketing lists <-> address books: the connector's core sync, shared pieces."""

@@ -1,0 +1,415 @@
+"""MarketingListsDataIn: member data changed on the platform -> the contacts/leads in Dynamics.
+
+For each linked marketing list synced by the account, the address book's contacts modified
+since the last run (v3 `~modified`, only the inbound data fields) are matched by email to the
+list's member snapshot, their CRM records read in one `$batch` of GETs per page, merged field
+by field (`data_in_merge`: platform-only changes are written, when both sides
+changed the more recent change wins) and written in one `$batch` of ETag-conditional PATCHes
+per page. The snapshot then records the newly agreed values, so DataOut does not push them
+back. Contacts the snapshot does not know are skipped: membership belongs to DataOut and
+AddressBooks.
+
+Watermark (SyncState `MarketingListsDataIn-Watermark`): the run's start, captured before
+reading and stored only once everything it covers is written; held back to the platform
+change time of a member whose write failed for a reason that can pass (412 because the
+record changed after we read it, throttling, a server error), so the next run reads it again;
+left where it was when a list could not be read at all. Reads start a minute before it, for
+clock skew between the two services. No watermark: all members of the book are read.
+
+Audit: one detail row per list that had something written or failed (records counted as
+`<entity> <id>: <reason>`), or that cannot sync (the product's LIST_NULL and
+LIST_ACCOUNT_MISMATCH messages); none at all gives "No new objects to sync". Counts: read =
+platform contacts read, updated = CRM records written, failed = records that could not be.
+
+Cursor: `started` and `since` (the run start and the watermark it reads from, fixed for the
+whole run), `lists` (linked list ids) and `index` (the one in progress), `after` (the last
+platform contact id done in it: v3 lists contacts in ascending id order, so a continuation
+skips those), `tally` (that list's counts and messages), `hold` and `keep` (see above),
+`details`, `messages` and `updated` for the run's result.
+
+Marketing preferences are not handled here: they are their own sync type
+(MarketingPreferences).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.clients.dataverse.batch import BatchRequest, BatchResult
+from shared.clients.dataverse.client import DataverseClient
+from shared.clients.dataverse.lists import MarketingList
+from shared.clients.dataverse.odata import entity_path, query_string, select_option
+from shared.clients.dotdigital.client import DotdigitalClient
+from shared.clients.dotdigital.contacts import Contact
+from shared.errors import ApiError
+from shared.mappings.model import MappedEntity
+from shared.storage.data_labels_repo import label_key
+from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
+from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
+from shared.sync.marketing_lists.data_in_scope import Skip, inbound_fields, list_problem
+from shared.sync.marketing_lists.gates import data_labels_gate
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.values import STATE_COLUMN, values_hash
+from shared.sync_types import SyncType
+
+log = logging.getLogger(__name__)
+
+WATERMARK_KEY = f"{SyncType.MARKETING_LISTS_DATA_IN.value}-Watermark"
+CLOCK_SKEW = timedelta(minutes=1)
+PAGE_SIZE = 1000  # platform contacts per page: one $batch of GETs and one of PATCHes each
+MAX_MESSAGES = 20  # failure messages kept per list and per run
+MODIFIED_COLUMN = "modifiedon"
+ETAG = "@odata.etag"
+_RETRY_LATER = frozenset({412, 429})  # and 5xx, and requests the service never reached
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _retry_later(result: BatchResult) -> bool:
+    return result.status is None or result.status in _RETRY_LATER or result.status >= 500
+
+
+@dataclass
+class ListTally:
+    """One list's progress; saved in the cursor so continuations keep counting."""
+
+    counts: Counts = field(default_factory=Counts)
+    errors: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.counts.failed += 1
+        if len(self.errors) < MAX_MESSAGES:
+            self.errors.append(message)
+
+
+class MarketingListsDataInSync(SyncHandler):
+    sync_type = SyncType.MARKETING_LISTS_DATA_IN
+
+    def run(self, ctx: SyncContext) -> SyncResult | Paused:
+        if not ctx.cursor:  # the gate decides whether a run starts, not each of its slices
+            refused = data_labels_gate(ctx)
+            if refused is not None:
+                return refused
+        return DataInRun(ctx).run()
+
+
+class DataInRun:
+    """One run (or what is left of it), from `ctx.cursor` on; also the two-way's first phase."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.account_id = ctx.account.account_id
+        self.cursor: dict[str, Any] = dict(ctx.cursor)
+        self._platform: DotdigitalClient | None = None
+        self._inbound: dict[MappedEntity, list[InboundField]] = {}
+
+    @property
+    def dataverse(self) -> DataverseClient:
+        return self.ctx.services.dataverse()
+
+    @property
+    def platform(self) -> DotdigitalClient:
+        if self._platform is None:  # connecting costs a call: only when a list needs it
+            self._platform = self.ctx.services.dotdigital(self.ctx.account)
+        return self._platform
+
+    # Run ------------------------------------------------------------------------------------
+
+    def run(self) -> SyncResult | Paused:
+        if "started" not in self.cursor:
+            self._start()
+        order: list[str] = self.cursor["lists"]
+        stored_links = self.ctx.services.list_links.for_account(self.account_id)
+        links = {link.list_id: link for link in stored_links}
+        while self.cursor["index"] < len(order):
+            link = links.get(order[self.cursor["index"]])
+            if link is not None and self._sync_list(link) is PAUSED:
+                return PAUSED
+            self.cursor.update(index=self.cursor["index"] + 1, after=0, tally=None)
+            self.ctx.checkpoint(dict(self.cursor))
+        return self._finish()
+
+    def _start(self) -> None:
+        started = self.ctx.services.clock()
+        stored = _moment(self.ctx.services.state.get_value(self.account_id, WATERMARK_KEY))
+        links = self.ctx.services.list_links.for_account(self.account_id)
+        self.cursor = {
+            "started": _iso(started),
+            "since": _iso(stored) if stored is not None else None,
+            "lists": sorted(link.list_id for link in links),
+            "index": 0,
+            "after": 0,
+            "tally": None,
+            "hold": None,
+            "keep": False,
+            "details": 0,
+            "messages": [],
+            "updated": 0,
+        }
+        self.ctx.checkpoint(dict(self.cursor))
+
+    def _finish(self) -> SyncResult:
+        cursor = self.cursor
+        watermark = _moment(cursor["started"])
+        hold = _moment(cursor["hold"])
+        if cursor["keep"]:
+            watermark = _moment(cursor["since"])
+        elif hold is not None and watermark is not None:
+            watermark = min(watermark, hold)
+        if watermark is not None:
+            self.ctx.services.state.set_value(
+                self.account_id, WATERMARK_KEY, _iso(watermark), self.ctx.services.clock()
+            )
+        messages: list[str] = cursor["messages"]
+        if messages:
+            status = AuditStatus.COMPLETED_WITH_ERRORS if cursor["updated"] else AuditStatus.FAILED
+            return SyncResult(status, "; ".join(messages)[:1000])
+        if not cursor["details"]:
+            return SyncResult(message=Messages.NO_NEW_OBJECTS)
+        return SyncResult(message=f"{cursor['updated']} records updated in Dynamics")
+
+    # One list -------------------------------------------------------------------------------
+
+    def _sync_list(self, link: ListLink) -> Paused | None:
+        tally = _tally(self.cursor.get("tally"))
+        # Lists with nothing to bring in cost no call: no inbound field, or no member synced.
+        fields = self._fields(MappedEntity(link.member_type))
+        members = self._members(link.list_id) if fields else {}
+        if not members:
+            return None
+        try:
+            marketing_list = self.dataverse.get_marketing_list(link.list_id)
+        except ApiError as error:
+            log.warning("Marketing list %s could not be read: %s", link.list_id, error)
+            self.cursor["keep"] = True  # its book's changes stay unread: read them next run
+            self._report(link.list_name, tally, Messages.LIST_NULL)
+            return None
+        problem = list_problem(marketing_list, self.account_id)
+        if isinstance(problem, Skip):
+            return None
+        if problem is not None or marketing_list is None:
+            self._report(link.list_name, tally, problem or Messages.LIST_NULL)
+            return None
+        if marketing_list.member_type.logical_name != link.member_type:
+            return None  # not the list the snapshot was taken of
+        since = _moment(self.cursor["since"])
+        contacts = self.platform.iter_contacts(
+            modified_since=since - CLOCK_SKEW if since is not None else None,
+            list_id=link.address_book_id,
+            data_fields=[f.name for f in fields],
+            include=(),
+            limit=PAGE_SIZE,
+        )
+        after: int = self.cursor["after"]
+        try:
+            for page in _pages((c for c in contacts if c.contact_id > after), PAGE_SIZE):
+                self._sync_page(marketing_list, link, fields, members, page, tally)
+                self.cursor.update(after=page[-1].contact_id, tally=_saved(tally))
+                self.ctx.checkpoint(dict(self.cursor))
+                if self.ctx.out_of_time():
+                    return PAUSED
+        except ApiError as error:
+            # The book cannot be read (gone, refused): what changed there is unknown, so the
+            # watermark stays where it was; the other lists carry on.
+            self.cursor["keep"] = True
+            self._report(marketing_list.name, tally, str(error))
+            return None
+        self._report(marketing_list.name, tally)
+        return None
+
+    def _fields(self, entity: MappedEntity) -> list[InboundField]:
+        if entity not in self._inbound:
+            services = self.ctx.services
+            mappings = services.mappings.for_account(self.account_id)
+            fields: list[InboundField] = []
+            if any(m.entity is entity and m.direction.to_dynamics for m in mappings):
+                stored_labels = services.data_labels.for_account(self.account_id)
+                labels = {label_key(label.name): label for label in stored_labels}
+                column_types = {
+                    f.logical_name: f.attribute_type
+                    for f in services.crm_fields.for_account(self.account_id, entity.value)
+                }
+                fields = inbound_fields(mappings, entity, labels, column_types)
+            self._inbound[entity] = fields
+        return self._inbound[entity]
+
+    def _members(self, list_id: str) -> dict[str, list[MemberSnapshot]]:
+        by_email: dict[str, list[MemberSnapshot]] = {}
+        for member in self.ctx.services.list_members.iter_members(self.account_id, list_id):
+            if member.email:
+                by_email.setdefault(member.email.lower(), []).append(member)
+        return by_email
+
+    def _report(self, item: str, tally: ListTally, problem: str | None = None) -> None:
+        """The list's detail row, when it had anything to say (seed: no rows -> "No new
+        objects to sync")."""
+        counts = tally.counts
+        if problem is None and not counts.updated and not counts.failed:
+            return
+        errors = [problem] if problem else []
+        errors += tally.errors
+        if errors and not counts.updated:
+            status = AuditStatus.FAILED
+        elif errors:
+            status = AuditStatus.COMPLETED_WITH_ERRORS
+        else:
+            status = AuditStatus.COMPLETED
+        self.ctx.detail(
+            AuditDetail(item=item, status=status, message="; ".join(errors)[:1000], counts=counts)
+        )
+        messages: list[str] = self.cursor["messages"]
+        for message in errors:
+            if message not in messages and len(messages) < MAX_MESSAGES:
+                messages.append(message)
+        self.cursor["details"] += 1
+
+    # One page -------------------------------------------------------------------------------
+
+    def _sync_page(
+        self,
+        marketing_list: MarketingList,
+        link: ListLink,
+        fields: Sequence[InboundField],
+        members: dict[str, list[MemberSnapshot]],
+        page: Sequence[Contact],
+        tally: ListTally,
+    ) -> None:
+        page_counts = Counts(read=len(page))
+        failed_before = tally.counts.failed
+        matched = [
+            (contact, member)
+            for contact in page
+            for member in members.get((contact.email or "").lower(), [])
+        ]
+        records = self._read_records(marketing_list, fields, matched, tally) if matched else {}
+        entity = marketing_list.member_type.logical_name
+        entity_set = marketing_list.member_type.entity_set
+        only_active = self.ctx.account.sync_only_open_leads_and_active_contacts
+        now = self.ctx.services.clock()
+        writes: list[tuple[Contact, MemberSnapshot, BatchRequest]] = []
+        agreed: list[MemberSnapshot] = []
+        for contact, member in matched:
+            record = records.get(member.member_id)
+            if record is None or (only_active and record.get(STATE_COLUMN) not in (0, None)):
+                continue
+            try:
+                plan = plan_member(
+                    fields,
+                    {label_key(name): value for name, value in contact.data_fields.items()},
+                    member.synced_values,
+                    record,
+                    platform_updated=contact.updated,
+                    crm_modified=_moment(record.get(MODIFIED_COLUMN)),
+                )
+            except ValueError as error:
+                tally.fail(f"{entity} {member.member_id}: {error}")
+                continue
+            synced = {**member.synced_values, **plan.agreed}
+            snapshot = member.model_copy(
+                update={
+                    "synced_values": synced,
+                    "values_hash": values_hash(member.email, synced),
+                    "contact_id": member.contact_id or contact.contact_id,
+                    "synced_utc": now,
+                }
+            )
+            if plan.writes:
+                etag = str(record.get(ETAG) or "*")
+                request = BatchRequest.update(
+                    entity_set, member.member_id, plan.writes, if_match=etag
+                )
+                writes.append((contact, snapshot, request))
+            elif synced != member.synced_values:
+                agreed.append(snapshot)
+
+        if writes:
+            outcome = self.dataverse.execute_batch([request for _, _, request in writes])
+            for (contact, snapshot, _), result in zip(writes, outcome.results, strict=True):
+                if result.ok:
+                    page_counts.updated += 1
+                    agreed.append(snapshot)
+                    continue
+                tally.fail(f"{entity} {snapshot.member_id}: {_error(result)}")
+                if _retry_later(result):
+                    self._hold(contact)
+        if agreed:
+            self.ctx.services.list_members.upsert_many(self.account_id, link.list_id, agreed)
+        page_counts.failed = tally.counts.failed - failed_before
+        tally.counts = tally.counts + Counts(read=page_counts.read, updated=page_counts.updated)
+        self.ctx.counts += page_counts
+        self.cursor["updated"] += page_counts.updated
+
+    def _read_records(
+        self,
+        marketing_list: MarketingList,
+        fields: Sequence[InboundField],
+        matched: Sequence[tuple[Contact, MemberSnapshot]],
+        tally: ListTally,
+    ) -> dict[str, dict[str, Any]]:
+        """The members' CRM records (with their ETags), by id; a record that is gone is left
+        out (DataOut removes it), one that could not be read counts as failed."""
+        member_type = marketing_list.member_type
+        columns = [member_type.primary_key, STATE_COLUMN, MODIFIED_COLUMN]
+        columns += [f.column for f in fields if f.column not in columns]
+        select = query_string([("$select", select_option(columns))])
+        contacts = {member.member_id: contact for contact, member in matched}
+        ids = list(contacts)
+        requests = [
+            BatchRequest.get(f"{entity_path(member_type.entity_set, i)}?{select}") for i in ids
+        ]
+        outcome = self.dataverse.execute_batch(requests)
+        records: dict[str, dict[str, Any]] = {}
+        for member_id, result in zip(ids, outcome.results, strict=True):
+            if result.ok and isinstance(result.body, dict):
+                records[member_id] = result.body
+            elif result.status != 404:
+                tally.fail(f"{member_type.logical_name} {member_id}: {_error(result)}")
+                if _retry_later(result):
+                    self._hold(contacts[member_id])
+        return records
+
+    def _hold(self, contact: Contact) -> None:
+        """Keep the watermark at or before this contact's change, so it is read again."""
+        held = _moment(self.cursor["hold"])
+        moment = contact.updated or _moment(self.cursor["started"])
+        if moment is not None and (held is None or moment < held):
+            self.cursor["hold"] = _iso(moment)
+
+
+def _error(result: BatchResult) -> str:
+    if result.status is None:
+        return "not processed by Dataverse"
+    return result.error_message or f"HTTP {result.status}"
+
+
+def _tally(saved: Any) -> ListTally:
+    if not isinstance(saved, dict):
+        return ListTally()
+    return ListTally(Counts.model_validate(saved["counts"]), list(saved["errors"]))
+
+
+def _saved(tally: ListTally) -> dict[str, Any]:
+    return {"counts": tally.counts.model_dump(), "errors": list(tally.errors)}
+
+
+def _pages(contacts: Iterator[Contact], size: int) -> Iterator[list[Contact]]:
+    while page := list(itertools.islice(contacts, size)):
+        yield page

@@ -1,0 +1,293 @@
+"""MarketingListsDataOut: email-activated marketing lists of this account -> address books.
+
+The lists: active lists with the email-activated flag whose email account is this account,
+each pushed to its own address book (`list_push` does one list). A list linked
+to this account's address book that now names another email account is reported
+("Marketing List EmailAccount Id does not match CrmEmailAccountId") and not synced; a linked
+list that no longer exists or cannot be read is reported ("CrmMarketingList is null. Sync
+aborted."), and a deleted one is unlinked (its address book stays as it is). A linked list
+that was deactivated or is no longer email-activated is left alone, link and book included.
+
+"Sync only open leads and active contacts" is read when the run starts and holds for the whole
+run (seed: the setting applies to lists synced after it changed).
+
+Audit: one detail row per list that had anything to report (members sent, removed or failed,
+or the list failed), with its counts. No detail row at all: "No new objects to sync". Status:
+Completed; Completed With Errors when a list or a member failed; Failed when every list tried
+failed.
+
+Cursor: `{"plan": [list ids], "next": i, "only_eligible": bool, "shared_names": [list names
+used twice], "list": ListProgress of the list in progress, "stats": RunStats}`. It is saved
+after each list, and within a list after each import round and each page read without pending
+work (see `list_push`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.clients.dataverse.lists import MarketingList
+from shared.errors import SyncError
+from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
+from shared.sync.marketing_lists.gates import data_labels_gate
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.list_push import (
+    ListProgress,
+    ListPusher,
+    PushSession,
+    detail_message,
+    labels_by_key,
+)
+from shared.sync_types import SyncType
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 1000
+MAX_ERRORS = 5
+
+
+class RunStats(BaseModel):
+    details: int = 0  # detail rows written (across slices)
+    lists_ok: int = 0
+    lists_failed: int = 0
+    members_failed: int = 0
+    sent: int = 0
+    removed: int = 0
+    errors: list[str] = []
+
+
+def _same_account(list_account: str | None, account_id: str) -> bool:
+    return (list_account or "").strip().casefold() == account_id.casefold()
+
+
+class MarketingListsDataOutSync(SyncHandler):
+    sync_type = SyncType.MARKETING_LISTS_DATA_OUT
+
+    def run(self, ctx: SyncContext) -> SyncResult | Paused:
+        if not ctx.cursor:
+            refused = data_labels_gate(ctx)
+            if refused is not None:
+                return refused
+        return _Run(ctx).run()
+
+
+class _Run:
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.account_id = ctx.account.account_id
+        self.cursor: dict[str, Any] = dict(ctx.cursor)
+        self.stats = RunStats.model_validate(self.cursor.get("stats") or {})
+        self.lists: dict[str, MarketingList] = {}
+        self.session: PushSession | None = None
+
+    # Plan ----------------------------------------------------------------------------------
+
+    def run(self) -> SyncResult | Paused:
+        if "plan" not in self.cursor:
+            self._plan()
+        plan: list[str] = self.cursor["plan"]
+        while self.cursor["next"] < len(plan):
+            list_id = plan[self.cursor["next"]]
+            if not self._sync_list(list_id):
+                return PAUSED
+            self.cursor["next"] += 1
+            self.cursor["list"] = None
+            self._save()
+            if self.ctx.out_of_time() and self.cursor["next"] < len(plan):
+                return PAUSED
+        return self._result()
+
+    def _plan(self) -> None:
+        """The lists to sync, in Dataverse's order; linked lists that cannot be are reported."""
+        services = self.ctx.services
+        dataverse = services.dataverse()
+        links = {link.list_id: link for link in services.list_links.for_account(self.account_id)}
+        plan: list[str] = []
+        problems: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for mlist in dataverse.iter_marketing_lists(active_only=True):
+            seen.add(mlist.list_id)
+            if not mlist.email_activated:
+                continue
+            if _same_account(mlist.email_account_id, self.account_id):
+                plan.append(mlist.list_id)
+                self.lists[mlist.list_id] = mlist
+            elif mlist.list_id in links:
+                problems.append((mlist.name, Messages.LIST_ACCOUNT_MISMATCH))
+        gone: list[ListLink] = []
+        for list_id, link in links.items():
+            if list_id in seen:
+                continue
+            try:
+                found = dataverse.get_marketing_list(list_id)
+            except SyncError as error:
+                log.warning("Linked marketing list %s could not be read: %s", list_id, error)
+                problems.append((link.list_name, Messages.LIST_NULL))
+                continue
+            if found is None:
+                problems.append((link.list_name, Messages.LIST_NULL))
+                gone.append(link)
+            elif found.email_activated and not _same_account(
+                found.email_account_id, self.account_id
+            ):
+                problems.append((found.name, Messages.LIST_ACCOUNT_MISMATCH))
+            # else: deactivated, or no longer email-activated: not synced, link kept
+        for name, message in problems:
+            self._detail(AuditDetail(item=name or "(unnamed list)", status=AuditStatus.FAILED,
+                                     message=message))  # fmt: skip
+            self.stats.lists_failed += 1
+            self._error(f"{name}: {message}")
+        names = [self.lists[list_id].name for list_id in plan]
+        self.cursor.update(
+            plan=plan,
+            next=0,
+            list=None,
+            only_eligible=self.ctx.account.sync_only_open_leads_and_active_contacts,
+            # Detail rows are keyed by item: lists sharing a name are told apart by their id.
+            shared_names=sorted({name for name in names if names.count(name) > 1}),
+        )
+        self._save()
+        for link in gone:  # after the checkpoint: a redelivered run still reports them
+            services.list_members.delete_list(self.account_id, link.list_id)
+            services.list_links.delete(self.account_id, link.list_id)
+
+    # One list ------------------------------------------------------------------------------
+
+    def _sync_list(self, list_id: str) -> bool:
+        """False if the list paused; True once it is done (or failed)."""
+        saved = self.cursor.get("list")
+        progress = (
+            ListProgress.model_validate(saved)
+            if saved and saved.get("list_id") == list_id
+            else ListProgress(list_id=list_id)
+        )
+        mlist = self._marketing_list(progress)
+        if mlist is None:
+            return True
+        self.cursor["list"] = progress.model_dump(mode="json")
+        try:
+            pusher = ListPusher(self._session(), mlist, progress, lambda: self._keep(progress))
+            if not pusher.run():
+                return False
+        except (SyncError, ValueError) as error:  # ValueError: e.g. a malformed FetchXML query
+            log.warning("Marketing list %s failed: %s", list_id, error)
+            progress.error = str(error)
+        self._finish(progress, mlist.member_type.logical_name)
+        return True
+
+    def _marketing_list(self, progress: ListProgress) -> MarketingList | None:
+        """The list as Dataverse has it now; None (reported) if it cannot be synced."""
+        mlist = self.lists.get(progress.list_id)
+        if mlist is not None:
+            return mlist
+        name = progress.name or progress.list_id
+        try:
+            mlist = self.ctx.services.dataverse().get_marketing_list(progress.list_id)
+        except SyncError as error:
+            log.warning("Marketing list %s could not be read: %s", progress.list_id, error)
+            mlist = None
+        if mlist is None:
+            self._list_failed(name, Messages.LIST_NULL)
+            return None
+        if not mlist.active or not mlist.email_activated:
+            return None  # deactivated since the run started: not synced
+        if not _same_account(mlist.email_account_id, self.account_id):
+            self._list_failed(mlist.name, Messages.LIST_ACCOUNT_MISMATCH)
+            return None
+        return mlist
+
+    def _session(self) -> PushSession:
+        if self.session is None:
+            services = self.ctx.services
+            self.session = PushSession(
+                services=services,
+                account_id=self.account_id,
+                dataverse=services.dataverse(),
+                platform=services.dotdigital(self.ctx.account),
+                mappings=services.mappings.for_account(self.account_id),
+                labels=labels_by_key(services.data_labels.for_account(self.account_id)),
+                only_eligible=bool(self.cursor.get("only_eligible", True)),
+                links={
+                    link.list_id: link for link in services.list_links.for_account(self.account_id)
+                },
+                out_of_time=self.ctx.out_of_time,
+            )
+        return self.session
+
+    def _finish(self, p: ListProgress, member_type: str) -> None:
+        counts = Counts(
+            read=p.read, created=p.created, updated=p.updated, deleted=p.removed, failed=p.failed
+        )
+        self.ctx.counts += counts
+        self.stats.sent += p.created + p.updated
+        self.stats.removed += p.removed
+        self.stats.members_failed += p.failed
+        if p.error:
+            self.stats.lists_failed += 1
+            self._error(f"{p.name}: {p.error}")
+        else:
+            self.stats.lists_ok += 1
+        if not p.active:
+            return
+        status = AuditStatus.COMPLETED
+        if p.error:
+            status = AuditStatus.FAILED
+        elif p.failed:
+            status = AuditStatus.COMPLETED_WITH_ERRORS
+        item = p.name or p.list_id
+        if p.name in self.cursor.get("shared_names", ()):
+            item = f"{p.name} ({p.list_id})"
+        self._detail(
+            AuditDetail(
+                item=item,
+                status=status,
+                message=detail_message(p, member_type)[:MAX_MESSAGE],
+                counts=counts,
+            )
+        )
+
+    def _list_failed(self, name: str, message: str) -> None:
+        self._detail(AuditDetail(item=name, status=AuditStatus.FAILED, message=message))
+        self.stats.lists_failed += 1
+        self._error(f"{name}: {message}")
+
+    # Bookkeeping ---------------------------------------------------------------------------
+
+    def _detail(self, detail: AuditDetail) -> None:
+        self.ctx.detail(detail)
+        self.stats.details += 1
+
+    def _error(self, text: str) -> None:
+        if len(self.stats.errors) < MAX_ERRORS:
+            self.stats.errors.append(text[:300])
+
+    def _keep(self, progress: ListProgress) -> None:
+        self.cursor["list"] = progress.model_dump(mode="json")
+        self._save()
+
+    def _save(self) -> None:
+        self.cursor["stats"] = self.stats.model_dump()
+        self.ctx.checkpoint(dict(self.cursor))
+
+    def _result(self) -> SyncResult:
+        s = self.stats
+        if s.details == 0:
+            return SyncResult(AuditStatus.COMPLETED, Messages.NO_NEW_OBJECTS)
+        if s.lists_failed and not s.lists_ok:
+            status = AuditStatus.FAILED
+        elif s.lists_failed or s.members_failed:
+            status = AuditStatus.COMPLETED_WITH_ERRORS
+        else:
+            status = AuditStatus.COMPLETED
+        lists = s.lists_ok + s.lists_failed
+        message = (
+            f"{lists} marketing list{'s' if lists != 1 else ''}: {s.sent} members sent, "
+            f"{s.removed} removed, {s.members_failed} failed"
+        )
+        if s.errors:
+            message += ". " + "; ".join(s.errors)
+        return SyncResult(status, message[:MAX_MESSAGE])

@@ -1,0 +1,545 @@
+"""Push one marketing list to its address book: the members that changed since the last run
+go in bulk imports, the members that left go out of the book.
+
+Change detection is a snapshot, not a per-entity delta link: every run reads the list's
+members (pages of 5000 with `$select`), computes each member's platform values (mapped fields,
+linked fields resolved once per page through one `$batch` of GETs, label default values) and a
+hash of them, and compares it with the hash stored when the member was last pushed
+(`ListMemberRepository`). Delta links on contact, lead and account cannot do this job: they do
+not report list membership changes (the listmember intersect) nor changes of linked records (an
+account renamed changes every contact's company field), so a read of the members is needed
+anyway, and hashing the mapped values catches every change with the same calls.
+
+- New or changed members go into v3 imports (email as identifier, `lists=[book]`, mapped
+  values as data fields; `null` clears a field that became empty).
+- Members in the snapshot but no longer in the list (a dynamic list's query no longer returns
+  them, a static list lost them), no longer eligible ("Sync only open leads and active
+  contacts") or without an email address now, leave the address book and the snapshot.
+- A member whose email changed is imported under the new email; the old Dotdigital contact
+  leaves the book.
+- Remove address book members not in this marketing list: also removes book members whose
+  email is not a member's (contacts added on the platform); the other actions leave them.
+- A member the import refuses (its failure codes), whose linked record could not be read, or
+  whose email another member of the same import round has, keeps its old snapshot: it is
+  counted as failed, named in the list's audit detail, and tried again next run.
+
+Durability: the snapshot of a member is written only after the import that carried it has
+Finished, and the run's cursor (the page to continue from) only after that. A run killed
+anywhere redoes at most the pages after its last checkpoint: imports are upserts by email and
+book membership is a set, so redoing them neither duplicates contacts nor members. Memory is
+bounded by one page, one import chunk (`FLUSH_AT` members) and the compact snapshot index.
+
+Removal needs every current member to be seen. When a list's pages were read in one slice the
+index itself tells who was not seen, and those members leave with the last import round (one
+bulk removal job); when the read was split across slices (a pause, a crash), the member ids
+are read again (id, state and email only) before anything is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from shared.clients.dataverse.client import DataverseClient
+from shared.clients.dataverse.lists import MarketingList
+from shared.clients.dotdigital.address_books import AddressBook
+from shared.clients.dotdigital.client import DotdigitalClient
+from shared.clients.dotdigital.imports import ImportContact, ImportLimits
+from shared.dynamics_schema import MembershipAction
+from shared.errors import ApiError
+from shared.mappings.model import DataMapping, MappedEntity
+from shared.runtime import Runtime
+from shared.storage.data_labels_repo import DataLabel, label_key
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.push_index import SnapshotIndex, hash_value
+from shared.sync.marketing_lists.push_linked import LinkedValues, resolve_linked
+from shared.sync.marketing_lists.push_pages import Resume, iter_member_pages
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.values import (
+    STATE_COLUMN,
+    email_field,
+    outbound,
+    platform_values,
+    select_columns,
+    values_hash,
+)
+
+PAGE_SIZE = 5000  # Dataverse's largest page
+# Changed members per import round: pages are gathered while another page still fits, so a
+# round is one import of at most FLUSH_AT contacts. Bounds memory and the work a crash redoes.
+FLUSH_AT = 10_000
+IMPORT_LIMITS = ImportLimits(max_contacts=FLUSH_AT)
+IMPORT_POLL_SECONDS = 10.0
+REMOVAL_POLL_SECONDS = 2.0  # a bulk removal of at most 1000 ids is quick
+MAX_REPORTED = 5  # failed members named in a list's audit detail
+BOOK_CONTACTS_PAGE = 5000  # v3 contacts per page when looking for unlisted book members
+RESERVED_BOOK_NAMES = ("test", "all contacts")
+MAX_BOOK_NAME = 128
+ORIGIN = "Dynamics"
+
+Phase = Literal["push", "verify", "unlisted", "done"]
+
+
+class ListProgress(BaseModel):
+    """One list's progress within a run; saved in the run's cursor at every checkpoint."""
+
+    list_id: str
+    name: str = ""
+    book_id: int = 0
+    book_name: str = ""
+    phase: Phase = "push"
+    resume: Resume | None = None  # the next member page
+    pages: int = 0
+    had_snapshot: bool = False
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    unlisted: int = 0  # of `removed`: book members that were never list members
+    failed: int = 0
+    not_eligible: int = 0
+    no_email: int = 0
+    failures: list[str] = []
+    error: str = ""  # the list failed as a whole (its import was refused)
+
+    @property
+    def active(self) -> bool:
+        """Whether the list had anything to report this run."""
+        return bool(self.error or self.created or self.updated or self.removed or self.failed)
+
+
+@dataclass
+class PushSession:
+    """What every list of one run slice shares."""
+
+    services: Runtime
+    account_id: str
+    dataverse: DataverseClient
+    platform: DotdigitalClient
+    mappings: list[DataMapping]
+    labels: dict[str, DataLabel]
+    only_eligible: bool
+    links: dict[str, ListLink]
+    out_of_time: Callable[[], bool]
+    _books: dict[int, AddressBook] | None = None
+
+    def books(self, *, refresh: bool = False) -> dict[int, AddressBook]:
+        if self._books is None or refresh:
+            self._books = {book.id: book for book in self.platform.iter_address_books()}
+        return self._books
+
+
+@dataclass(frozen=True)
+class _Change:
+    member_id: str
+    email: str
+    values: dict[str, Any]
+    digest: str
+    old_contact_id: int | None
+
+
+@dataclass
+class _Batch:
+    """Work gathered from pages not yet checkpointed."""
+
+    changes: list[_Change] = field(default_factory=list)
+    emails: set[str] = field(default_factory=set)
+    members: set[str] = field(default_factory=set)  # of `changes`: a joining query may repeat one
+    leaving: list[tuple[str, int | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.leaving)
+
+
+def _entity(mlist: MarketingList) -> MappedEntity:
+    return MappedEntity(mlist.member_type.logical_name)
+
+
+def book_name_for(mlist: MarketingList) -> str:
+    name = " ".join(mlist.name.split()) or f"Marketing list {mlist.list_id}"
+    if name.casefold() in RESERVED_BOOK_NAMES:
+        name = f"{name} (Dynamics)"
+    return name[:MAX_BOOK_NAME]
+
+
+class ListPusher:
+    def __init__(
+        self,
+        session: PushSession,
+        mlist: MarketingList,
+        progress: ListProgress,
+        checkpoint: Callable[[], None],
+    ) -> None:
+        self.s = session
+        self.mlist = mlist
+        self.p = progress
+        self.checkpoint = checkpoint
+        entity = _entity(mlist)
+        self.out_mappings = outbound(session.mappings, entity)
+        self.select = select_columns(self.out_mappings, entity)
+        self.email_column = email_field(session.mappings, entity)
+        self.key = mlist.member_type.primary_key
+        self.repo = session.services.list_members
+        self.failed_emails: set[str] = set()
+
+    # The list ------------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        """True when the list is done, False when it paused (progress checkpointed)."""
+        p = self.p
+        p.name = self.mlist.name
+        if not p.book_id:
+            self._link_book()
+            self.checkpoint()
+        index = SnapshotIndex.load(self.s.services, self.s.account_id, self.mlist.list_id)
+        if p.phase == "push":
+            if p.pages == 0:
+                p.had_snapshot = len(index) > 0
+            if not self._push(index):
+                return False
+        if p.phase == "verify":
+            # The pages were read over several slices: who left is only known from a fresh
+            # read of the member ids (unless nobody had been pushed before this run).
+            if p.had_snapshot:
+                self._verify(index)
+                gone = [(member, entry.contact_id) for member, entry in index.items()]
+                self._leave(gone, [])
+            p.phase = "unlisted"
+            self.checkpoint()
+        if p.phase == "unlisted":
+            if self.mlist.membership_action == MembershipAction.REMOVE_UNLISTED:
+                self._remove_unlisted()
+            p.phase = "done"
+            self.checkpoint()
+        return True
+
+    def _link_book(self) -> None:
+        """The linked address book, else a new private one named after the list (or the
+        existing book of that name). A new book means the old snapshot says nothing about it."""
+        s, p, mlist = self.s, self.p, self.mlist
+        link = s.links.get(mlist.list_id)
+        books = s.books()
+        book = books.get(link.address_book_id) if link else None
+        if book is None:
+            book = self._book_named(book_name_for(mlist))
+            self.repo.delete_list(s.account_id, mlist.list_id)
+        updated = ListLink(
+            list_id=mlist.list_id,
+            list_name=mlist.name,
+            member_type=mlist.member_type.logical_name,
+            address_book_id=book.id,
+            address_book_name=book.name,
+            origin=link.origin if link else ORIGIN,
+            linked_utc=(
+                link.linked_utc
+                if link and link.address_book_id == book.id and link.linked_utc
+                else s.services.clock()
+            ),
+        )
+        if updated != link:
+            s.services.list_links.save(s.account_id, updated)
+            s.links[mlist.list_id] = updated
+        p.book_id, p.book_name = book.id, book.name
+
+    def _book_named(self, name: str) -> AddressBook:
+        taken = {
+            link.address_book_id
+            for link in self.s.links.values()
+            if link.list_id != self.mlist.list_id
+        }
+        for candidate in (name, f"{name[: MAX_BOOK_NAME - 11]} ({self.mlist.list_id[:8]})"):
+            existing = self._find_book(candidate)
+            if existing is not None and existing.id not in taken:
+                return existing
+            if existing is not None:
+                continue  # another list's book: never share one
+            try:
+                book = self.s.platform.create_address_book(candidate, visibility="Private")
+            except ApiError as error:
+                if error.code != "ERROR_ADDRESSBOOK_DUPLICATE":
+                    raise
+                existing = self._find_book(candidate, refresh=True)
+                if existing is None or existing.id in taken:
+                    continue
+                return existing
+            self.s.books()[book.id] = book
+            return book
+        raise ApiError(
+            f"Dotdigital has address books named '{name}' linked to other marketing lists",
+            status=400,
+            code="ERROR_ADDRESSBOOK_DUPLICATE",
+        )
+
+    def _find_book(self, name: str, *, refresh: bool = False) -> AddressBook | None:
+        wanted = name.casefold()
+        books = self.s.books(refresh=refresh).values()
+        return next((b for b in books if b.name.casefold() == wanted), None)
+
+    # Members -------------------------------------------------------------------------------
+
+    def _eligible(self, record: Mapping[str, Any]) -> bool:
+        # contact/account statecode 0 = Active; lead statecode 0 = Open.
+        return not self.s.only_eligible or record.get(STATE_COLUMN, 0) in (0, None)
+
+    def _email(self, record: Mapping[str, Any]) -> str:
+        return str(record.get(self.email_column) or "").strip()
+
+    def _push(self, index: SnapshotIndex) -> bool:
+        """Read the pages from the checkpoint on; False if it paused (progress saved). The
+        last page's checkpoint moves the list on; a refused import ends it with `error`."""
+        p = self.p
+        seen_all = p.resume is None  # every page read by this slice: the index knows who left
+        batch = _Batch()
+        pages = iter_member_pages(
+            self.s.dataverse.transport, self.mlist, self.select, page_size=PAGE_SIZE,
+            resume=p.resume,
+        )  # fmt: skip
+        for page in pages:
+            linked = resolve_linked(self.s.dataverse, page.records, self.out_mappings)
+            for record in page.records:
+                self._compare(record, linked, index, batch)
+            p.pages += 1
+            p.read += len(page.records)
+            last = page.resume is None
+            if last and seen_all:
+                batch.leaving.extend((member, entry.contact_id) for member, entry in index.items())
+            late = self.s.out_of_time()
+            if batch:
+                if len(batch.changes) + PAGE_SIZE <= FLUSH_AT and not last and not late:
+                    continue  # no checkpoint past pages whose changes are not pushed yet
+                ok = self._flush(batch)
+                batch = _Batch()
+                if not ok:
+                    p.phase = "done"
+                    self.checkpoint()
+                    return True
+            p.resume = page.resume
+            if last:
+                p.phase = "unlisted" if seen_all else "verify"
+            self.checkpoint()
+            if late and not last:
+                return False
+        return True
+
+    def _compare(
+        self,
+        record: Mapping[str, Any],
+        linked: LinkedValues,
+        index: SnapshotIndex,
+        batch: _Batch,
+    ) -> None:
+        p = self.p
+        member_id = str(record.get(self.key) or "")
+        if not member_id or member_id in batch.members:
+            return
+        entry = index.pop(member_id)  # seen: whatever happens next, it is not "gone"
+        email = self._email(record)
+        if not self._eligible(record) or not email:
+            if self._eligible(record):
+                p.no_email += 1
+            else:
+                p.not_eligible += 1
+            if entry is not None:
+                batch.leaving.append((member_id, entry.contact_id))
+            return
+        if linked.missing_for(record, self.out_mappings):
+            self._fail(email, "its linked record could not be read")
+            return
+        try:
+            values = platform_values(record, self.out_mappings, self.s.labels, linked=linked.rows)
+        except (TypeError, ValueError) as error:  # a value the label's type cannot take
+            self._fail(email, f"a mapped value could not be converted ({error})")
+            return
+        digest = values_hash(email, values)
+        if entry is not None and entry.values_hash == hash_value(digest):
+            return
+        lowered = email.lower()
+        if lowered in batch.emails:
+            self._fail(email, "Duplicate (another member of the list has this email)")
+            return
+        batch.emails.add(lowered)
+        batch.members.add(member_id)
+        batch.changes.append(
+            _Change(member_id, email, values, digest, entry.contact_id if entry else None)
+        )
+
+    def _fail(self, key: str, reason: str) -> None:
+        self.p.failed += 1
+        self.failed_emails.add(key.lower())
+        if len(self.p.failures) < MAX_REPORTED:
+            self.p.failures.append(f"{key}: {reason}")
+
+    def _flush(self, batch: _Batch) -> bool:
+        """Import the changes, take the leaving members out, then write the snapshot of what
+        the platform accepted. False if an import failed as a whole."""
+        p, s = self.p, self.s
+        contacts = (
+            ImportContact(email=c.email, data_fields=c.values, lists=(p.book_id,))
+            for c in batch.changes
+        )
+        accepted: dict[str, tuple[int, bool]] = {}  # email -> (contact id, created)
+        refused: dict[str, list[str]] = {}
+        failed_import = ""
+        results = (
+            s.platform.run_contact_imports(
+                contacts, limits=IMPORT_LIMITS, poll_interval_seconds=IMPORT_POLL_SECONDS
+            )
+            if batch.changes
+            else ()
+        )
+        for result in results:
+            if result.failed:
+                failed_import = failed_import or f"{result.import_id} ended {result.status}"
+                continue
+            for created, references in ((True, result.created), (False, result.updated)):
+                for ref in references:
+                    email = ref.identifiers.get("email", "").lower()
+                    accepted.setdefault(email, (ref.contact_id, created))
+            for failure in result.failures:
+                email = failure.identifiers.get("email", "").lower()
+                refused.setdefault(email, []).extend(failure.codes or ("Failed",))
+        pushed: list[tuple[_Change, int]] = []  # with the Dotdigital contact id
+        stale: list[int] = []
+        not_sent = 0
+        for change in batch.changes:
+            lowered = change.email.lower()
+            if lowered in refused:
+                self._fail(change.email, ", ".join(dict.fromkeys(refused[lowered])))
+                continue
+            if lowered not in accepted:
+                not_sent += 1
+                self.failed_emails.add(lowered)
+                continue
+            contact_id, created = accepted[lowered]
+            if created:
+                p.created += 1
+            else:
+                p.updated += 1
+            if change.old_contact_id is not None and change.old_contact_id != contact_id:
+                stale.append(change.old_contact_id)  # the member's email changed
+            pushed.append((change, contact_id))
+        self._leave(batch.leaving, stale)
+        now = s.services.clock()
+        snapshots = (  # built as they are written, 100 rows a transaction
+            MemberSnapshot(
+                member_id=change.member_id,
+                email=change.email,
+                values_hash=change.digest,
+                synced_values=change.values,
+                contact_id=contact_id,
+                synced_utc=now,
+            )
+            for change, contact_id in pushed
+        )
+        self.repo.upsert_many(s.account_id, self.mlist.list_id, snapshots)
+        p.failed += not_sent
+        if failed_import:
+            p.error = (
+                f"Dotdigital import {failed_import}: {not_sent} members not sent; the list "
+                "stopped there and continues from them next run"
+            )
+            return False
+        return True
+
+    def _verify(self, index: SnapshotIndex) -> None:
+        """Read every current member once more (id, state, email): whatever the index still
+        holds afterwards is no longer a member to sync."""
+        select = list(dict.fromkeys([self.key, STATE_COLUMN, self.email_column]))
+        pages = iter_member_pages(
+            self.s.dataverse.transport, self.mlist, select, page_size=PAGE_SIZE
+        )
+        for page in pages:
+            for record in page.records:
+                if self._eligible(record) and self._email(record):
+                    index.pop(str(record.get(self.key) or ""))
+
+    def _leave(self, leaving: Sequence[tuple[str, int | None]], stale: Sequence[int]) -> None:
+        """Take members out of the address book (by contact id; by email when the id is not
+        known) and out of the snapshot, with the contacts of changed emails, in one go."""
+        if not leaving and not stale:
+            return
+        s = self.s
+        contact_ids = [*stale, *(cid for _, cid in leaving if cid is not None)]
+        unknown = {member_id for member_id, cid in leaving if cid is None}
+        if unknown:
+            for member in self.repo.iter_members(s.account_id, self.mlist.list_id):
+                if member.member_id in unknown:
+                    contact = s.platform.get_contact("email", member.email)
+                    if contact is not None:
+                        contact_ids.append(contact.contact_id)
+        if contact_ids:
+            self._leave_book(contact_ids)
+        if leaving:
+            self.repo.delete_many(s.account_id, self.mlist.list_id, [m for m, _ in leaving])
+            self.p.removed += len(leaving)
+
+    def _leave_book(self, contact_ids: Sequence[int]) -> None:
+        """Bulk removal jobs; a job Dotdigital failed fails the list (and the snapshot rows
+        stay, so the next run removes them again)."""
+        jobs = self.s.platform.remove_contacts_from_address_book(
+            self.p.book_id, contact_ids, poll_interval_seconds=REMOVAL_POLL_SECONDS
+        )
+        failed = [job.id for job in jobs if job.status == "Failed"]
+        if failed:
+            raise ApiError(
+                f"Dotdigital could not remove contacts from address book '{self.p.book_name}' "
+                f"(deletion {', '.join(failed)} failed)",
+                status=200,
+            )
+
+    def _remove_unlisted(self) -> None:
+        """Remove address book members not in this marketing list."""
+        s = self.s
+        members = {
+            m.email.lower() for m in self.repo.iter_members(s.account_id, self.mlist.list_id)
+        }
+        members |= self.failed_emails  # list members this run could not push: not strangers
+        stray = [
+            contact.contact_id
+            for contact in s.platform.iter_contacts(
+                list_id=self.p.book_id, include=(), limit=BOOK_CONTACTS_PAGE
+            )
+            if (contact.email or "").lower() not in members
+        ]
+        if stray:
+            self._leave_book(stray)
+            self.p.removed += len(stray)
+            self.p.unlisted += len(stray)
+
+
+def labels_by_key(labels: Iterable[DataLabel]) -> dict[str, DataLabel]:
+    return {label_key(label.name): label for label in labels}
+
+
+def detail_message(p: ListProgress, member_word: str) -> str:
+    """One line for the list's audit detail."""
+    sent = p.created + p.updated
+    parts = [f"{sent} {member_word}s sent ({p.created} new, {p.updated} updated)"]
+    if p.removed:
+        unlisted = f", {p.unlisted} not in the marketing list" if p.unlisted else ""
+        parts.append(f"{p.removed} removed{unlisted}")
+    if p.not_eligible:
+        parts.append(f"{p.not_eligible} not sent as not open/active")
+    if p.no_email:
+        parts.append(f"{p.no_email} without an email address")
+    if p.failed:
+        named = f": {'; '.join(p.failures)}" if p.failures else ""
+        parts.append(f"{p.failed} failed{named}")
+    text = f"Address book '{p.book_name}': " + ", ".join(parts)
+    return f"{p.error}. {text}" if p.error else text
+
+
+__all__ = [
+    "FLUSH_AT",
+    "IMPORT_LIMITS",
+    "PAGE_SIZE",
+    "ListProgress",
+    "ListPusher",
+    "PushSession",
+    "book_name_for",
+    "detail_message",
+    "labels_by_key",
+]
