@@ -45,7 +45,6 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from shared.marketing import list_push
 
 from bench.calls import DATAVERSE, DOTDIGITAL, ENTRA_ID, IMPORT_ROUTE, CallLog
 from bench.sandbox_process import Endpoints, Outcome, SandboxProcess
@@ -62,8 +61,9 @@ from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync import registry
-from shared.sync.marketing_lists.data_out import MarketingListsDataOutSync
+from shared.sync.catalogue import catalogue
+from shared.sync.marketing_lists import list_push
+from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.push_index import SnapshotIndex
 from shared.sync_types import SyncType
 
@@ -307,6 +307,7 @@ def measured_runtime(
         RUN_LEASE_SECONDS="3600",
     )
     rt = Runtime(settings, retry=RetryPolicy(sleep=current.sleep))
+    rt.registry = catalogue().replaced(MarketingListsDataOut())  # DataOut alone
     hooks = log.event_hooks()
     verify = ssl.create_default_context(cafile=endpoints.ca_path)
     rt.__dict__["http"] = httpx.Client(
@@ -690,7 +691,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m bench.marketing_lists_push " + " ".join(
         sys.argv[1:] if argv is None else list(argv)
     )
-    registry.HANDLERS[OUT] = MarketingListsDataOutSync  # DataOut alone, whatever is registered
     started_at, started = datetime.now(UTC), time.perf_counter()
     azurite = start_azurite(in_memory=True)
     results = []

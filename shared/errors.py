@@ -10,6 +10,7 @@ SyncError                      base of everything the product raises on purpose
 ├── SkippableError             one bad record: count it, note its key, carry on
 ├── InvalidMessage             a queue message that breaks the contract: dead-letter it
 └── ConcurrencyConflict        an ETag-conditional write lost a race
+    └── LeaseLost              another worker took the run over
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class InvalidMessage(SyncError):
 
 class ConcurrencyConflict(SyncError):
     pass
+
+
+class LeaseLost(ConcurrencyConflict):
+    """Another worker took the run over (its lease expired): stop without writing more."""
 
 
 class PreconditionFailed(ConcurrencyConflict):

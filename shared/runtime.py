@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.clients.dataverse.client import DataverseClient
     from shared.clients.dotdigital.client import DotdigitalClient
     from shared.clients.retry import RetryPolicy
+    from shared.engine.registry import SyncTypeRegistry
 
 
 class Runtime:
@@ -44,6 +45,8 @@ class Runtime:
         self._retry = retry
         self._lock = threading.Lock()
         self._dotdigital: dict[str, DotdigitalClient] = {}
+        # The sync types the worker runs; None: the product's catalogue (tests inject theirs).
+        self.registry: SyncTypeRegistry | None = None
 
     @cached_property
     def tables(self) -> Tables:
@@ -137,7 +140,19 @@ class Runtime:
         with self._lock:
             return self._dataverse
 
-    def dotdigital(self, account: EmailAccount) -> DotdigitalClient:
+    def platform_client(self, account: EmailAccount) -> object:
+        """The API client of the account's platform (the port sync types reach it through)."""
+        from shared.accounts import Platform
+        from shared.errors import ConfigurationError
+
+        if account.platform is Platform.DOTDIGITAL:
+            return self._dotdigital_client(account)
+        raise ConfigurationError(
+            f"{account.platform.value} accounts are not supported by this version of the "
+            f"connector (email account '{account.name}')"
+        )
+
+    def _dotdigital_client(self, account: EmailAccount) -> DotdigitalClient:
         from shared.clients.dotdigital.client import DotdigitalClient
         from shared.secrets import resolve_secret
 

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         default=240.0, gt=0, validation_alias="RUN_TIME_BUDGET_SECONDS"
     )
     run_lease_seconds: float = Field(default=300.0, gt=0, validation_alias="RUN_LEASE_SECONDS")
+    # Pause between a paused slice and its follow-up message (tests set 0).
+    continuation_delay_seconds: float = Field(
+        default=1.0, ge=0, validation_alias="CONTINUATION_DELAY_SECONDS"
+    )
     queued_timeout_seconds: float = Field(
         default=3600.0, gt=0, validation_alias="QUEUED_TIMEOUT_SECONDS"
     )

@@ -115,10 +115,15 @@ def schedule_start(
 
 
 @app.command("sync-now")
-def sync_now(account: AccountArg, sync_type: SyncTypeArg) -> None:
+def sync_now(
+    account: AccountArg,
+    sync_type: SyncTypeArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and decide only: the audit "
+                                          "lists what would be written; nothing is.")] = False,
+) -> None:  # fmt: skip
     """Enqueue a sync at once (does nothing if one is already queued or in progress)."""
     try:
-        result = admin.sync_now(_runtime(), account, sync_type)
+        result = admin.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
     except (ValueError, SyncError) as error:
         raise _fail(str(error)) from error
     console.print(result.message, style="green" if result.accepted else "yellow")

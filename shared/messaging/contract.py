@@ -18,6 +18,7 @@ class Trigger(StrEnum):
     MANUAL = "Manual"
     CONTINUATION = "Continuation"
     RECOVERY = "Recovery"
+    DRY_RUN = "Dry run"  # Sync Now --dry-run: reads and decisions only, writes recorded
 
 
 class SyncRequest(BaseModel):

@@ -14,7 +14,7 @@ from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
 from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
-from shared.sync.registry import available
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 
 
@@ -36,14 +36,23 @@ def _account(rt: Runtime, account_id: str) -> EmailAccount:
     return account
 
 
-def _require_available(sync_type: SyncType) -> None:
-    if not available(sync_type):
-        raise AdminError(f"{sync_type.value} is not available in this version of the connector.")
+def _require_available(rt: Runtime, account: EmailAccount, sync_type: SyncType) -> None:
+    registry = rt.registry or catalogue()
+    if not registry.available(account.platform, sync_type):
+        offered = ", ".join(t.value for t in registry.sync_types(account.platform)) or "none"
+        raise AdminError(
+            f"{sync_type.value} is not available for {account.platform.value} accounts in this "
+            f"version of the connector (available: {offered})."
+        )
 
 
-def sync_now(rt: Runtime, account_id: str, sync_type: SyncType) -> SyncNowResult:
+def sync_now(
+    rt: Runtime, account_id: str, sync_type: SyncType, *, dry_run: bool = False
+) -> SyncNowResult:
+    """Queue a run now. A dry run reads and decides, records what it would write in the audit
+    (counts and samples), writes nothing and moves no watermark."""
     account = _account(rt, account_id)
-    _require_available(sync_type)
+    _require_available(rt, account, sync_type)
     if account.disabled:
         return SyncNowResult(
             False, f"Account '{account.name}' is disabled: enable it before syncing."
@@ -56,7 +65,7 @@ def sync_now(rt: Runtime, account_id: str, sync_type: SyncType) -> SyncNowResult
     now = rt.clock()
     request = mark_queued(
         record,
-        trigger=Trigger.MANUAL,
+        trigger=Trigger.DRY_RUN if dry_run else Trigger.MANUAL,
         now=now,
         timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
         new_run=True,
@@ -66,14 +75,14 @@ def sync_now(rt: Runtime, account_id: str, sync_type: SyncType) -> SyncNowResult
     except ConcurrencyConflict:
         return SyncNowResult(False, f"{sync_type.value} was just started by someone else.")
     rt.queue.send([request])
-    return SyncNowResult(True, f"{sync_type.value} added to the queue (run {request.run_id}).")
+    kind = "dry run" if dry_run else "run"
+    return SyncNowResult(True, f"{sync_type.value} added to the queue ({kind} {request.run_id}).")
 
 
 def set_schedule(
     rt: Runtime, account_id: str, sync_type: SyncType, spec: ScheduleSpec
 ) -> ScheduleRecord:
-    _account(rt, account_id)
-    _require_available(sync_type)
+    _require_available(rt, _account(rt, account_id), sync_type)
     record = rt.schedules.get(account_id, sync_type)
     record.spec = spec
     record.next_sync = next_sync(spec, after=rt.clock())
@@ -84,8 +93,7 @@ def set_once_a_day_start(
     rt: Runtime, account_id: str, sync_type: SyncType, on: date, at: time | None
 ) -> ScheduleRecord:
     """The 'Next Synchronisation' field: first run on that date, then daily at that time."""
-    _account(rt, account_id)
-    _require_available(sync_type)
+    _require_available(rt, _account(rt, account_id), sync_type)
     record = rt.schedules.get(account_id, sync_type)
     spec, first = schedule_once_a_day(on=on, at=at, current_next=record.next_sync, now=rt.clock())
     record.spec = spec

@@ -18,7 +18,7 @@ from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
 from shared.scheduling import Interval
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
-from shared.sync.registry import available
+from shared.sync.catalogue import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Scheduler:
         runnable = (
             account is not None
             and not account.disabled
-            and available(record.sync_type)
+            and (rt.registry or catalogue()).available(account.platform, record.sync_type)
             and record.spec.interval is not Interval.MANUAL
         )
         if record.status is ScheduleStatus.NONE:

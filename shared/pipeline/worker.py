@@ -13,26 +13,27 @@ import contextlib
 import hashlib
 import logging
 import re
-import time
 import uuid
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from shared.audit import AuditDetail, AuditRecord, AuditStatus, Messages
-from shared.errors import ConcurrencyConflict, InvalidMessage, SyncError
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
+from shared.engine.registry import SyncTypeRegistry
+from shared.engine.runner import Paused, Slice
+from shared.engine.template import SyncResult
+from shared.errors import ConcurrencyConflict, InvalidMessage, LeaseLost, SyncError
 from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 from shared.storage.sync_state_repo import Checkpoint
-from shared.sync.base import Paused, SyncContext, SyncResult
-from shared.sync.registry import handler_for
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 
 log = logging.getLogger(__name__)
 
-CONTINUATION_DELAY = timedelta(seconds=1)
 LEASE_GRACE = timedelta(seconds=1)
 MAX_DEFERRALS = 20  # beyond this the scheduler's recovery of expired leases takes over
 UNKNOWN_ACCOUNT = "unknown-account"
@@ -48,14 +49,11 @@ class Outcome(StrEnum):
     ACCOUNT_UNAVAILABLE = "account missing or disabled"
 
 
-class LeaseLost(Exception):
-    """Another worker took the run over: stop without writing anything more."""
-
-
 class Worker:
     def __init__(self, runtime: Runtime, *, worker_id: str | None = None) -> None:
         self.runtime = runtime
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.registry: SyncTypeRegistry = runtime.registry or catalogue()
 
     def handle(self, body: bytes | str) -> Outcome:
         try:
@@ -106,26 +104,28 @@ class Worker:
 
         checkpoint = rt.state.load_checkpoint(account.account_id, record.sync_type, record.run_id)
         self._write_audit(record, AuditStatus.IN_PROGRESS, "", checkpoint)
-        ctx = SyncContext(
-            account=account,
-            sync_type=record.sync_type,
-            run_id=record.run_id,
-            cursor=checkpoint.cursor,
-            counts=checkpoint.counts,
+        progress = checkpoint
+        dry_run = record.run_trigger == Trigger.DRY_RUN.value
+
+        def save(cursor: dict[str, Any], counts: Counts) -> None:
+            nonlocal progress
+            progress = Checkpoint(run_id=record.run_id, cursor=cursor, counts=counts)
+            self._checkpoint(record, progress)
+
+        work = Slice(
+            sync_type=self.registry.get(account.platform, record.sync_type),
             services=rt,
-            deadline=time.monotonic() + rt.settings.run_time_budget_seconds,
-            save=lambda c: self._checkpoint(record, c),
+            account=account,
+            run_id=record.run_id,
+            dry_run=dry_run,
+            budget_seconds=rt.settings.run_time_budget_seconds,
+            save=save,
             add_detail=lambda d: self._add_detail(record, d),
         )
-        handler = handler_for(record.sync_type)
         try:
-            if handler is None:
-                result: SyncResult | Paused = SyncResult(
-                    AuditStatus.FAILED,
-                    f"{record.sync_type.value} is not available in this version of the connector",
-                )
-            else:
-                result = handler.run(ctx)
+            result: SyncResult | Paused = work.run(
+                checkpoint.cursor, checkpoint.counts.model_copy()
+            )
         except LeaseLost:
             return Outcome.LEASE_LOST
         except SyncError as error:
@@ -135,10 +135,10 @@ class Worker:
             log.exception("Run %s crashed", record.run_id)
             result = SyncResult(AuditStatus.FAILED, Messages.INTERNAL)
 
-        progress = Checkpoint(run_id=record.run_id, cursor=ctx.cursor, counts=ctx.counts)
         if isinstance(result, Paused):
             return self._pause(record, request, progress)
-        return self._finish(record, result, progress)
+        final = progress.model_copy(update={"counts": work.counts or progress.counts})
+        return self._finish(record, result, final, dry_run=dry_run)
 
     def _hold_lease(self, record: ScheduleRecord) -> None:
         lease_until = self.runtime.clock() + timedelta(
@@ -148,7 +148,7 @@ class Worker:
         record.lease_until = lease_until
         record.due_at = lease_until  # if we die, the scheduler looks at the run again then
 
-    def _checkpoint(self, record: ScheduleRecord, ctx: SyncContext) -> None:
+    def _checkpoint(self, record: ScheduleRecord, progress: Checkpoint) -> None:
         # Renew the lease first: if it was lost, the new owner's checkpoint must not be clobbered.
         self._hold_lease(record)
         try:
@@ -156,10 +156,7 @@ class Worker:
         except ConcurrencyConflict as error:
             raise LeaseLost(str(error)) from error
         self.runtime.state.save_checkpoint(
-            record.account_id,
-            record.sync_type,
-            Checkpoint(run_id=record.run_id, cursor=ctx.cursor, counts=ctx.counts),
-            self.runtime.clock(),
+            record.account_id, record.sync_type, progress, self.runtime.clock()
         )
 
     def _pause(self, record: ScheduleRecord, request: SyncRequest, progress: Checkpoint) -> Outcome:
@@ -174,17 +171,20 @@ class Worker:
         except ConcurrencyConflict:
             return Outcome.LEASE_LOST
         self._write_audit(record, AuditStatus.IN_PROGRESS, "Continuing in a follow-up", progress)
-        rt.queue.send_later(follow_up, CONTINUATION_DELAY)
+        rt.queue.send_later(follow_up, timedelta(seconds=rt.settings.continuation_delay_seconds))
         log.info("Run %s paused after slice %d", request.run_id, request.sequence)
         return Outcome.PAUSED
 
-    def _finish(self, record: ScheduleRecord, result: SyncResult, progress: Checkpoint) -> Outcome:
+    def _finish(
+        self, record: ScheduleRecord, result: SyncResult, progress: Checkpoint, *, dry_run: bool
+    ) -> Outcome:
         rt = self.runtime
         now = rt.clock()
         self._write_audit(record, result.status, result.message, progress, finished=True)
-        record.last_sync = record.run_started
-        record.last_status = result.status.value
-        record.last_message = result.message[:1000]
+        if not dry_run:  # a dry run is not the type's last sync (gates read its status)
+            record.last_sync = record.run_started
+            record.last_status = result.status.value
+            record.last_message = result.message[:1000]
         mark_free(record, now=now)
         try:
             rt.schedules.save(record)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from shared.accounts import Platform
 from shared.audit import Counts
 from shared.clients.dataverse.metadata import LOOKUP_TYPES
+from shared.engine import (
+    Cursor,
+    Direction,
+    Run,
+    Steps,
+    SyncDeclaration,
+    SyncResult,
+    SyncTypeTemplate,
+)
 from shared.storage.crm_fields_repo import CrmField
-from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
 from shared.sync_types import SyncType
 
 ENTITIES = ("contact", "lead", "account")
@@ -20,16 +29,28 @@ MAPPABLE_TYPES = frozenset(
 )  # fmt: skip
 
 
-class CrmMetadataSync(SyncHandler):
-    sync_type = SyncType.CRM_METADATA
+class CrmMetadataCursor(Cursor):
+    done: list[str] = []  # entities refreshed so far
 
-    def run(self, ctx: SyncContext) -> SyncResult | Paused:
-        dataverse = ctx.services.dataverse()
-        repo = ctx.services.crm_fields
-        done: list[str] = list(ctx.cursor.get("done", []))
-        for entity in ENTITIES:
-            if entity in done:
-                continue
+
+class CrmMetadata(SyncTypeTemplate[CrmMetadataCursor]):
+    declaration = SyncDeclaration(
+        SyncType.CRM_METADATA,
+        frozenset(Platform),  # Dataverse only: the same for every platform
+        Direction.INTO_CONNECTOR,
+        summary="mappable fields of contact, lead and account -> CrmFields",
+    )
+    cursor_model = CrmMetadataCursor
+
+    def start(self, run: Run[CrmMetadataCursor]) -> CrmMetadataCursor:
+        return CrmMetadataCursor()
+
+    def run(self, run: Run[CrmMetadataCursor]) -> Steps:
+        dataverse = run.services.dataverse()
+        repo = run.services.crm_fields
+        account_id = run.account.account_id
+        todo = [e for e in ENTITIES if e not in run.cursor.done]
+        for entity in todo:
             attributes = dataverse.entity_attributes(entity)
             targets: dict[str, tuple[str, ...]] = {}
             if any(a.attribute_type in LOOKUP_TYPES for a in attributes):
@@ -45,20 +66,19 @@ class CrmMetadataSync(SyncHandler):
                 for a in attributes
                 if a.attribute_type in MAPPABLE_TYPES
             }
-            stored = {f.logical_name: f for f in repo.for_account(ctx.account.account_id, entity)}
+            stored = {f.logical_name: f for f in repo.for_account(account_id, entity)}
             changed = [f for name, f in fields.items() if stored.get(name) != f]
             removed = [f for name, f in stored.items() if name not in fields]
-            repo.upsert(ctx.account.account_id, changed)
-            repo.delete(ctx.account.account_id, removed)
-            ctx.counts += Counts(
+            repo.upsert(account_id, changed)
+            repo.delete(account_id, removed)
+            run.counts += Counts(
                 read=len(attributes),
                 created=sum(1 for f in changed if f.logical_name not in stored),
                 updated=sum(1 for f in changed if f.logical_name in stored),
                 deleted=len(removed),
             )
-            done.append(entity)
-            ctx.checkpoint({"done": done})
-            if ctx.out_of_time() and len(done) < len(ENTITIES):
-                return PAUSED
-        total = len(repo.for_account(ctx.account.account_id))
+            run.cursor.done.append(entity)
+            if entity != todo[-1]:
+                yield  # the last entity's checkpoint is the run's end
+        total = len(repo.for_account(account_id))
         return SyncResult(message=f"{total} mappable CRM fields for {', '.join(ENTITIES)}")

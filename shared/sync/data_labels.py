@@ -7,10 +7,12 @@ is counted as failed with the product's message, and the rest carry on.
 
 from __future__ import annotations
 
+from shared.accounts import Platform
 from shared.audit import AuditStatus, Counts, Messages
+from shared.clients.dotdigital.client import DotdigitalClient
+from shared.engine import Cursor, Direction, Run, SyncDeclaration, SyncResult, SyncTypeTemplate
 from shared.errors import ApiError
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, LabelType, label_key
-from shared.sync.base import SyncContext, SyncHandler, SyncResult
 from shared.sync_types import SyncType
 
 CUSTOM_FIELD_LIMIT = 394  # "For an Enterprise account you can have up to 394 custom ... fields"
@@ -31,13 +33,26 @@ def _label_type(value: str) -> LabelType:
         return LabelType.STRING
 
 
-class DataLabelsSync(SyncHandler):
-    sync_type = SyncType.DATA_LABELS
+class DataLabelsCursor(Cursor):
+    """One unit of work: the labels are few (at most a few hundred fields per account)."""
 
-    def run(self, ctx: SyncContext) -> SyncResult:
-        account_id = ctx.account.account_id
-        platform = ctx.services.dotdigital(ctx.account)
-        repo = ctx.services.data_labels
+
+class DataLabels(SyncTypeTemplate[DataLabelsCursor]):
+    declaration = SyncDeclaration(
+        SyncType.DATA_LABELS,
+        frozenset({Platform.DOTDIGITAL}),
+        Direction.BOTH,
+        summary="platform data fields <-> email data labels",
+    )
+    cursor_model = DataLabelsCursor
+
+    def start(self, run: Run[DataLabelsCursor]) -> DataLabelsCursor:
+        return DataLabelsCursor()
+
+    def run(self, run: Run[DataLabelsCursor]) -> SyncResult:  # one unit: nothing to resume
+        account_id = run.account.account_id
+        platform = run.platform(DotdigitalClient)
+        repo = run.services.data_labels
         fields = platform.list_data_fields()
         labels = {label_key(label.name): label for label in repo.for_account(account_id)}
         counts = Counts(read=len(fields))
@@ -101,7 +116,7 @@ class DataLabelsSync(SyncHandler):
                     label.model_copy(update={"is_synchronised": True, "last_error": ""}),
                 )
 
-        ctx.counts += counts
+        run.counts += counts
         if not errors:
             return SyncResult(message=f"{pushed} data labels created in Dotdigital")
         status = AuditStatus.COMPLETED_WITH_ERRORS if pushed else AuditStatus.FAILED

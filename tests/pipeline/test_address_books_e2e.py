@@ -25,7 +25,8 @@ from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.storage.sync_state_repo import SyncStateRepository
-from shared.sync.marketing_lists.address_books import PAGE_SIZE, AddressBooksSync
+from shared.sync.catalogue import catalogue
+from shared.sync.marketing_lists.address_books import PAGE_SIZE, AddressBooks
 from shared.sync.marketing_lists.book_pull import Skipped
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.pull_leads import lead_id_for
@@ -420,7 +421,7 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
 ) -> None:  # fmt: skip
     # A real org has no alternate key on lead emails: nothing but the sync stops a duplicate.
     dv.table("lead").key_index.clear()
-    monkeypatch.setattr(AddressBooksSync, "page_size", 100)  # three pages, sandbox-cheap
+    sync_runtime.registry = catalogue().replaced(AddressBooks(page_size=100))  # three pages
     emails = [f"guest{n:04d}@example.com" for n in range(250)]
     known = {email: _person(dv, "lead", email) for email in emails[::3]}
     book = _book(dd, "Conference", emails)

@@ -28,14 +28,13 @@ from shared.dynamics_schema import MembershipAction
 from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, default_mappings
-from shared.pipeline import admin, worker
+from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync import registry
-from shared.sync.marketing_lists import list_push
-from shared.sync.marketing_lists.data_out import MarketingListsDataOutSync
+from shared.sync.catalogue import catalogue
+from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
@@ -48,10 +47,10 @@ ROLE_DEFAULT = "Valued customer"
 
 
 @pytest.fixture(autouse=True)
-def data_out_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the DataOut handler; the two-way composition (DataIn first) has
+def data_out_only(sync_runtime: Runtime) -> None:
+    """These tests are about the DataOut type; the two-way composition (DataIn first) has
     tests of its own, and its calls would blur the call counts asserted here."""
-    monkeypatch.setitem(registry.HANDLERS, OUT, MarketingListsDataOutSync)
+    sync_runtime.registry = catalogue().replaced(MarketingListsDataOut())
 
 
 @dataclass
@@ -546,10 +545,10 @@ def _run_to_the_end(world: World) -> int:
 def _slice_small(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages and import rounds of 100 members, a time budget that pauses after each, and
     follow-up messages and redeliveries that come back quickly."""
-    monkeypatch.setattr(list_push, "PAGE_SIZE", 100)
-    monkeypatch.setattr(list_push, "FLUSH_AT", 100)
-    monkeypatch.setattr(worker, "CONTINUATION_DELAY", timedelta(0))
-    world.rt.settings = world.rt.settings.model_copy(update={"run_time_budget_seconds": 1e-6})
+    world.rt.registry = catalogue().replaced(MarketingListsDataOut(page_size=100, flush_at=100))
+    world.rt.settings = world.rt.settings.model_copy(
+        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
+    )
     world.host = build_host(world.rt, visibility=timedelta(seconds=1), max_deliveries=3)
 
 

@@ -41,6 +41,7 @@ def http_part(
 
 def test_seeding_is_deterministic_and_realistic() -> None:
     specs = [("Newsletter", "contact", 50), ListSpec("Seattle", "contact", dynamic=True)]
+
     def fixed() -> float:  # both states seed at the same instant, whatever the wall clock
         return 1_790_000_000.0
 

@@ -12,17 +12,17 @@ written: their members come from their query.
 Members are only ever added here. Members removed from a book (and unsubscribes) are left to
 the Unsubscribes sync, which removes them from the list and records the list unsubscriber.
 
-Progress is checkpointed after each page (the book's v2 skip offset, with its running counts)
-and after each book; the run pauses when its time is up and continues in a follow-up message.
+Progress (`RunProgress`, the cursor) is checkpointed after each page (the book's v2 skip
+offset, with its running counts) and after each book.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Generator
 from itertools import islice
-from typing import ClassVar
 
-from shared.accounts import EmailAccount
+from shared.accounts import EmailAccount, Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.lists import MarketingList, MemberType
@@ -34,9 +34,9 @@ from shared.dynamics_schema import (
     LIST_MEMBERSHIP_ACTION,
     MembershipAction,
 )
+from shared.engine import Direction, Run, Steps, SyncDeclaration, SyncResult, SyncTypeTemplate
 from shared.errors import PreconditionFailed
 from shared.mappings.model import MappedEntity
-from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
 from shared.sync.marketing_lists.book_pull import PullPlan, pull_page
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.pull_leads import lead_template
@@ -78,38 +78,48 @@ def _reserved(book: AddressBook) -> bool:
     return book.name.strip().lower() in RESERVED_BOOKS
 
 
-class AddressBooksSync(SyncHandler):
-    sync_type = SyncType.ADDRESS_BOOKS
-    page_size: ClassVar[int] = PAGE_SIZE
+class AddressBooks(SyncTypeTemplate[RunProgress]):
+    declaration = SyncDeclaration(
+        SyncType.ADDRESS_BOOKS,
+        frozenset({Platform.DOTDIGITAL}),
+        Direction.TO_DYNAMICS,
+        summary="address books -> static marketing lists (members by email, leads on demand)",
+    )
+    cursor_model = RunProgress
 
-    def run(self, ctx: SyncContext) -> SyncResult | Paused:
-        progress = RunProgress.from_cursor(ctx.cursor)
-        platform = ctx.services.dotdigital(ctx.account)
-        dataverse = ctx.services.dataverse()
-        time_is_up = False
+    def __init__(self, *, page_size: int = PAGE_SIZE) -> None:
+        self.page_size = page_size
+
+    def start(self, run: Run[RunProgress]) -> RunProgress:
+        return RunProgress()
+
+    def run(self, run: Run[RunProgress]) -> Steps:
+        platform = run.platform(DotdigitalClient)
+        dataverse = run.services.dataverse()
         for book in platform.iter_address_books():
-            if _reserved(book) or book.id in progress.done:
+            if _reserved(book) or book.id in run.cursor.done:
                 continue
-            if time_is_up:
-                return PAUSED
-            if self._sync_book(ctx, progress, platform, dataverse, book) is PAUSED:
-                return PAUSED
-            time_is_up = ctx.out_of_time()
-        return _result(ctx, progress)
+            yield from self._sync_book(run, platform, dataverse, book)
+        return _result(run)
 
     def _sync_book(
         self,
-        ctx: SyncContext,
-        progress: RunProgress,
+        run: Run[RunProgress],
         platform: DotdigitalClient,
         dataverse: DataverseClient,
         book: AddressBook,
-    ) -> Paused | None:
+    ) -> Generator[None, None, None]:
+        progress = run.cursor
         state = progress.start(book.id)
-        plan = self._plan(ctx, progress, dataverse, book)
+        created_before = state.list_created
+        plan = self._plan(run, dataverse, book)
         if isinstance(plan, AuditDetail):
-            self._finish(ctx, progress, book, plan)
-            return None
+            run.detail(plan)
+            progress.finish(book.id, plan)
+            yield
+            return
+        if state.list_created and not created_before:
+            yield  # the new list and its link are saved: the detail will say it was created
         size = self.page_size
         members = platform.iter_address_book_contacts(
             book.id, with_full_data=plan.new_leads is not None, select=size, skip=state.skip
@@ -119,40 +129,32 @@ class AddressBooksSync(SyncHandler):
             if page:
                 result = pull_page(dataverse, plan, page)
                 state.add(result)
-                ctx.counts += Counts(
+                run.counts += Counts(
                     read=result.read,
                     created=result.created,
                     updated=result.added,
                     failed=len(result.failures),
                 )
-                ctx.checkpoint(progress.cursor())
+                if len(page) == size:
+                    yield
             if len(page) < size:
                 break
-            if ctx.out_of_time():
-                return PAUSED
-        self._finish(ctx, progress, book, state.detail(book.name))
-        return None
-
-    def _finish(
-        self, ctx: SyncContext, progress: RunProgress, book: AddressBook, detail: AuditDetail
-    ) -> None:
-        ctx.detail(detail)  # keyed by the book's name: writing it again on a replay is harmless
+        detail = state.detail(book.name)
+        run.detail(detail)  # keyed by the book's name: writing it again on a replay is harmless
         progress.finish(book.id, detail)
-        ctx.checkpoint(progress.cursor())
+        yield
 
     def _plan(
-        self,
-        ctx: SyncContext,
-        progress: RunProgress,
-        dataverse: DataverseClient,
-        book: AddressBook,
+        self, run: Run[RunProgress], dataverse: DataverseClient, book: AddressBook
     ) -> PullPlan | AuditDetail:
         """How the book's members enter its list, or the book's detail when none can."""
-        account = ctx.account
-        link = ctx.services.list_links.by_address_book(account.account_id, book.id)
+        account = run.account
+        services = run.services
+        progress = run.cursor
+        link = services.list_links.by_address_book(account.account_id, book.id)
         if link is None:
             mlist = _create_list(dataverse, account, book)
-            ctx.services.list_links.save(
+            services.list_links.save(
                 account.account_id,
                 ListLink(
                     list_id=mlist.list_id,
@@ -161,12 +163,11 @@ class AddressBooksSync(SyncHandler):
                     address_book_id=book.id,
                     address_book_name=book.name,
                     origin=ORIGIN,
-                    linked_utc=ctx.services.clock(),
+                    linked_utc=services.clock(),
                 ),
             )
             assert progress.book is not None
             progress.book.list_created = True
-            ctx.checkpoint(progress.cursor())
         else:
             found = dataverse.get_marketing_list(link.list_id)
             if found is None:
@@ -192,15 +193,15 @@ class AddressBooksSync(SyncHandler):
         if message:
             return AuditDetail(item=book.name, status=AuditStatus.COMPLETED, message=message)
 
-        mappings = ctx.services.mappings.for_account(account.account_id)
+        mappings = services.mappings.for_account(account.account_id)
         entity = MappedEntity(mlist.member_type.logical_name)
         new_leads = None
         if action is MembershipAction.KNOWN_OR_NEW_LEADS and mlist.member_type is MemberType.LEAD:
             new_leads = lead_template(
                 book.name,
                 mappings,
-                ctx.services.data_labels.for_account(account.account_id),
-                ctx.services.crm_fields.for_account(account.account_id, "lead"),
+                services.data_labels.for_account(account.account_id),
+                services.crm_fields.for_account(account.account_id, "lead"),
             )
         return PullPlan(
             mlist=mlist,
@@ -244,10 +245,11 @@ def _create_list(
     return created
 
 
-def _result(ctx: SyncContext, progress: RunProgress) -> SyncResult:
+def _result(run: Run[RunProgress]) -> SyncResult:
+    progress = run.cursor
     if not progress.details:
         return SyncResult(AuditStatus.COMPLETED, Messages.NO_NEW_OBJECTS)
-    counts = ctx.counts
+    counts = run.counts
     errors = list(progress.errors)
     if counts.failed:
         errors.append(f"{counts.failed} address book members failed to sync")

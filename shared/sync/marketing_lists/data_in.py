@@ -9,23 +9,23 @@ per page. The snapshot then records the newly agreed values, so DataOut does not
 back. Contacts the snapshot does not know are skipped: membership belongs to DataOut and
 AddressBooks.
 
-Watermark (SyncState `MarketingListsDataIn-Watermark`): the run's start, captured before
-reading and stored only once everything it covers is written; held back to the platform
-change time of a member whose write failed for a reason that can pass (412 because the
-record changed after we read it, throttling, a server error), so the next run reads it again;
-left where it was when a list could not be read at all. Reads start a minute before it, for
-clock skew between the two services. No watermark: all members of the book are read.
+Watermark (SyncState `MarketingListsDataIn-Watermark`, a `WatermarkWindow` in the cursor,
+committed by the runner when the run completes): the run's start, captured before reading;
+held back to the platform change time of a member whose write failed for a reason that can
+pass (412 because the record changed after we read it, throttling, a server error), so the
+next run reads it again; left where it was when a list could not be read at all. Reads start a
+minute before it, for clock skew between the two services. No watermark: all members of the
+book are read.
 
 Audit: one detail row per list that had something written or failed (records counted as
 `<entity> <id>: <reason>`), or that cannot sync (the product's LIST_NULL and
 LIST_ACCOUNT_MISMATCH messages); none at all gives "No new objects to sync". Counts: read =
 platform contacts read, updated = CRM records written, failed = records that could not be.
 
-Cursor: `started` and `since` (the run start and the watermark it reads from, fixed for the
-whole run), `lists` (linked list ids) and `index` (the one in progress), `after` (the last
-platform contact id done in it: v3 lists contacts in ascending id order, so a continuation
-skips those), `tally` (that list's counts and messages), `hold` and `keep` (see above),
-`details`, `messages` and `updated` for the run's result.
+Cursor (`DataInCursor`): the watermark window (fixed for the whole run), the linked list ids
+and the one in progress, `after` (the last platform contact id done in it: v3 lists contacts
+in ascending id order, so a continuation skips those), that list's tally, and the run's
+details, messages and updated count for its result.
 
 Marketing preferences are not handled here: they are their own sync type
 (MarketingPreferences).
@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
+from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
 from shared.clients.dataverse.batch import BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
@@ -47,13 +49,22 @@ from shared.clients.dataverse.lists import MarketingList
 from shared.clients.dataverse.odata import entity_path, query_string, select_option
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.contacts import Contact
+from shared.engine import (
+    Cursor,
+    Direction,
+    Run,
+    Steps,
+    SyncDeclaration,
+    SyncResult,
+    SyncTypeTemplate,
+    WatermarkWindow,
+)
 from shared.errors import ApiError
 from shared.mappings.model import MappedEntity
 from shared.storage.data_labels_repo import label_key
-from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
 from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
 from shared.sync.marketing_lists.data_in_scope import Skip, inbound_fields, list_problem
-from shared.sync.marketing_lists.gates import data_labels_gate
+from shared.sync.marketing_lists.data_out import DATA_LABELS_GATE
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
 from shared.sync.marketing_lists.values import STATE_COLUMN, values_hash
@@ -65,13 +76,10 @@ WATERMARK_KEY = f"{SyncType.MARKETING_LISTS_DATA_IN.value}-Watermark"
 CLOCK_SKEW = timedelta(minutes=1)
 PAGE_SIZE = 1000  # platform contacts per page: one $batch of GETs and one of PATCHes each
 MAX_MESSAGES = 20  # failure messages kept per list and per run
+MAX_MESSAGE_CHARS = 300  # each, so the cursor stays small
 MODIFIED_COLUMN = "modifiedon"
 ETAG = "@odata.etag"
 _RETRY_LATER = frozenset({412, 429})  # and 5xx, and requests the service never reached
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 def _moment(value: Any) -> datetime | None:
@@ -87,39 +95,68 @@ def _retry_later(result: BatchResult) -> bool:
     return result.status is None or result.status in _RETRY_LATER or result.status >= 500
 
 
-@dataclass
-class ListTally:
+class ListTally(BaseModel):
     """One list's progress; saved in the cursor so continuations keep counting."""
 
-    counts: Counts = field(default_factory=Counts)
-    errors: list[str] = field(default_factory=list)
+    counts: Counts = Counts()
+    errors: list[str] = []
 
     def fail(self, message: str) -> None:
         self.counts.failed += 1
         if len(self.errors) < MAX_MESSAGES:
-            self.errors.append(message)
+            self.errors.append(message[:MAX_MESSAGE_CHARS])
 
 
-class MarketingListsDataInSync(SyncHandler):
-    sync_type = SyncType.MARKETING_LISTS_DATA_IN
+class DataInCursor(Cursor):
+    window: WatermarkWindow
+    lists: list[str] = []  # linked list ids, sorted
+    index: int = 0  # the list in progress
+    after: int = 0  # the last platform contact id done in it
+    tally: ListTally | None = None
+    details: int = 0
+    messages: list[str] = []
+    updated: int = 0
 
-    def run(self, ctx: SyncContext) -> SyncResult | Paused:
-        if not ctx.cursor:  # the gate decides whether a run starts, not each of its slices
-            refused = data_labels_gate(ctx)
-            if refused is not None:
-                return refused
-        return DataInRun(ctx).run()
+
+class MarketingListsDataIn(SyncTypeTemplate[DataInCursor]):
+    declaration = SyncDeclaration(
+        SyncType.MARKETING_LISTS_DATA_IN,
+        frozenset({Platform.DOTDIGITAL}),
+        Direction.TO_DYNAMICS,
+        prerequisites=(DATA_LABELS_GATE,),
+        summary="member data changed in the platform -> contacts and leads",
+    )
+    cursor_model = DataInCursor
+
+    def __init__(self, *, page_size: int = PAGE_SIZE) -> None:
+        self.page_size = page_size
+
+    def start(self, run: Run[DataInCursor]) -> DataInCursor:
+        links = run.services.list_links.for_account(run.account.account_id)
+        return DataInCursor(
+            window=run.watermark(WATERMARK_KEY), lists=sorted(link.list_id for link in links)
+        )
+
+    def run(self, run: Run[DataInCursor]) -> Steps:
+        return (yield from DataInRun(run, self.page_size).run())
+
+    def watermarks(self, cursor: DataInCursor) -> list[WatermarkWindow]:
+        return [cursor.window]
 
 
 class DataInRun:
-    """One run (or what is left of it), from `ctx.cursor` on; also the two-way's first phase."""
+    """One slice of a run, from the cursor on; also the two-way's first phase."""
 
-    def __init__(self, ctx: SyncContext) -> None:
-        self.ctx = ctx
-        self.account_id = ctx.account.account_id
-        self.cursor: dict[str, Any] = dict(ctx.cursor)
+    def __init__(self, run: Run[DataInCursor], page_size: int) -> None:
+        self.ctx = run
+        self.page_size = page_size
+        self.account_id = run.account.account_id
         self._platform: DotdigitalClient | None = None
         self._inbound: dict[MappedEntity, list[InboundField]] = {}
+
+    @property
+    def cursor(self) -> DataInCursor:
+        return self.ctx.cursor
 
     @property
     def dataverse(self) -> DataverseClient:
@@ -128,112 +165,80 @@ class DataInRun:
     @property
     def platform(self) -> DotdigitalClient:
         if self._platform is None:  # connecting costs a call: only when a list needs it
-            self._platform = self.ctx.services.dotdigital(self.ctx.account)
+            self._platform = self.ctx.platform(DotdigitalClient)
         return self._platform
 
     # Run ------------------------------------------------------------------------------------
 
-    def run(self) -> SyncResult | Paused:
-        if "started" not in self.cursor:
-            self._start()
-        order: list[str] = self.cursor["lists"]
+    def run(self) -> Steps:
+        cursor = self.cursor
         stored_links = self.ctx.services.list_links.for_account(self.account_id)
         links = {link.list_id: link for link in stored_links}
-        while self.cursor["index"] < len(order):
-            link = links.get(order[self.cursor["index"]])
-            if link is not None and self._sync_list(link) is PAUSED:
-                return PAUSED
-            self.cursor.update(index=self.cursor["index"] + 1, after=0, tally=None)
-            self.ctx.checkpoint(dict(self.cursor))
+        while cursor.index < len(cursor.lists):
+            link = links.get(cursor.lists[cursor.index])
+            if link is not None:
+                yield from self._sync_list(link)
+            cursor.index += 1
+            cursor.after = 0
+            cursor.tally = None
+            yield
         return self._finish()
-
-    def _start(self) -> None:
-        started = self.ctx.services.clock()
-        stored = _moment(self.ctx.services.state.get_value(self.account_id, WATERMARK_KEY))
-        links = self.ctx.services.list_links.for_account(self.account_id)
-        self.cursor = {
-            "started": _iso(started),
-            "since": _iso(stored) if stored is not None else None,
-            "lists": sorted(link.list_id for link in links),
-            "index": 0,
-            "after": 0,
-            "tally": None,
-            "hold": None,
-            "keep": False,
-            "details": 0,
-            "messages": [],
-            "updated": 0,
-        }
-        self.ctx.checkpoint(dict(self.cursor))
 
     def _finish(self) -> SyncResult:
         cursor = self.cursor
-        watermark = _moment(cursor["started"])
-        hold = _moment(cursor["hold"])
-        if cursor["keep"]:
-            watermark = _moment(cursor["since"])
-        elif hold is not None and watermark is not None:
-            watermark = min(watermark, hold)
-        if watermark is not None:
-            self.ctx.services.state.set_value(
-                self.account_id, WATERMARK_KEY, _iso(watermark), self.ctx.services.clock()
-            )
-        messages: list[str] = cursor["messages"]
-        if messages:
-            status = AuditStatus.COMPLETED_WITH_ERRORS if cursor["updated"] else AuditStatus.FAILED
-            return SyncResult(status, "; ".join(messages)[:1000])
-        if not cursor["details"]:
+        if cursor.messages:
+            status = AuditStatus.COMPLETED_WITH_ERRORS if cursor.updated else AuditStatus.FAILED
+            return SyncResult(status, "; ".join(cursor.messages)[:1000])
+        if not cursor.details:
             return SyncResult(message=Messages.NO_NEW_OBJECTS)
-        return SyncResult(message=f"{cursor['updated']} records updated in Dynamics")
+        return SyncResult(message=f"{cursor.updated} records updated in Dynamics")
 
     # One list -------------------------------------------------------------------------------
 
-    def _sync_list(self, link: ListLink) -> Paused | None:
-        tally = _tally(self.cursor.get("tally"))
+    def _sync_list(self, link: ListLink) -> Generator[None, None, None]:
+        tally = self.cursor.tally or ListTally()
         # Lists with nothing to bring in cost no call: no inbound field, or no member synced.
         fields = self._fields(MappedEntity(link.member_type))
         members = self._members(link.list_id) if fields else {}
         if not members:
-            return None
+            return
         try:
             marketing_list = self.dataverse.get_marketing_list(link.list_id)
         except ApiError as error:
             log.warning("Marketing list %s could not be read: %s", link.list_id, error)
-            self.cursor["keep"] = True  # its book's changes stay unread: read them next run
+            self.cursor.window.keep_old()  # its book's changes stay unread: read them next run
             self._report(link.list_name, tally, Messages.LIST_NULL)
-            return None
+            return
         problem = list_problem(marketing_list, self.account_id)
         if isinstance(problem, Skip):
-            return None
+            return
         if problem is not None or marketing_list is None:
             self._report(link.list_name, tally, problem or Messages.LIST_NULL)
-            return None
+            return
         if marketing_list.member_type.logical_name != link.member_type:
             return None  # not the list the snapshot was taken of
-        since = _moment(self.cursor["since"])
         contacts = self.platform.iter_contacts(
-            modified_since=since - CLOCK_SKEW if since is not None else None,
+            modified_since=self.cursor.window.read_from(CLOCK_SKEW),
             list_id=link.address_book_id,
             data_fields=[f.name for f in fields],
             include=(),
-            limit=PAGE_SIZE,
+            limit=self.page_size,
         )
-        after: int = self.cursor["after"]
+        after = self.cursor.after
         try:
-            for page in _pages((c for c in contacts if c.contact_id > after), PAGE_SIZE):
+            for page in _pages((c for c in contacts if c.contact_id > after), self.page_size):
                 self._sync_page(marketing_list, link, fields, members, page, tally)
-                self.cursor.update(after=page[-1].contact_id, tally=_saved(tally))
-                self.ctx.checkpoint(dict(self.cursor))
-                if self.ctx.out_of_time():
-                    return PAUSED
+                self.cursor.after = page[-1].contact_id
+                self.cursor.tally = tally
+                yield
         except ApiError as error:
             # The book cannot be read (gone, refused): what changed there is unknown, so the
             # watermark stays where it was; the other lists carry on.
-            self.cursor["keep"] = True
+            self.cursor.window.keep_old()
             self._report(marketing_list.name, tally, str(error))
-            return None
+            return
         self._report(marketing_list.name, tally)
-        return None
+        return
 
     def _fields(self, entity: MappedEntity) -> list[InboundField]:
         if entity not in self._inbound:
@@ -275,11 +280,11 @@ class DataInRun:
         self.ctx.detail(
             AuditDetail(item=item, status=status, message="; ".join(errors)[:1000], counts=counts)
         )
-        messages: list[str] = self.cursor["messages"]
+        messages = self.cursor.messages
         for message in errors:
             if message not in messages and len(messages) < MAX_MESSAGES:
-                messages.append(message)
-        self.cursor["details"] += 1
+                messages.append(message[:MAX_MESSAGE_CHARS])
+        self.cursor.details += 1
 
     # One page -------------------------------------------------------------------------------
 
@@ -355,7 +360,7 @@ class DataInRun:
         page_counts.failed = tally.counts.failed - failed_before
         tally.counts = tally.counts + Counts(read=page_counts.read, updated=page_counts.updated)
         self.ctx.counts += page_counts
-        self.cursor["updated"] += page_counts.updated
+        self.cursor.updated += page_counts.updated
 
     def _read_records(
         self,
@@ -388,26 +393,13 @@ class DataInRun:
 
     def _hold(self, contact: Contact) -> None:
         """Keep the watermark at or before this contact's change, so it is read again."""
-        held = _moment(self.cursor["hold"])
-        moment = contact.updated or _moment(self.cursor["started"])
-        if moment is not None and (held is None or moment < held):
-            self.cursor["hold"] = _iso(moment)
+        self.cursor.window.hold_back(contact.updated)
 
 
 def _error(result: BatchResult) -> str:
     if result.status is None:
         return "not processed by Dataverse"
     return result.error_message or f"HTTP {result.status}"
-
-
-def _tally(saved: Any) -> ListTally:
-    if not isinstance(saved, dict):
-        return ListTally()
-    return ListTally(Counts.model_validate(saved["counts"]), list(saved["errors"]))
-
-
-def _saved(tally: ListTally) -> dict[str, Any]:
-    return {"counts": tally.counts.model_dump(), "errors": list(tally.errors)}
 
 
 def _pages(contacts: Iterator[Contact], size: int) -> Iterator[list[Contact]]:

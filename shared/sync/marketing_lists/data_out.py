@@ -16,26 +16,37 @@ or the list failed), with its counts. No detail row at all: "No new objects to s
 Completed; Completed With Errors when a list or a member failed; Failed when every list tried
 failed.
 
-Cursor: `{"plan": [list ids], "next": i, "only_eligible": bool, "shared_names": [list names
-used twice], "list": ListProgress of the list in progress, "stats": RunStats}`. It is saved
-after each list, and within a list after each import round and each page read without pending
-work (see `list_push`).
+Cursor (`DataOutCursor`): the plan (list ids in Dataverse's order), the next list, the list in
+progress (`ListProgress`) and the run's running stats. It is saved after each list, and within
+a list after each import round and each page read without pending work (see `list_push`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Generator
 
 from pydantic import BaseModel
 
+from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
 from shared.clients.dataverse.lists import MarketingList
+from shared.clients.dotdigital.client import DotdigitalClient
+from shared.engine import (
+    Cursor,
+    Direction,
+    LastRunDidNotFail,
+    Run,
+    Steps,
+    SyncDeclaration,
+    SyncResult,
+    SyncTypeTemplate,
+)
 from shared.errors import SyncError
-from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
-from shared.sync.marketing_lists.gates import data_labels_gate
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.list_push import (
+    FLUSH_AT,
+    PAGE_SIZE,
     ListProgress,
     ListPusher,
     PushSession,
@@ -60,52 +71,90 @@ class RunStats(BaseModel):
     errors: list[str] = []
 
 
+class DataOutCursor(Cursor):
+    plan: list[str] = []  # email-activated list ids of this account, in Dataverse's order
+    next: int = 0
+    current: ListProgress | None = None  # the list in progress
+    only_eligible: bool = True  # the account's setting when the run started
+    shared_names: list[str] = []  # list names used twice: their detail rows name the id
+    stats: RunStats = RunStats()
+    unlink: list[str] = []  # linked lists found deleted: unlinked once this cursor is saved
+
+
+# Mapped fields may name labels the platform does not have yet; pushing lists then would lose
+# those values, so the product refuses to start.
+DATA_LABELS_GATE = LastRunDidNotFail(SyncType.DATA_LABELS, Messages.DATA_LABELS_FAILED)
+
+
 def _same_account(list_account: str | None, account_id: str) -> bool:
     return (list_account or "").strip().casefold() == account_id.casefold()
 
 
-class MarketingListsDataOutSync(SyncHandler):
-    sync_type = SyncType.MARKETING_LISTS_DATA_OUT
+class MarketingListsDataOut(SyncTypeTemplate[DataOutCursor]):
+    declaration = SyncDeclaration(
+        SyncType.MARKETING_LISTS_DATA_OUT,
+        frozenset({Platform.DOTDIGITAL}),
+        Direction.TO_PLATFORM,
+        prerequisites=(DATA_LABELS_GATE,),
+        summary="email-activated marketing lists -> address books",
+    )
+    cursor_model = DataOutCursor
 
-    def run(self, ctx: SyncContext) -> SyncResult | Paused:
-        if not ctx.cursor:
-            refused = data_labels_gate(ctx)
-            if refused is not None:
-                return refused
-        return _Run(ctx).run()
+    def __init__(self, *, page_size: int = PAGE_SIZE, flush_at: int = FLUSH_AT) -> None:
+        self.page_size = page_size  # Dataverse members per page
+        self.flush_at = flush_at  # changed members per import round
+
+    def start(self, run: Run[DataOutCursor]) -> DataOutCursor:
+        return _Lists(run, self).plan()
+
+    def run(self, run: Run[DataOutCursor]) -> Steps:
+        return (yield from _Lists(run, self).run())
 
 
-class _Run:
-    def __init__(self, ctx: SyncContext) -> None:
-        self.ctx = ctx
-        self.account_id = ctx.account.account_id
-        self.cursor: dict[str, Any] = dict(ctx.cursor)
-        self.stats = RunStats.model_validate(self.cursor.get("stats") or {})
+class _Lists:
+    """One slice of the run, from the cursor on."""
+
+    def __init__(self, run: Run[DataOutCursor], config: MarketingListsDataOut) -> None:
+        self.ctx = run
+        self.config = config
+        self.account_id = run.account.account_id
         self.lists: dict[str, MarketingList] = {}
         self.session: PushSession | None = None
 
+    @property
+    def cursor(self) -> DataOutCursor:
+        return self.ctx.cursor
+
+    @property
+    def stats(self) -> RunStats:
+        return self.ctx.cursor.stats
+
     # Plan ----------------------------------------------------------------------------------
 
-    def run(self) -> SyncResult | Paused:
-        if "plan" not in self.cursor:
-            self._plan()
-        plan: list[str] = self.cursor["plan"]
-        while self.cursor["next"] < len(plan):
-            list_id = plan[self.cursor["next"]]
-            if not self._sync_list(list_id):
-                return PAUSED
-            self.cursor["next"] += 1
-            self.cursor["list"] = None
-            self._save()
-            if self.ctx.out_of_time() and self.cursor["next"] < len(plan):
-                return PAUSED
+    def run(self) -> Steps:
+        cursor = self.cursor
+        if cursor.unlink:  # after the plan's checkpoint: a redelivered run still reports them
+            services = self.ctx.services
+            for list_id in cursor.unlink:
+                services.list_members.delete_list(self.account_id, list_id)
+                services.list_links.delete(self.account_id, list_id)
+            cursor.unlink = []
+            yield
+        while cursor.next < len(cursor.plan):
+            yield from self._sync_list(cursor.plan[cursor.next])
+            cursor.next += 1
+            cursor.current = None
+            yield
         return self._result()
 
-    def _plan(self) -> None:
+    def plan(self) -> DataOutCursor:
         """The lists to sync, in Dataverse's order; linked lists that cannot be are reported."""
         services = self.ctx.services
         dataverse = services.dataverse()
         links = {link.list_id: link for link in services.list_links.for_account(self.account_id)}
+        self.ctx.cursor = cursor = DataOutCursor(
+            only_eligible=self.ctx.account.sync_only_open_leads_and_active_contacts
+        )
         plan: list[str] = []
         problems: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -142,42 +191,31 @@ class _Run:
             self.stats.lists_failed += 1
             self._error(f"{name}: {message}")
         names = [self.lists[list_id].name for list_id in plan]
-        self.cursor.update(
-            plan=plan,
-            next=0,
-            list=None,
-            only_eligible=self.ctx.account.sync_only_open_leads_and_active_contacts,
-            # Detail rows are keyed by item: lists sharing a name are told apart by their id.
-            shared_names=sorted({name for name in names if names.count(name) > 1}),
-        )
-        self._save()
-        for link in gone:  # after the checkpoint: a redelivered run still reports them
-            services.list_members.delete_list(self.account_id, link.list_id)
-            services.list_links.delete(self.account_id, link.list_id)
+        cursor.plan = plan
+        # Detail rows are keyed by item: lists sharing a name are told apart by their id.
+        cursor.shared_names = sorted({name for name in names if names.count(name) > 1})
+        cursor.unlink = [link.list_id for link in gone]
+        return cursor
 
     # One list ------------------------------------------------------------------------------
 
-    def _sync_list(self, list_id: str) -> bool:
-        """False if the list paused; True once it is done (or failed)."""
-        saved = self.cursor.get("list")
+    def _sync_list(self, list_id: str) -> Generator[None, None, None]:
+        saved = self.cursor.current
         progress = (
-            ListProgress.model_validate(saved)
-            if saved and saved.get("list_id") == list_id
+            saved
+            if saved is not None and saved.list_id == list_id
             else ListProgress(list_id=list_id)
         )
         mlist = self._marketing_list(progress)
         if mlist is None:
-            return True
-        self.cursor["list"] = progress.model_dump(mode="json")
+            return
+        self.cursor.current = progress
         try:
-            pusher = ListPusher(self._session(), mlist, progress, lambda: self._keep(progress))
-            if not pusher.run():
-                return False
+            yield from ListPusher(self._session(), mlist, progress).run()
         except (SyncError, ValueError) as error:  # ValueError: e.g. a malformed FetchXML query
             log.warning("Marketing list %s failed: %s", list_id, error)
             progress.error = str(error)
         self._finish(progress, mlist.member_type.logical_name)
-        return True
 
     def _marketing_list(self, progress: ListProgress) -> MarketingList | None:
         """The list as Dataverse has it now; None (reported) if it cannot be synced."""
@@ -207,14 +245,16 @@ class _Run:
                 services=services,
                 account_id=self.account_id,
                 dataverse=services.dataverse(),
-                platform=services.dotdigital(self.ctx.account),
+                platform=self.ctx.platform(DotdigitalClient),
                 mappings=services.mappings.for_account(self.account_id),
                 labels=labels_by_key(services.data_labels.for_account(self.account_id)),
-                only_eligible=bool(self.cursor.get("only_eligible", True)),
+                only_eligible=self.cursor.only_eligible,
                 links={
                     link.list_id: link for link in services.list_links.for_account(self.account_id)
                 },
                 out_of_time=self.ctx.out_of_time,
+                page_size=self.config.page_size,
+                flush_at=self.config.flush_at,
             )
         return self.session
 
@@ -239,7 +279,7 @@ class _Run:
         elif p.failed:
             status = AuditStatus.COMPLETED_WITH_ERRORS
         item = p.name or p.list_id
-        if p.name in self.cursor.get("shared_names", ()):
+        if p.name in self.cursor.shared_names:
             item = f"{p.name} ({p.list_id})"
         self._detail(
             AuditDetail(
@@ -264,14 +304,6 @@ class _Run:
     def _error(self, text: str) -> None:
         if len(self.stats.errors) < MAX_ERRORS:
             self.stats.errors.append(text[:300])
-
-    def _keep(self, progress: ListProgress) -> None:
-        self.cursor["list"] = progress.model_dump(mode="json")
-        self._save()
-
-    def _save(self) -> None:
-        self.cursor["stats"] = self.stats.model_dump()
-        self.ctx.checkpoint(dict(self.cursor))
 
     def _result(self) -> SyncResult:
         s = self.stats

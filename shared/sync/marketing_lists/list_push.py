@@ -37,7 +37,7 @@ are read again (id, state and email only) before anything is removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -124,6 +124,8 @@ class PushSession:
     only_eligible: bool
     links: dict[str, ListLink]
     out_of_time: Callable[[], bool]
+    page_size: int = PAGE_SIZE
+    flush_at: int = FLUSH_AT
     _books: dict[int, AddressBook] | None = None
 
     def books(self, *, refresh: bool = False) -> dict[int, AddressBook]:
@@ -166,17 +168,10 @@ def book_name_for(mlist: MarketingList) -> str:
 
 
 class ListPusher:
-    def __init__(
-        self,
-        session: PushSession,
-        mlist: MarketingList,
-        progress: ListProgress,
-        checkpoint: Callable[[], None],
-    ) -> None:
+    def __init__(self, session: PushSession, mlist: MarketingList, progress: ListProgress) -> None:
         self.s = session
         self.mlist = mlist
         self.p = progress
-        self.checkpoint = checkpoint
         entity = _entity(mlist)
         self.out_mappings = outbound(session.mappings, entity)
         self.select = select_columns(self.out_mappings, entity)
@@ -187,19 +182,18 @@ class ListPusher:
 
     # The list ------------------------------------------------------------------------------
 
-    def run(self) -> bool:
-        """True when the list is done, False when it paused (progress checkpointed)."""
+    def run(self) -> Generator[None, None, None]:
+        """Push the list from its progress on, yielding at each checkpoint."""
         p = self.p
         p.name = self.mlist.name
         if not p.book_id:
             self._link_book()
-            self.checkpoint()
+            yield
         index = SnapshotIndex.load(self.s.services, self.s.account_id, self.mlist.list_id)
         if p.phase == "push":
             if p.pages == 0:
                 p.had_snapshot = len(index) > 0
-            if not self._push(index):
-                return False
+            yield from self._push(index)
         if p.phase == "verify":
             # The pages were read over several slices: who left is only known from a fresh
             # read of the member ids (unless nobody had been pushed before this run).
@@ -208,13 +202,12 @@ class ListPusher:
                 gone = [(member, entry.contact_id) for member, entry in index.items()]
                 self._leave(gone, [])
             p.phase = "unlisted"
-            self.checkpoint()
+            yield
         if p.phase == "unlisted":
             if self.mlist.membership_action == MembershipAction.REMOVE_UNLISTED:
                 self._remove_unlisted()
             p.phase = "done"
-            self.checkpoint()
-        return True
+            yield
 
     def _link_book(self) -> None:
         """The linked address book, else a new private one named after the list (or the
@@ -287,14 +280,15 @@ class ListPusher:
     def _email(self, record: Mapping[str, Any]) -> str:
         return str(record.get(self.email_column) or "").strip()
 
-    def _push(self, index: SnapshotIndex) -> bool:
-        """Read the pages from the checkpoint on; False if it paused (progress saved). The
-        last page's checkpoint moves the list on; a refused import ends it with `error`."""
+    def _push(self, index: SnapshotIndex) -> Generator[None, None, None]:
+        """Read the pages from the checkpoint on, yielding after each import round and each
+        page read without pending work. The last page moves the list on; a refused import
+        ends it with `error`."""
         p = self.p
         seen_all = p.resume is None  # every page read by this slice: the index knows who left
         batch = _Batch()
         pages = iter_member_pages(
-            self.s.dataverse.transport, self.mlist, self.select, page_size=PAGE_SIZE,
+            self.s.dataverse.transport, self.mlist, self.select, page_size=self.s.page_size,
             resume=p.resume,
         )  # fmt: skip
         for page in pages:
@@ -308,21 +302,22 @@ class ListPusher:
                 batch.leaving.extend((member, entry.contact_id) for member, entry in index.items())
             late = self.s.out_of_time()
             if batch:
-                if len(batch.changes) + PAGE_SIZE <= FLUSH_AT and not last and not late:
+                if (
+                    len(batch.changes) + self.s.page_size <= self.s.flush_at
+                    and not last
+                    and not late
+                ):
                     continue  # no checkpoint past pages whose changes are not pushed yet
                 ok = self._flush(batch)
                 batch = _Batch()
                 if not ok:
                     p.phase = "done"
-                    self.checkpoint()
-                    return True
+                    yield
+                    return
             p.resume = page.resume
             if last:
                 p.phase = "unlisted" if seen_all else "verify"
-            self.checkpoint()
-            if late and not last:
-                return False
-        return True
+            yield
 
     def _compare(
         self,
@@ -385,7 +380,9 @@ class ListPusher:
         failed_import = ""
         results = (
             s.platform.run_contact_imports(
-                contacts, limits=IMPORT_LIMITS, poll_interval_seconds=IMPORT_POLL_SECONDS
+                contacts,
+                limits=ImportLimits(max_contacts=s.flush_at),
+                poll_interval_seconds=IMPORT_POLL_SECONDS,
             )
             if batch.changes
             else ()
@@ -449,7 +446,7 @@ class ListPusher:
         holds afterwards is no longer a member to sync."""
         select = list(dict.fromkeys([self.key, STATE_COLUMN, self.email_column]))
         pages = iter_member_pages(
-            self.s.dataverse.transport, self.mlist, select, page_size=PAGE_SIZE
+            self.s.dataverse.transport, self.mlist, select, page_size=self.s.page_size
         )
         for page in pages:
             for record in page.records:

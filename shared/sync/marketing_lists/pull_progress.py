@@ -4,11 +4,10 @@ book read over several slices still gets one detail row with its whole counts.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from shared.audit import AuditDetail, AuditStatus, Counts
+from shared.engine.cursor import Cursor
 from shared.sync.marketing_lists.book_pull import PageResult
 
 MAX_FAILURE_KEYS = 5  # emails (with their error) named in a book's detail message
@@ -62,20 +61,15 @@ class BookProgress(BaseModel):
         )
 
 
-class RunProgress(BaseModel):
+class RunProgress(Cursor):
+    """The AddressBooks cursor."""
+
     done: list[int] = []  # address books finished in this run
     book: BookProgress | None = None  # the book being read
     details: int = 0  # detail rows written (over all slices)
     synced_books: int = 0
     failed_books: int = 0
     errors: list[str] = []  # distinct messages of books that failed
-
-    @classmethod
-    def from_cursor(cls, cursor: dict[str, Any]) -> RunProgress:
-        return cls.model_validate(cursor)
-
-    def cursor(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
     def start(self, book_id: int) -> BookProgress:
         if self.book is None or self.book.book_id != book_id:

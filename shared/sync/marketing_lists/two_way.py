@@ -2,159 +2,190 @@
 then MarketingListsDataOut, so platform changes reach Dynamics before lists are pushed back and
 are not overwritten (seed: "it will perform a marketing list data in first").
 
-Neither phase starts when the account's last DataLabels sync failed. The DataIn phase writes
-its own audit row (type MarketingListsDataIn, same run id and trigger, details under it); the
-run's own row is DataOut's. The cursor is namespaced, `{"phase": "in"|"out", "in": {...},
-"in_counts": {...}, "out": {...}}`, so a continuation or a redelivered message resumes in the
-phase it stopped in. DataIn failing stops the run before DataOut: pushing then would overwrite
-the platform changes DataIn could not bring in.
+Neither phase starts when the account's last DataLabels sync failed (the declaration's gate).
+The DataIn phase writes its own audit row (type MarketingListsDataIn, same run id and trigger,
+details under it); the run's own row is DataOut's. The cursor holds both phases' cursors, so a
+continuation or a redelivered message resumes in the phase it stopped in. DataIn failing stops
+the run before DataOut: pushing then would overwrite the platform changes DataIn could not
+bring in. DataIn's watermark is committed with the run, once DataOut has completed too.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Literal, cast
 
+from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
+from shared.engine import (
+    Cursor,
+    Direction,
+    Run,
+    Steps,
+    SyncDeclaration,
+    SyncResult,
+    SyncTypeTemplate,
+    WatermarkWindow,
+)
 from shared.errors import SyncError
-from shared.storage.schedules_repo import ScheduleRecord
-from shared.sync.base import PAUSED, Paused, SyncContext, SyncHandler, SyncResult
-from shared.sync.marketing_lists.data_in import DataInRun
-from shared.sync.marketing_lists.data_out import MarketingListsDataOutSync
-from shared.sync.marketing_lists.gates import data_labels_gate
+from shared.sync.marketing_lists.data_in import DataInCursor, MarketingListsDataIn
+from shared.sync.marketing_lists.data_out import (
+    DATA_LABELS_GATE,
+    DataOutCursor,
+    MarketingListsDataOut,
+)
 from shared.sync_types import SyncType
 
 log = logging.getLogger(__name__)
 
-IN, OUT = "in", "out"
 DATA_IN = SyncType.MARKETING_LISTS_DATA_IN
 
 
 def data_in_row_key(run_row_key: str) -> str:
     """The DataIn row sits just after the run's row: same start, listed as the older one."""
-    return f"{run_row_key}-{IN}"
+    return f"{run_row_key}-in"
 
 
-class TwoWayMarketingListSync(SyncHandler):
-    sync_type = SyncType.MARKETING_LISTS_DATA_OUT
+class TwoWayCursor(Cursor):
+    phase: Literal["in", "out"] = "in"
+    data_in: DataInCursor
+    in_counts: Counts = Counts()
+    in_completed: bool = False
+    data_out: DataOutCursor | None = None
 
-    def run(self, ctx: SyncContext) -> SyncResult | Paused:
-        cursor: dict[str, Any] = dict(ctx.cursor)
-        if not cursor:
-            refused = data_labels_gate(ctx)
+
+def relay(steps: Steps | SyncResult, after_each: Callable[[], None]) -> Steps:
+    """Run a phase's steps as this run's own, calling `after_each` before each checkpoint."""
+    if isinstance(steps, SyncResult):
+        after_each()
+        return steps
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            after_each()
+            return cast(SyncResult, done.value)
+        after_each()
+        yield
+
+
+class TwoWayMarketingLists(SyncTypeTemplate[TwoWayCursor]):
+    declaration = SyncDeclaration(
+        SyncType.MARKETING_LISTS_DATA_OUT,
+        frozenset({Platform.DOTDIGITAL}),
+        Direction.BOTH,
+        prerequisites=(DATA_LABELS_GATE,),
+        summary="two-way marketing list sync: MarketingListsDataIn, then MarketingListsDataOut",
+    )
+    cursor_model = TwoWayCursor
+
+    def __init__(
+        self,
+        data_in: MarketingListsDataIn | None = None,
+        data_out: MarketingListsDataOut | None = None,
+    ) -> None:
+        self.data_in = data_in or MarketingListsDataIn()
+        self.data_out = data_out or MarketingListsDataOut()
+
+    def start(self, run: Run[TwoWayCursor]) -> TwoWayCursor:
+        phase = _DataInPhase(run)
+        sub = phase.sub(cast(DataInCursor, None))
+        cursor = TwoWayCursor(data_in=self.data_in.start(sub))
+        phase.audit(sub, AuditStatus.IN_PROGRESS, "")
+        return cursor
+
+    def run(self, run: Run[TwoWayCursor]) -> Steps:
+        cursor = run.cursor
+        if cursor.phase == "in":
+            refused = yield from _DataInPhase(run).run(self.data_in)
             if refused is not None:
                 return refused
-            cursor = {"phase": IN, IN: {}, "in_counts": Counts().model_dump(), OUT: {}}
-        if cursor["phase"] == IN:
-            outcome = _DataInPhase(ctx, cursor).run()
-            if outcome is not None:
-                return outcome
-            cursor["phase"] = OUT
-            ctx.checkpoint(dict(cursor))
-        return self._data_out(ctx, cursor)
+            cursor.phase = "out"
+            yield
+        if cursor.data_out is None:
+            cursor.data_out = self.data_out.start(
+                run.child(cast(DataOutCursor, None), run.counts, run.add_detail)
+            )
+            yield
+        sub = run.child(cursor.data_out, run.counts, run.add_detail)
 
-    def _data_out(self, ctx: SyncContext, cursor: dict[str, Any]) -> SyncResult | Paused:
-        def save(sub: SyncContext) -> None:
-            cursor[OUT] = sub.cursor
-            ctx.counts = sub.counts
-            ctx.checkpoint(dict(cursor))
+        def share_counts() -> None:
+            run.counts = sub.counts
 
-        sub = SyncContext(
-            account=ctx.account,
-            sync_type=SyncType.MARKETING_LISTS_DATA_OUT,
-            run_id=ctx.run_id,
-            cursor=dict(cursor[OUT]),
-            counts=ctx.counts,
-            services=ctx.services,
-            deadline=ctx.deadline,
-            save=save,
-            add_detail=ctx.add_detail,
-        )
-        result = MarketingListsDataOutSync().run(sub)
-        cursor[OUT] = sub.cursor
-        ctx.cursor = dict(cursor)
-        ctx.counts = sub.counts
-        ctx.details.extend(sub.details)
-        return result
+        return (yield from relay(self.data_out.run(sub), share_counts))
+
+    def watermarks(self, cursor: TwoWayCursor) -> list[WatermarkWindow]:
+        return [cursor.data_in.window] if cursor.in_completed else []
 
 
 class _DataInPhase:
     """Runs DataIn inside the two-way run, auditing it as a run of its own."""
 
-    def __init__(self, ctx: SyncContext, cursor: dict[str, Any]) -> None:
-        self.ctx = ctx
-        self.cursor = cursor
-        self.schedule: ScheduleRecord = ctx.services.schedules.get(
-            ctx.account.account_id, ctx.sync_type
-        )
-        self.row_key = data_in_row_key(self.schedule.audit_row_key or ctx.run_id)
+    def __init__(self, run: Run[TwoWayCursor]) -> None:
+        self.run_ = run
+        services = run.services
+        self.schedule = services.schedules.get(run.account.account_id, DATA_OUT)
+        self.row_key = data_in_row_key(self.schedule.audit_row_key or run.run_id)
 
-    def run(self) -> SyncResult | Paused | None:
+    def sub(self, cursor: DataInCursor) -> Run[DataInCursor]:
+        counts = self.run_.cursor.in_counts if self.run_.cursor is not None else Counts()
+        return self.run_.child(cursor, counts, self._add_detail)
+
+    def run(self, data_in: MarketingListsDataIn) -> Generator[None, None, SyncResult | None]:
         """None once DataIn is done and DataOut may run; else the two-way run's outcome."""
-        sub = SyncContext(
-            account=self.ctx.account,
-            sync_type=DATA_IN,
-            run_id=self.ctx.run_id,
-            cursor=dict(self.cursor[IN]),
-            counts=Counts.model_validate(self.cursor["in_counts"]),
-            services=self.ctx.services,
-            deadline=self.ctx.deadline,
-            save=self._save,
-            add_detail=self._add_detail,
-        )
-        if not sub.cursor:
-            self._audit(sub, AuditStatus.IN_PROGRESS, "")
-        try:
-            result = DataInRun(sub).run()
-        except SyncError as error:
-            log.warning("Run %s: MarketingListsDataIn failed: %s", self.ctx.run_id, error)
-            return self._failed(sub, str(error))
-        except Exception as error:
-            from shared.pipeline.worker import LeaseLost  # the worker imports the handlers
+        cursor = self.run_.cursor
+        sub = self.sub(cursor.data_in)
 
-            if isinstance(error, LeaseLost):
-                raise
-            log.exception("Run %s: MarketingListsDataIn crashed", self.ctx.run_id)
+        def keep() -> None:
+            cursor.in_counts = sub.counts
+            self.audit(sub, AuditStatus.IN_PROGRESS, "")
+
+        try:
+            result = yield from relay(data_in.run(sub), keep)
+        except SyncError as error:
+            log.warning("Run %s: MarketingListsDataIn failed: %s", self.run_.run_id, error)
+            return self._failed(sub, str(error))
+        except Exception:
+            log.exception("Run %s: MarketingListsDataIn crashed", self.run_.run_id)
             return self._failed(sub, Messages.INTERNAL)
-        if isinstance(result, Paused):
-            return PAUSED
         # Failures of single records or lists do not stop DataOut: what DataIn could not write
         # is either older than the Dynamics change DataOut pushes, or retried next run.
-        self._audit(sub, result.status, result.message, finished=True)
+        cursor.in_completed = True
+        self.audit(sub, result.status, result.message, finished=True)
         return None
 
-    def _save(self, sub: SyncContext) -> None:
-        self.cursor[IN] = sub.cursor
-        self.cursor["in_counts"] = sub.counts.model_dump()
-        self.ctx.checkpoint(dict(self.cursor))
-        self._audit(sub, AuditStatus.IN_PROGRESS, "")
-
     def _add_detail(self, detail: AuditDetail) -> None:
-        self.ctx.services.audit.add_detail(self.ctx.account.account_id, self.row_key, detail)
+        services = self.run_.services
+        services.audit.add_detail(self.run_.account.account_id, self.row_key, detail)
 
-    def _failed(self, sub: SyncContext, message: str) -> SyncResult:
-        self._audit(sub, AuditStatus.FAILED, message, finished=True)
+    def _failed(self, sub: Run[DataInCursor], message: str) -> SyncResult:
+        self.audit(sub, AuditStatus.FAILED, message, finished=True)
         return SyncResult(
             AuditStatus.FAILED,
             f"Marketing list sync didn't push as MarketingListsDataIn failed: {message}"[:1000],
         )
 
-    def _audit(
-        self, sub: SyncContext, status: AuditStatus, message: str, *, finished: bool = False
+    def audit(
+        self, sub: Run[DataInCursor], status: AuditStatus, message: str, *, finished: bool = False
     ) -> None:
-        services = self.ctx.services
-        started = self.schedule.run_started or services.clock()
+        services = self.run_.services
+        if finished and self.run_.dry_run:
+            message = f"Dry run, nothing written. {message}"[:1000]
         services.audit.write(
             AuditRecord(
-                account_id=self.ctx.account.account_id,
+                account_id=self.run_.account.account_id,
                 row_key=self.row_key,
-                run_id=self.ctx.run_id,
+                run_id=self.run_.run_id,
                 sync_type=DATA_IN,
                 trigger=self.schedule.run_trigger,
                 status=status,
-                started=started,
+                started=self.schedule.run_started or services.clock(),
                 finished=services.clock() if finished else None,
                 message=message,
                 counts=sub.counts,
             )
         )
+
+
+DATA_OUT = SyncType.MARKETING_LISTS_DATA_OUT

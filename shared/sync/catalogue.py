@@ -1,0 +1,26 @@
+"""The product's sync types, per platform: the registry the worker uses unless a test (or a
+future deployment setting) hands the runtime another one. A new sync type is added here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.engine.registry import SyncTypeRegistry
+from shared.sync.crm_metadata import CrmMetadata
+from shared.sync.data_labels import DataLabels
+from shared.sync.marketing_lists.address_books import AddressBooks
+from shared.sync.marketing_lists.data_in import MarketingListsDataIn
+from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> SyncTypeRegistry:
+    return SyncTypeRegistry(
+        [
+            CrmMetadata(),
+            DataLabels(),
+            AddressBooks(),
+            MarketingListsDataIn(),
+            TwoWayMarketingLists(),  # the MarketingListsDataOut schedule
+        ]
+    )
