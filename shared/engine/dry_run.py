@@ -107,6 +107,10 @@ class _Sink:
         self._target = target
         self._writes = writes
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance() sees the target's class: `Run.platform` checks it
+        return type(self._target)
+
     def __getattr__(self, name: str) -> Any:
         if name in self._writes:
             return self._writes[name]

@@ -609,3 +609,30 @@ def test_removals_found_when_the_pages_were_read_in_several_slices(
     assert (detail.counts.updated, detail.counts.deleted) == (1, 1)
     # 249 members in pages of 100, read once to push and once more to find who left.
     assert _calls(world.dv, "GET", NAVIGATION_TEMPLATE) - reads == 3 + 3
+
+
+def test_a_dry_run_first_push_names_what_it_would_create_and_creates_nothing(
+    world: World,
+) -> None:
+    world.activate("Newsletter")
+    expected = world.expected("Newsletter")
+
+    assert admin.sync_now(world.rt, "acme", OUT, dry_run=True).accepted
+    world.host.drain()
+
+    [audit] = world.rt.audit.recent("acme", sync_type=OUT)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    assert world.dd.state.store.book_named("Newsletter") is None
+    assert world.dd.state.store.count() == 0
+    assert _snapshot(world.rt, world.lists["Newsletter"]) == {}
+    assert world.rt.list_links.for_account("acme") == []
+    details = world.details(audit)
+    assert details["Would create address book (Dotdigital)"].message == "1 in all; e.g. Newsletter"
+    assert details["Would import contacts (Dotdigital)"].counts.read == len(expected)
+    assert audit.counts.created + audit.counts.updated == len(expected)
+
+    world.clock.advance(minutes=1)
+    real = world.run()
+
+    assert real.status is AuditStatus.COMPLETED, real.message
+    assert world.book("Newsletter") == expected

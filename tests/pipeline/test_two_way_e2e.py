@@ -235,3 +235,48 @@ def test_when_data_in_fails_data_out_does_not_overwrite_the_platform_changes(
     ]) == ("Augusta", "King")  # fmt: skip
     assert two_way.platform("ada@example.com")["FIRSTNAME"] == "Augusta"
     assert two_way.platform("ada@example.com")["LASTNAME"] == "King"
+
+
+def _dry_run(two_way: TwoWay) -> list[AuditRecord]:
+    """Sync Now --dry-run, the queue drained; the run's audit rows, newest first."""
+    two_way.clock.advance(minutes=1)  # audit rows are ordered by start time
+    result = admin.sync_now(two_way.rt, "acme", TWO_WAY, dry_run=True)
+    assert result.accepted, result.message
+    two_way.host.drain()
+    return two_way.runs()
+
+
+def test_a_dry_run_reads_and_decides_but_writes_nothing_on_either_side(two_way: TwoWay) -> None:
+    two_way.run()
+    pushed = two_way.sandbox_clock.now()
+    two_way.sandbox_clock.advance(10)
+    two_way.dv.update("contact", two_way.ids["ada@example.com"], {"firstname": "Augusta"})
+    two_way.change_platform("ada@example.com", pushed + 5, LASTNAME="King")
+    watermark = two_way.rt.state.get_value("acme", "MarketingListsDataIn-Watermark")
+    status_before = two_way.rt.schedules.get("acme", TWO_WAY).last_status
+    imports = two_way.dd.counters.count("PUT", IMPORT)
+
+    out_row, in_row = _dry_run(two_way)
+
+    # Nothing changed on either side, nor in the connector's state.
+    assert two_way.crm("ada@example.com")["lastname"] == "Lovelace"
+    assert two_way.platform("ada@example.com")["FIRSTNAME"] == "Ada"
+    assert two_way.dd.counters.count("PUT", IMPORT) == imports
+    assert two_way.rt.state.get_value("acme", "MarketingListsDataIn-Watermark") == watermark
+    schedule = two_way.rt.schedules.get("acme", TWO_WAY)
+    assert schedule.last_status == status_before  # a dry run is not the type's last sync
+    # ... and the audit says what would have been written, on each side.
+    assert out_row.trigger == "Dry run" and in_row.trigger == "Dry run"
+    assert out_row.message.startswith("Dry run, nothing written"), out_row.message
+    assert in_row.message.startswith("Dry run, nothing written"), in_row.message
+    assert (in_row.counts.updated, out_row.counts.updated) == (1, 1)
+    would = {d.item: d for d in two_way.rt.audit.details("acme", out_row.row_key)}
+    imported = would["Would import contacts (Dotdigital)"]
+    assert imported.counts.read == 1 and "ada@example.com" in imported.message
+    assert "Would PATCH contacts (Dynamics)" in would
+
+    real = two_way.run()  # the same changes, for real this time
+
+    assert real.status is AuditStatus.COMPLETED, real.message
+    assert two_way.crm("ada@example.com")["lastname"] == "King"
+    assert two_way.platform("ada@example.com")["FIRSTNAME"] == "Augusta"
