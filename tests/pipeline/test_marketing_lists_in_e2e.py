@@ -33,11 +33,9 @@ from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, d
 from shared.pipeline import admin
 from shared.runtime import Runtime, install_runtime
 from shared.storage.crm_fields_repo import CrmField
-from shared.storage.data_labels_repo import DataLabel, LabelOrigin, LabelType, label_key
+from shared.storage.data_labels_repo import DataLabel, LabelOrigin, label_key
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.marketing_lists.data_in import WATERMARK_KEY
-from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
-from shared.sync.marketing_lists.data_in_values import same, to_crm
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
 from shared.sync.marketing_lists.values import outbound, platform_values, values_hash
@@ -489,79 +487,3 @@ def test_a_page_redone_after_a_crash_between_crm_write_and_snapshot_write_writes
     assert (again.counts.updated, again.counts.failed) == (0, 0)
     assert world.crm("ada@example.com")["modifiedon"] == modified  # no second write
     assert world.snapshot("contact", "ada@example.com").synced_values["LASTNAME"] == "King"
-
-
-# The merge and the conversions alone (no I/O): the cases the scenarios above do not reach.
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "label_type"),
-    [
-        (5.0, 5, LabelType.NUMERIC),
-        ("2026-01-02", "2026-01-02T00:00:00Z", LabelType.DATE),
-        ("2026-01-02T10:00:00", "2026-01-02T10:00:00Z", LabelType.DATE),
-        ("true", True, LabelType.BOOLEAN),
-        (None, "", LabelType.STRING),
-    ],
-)
-def test_values_spelled_differently_by_the_two_apis_are_the_same(
-    left: Any, right: Any, label_type: LabelType
-) -> None:
-    assert same(left, right, label_type)
-
-
-@pytest.mark.parametrize(
-    ("value", "attribute_type", "label_type", "expected"),
-    [
-        ("5.0", "Integer", LabelType.NUMERIC, 5),
-        (2.5, "Money", LabelType.NUMERIC, 2.5),
-        ("yes", "Boolean", LabelType.BOOLEAN, True),
-        ("2026-01-02T10:00:00", "DateTime", LabelType.DATE, "2026-01-02T10:00:00Z"),
-        ("2026-01-02", "DateTime", LabelType.DATE, "2026-01-02"),
-        (7, "String", LabelType.STRING, "7"),
-        ("", "String", LabelType.STRING, None),
-    ],
-)
-def test_platform_values_take_the_crm_column_type(
-    value: Any, attribute_type: str, label_type: LabelType, expected: Any
-) -> None:
-    assert to_crm(value, attribute_type, label_type) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "attribute_type"), [("5.5", "Integer"), ("soon", "DateTime"), ("maybe", "Boolean")]
-)
-def test_a_platform_value_that_does_not_fit_is_refused(value: Any, attribute_type: str) -> None:
-    with pytest.raises(ValueError):
-        to_crm(value, attribute_type, LabelType.STRING)
-
-
-def _field(direction: MappingDirection, default: str | None = None) -> InboundField:
-    mapping = DataMapping(
-        label="TIER", entity=MappedEntity.CONTACT, primary_field="jobtitle", direction=direction
-    )
-    return InboundField(mapping, DataLabel(name="TIER", default_value=default), "String")
-
-
-def test_an_empty_platform_value_without_an_agreed_one_never_clears_dynamics() -> None:
-    later = datetime(2026, 1, 2, tzinfo=UTC)
-    inbound = _field(MappingDirection.TO_DYNAMICS)
-    record = {"jobtitle": "Engineer"}
-    plan = plan_member([inbound], {"TIER": None}, {}, record, platform_updated=later,
-                       crm_modified=None)  # fmt: skip
-    assert plan.writes == {}
-    plan = plan_member([inbound], {"TIER": "Gold"}, {}, record, platform_updated=later,
-                       crm_modified=None)  # fmt: skip
-    assert plan.writes == {"jobtitle": "Gold"} and plan.agreed == {}  # ToDynamics: not agreed
-
-
-def test_a_label_default_stands_for_an_empty_crm_value() -> None:
-    inbound = _field(MappingDirection.BOTH, default="Customer")
-    synced = {"TIER": "Customer"}  # what DataOut sent for an empty jobtitle
-    record: dict[str, Any] = {"jobtitle": None}
-    same_value = plan_member([inbound], {"TIER": "Customer"}, synced, record,
-                             platform_updated=None, crm_modified=None)  # fmt: skip
-    assert same_value.writes == {} and same_value.agreed == {}
-    changed = plan_member([inbound], {"TIER": "Gold"}, synced, record,
-                          platform_updated=None, crm_modified=None)  # fmt: skip
-    assert changed.writes == {"jobtitle": "Gold"} and changed.agreed == {"TIER": "Gold"}
