@@ -78,7 +78,7 @@ class _Write:
     record_id: str
 
 
-def _choose(matches: list[Match], only_active: bool) -> Match | None:
+def choose_record(matches: list[Match], only_active: bool) -> Match | None:
     """The record to add: an active one first; an inactive/disqualified one only if allowed."""
     active = next((m for m in matches if m.active), None)
     if active is not None or only_active or not matches:
@@ -86,7 +86,7 @@ def _choose(matches: list[Match], only_active: bool) -> Match | None:
     return matches[0]
 
 
-def _decide(plan: PullPlan, lookup: Lookup, email: str, result: PageResult) -> str | None:
+def decide(plan: PullPlan, lookup: Lookup, email: str, result: PageResult) -> str | None:
     """The id of the record to add for this email (a new lead's id if one is to be created),
     or None with the reason counted in `result`."""
     if email in lookup.failed:
@@ -96,7 +96,7 @@ def _decide(plan: PullPlan, lookup: Lookup, email: str, result: PageResult) -> s
         result.already += 1
         return None
     matches = lookup.matches.get(email, [])
-    chosen = _choose(matches, plan.only_active)
+    chosen = choose_record(matches, plan.only_active)
     if chosen is not None:
         return chosen.record_id
     if matches:
@@ -108,10 +108,9 @@ def _decide(plan: PullPlan, lookup: Lookup, email: str, result: PageResult) -> s
     return lead_id_for(email)
 
 
-def pull_page(
-    dataverse: DataverseClient, plan: PullPlan, contacts: Sequence[ListContact]
-) -> PageResult:
-    result = PageResult(read=len(contacts))
+def page_members(contacts: Sequence[ListContact], result: PageResult) -> dict[str, ListContact]:
+    """The page's members to look up, by lower-cased email (the first of any duplicates); those
+    without an email or suppressed are counted in `result` instead."""
     members: dict[str, ListContact] = {}
     for contact in contacts:
         email = contact.email.strip().lower()
@@ -121,12 +120,20 @@ def pull_page(
             result.skipped[Skipped.SUPPRESSED] += 1
         else:
             members.setdefault(email, contact)
+    return members
+
+
+def pull_page(
+    dataverse: DataverseClient, plan: PullPlan, contacts: Sequence[ListContact]
+) -> PageResult:
+    result = PageResult(read=len(contacts))
+    members = page_members(contacts, result)
     lookup = lookup_emails(dataverse, plan.mlist, plan.email_column, list(members))
 
     creates: list[_Write] = []
     adds: list[_Write] = []
     for email in members:
-        record_id = _decide(plan, lookup, email, result)
+        record_id = decide(plan, lookup, email, result)
         if record_id is None:
             continue
         if plan.new_leads is not None and email not in lookup.matches:
@@ -195,7 +202,7 @@ def _settle_taken(
             result.failures[email] = lookup.failed[email]
         elif email in lookup.in_list:
             result.already += 1
-        elif (chosen := _choose(matches, plan.only_active)) is not None:
+        elif (chosen := choose_record(matches, plan.only_active)) is not None:
             adds.append(_Write("add", email, chosen.record_id))
         elif matches:
             result.skipped[Skipped.INACTIVE] += 1

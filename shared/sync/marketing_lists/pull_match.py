@@ -11,7 +11,7 @@ Dotdigital treats emails, so matches are keyed by the lower-cased email.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -43,6 +43,24 @@ class Lookup:
             self.matches.setdefault(email, []).extend(matches)
         self.in_list |= other.in_list
         self.failed.update(other.failed)
+
+    def add_found(
+        self, rows: Iterable[Record], key: str, email_column: str, wanted: Set[str]
+    ) -> None:
+        """Member-table rows with one of the `wanted` (lower-cased) emails. Dataverse matched
+        them ignoring case, so a row is keyed by its lower-cased email."""
+        for row in rows:
+            email = str(row.get(email_column) or "").lower()
+            if email in wanted and row.get(key):
+                match = Match(str(row[key]).lower(), row.get(STATE_COLUMN) == 0)
+                self.matches.setdefault(email, []).append(match)
+
+    def add_in_list(self, rows: Iterable[Record], email_column: str, wanted: Set[str]) -> None:
+        """List members' rows: their `wanted` emails are in the list already."""
+        for row in rows:
+            email = str(row.get(email_column) or "").lower()
+            if email in wanted:
+                self.in_list.add(email)
 
 
 def _groups(emails: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -108,13 +126,7 @@ def lookup_emails(
             lookup.failed.update(dict.fromkeys(group, _why(failure)))
             continue
         wanted = set(group)
-        for row in _rows(dataverse, found, member_type.entity_set):
-            email = str(row.get(email_column) or "").lower()
-            if email in wanted and row.get(key):
-                match = Match(str(row[key]).lower(), row.get(STATE_COLUMN) == 0)
-                lookup.matches.setdefault(email, []).append(match)
-        for row in _rows(dataverse, members, f"lists({mlist.list_id})/{member_type.navigation}"):
-            email = str(row.get(email_column) or "").lower()
-            if email in wanted:
-                lookup.in_list.add(email)
+        lookup.add_found(_rows(dataverse, found, member_type.entity_set), key, email_column, wanted)
+        navigation = f"lists({mlist.list_id})/{member_type.navigation}"
+        lookup.add_in_list(_rows(dataverse, members, navigation), email_column, wanted)
     return lookup
