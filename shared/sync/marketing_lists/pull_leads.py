@@ -45,7 +45,12 @@ def _text(value: Any) -> str:
 
 
 def _integer(value: Any) -> int:
-    return int(value) if isinstance(value, int) else int(float(str(value)))
+    if isinstance(value, int):
+        return int(value)
+    number = float(str(value))
+    if not number.is_integer():  # 12.5 does not fit: left out, not cut to 12
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(number)
 
 
 def _number(value: Any) -> float:
