@@ -90,3 +90,74 @@ def test_default_mappings_are_email_and_names_for_contacts_and_leads() -> None:
         for label, field in (("EMAIL", "emailaddress1"), ("FIRSTNAME", "firstname"),
                              ("FULLNAME", "fullname"), ("LASTNAME", "lastname"))
     }  # fmt: skip
+
+
+TYPED_FIELDS = [
+    CrmField(entity="contact", logical_name=f"col_{attribute_type.lower()}",
+             display_name=attribute_type, attribute_type=attribute_type)
+    for attribute_type in ("String", "Memo", "Integer", "Money", "Picklist", "DateTime",
+                           "Boolean", "Lookup", "Uniqueidentifier")
+]  # fmt: skip
+TYPED_LABELS = [DataLabel(name=label_type.name, type=label_type) for label_type in LabelType]
+
+
+def accepted(label_type: LabelType, attribute_type: str, direction: MappingDirection) -> bool:
+    mapping = m(label_type.name, f"col_{attribute_type.lower()}", direction=direction)
+    try:
+        validate_mapping(mapping, labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[])
+    except MappingError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("label_type", "to_platform", "to_dynamics"),
+    [
+        # Text goes to Dotdigital from most columns, back only into plain ones.
+        (LabelType.STRING, {"String", "Memo", "Integer", "Money", "Picklist", "Lookup",
+                            "Uniqueidentifier"}, {"String", "Memo", "Integer", "Money"}),
+        (LabelType.NUMERIC, {"Integer", "Money"}, {"Integer", "Money"}),
+        (LabelType.DATE, {"DateTime"}, {"DateTime"}),
+        (LabelType.BOOLEAN, {"Boolean"}, {"Boolean"}),
+    ],
+)  # fmt: skip
+def test_which_column_types_each_label_type_maps_to(
+    label_type: LabelType, to_platform: set[str], to_dynamics: set[str]
+) -> None:
+    types = {field.attribute_type for field in TYPED_FIELDS}
+    assert {t for t in types if accepted(label_type, t, MappingDirection.TO_PLATFORM)} == (
+        to_platform
+    )
+    for direction in (MappingDirection.TO_DYNAMICS, MappingDirection.BOTH):
+        assert {t for t in types if accepted(label_type, t, direction)} == to_dynamics
+
+
+def test_an_option_set_column_cannot_be_written_from_dotdigital() -> None:
+    advice = r"\(Picklist\) cannot be written from Dotdigital: map it ToPlatform only"
+    with pytest.raises(MappingError, match=advice):
+        validate_mapping(
+            m("STRING", "col_picklist", direction=MappingDirection.TO_DYNAMICS),
+            labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[],
+        )  # fmt: skip
+
+
+def test_the_same_label_may_be_mapped_once_per_entity() -> None:
+    lead_mapping = DataMapping(
+        label="FIRSTNAME", entity=MappedEntity.LEAD, primary_field="firstname"
+    )
+    check(m("FIRSTNAME", "firstname"), existing=[lead_mapping])
+
+
+def test_a_linked_field_of_a_lookup_with_unknown_targets_is_accepted() -> None:
+    fields = [
+        *FIELDS,
+        CrmField(entity="contact", logical_name="originatingleadid", display_name="Lead",
+                 attribute_type="Lookup"),
+    ]  # fmt: skip
+    mapping = m("CREDIT", "originatingleadid", linked_entity="account", linked_field="creditlimit")
+    validate_mapping(mapping, labels=LABELS, crm_fields=fields, existing=[])
+
+
+def test_the_email_mapping_needs_a_text_column() -> None:
+    with pytest.raises(MappingError, match="cannot hold the String label 'EMAIL'"):
+        check(m("EMAIL", "birthdate"))

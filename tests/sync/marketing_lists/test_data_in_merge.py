@@ -336,7 +336,7 @@ def _applied(member: _Member, result: MemberPlan) -> tuple[dict[str, Any], dict[
     return {**member.record, **result.writes}, {**member.synced, **result.agreed}
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(member=_members())
 def test_merging_the_merged_result_again_writes_nothing(member: _Member) -> None:
     first = member.plan()
@@ -348,7 +348,7 @@ def test_merging_the_merged_result_again_writes_nothing(member: _Member) -> None
         )
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(member=_members())
 def test_writes_carry_the_platform_value_only_where_the_platform_changed_it(
     member: _Member,
@@ -367,7 +367,7 @@ def test_writes_carry_the_platform_value_only_where_the_platform_changed_it(
                 assert canonical(p, kind) is not None  # never cleared without an agreed value
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(member=_members())
 def test_a_change_made_only_on_the_platform_reaches_dynamics(member: _Member) -> None:
     result = member.plan()

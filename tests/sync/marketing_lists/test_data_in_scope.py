@@ -105,7 +105,8 @@ def test_the_email_linked_fields_and_unwritable_columns_are_never_written_back()
         mapping("COMPANY", "parentcustomerid", TO_DYNAMICS),  # a lookup takes a bind
     ]
     assert names(mappings) == []
-    # An option set column takes the option's number.
+    # An option set column takes the option's number (new such mappings are refused by the
+    # mapping validation, but one saved earlier is still written).
     assert names([mapping("TIER", "preferredcontactmethodcode", TO_DYNAMICS)]) == ["Tier"]
     linked = mapping("COMPANY", "parentcustomerid", BOTH, linked_entity="account",
                      linked_field="name")  # fmt: skip

@@ -47,6 +47,9 @@ def test_outbound_and_inbound_follow_the_direction_and_entity() -> None:
     assert any(m.label == "EMAIL" for m in out)  # tells which column is the address
     into = inbound(MAPPINGS, CONTACT)
     assert into == [CITY, SCORE]  # never the email, never ToPlatform-only mappings
+    email = DataMapping(label="Email", entity=CONTACT, primary_field="emailaddress1",
+                        direction=MappingDirection.BOTH)  # fmt: skip
+    assert inbound([email], CONTACT) == []  # whatever the label's case
 
 
 def test_email_field_comes_from_the_email_mapping_else_emailaddress1() -> None:
