@@ -1,34 +1,133 @@
-"""Errors, grouped by what the caller should do about them.
+"""The product's errors: one tree, five categories, one table of what to do about each.
 
-SyncError                      base of everything the product raises on purpose
-├── RetriableError             transient: 429, 5xx, timeouts, dropped connections
-│   └── RetriesExhausted       still failing after the bounded retries: fails the run
-├── FatalError                 retrying cannot help: fails the run with its message
-│   ├── ConfigurationError     a setting or secret is missing or wrong
-│   ├── AuthenticationError    the platform or Dataverse refused the credentials
-│   └── ApiError               a 4xx the API explained (carries the API's code)
-├── SkippableError             one bad record: count it, note its key, carry on
-├── InvalidMessage             a queue message that breaks the contract: dead-letter it
-└── ConcurrencyConflict        an ETag-conditional write lost a race
-    └── LeaseLost              another worker took the run over
+SyncError                        base: `category` says what to do; `str(error)` is audited
+├── RetriableError               RETRIABLE: the same request later may succeed
+│   ├── TransientHttpError       429, 5xx, timeout, dropped connection (clients/retry.py)
+│   ├── RetriesExhausted         still failing after the bounded retries
+│   ├── ImportStillRunning       a Dotdigital import outlived the client's wait
+│   └── StorageUnreachable       Table or Queue Storage did not answer (storage/azure_errors.py)
+├── FatalError                   FATAL: retrying cannot help until someone acts
+│   ├── ConfigurationError       a setting or secret is missing or invalid
+│   ├── AuthenticationError      the platform, Dataverse or Storage refused the credentials
+│   ├── OutcomeUnknown           a write not safe to resend lost its answer
+│   └── ApiError                 a 4xx the API explained (`status`, `code`)
+│       ├── DataverseApiError    (clients/dataverse/transport.py)
+│       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
+│       └── ImportFailedError    a contact import ended in a failure status (same module)
+├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
+│   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
+│   ├── ScheduleError            a schedule or sync window the product refuses (scheduling/)
+│   ├── MappingError             a data mapping the product refuses (mappings/model.py)
+│   ├── SyncTypeUnavailable      a sync type this version does not implement (pipeline/admin.py)
+│   ├── InvalidFetchXml          a marketing list's query that cannot be paged (dataverse/)
+│   └── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
+├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
+│   ├── ConcurrencyConflict      an ETag-conditional write lost a race
+│   │   ├── LeaseLost            another worker took the run over: stop, write nothing more
+│   │   └── PreconditionFailed   an API refused a conditional write (HTTP 412)
+│   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
+│   └── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
+└── NotFoundError                NOT_FOUND: what the request names does not exist
+    └── AccountNotFound          no email account with that id (pipeline/admin.py)
+
+`HANDLING` maps each category to what the worker, the CLI and the HTTP API do, so they agree.
+Programming errors (a caller breaking a function's contract, e.g. a page size out of range)
+stay `ValueError`/`TypeError`: they are bugs to fix, not conditions to handle.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import ClassVar, Final
+
+
+class Category(StrEnum):
+    RETRIABLE = "retriable"
+    FATAL = "fatal"
+    BAD_INPUT = "bad input"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class Handling:
+    """What to do about an error of one category.
+
+    `retry_run`: the worker keeps the run's checkpoint and tries again later (bounded), rather
+    than finishing it as Failed with `str(error)`. `http_status`: the HTTP API's answer.
+    `exit_code`: the CLI's exit status."""
+
+    retry_run: bool
+    http_status: int
+    exit_code: int
+
+
+# Conflicts are retried because every retry starts by re-reading the state that changed.
+# RETRIABLE exits 75, EX_TEMPFAIL of sysexits.h: "try again later" to cron and scripts;
+# BAD_INPUT exits 2 like the CLI's own usage errors.
+HANDLING: Final = MappingProxyType(
+    {
+        Category.RETRIABLE: Handling(retry_run=True, http_status=503, exit_code=75),
+        Category.FATAL: Handling(retry_run=False, http_status=500, exit_code=1),
+        Category.BAD_INPUT: Handling(retry_run=False, http_status=422, exit_code=2),
+        Category.CONFLICT: Handling(retry_run=True, http_status=409, exit_code=3),
+        Category.NOT_FOUND: Handling(retry_run=False, http_status=404, exit_code=4),
+    }
+)
+
+
+def category_of(error: BaseException) -> Category:
+    """A product error's category; anything else is a bug, which retrying does not fix."""
+    return error.category if isinstance(error, SyncError) else Category.FATAL
+
+
+def handling(error: BaseException) -> Handling:
+    return HANDLING[category_of(error)]
+
 
 class SyncError(Exception):
-    """Base class; `str(error)` is written to the audit, so keep it readable and secret-free."""
+    """Base class. Raise a category's class or a subclass, never SyncError itself; keep the
+    message readable and secret-free: it is written to the audit and printed by the CLI."""
+
+    category: ClassVar[Category]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Exactly one category per class, so `except RetriableError` and
+        # `error.category is Category.RETRIABLE` always agree.
+        found = {vars(k)["category"] for k in cls.__mro__ if "category" in vars(k)}
+        if len(found) != 1:
+            raise TypeError(f"{cls.__name__} must derive from exactly one category's class")
+
+    def __init__(self, *args: object) -> None:
+        if type(self) is SyncError:
+            raise TypeError("raise a category's class (RetriableError, FatalError, ...)")
+        super().__init__(*args)
 
 
 class RetriableError(SyncError):
-    pass
-
-
-class RetriesExhausted(RetriableError):
-    pass
+    category = Category.RETRIABLE
 
 
 class FatalError(SyncError):
+    category = Category.FATAL
+
+
+class BadInputError(SyncError):
+    category = Category.BAD_INPUT
+
+
+class ConflictError(SyncError):
+    category = Category.CONFLICT
+
+
+class NotFoundError(SyncError):
+    category = Category.NOT_FOUND
+
+
+class RetriesExhausted(RetriableError):
     pass
 
 
@@ -40,6 +139,15 @@ class AuthenticationError(FatalError):
     pass
 
 
+class OutcomeUnknown(FatalError):
+    """A call that is not safe to resend (a Dataverse create, a campaign send, a program
+    enrolment) was sent and lost its answer: it may or may not have been applied.
+
+    FATAL, not RETRIABLE: resending blindly could create a second record or send a campaign
+    twice, so nothing retries it automatically. The run fails with this message; the next
+    scheduled run re-reads both sides and redoes only what is missing."""
+
+
 class ApiError(FatalError):
     def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
         super().__init__(message)
@@ -47,15 +155,11 @@ class ApiError(FatalError):
         self.code = code
 
 
-class SkippableError(SyncError):
+class InvalidMessage(BadInputError):
     pass
 
 
-class InvalidMessage(SyncError):
-    pass
-
-
-class ConcurrencyConflict(SyncError):
+class ConcurrencyConflict(ConflictError):
     pass
 
 
@@ -72,8 +176,3 @@ class PreconditionFailed(ConcurrencyConflict):
         super().__init__(message)
         self.status = status
         self.code = code
-
-
-class WriteOutcomeUnknown(RetriableError):
-    """A write that is not safe to resend lost its connection after it was sent: it may or
-    may not have been applied. Not retried automatically; a later run can redo it."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigurationError
@@ -95,6 +96,19 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, validation_alias="QUEUED_TIMEOUT_SECONDS"
     )
     audit_retention_days: int = Field(default=30, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            # One line naming every invalid setting; never the value (it may be a secret).
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigurationError(
+                f"Invalid app settings: {problems}. Fix them in the Function App configuration "
+                "(or local.settings.json for the local host) and restart."
+            ) from None
 
     def require_storage(self) -> str:
         """The storage account name for identity-based access (when no connection string)."""

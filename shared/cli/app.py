@@ -1,8 +1,11 @@
-"""Operator commands. They use the same Table Storage and queue as the functions."""
+"""Operator commands. They use the same Table Storage and queue as the functions.
+
+A failed command prints one line (`Error: ...`) and exits with its error's category code
+(`shared.errors.HANDLING`); see `shared/cli/errors.py`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -10,11 +13,13 @@ from rich.console import Console
 
 from shared.cli import views
 from shared.cli.environment import load_local_settings
-from shared.errors import SyncError
+from shared.cli.errors import OneLineErrors
+from shared.errors import HANDLING, Category
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection
 from shared.pipeline import admin
 from shared.runtime import Runtime, get_runtime
 from shared.scheduling import Interval, ScheduleSpec, SyncWindow, upcoming
+from shared.scheduling.window_text import parse_clock
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
 
@@ -26,6 +31,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Show and set sync schedules.", no_args_is_help=True)
@@ -47,11 +53,6 @@ def _runtime() -> Runtime:
     return get_runtime()
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
-    return typer.Exit(code=1)
-
-
 @app.callback()
 def main() -> None:
     """Dynamics Marketing Sync operator CLI."""
@@ -67,8 +68,7 @@ def accounts_list() -> None:
 def schedule_show(account: AccountArg) -> None:
     """Show every sync type's interval, window, status, last and next sync."""
     rt = _runtime()
-    if rt.accounts.get(account) is None:
-        raise _fail(f"No email account '{account}'.")
+    admin.require_account(rt, account)
     console.print(views.schedules_table(rt.schedules.for_account(account), f"Schedules: {account}"))
 
 
@@ -85,11 +85,8 @@ def schedule_set(
 ) -> None:  # fmt: skip
     """Set a sync type's interval and sync window."""
     rt = _runtime()
-    try:
-        spec = ScheduleSpec(interval=interval, window=SyncWindow.parse(window))
-        record = admin.set_schedule(rt, account, sync_type, spec)
-    except (ValueError, SyncError) as error:
-        raise _fail(str(error)) from error
+    spec = ScheduleSpec(interval=interval, window=SyncWindow.parse(window))
+    record = admin.set_schedule(rt, account, sync_type, spec)
     console.print(f"{sync_type.value}: {interval.value}, {spec.window.describe()}.")
     runs = upcoming(spec, after=rt.clock(), count=6)
     console.print("Next runs (UTC): " + (", ".join(views.when(r) for r in runs) or "manual only"))
@@ -106,11 +103,8 @@ def schedule_start(
 ) -> None:  # fmt: skip
     """Once a day at a specific time: first run on --date, then daily at that time."""
     rt = _runtime()
-    try:
-        start_time = time.fromisoformat(at) if at else None
-        record = admin.set_once_a_day_start(rt, account, sync_type, on.date(), start_time)
-    except (ValueError, SyncError) as error:
-        raise _fail(str(error)) from error
+    start_time = parse_clock(at) if at else None
+    record = admin.set_once_a_day_start(rt, account, sync_type, on.date(), start_time)
     console.print(f"{sync_type.value}: once a day, next sync {views.when(record.next_sync)} UTC.")
 
 
@@ -122,13 +116,10 @@ def sync_now(
                                           "lists what would be written; nothing is.")] = False,
 ) -> None:  # fmt: skip
     """Enqueue a sync at once (does nothing if one is already queued or in progress)."""
-    try:
-        result = admin.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
-    except (ValueError, SyncError) as error:
-        raise _fail(str(error)) from error
+    result = admin.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
     console.print(result.message, style="green" if result.accepted else "yellow")
-    if not result.accepted:
-        raise typer.Exit(code=2)
+    if not result.accepted:  # already queued or running: a conflict with the schedule's state
+        raise typer.Exit(code=HANDLING[Category.CONFLICT].exit_code)
 
 
 @app.command("audit")
@@ -172,14 +163,9 @@ def labels_add(
     public: Annotated[bool, typer.Option(help="Create it Public (default Private).")] = False,
 ) -> None:
     """Create a data label; the next DataLabels sync creates it in Dotdigital."""
-    rt = _runtime()
-    if rt.accounts.get(account) is None:
-        raise _fail(f"No email account '{account}'.")
-    if rt.data_labels.get(account, name) is not None:
-        raise _fail(f"A data label named '{name}' already exists in '{account}'.")
     label = DataLabel(name=name, type=label_type, default_value=default,
                       description=description, is_private=not public)  # fmt: skip
-    rt.data_labels.save(account, label)
+    admin.add_label(_runtime(), account, label)
     console.print(f"Label {name} saved; it is created in Dotdigital at the next DataLabels sync.")
 
 
@@ -201,13 +187,10 @@ def mappings_add(
     direction: Annotated[MappingDirection, typer.Option()] = MappingDirection.TO_PLATFORM,
 ) -> None:
     """Map a CRM field to a data label; checked against the stored CRM metadata."""
-    try:
-        mapping = DataMapping(label=label, entity=entity, primary_field=field,
-                              linked_entity=linked_entity, linked_field=linked_field,
-                              direction=direction)  # fmt: skip
-        admin.add_mapping(_runtime(), account, mapping)
-    except (ValueError, SyncError) as error:
-        raise _fail(str(error)) from error
+    mapping = DataMapping(label=label, entity=entity, primary_field=field,
+                          linked_entity=linked_entity, linked_field=linked_field,
+                          direction=direction)  # fmt: skip
+    admin.add_mapping(_runtime(), account, mapping)
     console.print(f"Saved {mapping.describe}; it applies from the next sync.")
 
 

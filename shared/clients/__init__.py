@@ -22,7 +22,6 @@ from shared.clients.dotdigital.contacts import Contact, ListContact, ListMembers
 from shared.clients.dotdigital.errors import (
     ImportFailedError,
     ImportStillRunning,
-    OutcomeUnknownError,
     PagingLoopError,
     UnsafeCampaignSendError,
 )
@@ -72,7 +71,6 @@ __all__ += [
     "ImportSummary",
     "ListContact",
     "ListMembership",
-    "OutcomeUnknownError",
     "PagingLoopError",
     "Preference",
     "PreferenceChoice",

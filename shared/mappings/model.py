@@ -6,6 +6,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared.errors import BadInputError, ConflictError
+
+
+class MappingError(BadInputError):
+    """A data mapping the product refuses; the message says what to do instead."""
+
+
+class DuplicateMapping(ConflictError):
+    """The account already maps this label for this entity."""
+
 
 class MappingDirection(StrEnum):
     TO_PLATFORM = "ToPlatform"  # Dynamics -> Dotdigital
@@ -45,7 +55,8 @@ class DataMapping(BaseModel):
     @model_validator(mode="after")
     def _linked_pair(self) -> DataMapping:
         if (self.linked_entity is None) != (self.linked_field is None):
-            raise ValueError("A linked CRM field needs both the linked entity and its field.")
+            # Not a ValueError: it leaves DataMapping(...) as itself, one line, not wrapped.
+            raise MappingError("A linked CRM field needs both the linked entity and its field.")
         return self
 
     @property

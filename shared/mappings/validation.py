@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.mappings.model import EMAIL_LABEL, DataMapping, MappingDirection
+from shared.mappings.model import (
+    EMAIL_LABEL,
+    DataMapping,
+    DuplicateMapping,
+    MappingDirection,
+    MappingError,
+)
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelType, label_key
 
@@ -27,10 +33,6 @@ WRITABLE = frozenset({"String", "Memo", "Integer", "BigInt", "Decimal", "Double"
                       "DateTime", "Boolean"})  # fmt: skip
 
 
-class MappingError(ValueError):
-    pass
-
-
 def validate_mapping(
     mapping: DataMapping,
     *,
@@ -45,7 +47,7 @@ def validate_mapping(
         )
     for other in existing:
         if other.entity is mapping.entity and label_key(other.label) == label_key(mapping.label):
-            raise MappingError(
+            raise DuplicateMapping(
                 f"This mapping already exists: {other.describe}. Edit or delete it instead."
             )
 

@@ -16,6 +16,7 @@ from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
 from shared.messaging.contract import SyncRequest
 from shared.settings import Settings
+from shared.storage.azure_errors import first_contact
 
 MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's initial delay
 
@@ -33,7 +34,7 @@ def queue_service(settings: Settings) -> QueueServiceClient:
 
 
 def _ensure(client: QueueClient) -> QueueClient:
-    with contextlib.suppress(ResourceExistsError):
+    with first_contact("Queue Storage", client.url), contextlib.suppress(ResourceExistsError):
         client.create_queue()
     return client
 

@@ -6,20 +6,29 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.accounts import EmailAccount
-from shared.errors import ConcurrencyConflict
-from shared.mappings.model import DataMapping, default_mappings
-from shared.mappings.validation import MappingError, validate_mapping
+from shared.errors import BadInputError, ConcurrencyConflict, ConflictError, NotFoundError
+from shared.mappings.model import DataMapping, DuplicateMapping, default_mappings
+from shared.mappings.validation import validate_mapping
 from shared.messaging.contract import Trigger
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
 from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day
+from shared.storage.data_labels_repo import DataLabel
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 
 
-class AdminError(ValueError):
-    """A request an operator made that cannot be done; the message says what to do instead."""
+class AccountNotFound(NotFoundError):
+    pass
+
+
+class SyncTypeUnavailable(BadInputError):
+    pass
+
+
+class DuplicateLabel(ConflictError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -28,11 +37,11 @@ class SyncNowResult:
     message: str
 
 
-def _account(rt: Runtime, account_id: str) -> EmailAccount:
+def require_account(rt: Runtime, account_id: str) -> EmailAccount:
     account = rt.accounts.get(account_id)
     if account is None:
         known = ", ".join(a.account_id for a in rt.accounts.all()) or "none yet"
-        raise AdminError(f"No email account '{account_id}' (known accounts: {known}).")
+        raise AccountNotFound(f"No email account '{account_id}' (known accounts: {known}).")
     return account
 
 
@@ -40,7 +49,7 @@ def _require_available(rt: Runtime, account: EmailAccount, sync_type: SyncType) 
     registry = rt.registry or catalogue()
     if not registry.available(account.platform, sync_type):
         offered = ", ".join(t.value for t in registry.sync_types(account.platform)) or "none"
-        raise AdminError(
+        raise SyncTypeUnavailable(
             f"{sync_type.value} is not available for {account.platform.value} accounts in this "
             f"version of the connector (available: {offered})."
         )
@@ -51,7 +60,7 @@ def sync_now(
 ) -> SyncNowResult:
     """Queue a run now. A dry run reads and decides, records what it would write in the audit
     (counts and samples), writes nothing and moves no watermark."""
-    account = _account(rt, account_id)
+    account = require_account(rt, account_id)
     _require_available(rt, account, sync_type)
     if account.disabled:
         return SyncNowResult(
@@ -82,7 +91,7 @@ def sync_now(
 def set_schedule(
     rt: Runtime, account_id: str, sync_type: SyncType, spec: ScheduleSpec
 ) -> ScheduleRecord:
-    _require_available(rt, _account(rt, account_id), sync_type)
+    _require_available(rt, require_account(rt, account_id), sync_type)
     record = rt.schedules.get(account_id, sync_type)
     record.spec = spec
     record.next_sync = next_sync(spec, after=rt.clock())
@@ -93,7 +102,7 @@ def set_once_a_day_start(
     rt: Runtime, account_id: str, sync_type: SyncType, on: date, at: time | None
 ) -> ScheduleRecord:
     """The 'Next Synchronisation' field: first run on that date, then daily at that time."""
-    _require_available(rt, _account(rt, account_id), sync_type)
+    _require_available(rt, require_account(rt, account_id), sync_type)
     record = rt.schedules.get(account_id, sync_type)
     spec, first = schedule_once_a_day(on=on, at=at, current_next=record.next_sync, now=rt.clock())
     record.spec = spec
@@ -131,19 +140,25 @@ def provision_account(
 def add_mapping(rt: Runtime, account_id: str, mapping: DataMapping) -> None:
     """Validate against the stored CRM metadata and labels; save only if it all holds.
     The next sync of a marketing-list type picks the mapping up."""
-    _account(rt, account_id)
+    require_account(rt, account_id)
+    validate_mapping(
+        mapping,
+        labels=rt.data_labels.for_account(account_id),
+        crm_fields=rt.crm_fields.for_account(account_id),
+        existing=rt.mappings.for_account(account_id),
+    )
     try:
-        validate_mapping(
-            mapping,
-            labels=rt.data_labels.for_account(account_id),
-            crm_fields=rt.crm_fields.for_account(account_id),
-            existing=rt.mappings.for_account(account_id),
-        )
         rt.mappings.create(account_id, mapping)
-    except MappingError as error:
-        raise AdminError(str(error)) from error
-    except ConcurrencyConflict as error:
-        raise AdminError(f"This mapping already exists: {mapping.describe}.") from error
+    except ConcurrencyConflict as error:  # added by someone else since the check above
+        raise DuplicateMapping(f"This mapping already exists: {mapping.describe}.") from error
+
+
+def add_label(rt: Runtime, account_id: str, label: DataLabel) -> None:
+    """Save a new data label; the next DataLabels sync creates it in Dotdigital."""
+    require_account(rt, account_id)
+    if rt.data_labels.get(account_id, label.name) is not None:
+        raise DuplicateLabel(f"A data label named '{label.name}' already exists in '{account_id}'.")
+    rt.data_labels.save(account_id, label)
 
 
 def purge_audit(rt: Runtime, *, now: datetime | None = None) -> int:

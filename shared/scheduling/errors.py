@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from shared.errors import BadInputError
 
-class ScheduleError(ValueError):
-    """A schedule request that breaks a product rule; the message is shown to the user as is."""
+
+class ScheduleError(BadInputError):
+    """A schedule request that breaks a product rule; the message is shown to the user as is.
+
+    Raised inside pydantic validators too: not being a ValueError, it leaves `SyncWindow(...)`
+    and `ScheduleSpec(...)` as itself, with its one-line message, instead of as a
+    ValidationError."""

@@ -10,6 +10,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.settings import Settings
+from shared.storage.azure_errors import first_contact
 
 TABLES = (
     "EmailAccounts",
@@ -56,9 +57,10 @@ class Tables:
     @cached_property
     def _clients(self) -> dict[str, TableClient]:
         clients = {}
-        for name in TABLES:
-            full = f"{self.prefix}{name}"
-            with contextlib.suppress(ResourceExistsError):
-                self.service.create_table(full)
-            clients[name] = self.service.get_table_client(full)
+        with first_contact("Table Storage", self.service.url):
+            for name in TABLES:
+                full = f"{self.prefix}{name}"
+                with contextlib.suppress(ResourceExistsError):
+                    self.service.create_table(full)
+                clients[name] = self.service.get_table_client(full)
         return clients

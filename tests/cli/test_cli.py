@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
+from shared.azurite import DEV_ACCOUNT, DEV_KEY, PROJECT_ROOT
 from shared.cli import app as cli
 from shared.runtime import Runtime
 from shared.sync_types import SyncType
 
 runner = CliRunner()
+# Exit codes by error category (shared.errors.HANDLING).
+FATAL, BAD_INPUT, CONFLICT, NOT_FOUND, RETRIABLE = 1, 2, 3, 4, 75
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +30,13 @@ def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(cli.app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.output
+
+
+def error_line(out: str) -> str:
+    """The one line a failed command prints; fails if there is anything else."""
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), out
+    return lines[0]
 
 
 def test_help_lists_the_commands() -> None:
@@ -58,8 +73,15 @@ def test_specific_time_with_another_interval_is_refused(
         "schedule", "set", "acme", "DataLabels", "--interval", "4 hours",
         "--window", "specific 07:30",
     )  # fmt: skip
-    assert code == 1 and "Once a day" in out
+    assert code == BAD_INPUT and "Once a day" in error_line(out)
     assert runtime.schedules.get("acme", SyncType.DATA_LABELS).etag is None  # nothing saved
+
+
+def test_a_time_that_cannot_be_read_is_one_line(runtime: Runtime, account: EmailAccount) -> None:
+    code, out = invoke("schedule", "start", "acme", "CrmMetadata", "--date", "2026-12-01",
+                       "--time", "7h30")  # fmt: skip
+    assert code == BAD_INPUT
+    assert error_line(out) == "Error: Cannot read the time '7h30': write it as HH:MM, e.g. 07:30"
 
 
 def test_once_a_day_start_date(runtime: Runtime, account: EmailAccount) -> None:
@@ -74,23 +96,26 @@ def test_sync_now_twice_says_nothing_changed(runtime: Runtime, account: EmailAcc
     code, out = invoke("sync-now", "acme", "CrmMetadata")
     assert code == 0 and "added to the queue" in out
     code, out = invoke("sync-now", "acme", "CrmMetadata")
-    assert code == 2 and "nothing changed" in out
+    assert code == CONFLICT and "nothing changed" in out
 
 
 def test_unknown_account_and_unavailable_sync_type_explain_themselves(
     runtime: Runtime, account: EmailAccount
 ) -> None:
     code, out = invoke("sync-now", "nobody", "CrmMetadata")
-    assert code == 1 and "No email account 'nobody'" in out and "acme" in out
+    assert code == NOT_FOUND
+    assert error_line(out) == "Error: No email account 'nobody' (known accounts: acme)."
+    code, out = invoke("schedule", "show", "nobody")
+    assert code == NOT_FOUND and "No email account 'nobody'" in error_line(out)
     code, out = invoke("sync-now", "acme", "Forms")
-    assert code == 1 and "not available" in out
+    assert code == BAD_INPUT and "not available" in error_line(out)
 
 
 def test_labels_add_refuses_duplicates(runtime: Runtime, account: EmailAccount) -> None:
     code, _ = invoke("labels", "add", "acme", "SALUTATION", "--default", "Customer")
     assert code == 0
     code, out = invoke("labels", "add", "acme", "salutation")
-    assert code == 1 and "already exists" in out
+    assert code == CONFLICT and "already exists" in error_line(out)
     code, out = invoke("labels", "list", "acme")
     assert "SALUTATION" in out and "Customer" in out and "Private" in out
 
@@ -136,6 +161,45 @@ def test_mappings_add_and_list(runtime: Runtime, account: EmailAccount) -> None:
                        "--field", "companyname", "--direction", "Both")  # fmt: skip
     assert code == 0, out
     code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "contact", "--field", "x")
-    assert code == 1 and "contact has no mappable field 'x'" in out
+    assert code == BAD_INPUT and "contact has no mappable field 'x'" in error_line(out)
+    # A value pydantic refuses is one line too, naming the field.
+    code, out = invoke("mappings", "add", "acme", "COMPANY", "--entity", "lead",
+                       "--field", "Job Title")  # fmt: skip
+    assert code == BAD_INPUT and "primary_field: String should match pattern" in error_line(out)
     code, out = invoke("mappings", "list", "acme")
     assert "COMPANY" in out and "companyname" in out and "Both" in out
+
+
+def test_unreachable_table_storage_names_the_endpoint_in_one_line() -> None:
+    """The real command, as an operator runs it, with nothing listening at the endpoint."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # holds the port without listening: connection refused
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}/{DEV_ACCOUNT}"
+        env = {
+            **os.environ,
+            "AzureWebJobsStorage": f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};"
+            f"AccountKey={DEV_KEY};TableEndpoint={endpoint};",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "shared", "accounts", "list"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    assert result.returncode == RETRIABLE
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: Cannot reach Table Storage at {endpoint}: is Azurite running? "
+        "`make demo` starts it (or check AzureWebJobsStorage)."
+    ]
+
+
+def test_an_unexpected_error_is_one_line_too(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise KeyError("row without PartitionKey\nsecond line")
+
+    monkeypatch.setattr(cli.admin, "sync_now", broken)
+    code, out = invoke("sync-now", "acme", "CrmMetadata")
+    assert code == FATAL
+    assert error_line(out).startswith("Error: unexpected KeyError: ")

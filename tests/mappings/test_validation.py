@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
+from shared.mappings.model import (
+    DataMapping,
+    DuplicateMapping,
+    MappedEntity,
+    MappingDirection,
+    default_mappings,
+)
 from shared.mappings.validation import MappingError, validate_mapping
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelType
@@ -68,7 +74,7 @@ def test_invalid_mappings_say_what_is_wrong(mapping: DataMapping, message: str) 
 
 
 def test_existing_mapping_is_refused_whatever_the_label_case() -> None:
-    with pytest.raises(MappingError, match="already exists"):
+    with pytest.raises(DuplicateMapping, match="already exists"):
         check(m("firstname", "firstname"), existing=[m("FIRSTNAME", "firstname")])
 
 
@@ -78,7 +84,7 @@ def test_no_metadata_yet_asks_for_a_crm_metadata_sync() -> None:
 
 
 def test_linked_field_needs_both_parts() -> None:
-    with pytest.raises(ValueError, match="both the linked entity and its field"):
+    with pytest.raises(MappingError, match="both the linked entity and its field"):
         m("COMPANY", "parentcustomerid", linked_field="name")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.accounts import EmailAccount
-from shared.mappings.model import DataMapping, MappedEntity
+from shared.mappings.model import DataMapping, DuplicateMapping, MappedEntity, MappingError
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.crm_fields_repo import CrmField
@@ -31,13 +31,13 @@ def test_add_mapping_validates_and_saves_nothing_on_error(
     )  # fmt: skip
     runtime.data_labels.save("acme", DataLabel(name="JOBTITLE"))
 
-    with pytest.raises(admin.AdminError, match="no mappable field 'job'"):
+    with pytest.raises(MappingError, match="no mappable field 'job'"):
         admin.add_mapping(runtime, "acme", DataMapping(
             label="JOBTITLE", entity=MappedEntity.CONTACT, primary_field="job"))  # fmt: skip
     assert runtime.mappings.for_account("acme") == []
 
     good = DataMapping(label="JOBTITLE", entity=MappedEntity.CONTACT, primary_field="jobtitle")
     admin.add_mapping(runtime, "acme", good)
-    with pytest.raises(admin.AdminError, match="already exists"):
+    with pytest.raises(DuplicateMapping, match="already exists"):
         admin.add_mapping(runtime, "acme", good)
     assert runtime.mappings.for_account("acme") == [good]

@@ -404,6 +404,20 @@ def test_dynamic_list_follows_its_query(world: World) -> None:
     assert world.dd.state.store.by_email(moved) is not None
 
 
+def test_a_dynamic_list_whose_query_cannot_be_read_fails_alone(world: World) -> None:
+    world.activate("Seattle")
+    world.activate("Newsletter")
+    world.dv.state.update("list", world.lists["Seattle"], {"query": "<fetch><entity name="})
+
+    audit = world.run()
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS
+    seattle = world.details(audit)["Seattle"]
+    assert seattle.status is AuditStatus.FAILED
+    assert "not well-formed FetchXML" in seattle.message
+    assert world.book("Newsletter") == world.expected("Newsletter")
+
+
 # Membership actions ------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from shared.scheduling import (
     Interval,
+    ScheduleError,
     ScheduleSpec,
     SyncWindow,
     Weekday,
@@ -24,7 +25,7 @@ NOON = datetime(2024, 1, 1, 12, tzinfo=UTC)
 @pytest.mark.parametrize("interval", [i for i in Interval if i is not Interval.ONCE_A_DAY])
 def test_specific_time_with_any_other_interval_is_refused(interval: Interval) -> None:
     with pytest.raises(
-        ValidationError,
+        ScheduleError,
         match="The Specific time window is only available for the interval Once a day",
     ):
         ScheduleSpec(interval=interval, window=SEVEN_THIRTY)

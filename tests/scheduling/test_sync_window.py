@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from pydantic import ValidationError
 
-from shared.scheduling import SyncWindow, Weekday, WindowKind
+from shared.scheduling import ScheduleError, SyncWindow, Weekday, WindowKind
 from tests.scheduling.strategies import any_times, windows
 
 MON, TUE, WED, THU, FRI, SAT, SUN = Weekday
@@ -65,11 +65,24 @@ def test_describe(window: SyncWindow, text: str) -> None:
         ({"days": {MON}}, "Any time window takes no days"),
         ({"at": time(0)}, "Any time window takes no days"),
         ({"start": time(0), "end": time(0)}, "Any time window takes no days"),
+    ],
+)
+def test_invalid_windows_are_refused_with_a_clear_message(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ScheduleError, match=message) as caught:
+        SyncWindow.model_validate(fields)
+    assert "\n" not in str(caught.value)  # one line, as the CLI prints it
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
         ({"kind": "Sometimes"}, "Any time"),
         ({"kind": WindowKind.DAYS, "days": {7}, "start": time(9), "end": time(17)}, "days"),
     ],
 )
-def test_invalid_windows_are_refused_with_a_clear_message(
+def test_values_of_the_wrong_type_are_refused_by_pydantic(
     fields: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
@@ -78,7 +91,7 @@ def test_invalid_windows_are_refused_with_a_clear_message(
 
 def test_times_must_be_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
-    with pytest.raises(ValidationError, match="must be a UTC time of day"):
+    with pytest.raises(ScheduleError, match="must be a UTC time of day"):
         SyncWindow(kind=WindowKind.SPECIFIC_TIME, at=time(7, tzinfo=plus_two))
     window = SyncWindow(kind=WindowKind.SPECIFIC_TIME, at=time(7, tzinfo=UTC))
     assert window.at == time(7)
@@ -142,7 +155,7 @@ def test_parse(text: str, expected: SyncWindow) -> None:
     ],
 )
 def test_parse_refuses_with_a_helpful_message(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ScheduleError, match=message):
         SyncWindow.parse(text)
 
 

@@ -18,7 +18,7 @@
 
 Errors: `ApiError(status, code)` for what the service refused, `PreconditionFailed` (412),
 `AuthenticationError`, `RetriesExhausted` after the bounded retries (it names the operation),
-`WriteOutcomeUnknown` when a create lost its answer.
+`OutcomeUnknown` when a create lost its answer.
 """
 
 from __future__ import annotations

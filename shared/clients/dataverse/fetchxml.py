@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from shared.clients.dataverse.odata import check_name, check_page_size, query_string
 from shared.clients.dataverse.paging import Record
 from shared.clients.dataverse.transport import DataverseTransport
-from shared.errors import ApiError
+from shared.errors import ApiError, BadInputError
 
 PAGING_ANNOTATIONS = (
     'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,'
@@ -33,20 +33,24 @@ MORE_RECORDS_ANNOTATION = "@Microsoft.Dynamics.CRM.morerecords"
 SIMPLE_PAGING_LIMIT = 50_000
 
 
+class InvalidFetchXml(BadInputError):
+    """A query (a dynamic marketing list's, written in Dynamics) this client cannot page."""
+
+
 def prepare_fetch(fetch_xml: str, *, select: Sequence[str] | None, page_size: int) -> ET.Element:
     """The fetch element ready for page 1: `count` = page size, and the `attribute` elements
     replaced by `select` when given."""
     try:
         fetch = ET.fromstring(fetch_xml)
     except ET.ParseError as error:
-        raise ValueError(f"not well-formed FetchXML: {error}") from None
+        raise InvalidFetchXml(f"not well-formed FetchXML: {error}") from None
     if fetch.tag != "fetch":
-        raise ValueError("FetchXML must have a <fetch> root element")
+        raise InvalidFetchXml("FetchXML must have a <fetch> root element")
     entity = fetch.find("entity")
     if entity is None or not entity.get("name"):
-        raise ValueError("FetchXML needs an <entity name=...> element")
+        raise InvalidFetchXml("FetchXML needs an <entity name=...> element")
     if fetch.get("top"):
-        raise ValueError("FetchXML 'top' cannot be combined with paging; remove it")
+        raise InvalidFetchXml("FetchXML 'top' cannot be combined with paging; remove it")
     if select is not None:
         for child in list(entity):
             if child.tag in ("attribute", "all-attributes"):

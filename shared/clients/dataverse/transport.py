@@ -10,7 +10,7 @@ under the documented 52 concurrent requests per user), held only while a request
 wire, never during a retry wait or while a caller processes a page.
 
 Writes that are not safe to resend (a POST that creates a record) are not retried once the
-request may have reached the server without an answer: that is `WriteOutcomeUnknown`. An error
+request may have reached the server without an answer: that is `OutcomeUnknown`. An error
 response is different: Dataverse runs each operation in a transaction, so an error answer
 means nothing was applied and the request can be resent.
 
@@ -36,7 +36,7 @@ from shared.clients.retry import (
     server_requested_wait,
     status_description,
 )
-from shared.errors import ApiError, AuthenticationError, PreconditionFailed, WriteOutcomeUnknown
+from shared.errors import ApiError, AuthenticationError, OutcomeUnknown, PreconditionFailed
 
 API_PATH = "/api/data/v9.2"
 USER_AGENT = "dynamics-marketing-sync/0.1"
@@ -184,7 +184,7 @@ class DataverseTransport:
                     response = once(self._tokens.refresh())
             except httpx.TransportError as error:
                 if not idempotent and may_have_been_sent(error):
-                    raise WriteOutcomeUnknown(
+                    raise OutcomeUnknown(
                         f"Dataverse: {operation} got no answer ({describe_failure(error)}); "
                         "it may or may not have been applied, so it was not sent again"
                     ) from error

@@ -4,7 +4,7 @@
 
 - create: `POST <set>` -> 204 + `OData-EntityId`; with `Prefer: return=representation` -> 201
   and the record (no OData-EntityId then). Not resent after a lost answer (it would create a
-  second record): `WriteOutcomeUnknown` instead.
+  second record): `OutcomeUnknown` instead.
 - update: `PATCH <set>(<key>)` with `If-Match: *` (never creates; 404 if missing) or the ETag
   read earlier (412 -> `PreconditionFailed` if the row changed since).
 - upsert: `PATCH <set>(<key>)` without If-Match (creates if missing); `create_only` sends

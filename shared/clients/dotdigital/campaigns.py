@@ -4,7 +4,7 @@ a date, summary, and sending.
 The send hazard: `POST /v2/campaigns/send` with empty `addressBookIds` and `contactIds` sends
 the campaign to ALL contacts in the account ("Leave the list array empty to send to All
 Contacts"). `send_campaign` refuses that before making any request. A send is not repeated
-after a lost answer (`OutcomeUnknownError`): sending twice is worse than failing.
+after a lost answer (`OutcomeUnknown`): sending twice is worse than failing.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from shared.clients.retry import status_description
-from shared.errors import ApiError, FatalError, RetriableError
+from shared.errors import ApiError, BadInputError, RetriableError
 
 if TYPE_CHECKING:
     from shared.clients.dotdigital.imports import ImportReport
@@ -76,15 +76,10 @@ class PagingLoopError(ApiError):
         super().__init__(message, status=200, code="PAGING_LOOP")
 
 
-class UnsafeCampaignSendError(ValueError):
+class UnsafeCampaignSendError(BadInputError):
     """A campaign send without address books or contacts: Dotdigital sends it to ALL contacts.
 
     Raised before any request is made."""
-
-
-class OutcomeUnknownError(FatalError):
-    """A call that must not be repeated (a send, an enrolment) lost its answer: it may or may
-    not have happened, so it is not retried."""
 
 
 class ImportFailedError(ApiError):

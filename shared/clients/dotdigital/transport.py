@@ -6,7 +6,7 @@ dropped connections and the legacy `ERROR_APIUSAGE_EXCEEDED` are retried (429 wa
 
 Calls that must not happen twice (a campaign send, a program enrolment) pass
 `idempotent=False`: only failures that prove nothing was done are retried (a refused
-connection, 429, 503, the usage limit); a lost answer raises `OutcomeUnknownError`.
+connection, 429, 503, the usage limit); a lost answer raises `OutcomeUnknown`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from shared.clients.dotdigital.errors import RATE_LIMIT_CODES, OutcomeUnknownError, read_error
+from shared.clients.dotdigital.errors import RATE_LIMIT_CODES, read_error
 from shared.clients.dotdigital.routes import Route
 from shared.clients.retry import (
     RetryPolicy,
@@ -25,7 +25,7 @@ from shared.clients.retry import (
     server_requested_wait,
     status_description,
 )
-from shared.errors import ApiError, AuthenticationError
+from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
 
 USER_AGENT = "dynamics-marketing-sync/0.1"
 
@@ -92,7 +92,7 @@ class DotdigitalTransport:
                 if outcome_unknown is not None:
                     outcome_unknown[:] = [True]
                 if not idempotent:
-                    raise OutcomeUnknownError(
+                    raise OutcomeUnknown(
                         f"Dotdigital {operation}: the connection failed after the request was "
                         f"sent ({type(error).__name__}); it may or may not have been done, so it "
                         "is not repeated"
@@ -119,7 +119,7 @@ class DotdigitalTransport:
                     status=status,
                     retry_after=wait,
                 )
-            raise OutcomeUnknownError(
+            raise OutcomeUnknown(
                 f"Dotdigital {operation} failed (HTTP {status}): {error.message}; it may or "
                 "may not have been done, so it is not repeated"
             )

@@ -9,7 +9,7 @@ from sandbox.clock import ManualClock
 from sandbox.dataverse import BATCH_TEMPLATE
 from shared.clients import DataverseClient
 from shared.clients.dataverse.batch import BatchRequest, ChangeSet
-from shared.errors import WriteOutcomeUnknown
+from shared.errors import OutcomeUnknown
 from tests.fixtures.sandboxes import DataverseSandbox
 
 TOO_LONG = "Subject is too long " + "x" * 200
@@ -192,7 +192,7 @@ def test_lost_answer_to_a_batch_of_creates_is_not_resent(
     dataverse_sandbox.state.faults.lose_response_next()
     requests = [BatchRequest.create("contacts", {"lastname": str(i)}) for i in range(3)]
 
-    with pytest.raises(WriteOutcomeUnknown, match="may or may not have been applied"):
+    with pytest.raises(OutcomeUnknown, match="may or may not have been applied"):
         dataverse_client.execute_batch(requests)
 
     assert len(dataverse_sandbox.state.table("contact")) == 3  # it did run, once

@@ -7,7 +7,7 @@ import pytest
 
 from sandbox.dataverse import COLLECTION_TEMPLATE, RECORD_TEMPLATE
 from shared.clients import DataverseClient
-from shared.errors import ApiError, ConcurrencyConflict, PreconditionFailed, WriteOutcomeUnknown
+from shared.errors import ApiError, ConcurrencyConflict, OutcomeUnknown, PreconditionFailed
 from tests.fixtures.sandboxes import DataverseSandbox
 
 EMAIL = {"emailaddress1": "o'brien@example.com"}
@@ -144,7 +144,7 @@ def test_lost_answer_to_a_create_is_not_resent(
 ) -> None:
     dataverse_sandbox.state.faults.lose_response_next()
 
-    with pytest.raises(WriteOutcomeUnknown) as caught:
+    with pytest.raises(OutcomeUnknown) as caught:
         dataverse_client.create("contacts", {"lastname": "Once"})
 
     assert str(caught.value).startswith("Dataverse: POST contacts got no answer")

@@ -21,11 +21,10 @@ from sandbox.dotdigital import (
 )
 from shared.clients import (
     DotdigitalClient,
-    OutcomeUnknownError,
     PreferenceChoice,
     UnsafeCampaignSendError,
 )
-from shared.errors import ApiError, RetriesExhausted
+from shared.errors import ApiError, OutcomeUnknown, RetriesExhausted
 from tests.fixtures.sandboxes import DotdigitalSandbox
 
 DAY = 86_400
@@ -269,7 +268,7 @@ def test_a_send_whose_answer_is_lost_is_not_repeated(
     campaign = state.add_campaign("Once")
     state.faults.lose_response_next()
 
-    with pytest.raises(OutcomeUnknownError, match="not repeated"):
+    with pytest.raises(OutcomeUnknown, match="not repeated"):
         client.send_campaign(campaign.id, address_book_ids=seeded.address_book_ids)
 
     assert len(state.sends) == 1  # it did happen, once

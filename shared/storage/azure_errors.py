@@ -1,0 +1,57 @@
+"""Azure Storage SDK errors as product errors that name the endpoint and say what to do.
+
+Applied at first contact (creating the tables, the queues), where a missing Azurite or a wrong
+connection string shows up; later SDK errors stay as the SDK raised them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from shared.errors import AuthenticationError, RetriableError, SyncError
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _advice(endpoint: str) -> str:
+    if urlsplit(endpoint).hostname in _LOCAL_HOSTS:
+        return "is Azurite running? `make demo` starts it (or check AzureWebJobsStorage)."
+    return "check AzureWebJobsStorage and that this machine can reach the storage account."
+
+
+class StorageUnreachable(RetriableError):
+    def __init__(self, service: str, endpoint: str) -> None:
+        super().__init__(f"Cannot reach {service} at {endpoint}: {_advice(endpoint)}")
+        self.endpoint = endpoint
+
+
+def storage_error(error: AzureError, service: str, endpoint: str) -> SyncError | None:
+    """The product error for an SDK error, or None when there is nothing more useful to say."""
+    if isinstance(error, ServiceRequestError | ServiceResponseError):
+        return StorageUnreachable(service, endpoint)
+    if isinstance(error, ClientAuthenticationError):
+        return AuthenticationError(
+            f"{service} at {endpoint} refused the credentials: check the account key in "
+            "AzureWebJobsStorage (or the managed identity's role assignments)."
+        )
+    return None
+
+
+@contextmanager
+def first_contact(service: str, endpoint: str) -> Iterator[None]:
+    try:
+        yield
+    except AzureError as error:
+        product = storage_error(error, service, endpoint)
+        if product is None:
+            raise
+        raise product from error
