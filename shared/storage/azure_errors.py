@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
+    HttpResponseError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -38,10 +39,16 @@ def storage_error(error: AzureError, service: str, endpoint: str) -> SyncError |
     """The product error for an SDK error, or None when there is nothing more useful to say."""
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         return StorageUnreachable(service, endpoint)
-    if isinstance(error, ClientAuthenticationError):
+    # A wrong account key is a plain 403 (AuthorizationFailure); a token the identity could not
+    # get is a ClientAuthenticationError without a response.
+    refused = isinstance(error, HttpResponseError) and error.status_code in (401, 403)
+    if refused or isinstance(error, ClientAuthenticationError):
+        code = getattr(error, "error_code", None)
         return AuthenticationError(
-            f"{service} at {endpoint} refused the credentials: check the account key in "
-            "AzureWebJobsStorage (or the managed identity's role assignments)."
+            f"{service} at {endpoint} refused the credentials"
+            + (f" ({code})" if code else "")
+            + ": check the account key in AzureWebJobsStorage (or the managed identity's "
+            "role assignments)."
         )
     return None
 
