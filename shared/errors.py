@@ -8,6 +8,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   └── StorageUnreachable       Table or Queue Storage did not answer (storage/azure_errors.py)
 ├── FatalError                   FATAL: retrying cannot help until someone acts
 │   ├── ConfigurationError       a setting or secret is missing or invalid
+│   ├── CursorError              a saved cursor that cannot be used (engine/cursor.py)
 │   ├── AuthenticationError      the platform, Dataverse or Storage refused the credentials
 │   ├── OutcomeUnknown           a write not safe to resend lost its answer
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
@@ -18,7 +19,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
 │   ├── ScheduleError            a schedule or sync window the product refuses (scheduling/)
 │   ├── MappingError             a data mapping the product refuses (mappings/model.py)
-│   ├── SyncTypeUnavailable      a sync type this version does not implement (pipeline/admin.py)
+│   ├── NotAvailable             a sync type the account's platform lacks (engine/registry.py)
 │   ├── InvalidFetchXml          a marketing list's query that cannot be paged (dataverse/)
 │   └── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first

@@ -23,10 +23,6 @@ from shared.errors import (
     handling,
 )
 
-# Control flow, not errors: the worker raises it to unwind a run whose lease another worker
-# took. It must NOT be a SyncError, or handlers that catch SyncError would swallow it.
-NOT_PRODUCT_ERRORS = {"shared.pipeline.worker.LeaseLost"}
-
 
 def _exception_classes() -> dict[str, type[BaseException]]:
     """Every exception class defined in the product's modules, by qualified name."""
@@ -57,7 +53,7 @@ def test_the_tree_is_found() -> None:
 
 
 def test_every_exception_the_product_defines_is_in_the_tree() -> None:
-    outside = set(EXCEPTIONS) - set(PRODUCT_ERRORS) - NOT_PRODUCT_ERRORS
+    outside = set(EXCEPTIONS) - set(PRODUCT_ERRORS)
     assert outside == {"shared.errors.SyncError"}
 
 

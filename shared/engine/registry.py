@@ -9,12 +9,13 @@ from typing import Any
 
 from shared.accounts import Platform
 from shared.engine.template import SyncTypeTemplate
-from shared.errors import ConfigurationError
+from shared.errors import BadInputError
 from shared.sync_types import SyncType
 
 
-class NotAvailable(ConfigurationError):
-    """The account's platform has no such sync type (in this version)."""
+class NotAvailable(BadInputError):
+    """The account's platform has no such sync type (in this version): Sync Now, a schedule
+    change or a queued run asked for something this version does not offer."""
 
 
 class SyncTypeRegistry:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.accounts import EmailAccount
-from shared.errors import BadInputError, ConcurrencyConflict, ConflictError, NotFoundError
+from shared.engine.registry import NotAvailable
+from shared.errors import ConcurrencyConflict, ConflictError, NotFoundError
 from shared.mappings.model import DataMapping, DuplicateMapping, default_mappings
 from shared.mappings.validation import validate_mapping
 from shared.messaging.contract import Trigger
@@ -20,10 +21,6 @@ from shared.sync_types import SyncType
 
 
 class AccountNotFound(NotFoundError):
-    pass
-
-
-class SyncTypeUnavailable(BadInputError):
     pass
 
 
@@ -49,7 +46,7 @@ def _require_available(rt: Runtime, account: EmailAccount, sync_type: SyncType) 
     registry = rt.registry or catalogue()
     if not registry.available(account.platform, sync_type):
         offered = ", ".join(t.value for t in registry.sync_types(account.platform)) or "none"
-        raise SyncTypeUnavailable(
+        raise NotAvailable(
             f"{sync_type.value} is not available for {account.platform.value} accounts in this "
             f"version of the connector (available: {offered})."
         )

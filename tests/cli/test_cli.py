@@ -196,7 +196,7 @@ def test_unreachable_table_storage_names_the_endpoint_in_one_line() -> None:
 def test_an_unexpected_error_is_one_line_too(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise KeyError("row without PartitionKey\nsecond line")
 
     monkeypatch.setattr(cli.admin, "sync_now", broken)
