@@ -5,7 +5,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── TransientHttpError       429, 5xx, timeout, dropped connection (clients/retry.py)
 │   ├── RetriesExhausted         still failing after the bounded retries
 │   ├── ImportStillRunning       a Dotdigital import outlived the client's wait
-│   └── StorageUnreachable       Table or Queue Storage did not answer (storage/azure_errors.py)
+│   └── StorageUnreachable       Table or Queue Storage did not answer (azure_errors.py)
 ├── FatalError                   FATAL: retrying cannot help until someone acts
 │   ├── ConfigurationError       a setting or secret is missing or invalid
 │   ├── CursorError              a saved cursor that cannot be used (engine/cursor.py)

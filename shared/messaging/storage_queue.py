@@ -14,9 +14,9 @@ from datetime import timedelta
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
+from shared.azure_errors import first_contact
 from shared.messaging.contract import SyncRequest
 from shared.settings import Settings
-from shared.storage.azure_errors import first_contact
 
 MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's initial delay
 

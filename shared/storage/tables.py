@@ -9,8 +9,8 @@ from functools import cached_property
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
+from shared.azure_errors import first_contact
 from shared.settings import Settings
-from shared.storage.azure_errors import first_contact
 
 TABLES = (
     "EmailAccounts",

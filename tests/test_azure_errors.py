@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from azure.storage.queue import QueueClient
 
+from shared.azure_errors import StorageUnreachable
 from shared.azurite import DEV_ACCOUNT, AzuriteProcess
 from shared.errors import AuthenticationError, Category
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.settings import Settings
-from shared.storage.azure_errors import StorageUnreachable
 from shared.storage.tables import Tables
 
 
