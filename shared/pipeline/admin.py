@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from shared.accounts import EmailAccount
 from shared.errors import ConcurrencyConflict
 from shared.mappings.model import DataMapping, default_mappings
-from shared.mappings.validation import MappingError, validate_mapping
+from shared.pipeline.mapping_validation import MappingError, validate_mapping
 from shared.messaging.contract import Trigger
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
