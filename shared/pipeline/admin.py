@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from shared.accounts import EmailAccount
 from shared.errors import ConcurrencyConflict
 from shared.mappings.model import DataMapping, default_mappings
-from shared.pipeline.mapping_validation import MappingError, validate_mapping
 from shared.messaging.contract import Trigger
+from shared.pipeline.mapping_validation import MappingError, validate_mapping
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
 from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day
