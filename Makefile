@@ -22,10 +22,11 @@ $(AZURITE): package.json package-lock.json
 test: install  ## run the whole test suite (Azurite and sandboxes start on free ports)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install  ## ruff and mypy, as CI runs them
+lint: install  ## ruff, mypy and the import contracts (pyproject.toml), as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 demo: install  ## Azurite + sandboxes + local host, a demo account, scheduled syncs, then the audit
 	$(BIN)/python -m shared demo
@@ -34,7 +35,7 @@ host: install  ## run the local Functions host against the settings in the envir
 	$(BIN)/python -m shared host
 
 clean:
-	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 
 .PHONY: bench
 bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/results/contacts_push.md

@@ -65,6 +65,7 @@ from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists import list_push
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.push_index import SnapshotIndex
+from shared.sync.marketing_lists.snapshot_repo import list_members
 from shared.sync_types import SyncType
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "marketing_lists_push.md"
@@ -115,7 +116,7 @@ class Clocks:
 @contextmanager
 def timed_storage(rt: Runtime, clocks: Clocks) -> Iterator[None]:
     """Time the snapshot writes and index loads of the run (wrappers around the real ones)."""
-    repo = rt.list_members
+    repo = list_members(rt)
     upsert = repo.upsert_many
     load = SnapshotIndex.load.__func__  # type: ignore[attr-defined]
 

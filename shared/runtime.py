@@ -1,10 +1,17 @@
-"""Composition root: builds repositories, the queue adapter and API clients from settings."""
+"""Composition root: builds repositories, the queue adapter and API clients from settings.
+
+It sits below the capabilities (`shared.sync`) and the engine, above clients, storage and
+messaging: sync types get it as their `services`, so it cannot name a capability's own
+repositories; those come through `repository()`.
+"""
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast
+
+from azure.data.tables import TableClient
 
 from shared.accounts import EmailAccount
 from shared.clock import Clock, utc_now
@@ -18,8 +25,6 @@ from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
-from shared.sync.marketing_lists.links_repo import ListLinkRepository
-from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +33,18 @@ if TYPE_CHECKING:
     from shared.clients.dotdigital.client import DotdigitalClient
     from shared.clients.retry import RetryPolicy
     from shared.engine.registry import SyncTypeRegistry
+
+
+class TableRepository(Protocol):
+    """A repository that a capability keeps for itself, over one of the product's tables."""
+
+    TABLE: ClassVar[str]
+    WRITES: ClassVar[tuple[str, ...]]  # the methods that write: a dry run records them instead
+
+    def __init__(self, table: TableClient) -> None: ...
+
+
+R = TypeVar("R", bound=TableRepository)
 
 
 class Runtime:
@@ -45,6 +62,7 @@ class Runtime:
         self._retry = retry
         self._lock = threading.Lock()
         self._dotdigital: dict[str, DotdigitalClient] = {}
+        self._repositories: dict[type[TableRepository], TableRepository] = {}
         # The sync types the worker runs; None: the product's catalogue (tests inject theirs).
         self.registry: SyncTypeRegistry | None = None
 
@@ -84,13 +102,13 @@ class Runtime:
     def mappings(self) -> MappingRepository:
         return MappingRepository(self.tables.client("EmailDataMappings"))
 
-    @cached_property
-    def list_links(self) -> ListLinkRepository:
-        return ListLinkRepository(self.tables.client("MarketingListLinks"))
-
-    @cached_property
-    def list_members(self) -> ListMemberRepository:
-        return ListMemberRepository(self.tables.client("ListMembers"))
+    def repository(self, kind: type[R]) -> R:
+        """The runtime's one instance of a capability's repository (tests wrap its methods)."""
+        with self._lock:
+            repo = self._repositories.get(kind)
+            if repo is None:
+                repo = self._repositories[kind] = kind(self.tables.client(kind.TABLE))
+            return cast(R, repo)
 
     @property
     def queue(self) -> SyncQueue:

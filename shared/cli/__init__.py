@@ -1,1 +1,1 @@
-"""The operator CLI: `python -m shared --help`."""
+"""The operator CLI (`python -m shared --help`) and its `demo` command: dev tooling only."""

@@ -209,6 +209,6 @@ def demo(
                                                    "instead of keeping Azurite running.")] = False,
 ) -> None:  # fmt: skip
     """Start Azurite and the sandboxes, provision a demo account, run its scheduled syncs."""
-    from shared.demo import run_demo
+    from shared.cli.demo import run_demo
 
     run_demo(console, keep_running=not exit_after_audit)

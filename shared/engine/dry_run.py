@@ -25,7 +25,7 @@ from shared.clients.dotdigital.address_books import AddressBook
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.data_fields import DataField
 from shared.clients.dotdigital.imports import ContactReference, ImportContact, ImportResult
-from shared.runtime import Runtime
+from shared.runtime import R, Runtime
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
 from shared.storage.data_labels_repo import DataLabelRepository
@@ -33,8 +33,6 @@ from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
-from shared.sync.marketing_lists.links_repo import ListLinkRepository
-from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
 
 SAMPLES = 5  # records named per action in the audit details
 MAX_SAMPLE = 120  # characters per sample
@@ -268,15 +266,9 @@ class DryRunServices(Runtime):
             self.live.data_labels, self.recorder, "EmailDataLabels", ["save", "delete"]
         )
 
-    @property
-    def list_links(self) -> ListLinkRepository:
-        return store_sink(self.live.list_links, self.recorder, "MarketingListLinks",
-                          ["save", "delete"])  # fmt: skip
-
-    @property
-    def list_members(self) -> ListMemberRepository:
-        return store_sink(self.live.list_members, self.recorder, "ListMembers",
-                          ["upsert_many", "delete_many", "delete_list"])  # fmt: skip
+    def repository(self, kind: type[R]) -> R:
+        """A capability's own repository: its declared writes recorded, its reads live."""
+        return store_sink(self.live.repository(kind), self.recorder, kind.TABLE, kind.WRITES)
 
     def dataverse(self) -> DataverseClient:
         return dataverse_sink(self.live.dataverse(), self.recorder)

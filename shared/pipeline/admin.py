@@ -9,8 +9,8 @@ from shared.accounts import EmailAccount
 from shared.engine.registry import NotAvailable
 from shared.errors import ConcurrencyConflict, ConflictError, NotFoundError
 from shared.mappings.model import DataMapping, DuplicateMapping, default_mappings
-from shared.mappings.validation import validate_mapping
 from shared.messaging.contract import Trigger
+from shared.pipeline.mapping_validation import validate_mapping
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
 from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day

@@ -28,7 +28,7 @@ from shared.storage.sync_state_repo import SyncStateRepository
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.address_books import PAGE_SIZE, AddressBooks
 from shared.sync.marketing_lists.book_pull import Skipped
-from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.pull_leads import lead_id_for
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
@@ -97,7 +97,7 @@ def _linked_list(
 
 
 def _link(rt: Runtime, book: AddressBookRecord, list_id: str, member_type: int) -> None:
-    rt.list_links.save(
+    list_links(rt).save(
         "acme",
         ListLink(
             list_id=list_id,
@@ -170,7 +170,7 @@ def test_new_book_becomes_a_linked_static_list_with_its_known_contacts(
 
     assert audit.status is AuditStatus.COMPLETED, audit.message
     assert audit.message == "1 address books synced: 2 members added, 0 leads created"
-    [link] = sync_runtime.list_links.for_account("acme")
+    [link] = list_links(sync_runtime).for_account("acme")
     assert (link.address_book_name, link.origin, link.member_type) == (
         "Spring news", "Dotdigital", "contact"
     )  # fmt: skip
@@ -344,7 +344,7 @@ def test_books_whose_list_is_gone_foreign_dynamic_or_closed_are_audited_not_writ
     assert "Ignore new and existing" in _detail(sync_runtime, audit, "Ignore").message
     assert _members(dv, foreign) == _members(dv, dynamic) == _members(dv, ignore) == set()
     assert _members(dv, healthy) == {contact}
-    assert len(sync_runtime.list_links.for_account("acme")) == 5  # no new list for any of them
+    assert len(list_links(sync_runtime).for_account("acme")) == 5  # no new list for any of them
 
 
 def test_only_the_reserved_book_means_no_new_objects_to_sync(
@@ -375,7 +375,7 @@ def test_thousands_of_members_cost_two_batches_per_thousand(
     audit = run_scheduled(sync_runtime, host, clock, "acme", BOOKS)
 
     assert audit.status is AuditStatus.COMPLETED, audit.message
-    [link] = sync_runtime.list_links.for_account("acme")
+    [link] = list_links(sync_runtime).for_account("acme")
     assert _members(dv, link.list_id) == active
     assert audit.counts.updated == len(active)
     pages = math.ceil(len(emails) / PAGE_SIZE)

@@ -36,8 +36,8 @@ from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, label_key
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.marketing_lists.data_in import WATERMARK_KEY
-from shared.sync.marketing_lists.links_repo import ListLink
-from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import outbound, platform_values, values_hash
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
@@ -98,7 +98,7 @@ class World:
             return dict(contact.data)
 
     def snapshot(self, entity: str, email: str) -> MemberSnapshot:
-        members = self.rt.list_members.load("acme", self.lists[entity])
+        members = list_members(self.rt).load("acme", self.lists[entity])
         return members[self.ids[email]]
 
     def run(self, host: LocalHost, sync_type: SyncType = DATA_IN) -> AuditRecord:
@@ -187,7 +187,7 @@ def build_world(
         with dd.lock:
             book = dd.store.add_book(name)
         books[entity] = book.id
-        rt.list_links.save(
+        list_links(rt).save(
             "acme",
             ListLink(
                 list_id=lists[entity],
@@ -222,7 +222,7 @@ def build_world(
                     contact_id=contact.id,
                 )
             )
-        rt.list_members.upsert_many("acme", lists[entity], snapshot)
+        list_members(rt).upsert_many("acme", lists[entity], snapshot)
     return World(rt, dataverse, dotdigital, sandbox_clock, clock, ids, lists, books)
 
 
@@ -478,7 +478,7 @@ def test_a_page_redone_after_a_crash_between_crm_write_and_snapshot_write_writes
     world.change_platform("ada@example.com", LASTNAME="King")
     first = world.run(host)
     assert first.counts.updated == 1
-    world.rt.list_members.upsert_many("acme", world.lists["contact"], [before])
+    list_members(world.rt).upsert_many("acme", world.lists["contact"], [before])
     world.rt.state.set_value("acme", WATERMARK_KEY, None, world.clock.now)
     modified = world.crm("ada@example.com")["modifiedon"]
 

@@ -35,7 +35,8 @@ from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
-from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository
+from shared.sync.marketing_lists.links_repo import list_links
+from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository, list_members
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
@@ -228,7 +229,7 @@ def _calls(sandbox: DataverseSandbox | DotdigitalSandbox, method: str, template:
 
 
 def _snapshot(rt: Runtime, list_id: str) -> dict[str, Any]:
-    repo: ListMemberRepository = rt.list_members
+    repo: ListMemberRepository = list_members(rt)
     return {m.member_id: m for m in repo.iter_members("acme", list_id)}
 
 
@@ -283,7 +284,7 @@ def test_first_push_then_only_what_changed(world: World, dataverse_client: Datav
     assert _calls(dd, "PUT", IMPORT) == 2
     assert _calls(dd, "POST", ADDRESS_BOOKS) == 2
     assert sorted(_new_imports(dd, set())) == sorted([contacts_sent, leads_sent])
-    link = world.rt.list_links.by_list("acme", world.lists["Newsletter"])
+    link = list_links(world.rt).by_list("acme", world.lists["Newsletter"])
     assert link is not None and link.origin == "Dynamics"
     book = dd.state.store.book_named("Newsletter")
     assert book is not None and book.visibility == "Private" and book.id == link.address_book_id
@@ -474,7 +475,7 @@ def test_lists_that_cannot_be_synced_are_reported_with_the_product_messages(
     assert details["Partners"].message == Messages.LIST_NULL
     assert Messages.LIST_ACCOUNT_MISMATCH in audit.message and Messages.LIST_NULL in audit.message
     assert world.book("Prospects") == prospects_book  # not synced, left as it was
-    links = world.rt.list_links
+    links = list_links(world.rt)
     assert links.by_list("acme", world.lists["Partners"]) is None  # the deleted list: unlinked
     assert links.by_list("acme", world.lists["Prospects"]) is not None
 
@@ -571,7 +572,7 @@ def test_run_killed_mid_list_ends_like_an_uninterrupted_one(
 ) -> None:
     world.activate("Newsletter")
     _slice_small(world, monkeypatch)
-    repo = world.rt.list_members
+    repo = list_members(world.rt)
     writes = 0
     upsert = repo.upsert_many
 
@@ -639,7 +640,7 @@ def test_a_dry_run_first_push_names_what_it_would_create_and_creates_nothing(
     assert world.dd.state.store.book_named("Newsletter") is None
     assert world.dd.state.store.count() == 0
     assert _snapshot(world.rt, world.lists["Newsletter"]) == {}
-    assert world.rt.list_links.for_account("acme") == []
+    assert list_links(world.rt).for_account("acme") == []
     details = world.details(audit)
     assert details["Would create address book (Dotdigital)"].message == "1 in all; e.g. Newsletter"
     assert details["Would import contacts (Dotdigital)"].counts.read == len(expected)

@@ -22,6 +22,7 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.two_way import data_in_row_key
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
@@ -177,7 +178,7 @@ def test_no_phase_starts_and_no_api_is_called_when_the_last_data_labels_sync_fai
     assert audit.message == Messages.DATA_LABELS_FAILED
     assert (two_way.dv.counters.count(), two_way.dd.counters.count()) == calls
     assert [row.sync_type for row in two_way.runs()] == [TWO_WAY]  # no DataIn row either
-    assert two_way.rt.list_links.for_account("acme") == []
+    assert list_links(two_way.rt).for_account("acme") == []
 
 
 def test_a_run_continued_across_slices_resumes_each_phase_where_it_stopped(

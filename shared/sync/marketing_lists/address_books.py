@@ -38,7 +38,7 @@ from shared.engine import Direction, Run, Steps, SyncDeclaration, SyncResult, Sy
 from shared.errors import PreconditionFailed
 from shared.mappings.model import MappedEntity
 from shared.sync.marketing_lists.book_pull import PullPlan, pull_page
-from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.pull_leads import lead_template
 from shared.sync.marketing_lists.pull_progress import RunProgress
 from shared.sync.marketing_lists.values import email_field
@@ -151,10 +151,10 @@ class AddressBooks(SyncTypeTemplate[RunProgress]):
         account = run.account
         services = run.services
         progress = run.cursor
-        link = services.list_links.by_address_book(account.account_id, book.id)
+        link = list_links(services).by_address_book(account.account_id, book.id)
         if link is None:
             mlist = _create_list(dataverse, account, book)
-            services.list_links.save(
+            list_links(services).save(
                 account.account_id,
                 ListLink(
                     list_id=mlist.list_id,

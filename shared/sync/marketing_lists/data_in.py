@@ -65,8 +65,8 @@ from shared.storage.data_labels_repo import label_key
 from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
 from shared.sync.marketing_lists.data_in_scope import Skip, inbound_fields, list_problem
 from shared.sync.marketing_lists.data_out import DATA_LABELS_GATE
-from shared.sync.marketing_lists.links_repo import ListLink
-from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import STATE_COLUMN, values_hash
 from shared.sync_types import SyncType
 
@@ -132,7 +132,7 @@ class MarketingListsDataIn(SyncTypeTemplate[DataInCursor]):
         self.page_size = page_size
 
     def start(self, run: Run[DataInCursor]) -> DataInCursor:
-        links = run.services.list_links.for_account(run.account.account_id)
+        links = list_links(run.services).for_account(run.account.account_id)
         return DataInCursor(
             window=run.watermark(WATERMARK_KEY), lists=sorted(link.list_id for link in links)
         )
@@ -172,7 +172,7 @@ class DataInRun:
 
     def run(self) -> Steps:
         cursor = self.cursor
-        stored_links = self.ctx.services.list_links.for_account(self.account_id)
+        stored_links = list_links(self.ctx.services).for_account(self.account_id)
         links = {link.list_id: link for link in stored_links}
         while cursor.index < len(cursor.lists):
             link = links.get(cursor.lists[cursor.index])
@@ -258,7 +258,7 @@ class DataInRun:
 
     def _members(self, list_id: str) -> dict[str, list[MemberSnapshot]]:
         by_email: dict[str, list[MemberSnapshot]] = {}
-        for member in self.ctx.services.list_members.iter_members(self.account_id, list_id):
+        for member in list_members(self.ctx.services).iter_members(self.account_id, list_id):
             if member.email:
                 by_email.setdefault(member.email.lower(), []).append(member)
         return by_email
@@ -356,7 +356,7 @@ class DataInRun:
                 if _retry_later(result):
                     self._hold(contact)
         if agreed:
-            self.ctx.services.list_members.upsert_many(self.account_id, link.list_id, agreed)
+            list_members(self.ctx.services).upsert_many(self.account_id, link.list_id, agreed)
         page_counts.failed = tally.counts.failed - failed_before
         tally.counts = tally.counts + Counts(read=page_counts.read, updated=page_counts.updated)
         self.ctx.counts += page_counts

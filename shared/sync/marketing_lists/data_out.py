@@ -43,7 +43,7 @@ from shared.engine import (
     SyncTypeTemplate,
 )
 from shared.errors import SyncError
-from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.list_push import (
     FLUSH_AT,
     PAGE_SIZE,
@@ -53,6 +53,7 @@ from shared.sync.marketing_lists.list_push import (
     detail_message,
     labels_by_key,
 )
+from shared.sync.marketing_lists.snapshot_repo import list_members
 from shared.sync_types import SyncType
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,8 @@ class _Lists:
         if cursor.unlink:  # after the plan's checkpoint: a redelivered run still reports them
             services = self.ctx.services
             for list_id in cursor.unlink:
-                services.list_members.delete_list(self.account_id, list_id)
-                services.list_links.delete(self.account_id, list_id)
+                list_members(services).delete_list(self.account_id, list_id)
+                list_links(services).delete(self.account_id, list_id)
             cursor.unlink = []
             yield
         while cursor.next < len(cursor.plan):
@@ -151,7 +152,7 @@ class _Lists:
         """The lists to sync, in Dataverse's order; linked lists that cannot be are reported."""
         services = self.ctx.services
         dataverse = services.dataverse()
-        links = {link.list_id: link for link in services.list_links.for_account(self.account_id)}
+        links = {link.list_id: link for link in list_links(services).for_account(self.account_id)}
         self.ctx.cursor = cursor = DataOutCursor(
             only_eligible=self.ctx.account.sync_only_open_leads_and_active_contacts
         )
@@ -250,7 +251,7 @@ class _Lists:
                 labels=labels_by_key(services.data_labels.for_account(self.account_id)),
                 only_eligible=self.cursor.only_eligible,
                 links={
-                    link.list_id: link for link in services.list_links.for_account(self.account_id)
+                    link.list_id: link for link in list_links(services).for_account(self.account_id)
                 },
                 out_of_time=self.ctx.out_of_time,
                 page_size=self.config.page_size,

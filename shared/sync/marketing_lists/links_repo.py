@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 from pydantic import BaseModel
 
+from shared.runtime import Runtime
 from shared.storage.entities import aware
 
 
@@ -52,7 +53,15 @@ def _link(row: TableEntity) -> ListLink:
     )
 
 
+def list_links(services: Runtime) -> ListLinkRepository:
+    """The runtime's list link repository (one instance: a test's wrapper sees every call)."""
+    return services.repository(ListLinkRepository)
+
+
 class ListLinkRepository:
+    TABLE: ClassVar[str] = "MarketingListLinks"
+    WRITES: ClassVar[tuple[str, ...]] = ("save", "delete")
+
     def __init__(self, table: TableClient) -> None:
         self._table = table
 

@@ -53,11 +53,11 @@ from shared.errors import ApiError
 from shared.mappings.model import DataMapping, MappedEntity
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel, label_key
-from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.push_index import SnapshotIndex, hash_value
 from shared.sync.marketing_lists.push_linked import LinkedValues, resolve_linked
 from shared.sync.marketing_lists.push_pages import Resume, iter_member_pages
-from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot
+from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import (
     STATE_COLUMN,
     email_field,
@@ -177,7 +177,7 @@ class ListPusher:
         self.select = select_columns(self.out_mappings, entity)
         self.email_column = email_field(session.mappings, entity)
         self.key = mlist.member_type.primary_key
-        self.repo = session.services.list_members
+        self.repo = list_members(session.services)
         self.failed_emails: set[str] = set()
 
     # The list ------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class ListPusher:
             ),
         )
         if updated != link:
-            s.services.list_links.save(s.account_id, updated)
+            list_links(s.services).save(s.account_id, updated)
             s.links[mlist.list_id] = updated
         p.book_id, p.book_name = book.id, book.name
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 from pydantic import BaseModel
 
+from shared.runtime import Runtime
 from shared.storage.entities import BATCH_LIMIT, aware, delete_all
 
 
@@ -55,7 +56,15 @@ def _member(row: TableEntity) -> MemberSnapshot:
     )
 
 
+def list_members(services: Runtime) -> ListMemberRepository:
+    """The runtime's snapshot repository (one instance: a test's wrapper sees every call)."""
+    return services.repository(ListMemberRepository)
+
+
 class ListMemberRepository:
+    TABLE: ClassVar[str] = "ListMembers"
+    WRITES: ClassVar[tuple[str, ...]] = ("upsert_many", "delete_many", "delete_list")
+
     def __init__(self, table: TableClient) -> None:
         self._table = table
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.mappings.validation import WRITABLE
+from shared.pipeline.mapping_validation import WRITABLE
 from shared.storage.data_labels_repo import LabelType
 from shared.sync.marketing_lists.data_in_values import (
     WRITABLE_TYPES,

@@ -1,6 +1,8 @@
 """Check a new mapping against the stored CRM metadata and the account's labels.
 
 Every problem is reported with what to do about it; nothing is saved unless all checks pass.
+It reads stored entities (CRM fields, labels), so it sits above storage with the admin service
+that runs it; `shared.mappings` keeps the model, which storage itself imports.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from shared.mappings.model import (
     MappingDirection,
     default_mappings,
 )
-from shared.mappings.validation import MappingError, validate_mapping
+from shared.pipeline.mapping_validation import MappingError, validate_mapping
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelType
 
