@@ -10,7 +10,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from shared.accounts import EmailAccount
+from shared.accounts import EmailAccount, Platform
 from shared.azurite import DEV_ACCOUNT, DEV_KEY, PROJECT_ROOT
 from shared.cli import app as cli
 from shared.runtime import Runtime
@@ -97,6 +97,26 @@ def test_sync_now_twice_says_nothing_changed(runtime: Runtime, account: EmailAcc
     assert code == 0 and "added to the queue" in out
     code, out = invoke("sync-now", "acme", "CrmMetadata")
     assert code == CONFLICT and "nothing changed" in out
+
+
+def test_sync_now_dry_run_queues_a_run_the_worker_audits_as_a_dry_run(
+    runtime: Runtime, account: EmailAccount
+) -> None:
+    code, out = invoke("sync-now", "acme", "CrmMetadata", "--dry-run")
+    assert code == 0 and "added to the queue (dry run" in out
+    record = runtime.schedules.get("acme", SyncType.CRM_METADATA)
+    assert record.run_trigger == "Dry run"
+
+
+def test_a_sync_type_the_accounts_platform_lacks_is_refused(
+    runtime: Runtime, account: EmailAccount
+) -> None:
+    runtime.accounts.save(
+        EmailAccount(account_id="campaign", name="Campaign", platform=Platform.ADOBE_CAMPAIGN)
+    )
+    code, out = invoke("sync-now", "campaign", "DataLabels")
+    assert code == BAD_INPUT
+    assert "DataLabels is not available for AdobeCampaign accounts" in error_line(out)
 
 
 def test_unknown_account_and_unavailable_sync_type_explain_themselves(

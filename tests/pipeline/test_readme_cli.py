@@ -1,0 +1,53 @@
+"""The README's operator commands, run as written (in order) against Azurite and the
+sandboxes, with the demo account provisioned and its first syncs done as `make demo` does."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sandbox.launch import Sandboxes
+from shared.cli import app as cli
+from shared.cli import demo
+from shared.localhost.host import LocalHost
+from shared.runtime import Runtime
+from shared.sync_types import SyncType
+from tests.fixtures.runtime import ManualClock
+from tests.pipeline.helpers import run_scheduled
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PREFIX = ".venv/bin/python -m shared "
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `.venv/bin/python -m shared ...` line of the README (continuations joined)."""
+    text = README.read_text().replace("\\\n", " ")
+    lines = re.findall(r"^" + re.escape(PREFIX) + r"(.+)$", text, flags=re.MULTILINE)
+    return [shlex.split(line) for line in lines]
+
+
+def test_the_readme_names_the_commands_it_shows() -> None:
+    commands = {c[0] for c in readme_commands()}
+    assert {"accounts", "schedule", "sync-now", "audit", "labels", "mappings"} <= commands
+
+
+def test_every_readme_command_runs_as_written(
+    sync_runtime: Runtime, sandboxes: Sandboxes, host: LocalHost, clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv(demo.PASSWORD_SETTING, sandboxes.credentials.api_password)
+    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
+    demo._provision(sync_runtime, sandboxes.credentials.api_user)
+    for sync_type in demo.DEMO_TYPES:  # what the demo's first minutes leave behind
+        run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
+    runner = CliRunner()
+    for args in readme_commands():
+        result = runner.invoke(cli.app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, f"{shlex.join(args)}\n{result.output}"
+        host.drain()  # the demo's host takes queued runs at once
+    runs = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.DATA_LABELS)
+    assert {r.trigger for r in runs} >= {"Manual", "Dry run"}
