@@ -11,6 +11,10 @@ per failed change set); without it, it stops at the first failure and answers
 `batchresponse_<guid>` / `changesetresponse_<guid>`, change-set parts echoing `Content-ID`.
 Every request gets a `BatchResult` (status, headers, JSON body or error); requests the service
 never reached have `status=None`.
+
+One module of about 500 lines on purpose: the multipart format is written and read only here,
+and its encoder, decoder and request-to-result mapping change together (a split would put one
+format's two halves, and their shared models, in three files).
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ any iterable (the whole push is never held in memory), with at most `max_active`
 in progress: when that many are out, the oldest is waited for before the next is submitted.
 After an import fails (RejectedByWatchdog, Failed, ExceedsAllowedContactLimit) nothing more is
 submitted; the ones already out are still waited for.
+
+One module of about 450 lines on purpose: the body splitting, the in-flight window and the
+status polling are one protocol whose limits interact (body size, active imports, polls).
 """
 
 from __future__ import annotations
