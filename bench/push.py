@@ -136,7 +136,7 @@ def efficient_push(
 
     def contacts() -> Iterator[ImportContact]:
         for page in dataverse.iter_pages(ENTITY_SET, SELECT, page_size=MAX_PAGE_SIZE):
-            for record in page:
+            for record in page.records:
                 stats.records += 1
                 contact = import_contact(record, address_book_id)
                 if contact is None:
@@ -186,7 +186,7 @@ def naive_push(
     ids = [
         str(record[ID_COLUMN])
         for page in dataverse.iter_pages(ENTITY_SET, [ID_COLUMN], page_size=MAX_PAGE_SIZE)
-        for record in page
+        for record in page.records
     ]
     columns = [c for c in SELECT if c != ID_COLUMN]
     for contact_id in ids:

@@ -17,6 +17,11 @@ expired. Please perform a full sync."); Microsoft's Web API samples compare
 speaks of an expired version stamp / token / full sync, and any other 400/410/422 answer to a
 delta link also falls back (with the service's message as the reason): a full read is always
 correct, and a full read that fails for the same cause reports that cause.
+
+A change read can stop after any page: `ChangePage.resume` (a `ChangePosition`: the nextLink and
+whether this is a full read) continues it later from the next page, and the last page carries
+the delta link for the next run instead. A continuation the service refuses also falls back to
+a full read.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from shared.clients.dataverse.odata import (
     select_option,
 )
 from shared.clients.dataverse.paging import (
+    LinkPosition,
     Page,
     Record,
+    check_position,
     collection_target,
     fetch_page,
     iter_collection,
@@ -46,6 +53,14 @@ EXPIRED_REASON = "Change tracking token expired; read all records again"
 _REFUSAL_STATUSES = frozenset({400, 410, 422})
 
 
+class ChangePosition(LinkPosition):
+    """Where a change read continues: the next page's link, and whether the read is a full one
+    (then every row not seen is gone) and why."""
+
+    full_read: bool
+    full_resync_reason: str | None = None
+
+
 @dataclass(frozen=True)
 class ChangePage:
     """Rows created or changed (current values) and ids of rows deleted, for one page."""
@@ -53,6 +68,9 @@ class ChangePage:
     number: int
     upserts: list[Record]
     deleted_ids: list[str]
+    # The position just after this page; None on the last page, which has `delta_link`.
+    resume: ChangePosition | None = None
+    delta_link: str | None = None
 
 
 def token_expired(error: ApiError) -> bool:
@@ -73,7 +91,7 @@ def is_deleted_entry(item: Record) -> bool:
     return item.get("reason") == "deleted" and "id" in item and "@odata.etag" not in item
 
 
-def split_changes(page: Page) -> ChangePage:
+def split_changes(page: Page, resume: ChangePosition | None = None) -> ChangePage:
     upserts: list[Record] = []
     deleted: list[str] = []
     for item in page.records:
@@ -81,7 +99,13 @@ def split_changes(page: Page) -> ChangePage:
             deleted.append(str(item["id"]).lower())
         else:
             upserts.append(item)
-    return ChangePage(number=page.number, upserts=upserts, deleted_ids=deleted)
+    return ChangePage(
+        number=page.number,
+        upserts=upserts,
+        deleted_ids=deleted,
+        resume=resume,
+        delta_link=page.delta_link if resume is None else None,
+    )
 
 
 class ChangeFeed:
@@ -121,7 +145,17 @@ class ChangeFeed:
         last: Page | None = None
         for page in self._pages:
             last = page
-            yield split_changes(page)
+            resume = None
+            if page.next_link is not None:
+                resume = ChangePosition(
+                    next_link=page.next_link,
+                    page=page.number + 1,
+                    full_read=self.is_full_read,
+                    full_resync_reason=self.full_resync_reason,
+                )
+            elif page.delta_link is None:
+                break  # the error below, before the caller takes this page as the last one
+            yield split_changes(page, resume)
         if last is None or last.delta_link is None:
             raise ApiError(
                 f"Dataverse ended the change read of {self.entity_set} without an @odata.deltaLink",
@@ -154,6 +188,42 @@ def link_problem(
     return None
 
 
+def refusal_reason(error: ApiError) -> str:
+    """Why a full read follows a refused delta link or continuation, for the audit."""
+    if token_expired(error):
+        return EXPIRED_REASON
+    said = getattr(error, "service_message", str(error))
+    return (
+        f"Change tracking token was refused by Dataverse (HTTP {error.status}: {said}); "
+        "read all records again"
+    )
+
+
+def _continue(
+    transport: DataverseTransport,
+    entity_set: str,
+    target: str,
+    link: str,
+    *,
+    number: int,
+    preferences: list[str],
+    resume: LinkPosition | None,
+) -> Iterator[Page] | str:
+    """The pages from `link` on, or why the service refused it (a full read is needed)."""
+    label = f"{entity_set} changes"
+    try:
+        first = fetch_page(
+            transport, link, label=label, number=number, headers={"Prefer": ",".join(preferences)}
+        )
+    except ApiError as error:
+        if error.status not in _REFUSAL_STATUSES:
+            raise
+        return refusal_reason(error)
+    return iter_collection(
+        transport, target, label=label, preferences=preferences, first=first, resume=resume
+    )
+
+
 def read_changes(
     transport: DataverseTransport,
     entity_set: str,
@@ -161,43 +231,46 @@ def read_changes(
     delta_link: str | None,
     *,
     page_size: int,
+    resume: ChangePosition | None = None,
 ) -> ChangeFeed:
+    """The changes since `delta_link` (None: a full read), or the rest of a change read from
+    `resume` (a page's saved position; `delta_link` is then not used)."""
     check_name(entity_set, "entity set")
     select_option(select)  # validates the names
     size = max_page_size_preference(page_size)
+    target = collection_target(entity_set, select)
     reason: str | None = None
-    if delta_link:
+    if resume is not None:
+        check_position(resume, target, label=entity_set)
+        preferences = [TRACK_CHANGES, size] if resume.full_read else [size]
+        pages = _continue(
+            transport,
+            entity_set,
+            target,
+            resume.next_link,
+            number=resume.page,
+            preferences=preferences,
+            resume=resume,
+        )
+        if not isinstance(pages, str):
+            return ChangeFeed(
+                entity_set,
+                pages,
+                is_full_read=resume.full_read,
+                full_resync_reason=resume.full_resync_reason,
+            )
+        reason = pages
+    elif delta_link:
         reason = link_problem(transport, delta_link, entity_set, select)
         if reason is None:
-            try:
-                first = fetch_page(
-                    transport,
-                    delta_link,
-                    label=f"{entity_set} changes",
-                    number=1,
-                    headers={"Prefer": size},
-                )
-            except ApiError as error:
-                if error.status not in _REFUSAL_STATUSES:
-                    raise
-                said = getattr(error, "service_message", str(error))
-                reason = (
-                    EXPIRED_REASON
-                    if token_expired(error)
-                    else f"Change tracking token was refused by Dataverse (HTTP {error.status}: "
-                    f"{said}); read all records again"
-                )
-            else:
-                pages = iter_collection(
-                    transport,
-                    delta_link,
-                    label=f"{entity_set} changes",
-                    preferences=[size],
-                    first=first,
-                )
+            pages = _continue(
+                transport, entity_set, delta_link, delta_link, number=1, preferences=[size],
+                resume=None,
+            )  # fmt: skip
+            if not isinstance(pages, str):
                 return ChangeFeed(entity_set, pages, is_full_read=False, full_resync_reason=None)
+            reason = pages
 
-    target = collection_target(entity_set, select)
     preferences = [TRACK_CHANGES, size]
     first = fetch_page(
         transport,

@@ -16,6 +16,10 @@
 | `activities` | notes and activities with the right `@odata.bind` names |
 | `metadata` | table columns (`EntityDefinitions`) |
 
+Page reads resume: every page says where the read continues (`page.resume`, a small
+JSON-safe pydantic model, None after the last page), and every page iterator takes such a
+position (`resume=`) to continue with the next page without reading the earlier ones.
+
 Errors: `ApiError(status, code)` for what the service refused, `PreconditionFailed` (412),
 `AuthenticationError`, `RetriesExhausted` after the bounded retries (it names the operation),
 `OutcomeUnknown` when a create lost its answer.
@@ -42,11 +46,12 @@ from shared.clients.dataverse import (
 )
 from shared.clients.dataverse.auth import MsalTokenProvider, TokenProvider
 from shared.clients.dataverse.batch import BatchItem, BatchOutcome
-from shared.clients.dataverse.changes import ChangeFeed
-from shared.clients.dataverse.lists import MarketingList, MemberType
+from shared.clients.dataverse.changes import ChangeFeed, ChangePosition
+from shared.clients.dataverse.fetchxml import FetchXmlPage, FetchXmlPosition
+from shared.clients.dataverse.lists import MarketingList, MemberPage, MemberPosition, MemberType
 from shared.clients.dataverse.metadata import CrmAttribute
 from shared.clients.dataverse.odata import MAX_PAGE_SIZE, Key
-from shared.clients.dataverse.paging import Record
+from shared.clients.dataverse.paging import LinkPosition, Page, Record
 from shared.clients.dataverse.transport import (
     API_PATH,
     DEFAULT_MAX_CONCURRENCY,
@@ -167,10 +172,12 @@ class DataverseClient:
         *,
         filter: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[list[Record]]:
-        """The rows of `entity_set` page by page (`$select` always, `odata.maxpagesize`)."""
+        resume: LinkPosition | None = None,
+    ) -> Iterator[Page]:
+        """The rows of `entity_set` page by page (`$select` always, `odata.maxpagesize`), from
+        the first page or from `resume` (a page's `resume`, with the same query)."""
         return paging.iter_pages(
-            self.transport, entity_set, select, filter=filter, page_size=page_size
+            self.transport, entity_set, select, filter=filter, page_size=page_size, resume=resume
         )
 
     def iter_records(
@@ -182,7 +189,7 @@ class DataverseClient:
         page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[Record]:
         for page in self.iter_pages(entity_set, select, filter=filter, page_size=page_size):
-            yield from page
+            yield from page.records
 
     def read_changes(
         self,
@@ -191,11 +198,13 @@ class DataverseClient:
         delta_link: str | None,
         *,
         page_size: int = MAX_PAGE_SIZE,
+        resume: ChangePosition | None = None,
     ) -> ChangeFeed:
-        """Rows changed and deleted since `delta_link` (None: a first, full read). The first
-        page is requested now, so `full_resync_reason` is known on return."""
+        """Rows changed and deleted since `delta_link` (None: a first, full read), or the rest
+        of an interrupted change read from `resume`. The first page is requested now, so
+        `full_resync_reason` is known on return."""
         return changes.read_changes(
-            self.transport, entity_set, select, delta_link, page_size=page_size
+            self.transport, entity_set, select, delta_link, page_size=page_size, resume=resume
         )
 
     def iter_fetchxml_pages(
@@ -205,9 +214,17 @@ class DataverseClient:
         *,
         select: Sequence[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[list[Record]]:
+        resume: FetchXmlPosition | None = None,
+    ) -> Iterator[FetchXmlPage]:
+        """The query's rows page by page (paging cookies), from page 1 or from `resume`.
+        `select` takes Web API names (`_x_value` for a lookup)."""
         return fetchxml.iter_fetchxml_pages(
-            self.transport, entity_set, fetch_xml, select=select, page_size=page_size
+            self.transport,
+            entity_set,
+            fetch_xml,
+            select=select,
+            page_size=page_size,
+            resume=resume,
         )
 
     def retrieve(self, entity_set: str, key: Key, select: Sequence[str]) -> Record | None:
@@ -292,9 +309,13 @@ class DataverseClient:
         select: Sequence[str],
         *,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[list[Record]]:
-        """Pages of members: stored members of a static list, query rows of a dynamic one."""
-        return lists.iter_members(self.transport, marketing_list, select, page_size=page_size)
+        resume: MemberPosition | None = None,
+    ) -> Iterator[MemberPage]:
+        """Pages of members: stored members of a static list, query rows of a dynamic one
+        (lookups as `_x_value` either way); from the first page or from `resume`."""
+        return lists.iter_members(
+            self.transport, marketing_list, select, page_size=page_size, resume=resume
+        )
 
     def add_list_members(
         self,

@@ -7,6 +7,9 @@
 - Static members: the N:N navigation `lists(<id>)/listcontact_association` (or
   `listlead_association`, `listaccount_association`), paged like any collection.
 - Dynamic members are not stored: they are the rows the list's FetchXML query returns.
+- Either way a member read can stop after any page and continue later from the page's
+  `resume` position (a nextLink for static lists, a page number and paging cookie for dynamic
+  ones).
 - Add: the bound action `AddMemberList` (`{"EntityId": <guid>}`) per member inside `$batch`
   (continue-on-error, so one bad id does not stop the others), or one `$ref` POST.
   Adding a member twice changes nothing, so these requests are safe to resend.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -27,13 +31,18 @@ from shared.clients.dataverse.batch import (
     BatchRequest,
     execute_batch,
 )
-from shared.clients.dataverse.fetchxml import iter_fetchxml_pages
+from shared.clients.dataverse.fetchxml import FetchXmlPosition, iter_fetchxml_pages
 from shared.clients.dataverse.odata import (
     check_guid,
     entity_path,
     max_page_size_preference,
 )
-from shared.clients.dataverse.paging import Record, collection_target, iter_collection
+from shared.clients.dataverse.paging import (
+    LinkPosition,
+    Record,
+    collection_target,
+    iter_collection,
+)
 from shared.clients.dataverse.transport import DataverseTransport
 from shared.clients.dataverse.writes import retrieve
 from shared.dynamics_schema import (
@@ -136,21 +145,15 @@ def get_marketing_list(transport: DataverseTransport, list_id: str) -> Marketing
     return None if row is None else marketing_list(row)
 
 
-def iter_static_members(
-    transport: DataverseTransport,
-    list_id: str,
-    member_type: MemberType,
-    select: Sequence[str],
-    *,
-    page_size: int,
-) -> Iterator[list[Record]]:
-    path = f"{entity_path('lists', list_id)}/{member_type.navigation}"
-    target = collection_target(path, select)
-    label = f"lists({check_guid(list_id)})/{member_type.navigation}"
-    for page in iter_collection(
-        transport, target, label=label, preferences=[max_page_size_preference(page_size)]
-    ):
-        yield page.records
+MemberPosition = LinkPosition | FetchXmlPosition
+"""Where a member read continues: a nextLink (static list) or a FetchXML page (dynamic)."""
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    number: int  # 1-based
+    records: list[Record]
+    resume: MemberPosition | None  # the position just after this page; None after the last
 
 
 def iter_members(
@@ -159,25 +162,42 @@ def iter_members(
     select: Sequence[str],
     *,
     page_size: int,
-) -> Iterator[list[Record]]:
-    """Pages of members: the stored ones of a static list, the query's rows of a dynamic one."""
+    resume: MemberPosition | None = None,
+) -> Iterator[MemberPage]:
+    """Pages of members (at least one page, maybe empty): the stored ones of a static list, the
+    query's rows of a dynamic one; from the first page, or from `resume`. Lookup columns are
+    named `_x_value` in `select` and in the rows for both kinds."""
+    member_type = mlist.member_type
     if not mlist.dynamic:
-        yield from iter_static_members(
-            transport, mlist.list_id, mlist.member_type, select, page_size=page_size
+        if resume is not None and not isinstance(resume, LinkPosition):
+            raise ValueError(f"a FetchXML position cannot continue static list {mlist.list_id}")
+        path = f"{entity_path('lists', mlist.list_id)}/{member_type.navigation}"
+        pages = iter_collection(
+            transport,
+            collection_target(path, select),
+            label=f"lists({check_guid(mlist.list_id)})/{member_type.navigation}",
+            preferences=[max_page_size_preference(page_size)],
+            resume=resume,
         )
+        for page in pages:
+            yield MemberPage(page.number, page.records, page.resume)
         return
+    if resume is not None and not isinstance(resume, FetchXmlPosition):
+        raise ValueError(f"a nextLink position cannot continue dynamic list {mlist.list_id}")
     if not mlist.query:
+        yield MemberPage(1, [], None)
         return
-    columns = list(select)
-    if mlist.member_type.primary_key not in columns:
-        columns.append(mlist.member_type.primary_key)
-    yield from iter_fetchxml_pages(
+    columns = list(dict.fromkeys([*select, member_type.primary_key]))
+    for fetched in iter_fetchxml_pages(
         transport,
-        mlist.member_type.entity_set,
+        member_type.entity_set,
         mlist.query,
         select=columns,
         page_size=page_size,
-    )
+        resume=resume,
+        label=f"dynamic list {mlist.list_id}",
+    ):
+        yield MemberPage(fetched.number, fetched.records, fetched.resume)
 
 
 def _batched(values: Iterable[str], size: int) -> Iterator[list[str]]:

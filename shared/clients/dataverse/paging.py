@@ -1,10 +1,14 @@
-"""Reading collections page by page (PAD `webapi/query/page-results.md`).
+"""Reading collections page by page (PAD `webapi/query/page-results.md`), resumable.
 
 The first request carries `$select` (always), an optional `$filter` and
 `Prefer: odata.maxpagesize=N`; every page's `@odata.nextLink` is then requested unchanged with
 the same Prefer header, until a page has none. Pages are yielded one at a time and nothing is
 kept, so a table of any size streams in constant memory. A nextLink seen twice means the
 service is not advancing: that is an error, not an endless loop.
+
+Each page says where the read continues after it (`Page.resume`, a `LinkPosition` holding the
+nextLink): a caller stores it in a checkpoint and a later read started from it requests the
+following pages only, never the ones before.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clients.dataverse.odata import (
     check_name,
@@ -26,6 +33,16 @@ from shared.errors import ApiError
 Record = dict[str, Any]
 
 
+class LinkPosition(BaseModel):
+    """Where a nextLink read continues: the next page's link as the service gave it (it holds
+    the query and the paging cookie) and that page's number. JSON-safe, for a checkpoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    next_link: str = Field(min_length=1)
+    page: int = Field(default=2, ge=2)  # only for messages: a nextLink never reads page 1
+
+
 @dataclass(frozen=True)
 class Page:
     """One response of a collection read."""
@@ -36,6 +53,13 @@ class Page:
     delta_link: str | None
     headers: Mapping[str, str] = field(repr=False)
     body: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def resume(self) -> LinkPosition | None:
+        """The position just after this page; None when it was the last one."""
+        if self.next_link is None:
+            return None
+        return LinkPosition(next_link=self.next_link, page=self.number + 1)
 
 
 def collection_target(
@@ -52,6 +76,14 @@ def collection_target(
     return f"{path}?{query_string(options)}"
 
 
+def check_position(position: LinkPosition, target: str, *, label: str) -> None:
+    """A position must continue the same collection (a caller's mix-up, not the service's)."""
+    path = urlsplit(target).path if "://" in target else target.split("?", 1)[0]
+    path = path.strip("/").lower()
+    if not urlsplit(position.next_link).path.lower().endswith("/" + path):
+        raise ValueError(f"the saved position does not continue a read of {label}")
+
+
 def iter_collection(
     transport: DataverseTransport,
     target: str,
@@ -59,17 +91,22 @@ def iter_collection(
     label: str,
     preferences: Sequence[str] = (),
     first: Page | None = None,
+    resume: LinkPosition | None = None,
 ) -> Iterator[Page]:
     """Pages of `target` (a path relative to the API root, or a link the service gave),
-    following nextLinks. `first`, if given, is a page already fetched from `target`."""
+    following nextLinks. `first`, if given, is a page already fetched from `target`; `resume`,
+    if given, a saved position of a read of `target` to continue from instead of page 1."""
     headers = prefer(*preferences)
     seen: set[str] = set()
-    number = 0
-    url: str | None = target
+    number, start = 0, target
+    if resume is not None:
+        check_position(resume, target, label=label)
+        number, start = resume.page - 1, resume.next_link
+    url: str | None = start
     if first is not None:
         yield first
+        seen.add(start)
         number, url = first.number, first.next_link
-        seen.add(target)
     while url is not None:
         if url in seen:
             raise ApiError(
@@ -118,10 +155,14 @@ def iter_pages(
     *,
     filter: str | None = None,
     page_size: int,
-) -> Iterator[list[Record]]:
+    resume: LinkPosition | None = None,
+) -> Iterator[Page]:
     check_name(entity_set, "entity set")
     target = collection_target(entity_set, select, filter=filter)
-    for page in iter_collection(
-        transport, target, label=entity_set, preferences=[max_page_size_preference(page_size)]
-    ):
-        yield page.records
+    return iter_collection(
+        transport,
+        target,
+        label=entity_set,
+        preferences=[max_page_size_preference(page_size)],
+        resume=resume,
+    )

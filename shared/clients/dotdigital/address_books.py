@@ -9,7 +9,7 @@ looked up and returned).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from itertools import islice
 from typing import Any, Literal
@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.clients.dotdigital.contacts import ListContact, list_contact
-from shared.clients.dotdigital.paging import check_select, v2_rows
+from shared.clients.dotdigital.paging import Paged, check_select, v2_paged
 from shared.clients.dotdigital.routes import (
     ADDRESS_BOOK_UNSUBSCRIBED_SINCE,
     CONTACT_DELETION_STATUS,
@@ -77,14 +77,14 @@ def bulk_deletion(item: Any) -> BulkDeletion:
 
 
 class AddressBooksApi(DotdigitalTransport):
-    def iter_address_books(self, *, select: int = 1000) -> Iterator[AddressBook]:
+    def iter_address_books(self, *, select: int = 1000, skip: int = 0) -> Paged[AddressBook, int]:
         check_select(select)
 
         def fetch(size: int, skip: int) -> list[Any]:
             page = self._get(LIST_ADDRESS_BOOKS, params={"select": size, "skip": skip})
             return as_list(page, "address books")
 
-        return map(address_book, v2_rows(fetch, select=select, what="address books"))
+        return v2_paged(fetch, address_book, select=select, what="address books", skip=skip)
 
     def create_address_book(self, name: str, *, visibility: Visibility = "Private") -> AddressBook:
         if not 1 <= len(name) <= MAX_NAME_LENGTH:
@@ -118,9 +118,9 @@ class AddressBooksApi(DotdigitalTransport):
         with_full_data: bool = False,
         select: int = 1000,
         skip: int = 0,
-    ) -> Iterator[ListContact]:
-        """The book's contacts (v2 shape) from offset `skip`; `with_full_data` adds every data
-        field's value."""
+    ) -> Paged[ListContact, int]:
+        """The book's contacts (v2 shape) from offset `skip` (0, or a page's `resume`);
+        `with_full_data` adds every data field's value."""
         check_select(select)
 
         def fetch(size: int, skip: int) -> list[Any]:
@@ -131,10 +131,8 @@ class AddressBooksApi(DotdigitalTransport):
             )
             return as_list(page, "address book contacts")
 
-        return map(
-            list_contact,
-            v2_rows(fetch, select=select, what=f"address book {address_book_id}", skip=skip),
-        )
+        what = f"address book {address_book_id}"
+        return v2_paged(fetch, list_contact, select=select, what=what, skip=skip)
 
     def remove_contact_from_address_book(self, address_book_id: int, contact_id: int) -> bool:
         """Remove one contact from a book (the contact stays in the account). False if the
@@ -214,8 +212,8 @@ class AddressBooksApi(DotdigitalTransport):
         return jobs
 
     def iter_address_book_unsubscribes_since(
-        self, address_book_id: int, since: datetime, *, select: int = 1000
-    ) -> Iterator[Suppression]:
+        self, address_book_id: int, since: datetime, *, select: int = 1000, skip: int = 0
+    ) -> Paged[Suppression, int]:
         """Contacts who unsubscribed from this book since `since` (aware datetime)."""
         check_select(select)
         date = utc_text(since)
@@ -228,4 +226,5 @@ class AddressBooksApi(DotdigitalTransport):
             )
             return as_list(page, "address book unsubscribes")
 
-        return map(suppression, v2_rows(fetch, select=select, what="address book unsubscribes"))
+        what = "address book unsubscribes"
+        return v2_paged(fetch, suppression, select=select, what=what, skip=skip)

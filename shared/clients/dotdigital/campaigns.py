@@ -9,14 +9,14 @@ after a lost answer (`OutcomeUnknown`): sending twice is worse than failing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.clients.dotdigital.errors import UnsafeCampaignSendError
-from shared.clients.dotdigital.paging import V2_LARGE_MAX_SELECT, check_select, v2_rows
+from shared.clients.dotdigital.paging import V2_LARGE_MAX_SELECT, Paged, check_select, v2_paged
 from shared.clients.dotdigital.routes import (
     CAMPAIGN_ACTIVITIES_SINCE,
     CAMPAIGN_SEND_STATUS,
@@ -164,7 +164,7 @@ def campaign_send(item: Any) -> CampaignSend:
 
 
 class CampaignsApi(DotdigitalTransport):
-    def iter_campaigns(self, *, select: int = 1000) -> Iterator[Campaign]:
+    def iter_campaigns(self, *, select: int = 1000, skip: int = 0) -> Paged[Campaign, int]:
         check_select(select)
 
         def fetch(size: int, skip: int) -> list[Any]:
@@ -172,11 +172,11 @@ class CampaignsApi(DotdigitalTransport):
                 self._get(LIST_CAMPAIGNS, params={"select": size, "skip": skip}), "campaigns"
             )
 
-        return map(campaign, v2_rows(fetch, select=select, what="campaigns"))
+        return v2_paged(fetch, campaign, select=select, what="campaigns", skip=skip)
 
     def iter_campaigns_with_activity_since(
-        self, since: datetime, *, select: int = 1000
-    ) -> Iterator[Campaign]:
+        self, since: datetime, *, select: int = 1000, skip: int = 0
+    ) -> Paged[Campaign, int]:
         """Sent campaigns with any contact activity since `since` (aware datetime)."""
         check_select(select)
         date = utc_text(since)
@@ -189,11 +189,17 @@ class CampaignsApi(DotdigitalTransport):
             )
             return as_list(page, "campaigns")
 
-        return map(campaign, v2_rows(fetch, select=select, what="campaigns with activity"))
+        what = "campaigns with activity"
+        return v2_paged(fetch, campaign, select=select, what=what, skip=skip)
 
     def iter_campaign_activities_since(
-        self, campaign_id: int, since: datetime, *, select: int = V2_LARGE_MAX_SELECT
-    ) -> Iterator[CampaignActivity]:
+        self,
+        campaign_id: int,
+        since: datetime,
+        *,
+        select: int = V2_LARGE_MAX_SELECT,
+        skip: int = 0,
+    ) -> Paged[CampaignActivity, int]:
         """Per-contact activity on one campaign since `since`; the spec's default (and our
         maximum) page here is 2000."""
         check_select(select, V2_LARGE_MAX_SELECT)
@@ -207,10 +213,8 @@ class CampaignsApi(DotdigitalTransport):
             )
             return as_list(page, "campaign activities")
 
-        return map(
-            campaign_activity,
-            v2_rows(fetch, select=select, what=f"campaign {campaign_id} activities"),
-        )
+        what = f"campaign {campaign_id} activities"
+        return v2_paged(fetch, campaign_activity, select=select, what=what, skip=skip)
 
     def campaign_summary(self, campaign_id: int) -> CampaignSummary:
         return campaign_summary(self._get(CAMPAIGN_SUMMARY, path={"campaignId": campaign_id}))

@@ -10,13 +10,13 @@ consentRecords.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.clients.dotdigital.paging import V3_MAX_LIMIT, v3_items
+from shared.clients.dotdigital.paging import V3_MAX_LIMIT, Paged, v3_paged
 from shared.clients.dotdigital.routes import GET_CONTACT, LIST_CONTACTS
 from shared.clients.dotdigital.transport import DotdigitalTransport, QueryValue
 from shared.clients.dotdigital.wire import (
@@ -136,9 +136,11 @@ class ContactsApi(DotdigitalTransport):
         data_fields: Sequence[str] | Literal["all"] = (),
         include: Sequence[ContactInclude] = ("channelProperties", "lists"),
         limit: int = 1000,
-    ) -> Iterator[Contact]:
+        marker: str | None = None,
+    ) -> Paged[Contact, str]:
         """Contacts (v3), ascending by contact id, optionally modified or created since a
-        moment and/or in one list. Pages are fetched as the iterator is consumed."""
+        moment and/or in one list; from the first page, or from `marker` (a page's `resume`
+        of a read with the same filters). Pages are fetched as they are consumed."""
         if modified_since is not None and created_since is not None:
             raise ValueError("Dotdigital cannot filter on ~modified and ~created together")
         if not 1 <= limit <= V3_MAX_LIMIT:
@@ -162,7 +164,7 @@ class ContactsApi(DotdigitalTransport):
             query["marker"] = marker
             return as_object(self._get(LIST_CONTACTS, params=query), "a page of contacts")
 
-        return map(v3_contact, v3_items(fetch, what="contacts"))
+        return v3_paged(fetch, v3_contact, what="contacts", marker=marker)
 
     def get_contact(self, identifier: str, value: str | int) -> Contact | None:
         """One contact (v3, with its data fields, channels and lists) by `email`,

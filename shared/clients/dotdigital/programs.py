@@ -8,13 +8,13 @@ Errors: 404 `ERROR_PROGRAM_NOT_FOUND`, 422 `ERROR_PROGRAM_NOT_ACTIVE`, 400 `ERRO
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.clients.dotdigital.paging import check_select, v2_rows
+from shared.clients.dotdigital.paging import Paged, check_select, v2_paged
 from shared.clients.dotdigital.routes import ENROL_IN_PROGRAM, LIST_PROGRAMS, PROGRAM_ENROLMENT
 from shared.clients.dotdigital.transport import DotdigitalTransport
 from shared.clients.dotdigital.wire import (
@@ -73,7 +73,7 @@ def program_enrolment(item: Any) -> ProgramEnrolment:
 
 
 class ProgramsApi(DotdigitalTransport):
-    def iter_programs(self, *, select: int = 1000) -> Iterator[Program]:
+    def iter_programs(self, *, select: int = 1000, skip: int = 0) -> Paged[Program, int]:
         check_select(select)
 
         def fetch(size: int, skip: int) -> list[Any]:
@@ -81,7 +81,7 @@ class ProgramsApi(DotdigitalTransport):
                 self._get(LIST_PROGRAMS, params={"select": size, "skip": skip}), "programs"
             )
 
-        return map(program, v2_rows(fetch, select=select, what="programs"))
+        return v2_paged(fetch, program, select=select, what="programs", skip=skip)
 
     def enrol_in_program(
         self,

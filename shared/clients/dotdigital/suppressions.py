@@ -7,14 +7,13 @@ each row `{suppressedContact: ApiContact, dateRemoved, reason}`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.clients.dotdigital.contacts import ListContact, list_contact
-from shared.clients.dotdigital.paging import check_select, v2_rows
+from shared.clients.dotdigital.paging import Paged, check_select, v2_paged
 from shared.clients.dotdigital.routes import SUPPRESSED_SINCE, UNSUBSCRIBED_SINCE, Route
 from shared.clients.dotdigital.transport import DotdigitalTransport
 from shared.clients.dotdigital.wire import (
@@ -51,18 +50,20 @@ def suppression(item: Any) -> Suppression:
 
 class SuppressionsApi(DotdigitalTransport):
     def iter_suppressions_since(
-        self, since: datetime, *, select: int = 1000
-    ) -> Iterator[Suppression]:
+        self, since: datetime, *, select: int = 1000, skip: int = 0
+    ) -> Paged[Suppression, int]:
         """Contacts suppressed for any reason since `since` (aware datetime)."""
-        return self._suppressions(SUPPRESSED_SINCE, since, select)
+        return self._suppressions(SUPPRESSED_SINCE, since, select, skip)
 
     def iter_unsubscribes_since(
-        self, since: datetime, *, select: int = 1000
-    ) -> Iterator[Suppression]:
+        self, since: datetime, *, select: int = 1000, skip: int = 0
+    ) -> Paged[Suppression, int]:
         """Contacts who unsubscribed from the account since `since`."""
-        return self._suppressions(UNSUBSCRIBED_SINCE, since, select)
+        return self._suppressions(UNSUBSCRIBED_SINCE, since, select, skip)
 
-    def _suppressions(self, route: Route, since: datetime, select: int) -> Iterator[Suppression]:
+    def _suppressions(
+        self, route: Route, since: datetime, select: int, skip: int
+    ) -> Paged[Suppression, int]:
         check_select(select)
         date = utc_text(since)
 
@@ -70,4 +71,4 @@ class SuppressionsApi(DotdigitalTransport):
             page = self._get(route, path={"date": date}, params={"select": size, "skip": skip})
             return as_list(page, "suppressions")
 
-        return map(suppression, v2_rows(fetch, select=select, what="suppressions"))
+        return v2_paged(fetch, suppression, select=select, what="suppressions", skip=skip)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Generator
-from itertools import islice
 
 from shared.accounts import EmailAccount, Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
@@ -120,14 +119,15 @@ class AddressBooks(SyncTypeTemplate[RunProgress]):
             return
         if state.list_created and not created_before:
             yield  # the new list and its link are saved: the detail will say it was created
-        size = self.page_size
         members = platform.iter_address_book_contacts(
-            book.id, with_full_data=plan.new_leads is not None, select=size, skip=state.skip
+            book.id,
+            with_full_data=plan.new_leads is not None,
+            select=self.page_size,
+            skip=state.skip,
         )
-        while True:
-            page = list(islice(members, size))
-            if page:
-                result = pull_page(dataverse, plan, page)
+        for page in members.pages():
+            if page.items:
+                result = pull_page(dataverse, plan, page.items)
                 state.add(result)
                 run.counts += Counts(
                     read=result.read,
@@ -135,10 +135,10 @@ class AddressBooks(SyncTypeTemplate[RunProgress]):
                     updated=result.added,
                     failed=len(result.failures),
                 )
-                if len(page) == size:
-                    yield
-            if len(page) < size:
-                break
+            if page.resume is None:
+                break  # the last page's work is saved with the book's detail, just below
+            state.skip = page.resume
+            yield
         detail = state.detail(book.name)
         run.detail(detail)  # keyed by the book's name: writing it again on a replay is harmless
         progress.finish(book.id, detail)

@@ -23,9 +23,9 @@ LIST_ACCOUNT_MISMATCH messages); none at all gives "No new objects to sync". Cou
 platform contacts read, updated = CRM records written, failed = records that could not be.
 
 Cursor (`DataInCursor`): the watermark window (fixed for the whole run), the linked list ids
-and the one in progress, `after` (the last platform contact id done in it: v3 lists contacts
-in ascending id order, so a continuation skips those), that list's tally, and the run's
-details, messages and updated count for its result.
+and the one in progress, `marker` (the v3 paging marker after the last page done in it: a
+continuation requests the following pages only) and `read_all` (its last page is done), that
+list's tally, and the run's details, messages and updated count for its result.
 
 Marketing preferences are not handled here: they are their own sync type
 (MarketingPreferences).
@@ -33,9 +33,8 @@ Marketing preferences are not handled here: they are their own sync type
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,7 +110,8 @@ class DataInCursor(Cursor):
     window: WatermarkWindow
     lists: list[str] = []  # linked list ids, sorted
     index: int = 0  # the list in progress
-    after: int = 0  # the last platform contact id done in it
+    marker: str | None = None  # the v3 paging position after the last page done in it
+    read_all: bool = False  # its last page is done
     tally: ListTally | None = None
     details: int = 0
     messages: list[str] = []
@@ -179,7 +179,7 @@ class DataInRun:
             if link is not None:
                 yield from self._sync_list(link)
             cursor.index += 1
-            cursor.after = 0
+            cursor.marker, cursor.read_all = None, False
             cursor.tally = None
             yield
         return self._finish()
@@ -217,18 +217,23 @@ class DataInRun:
             return
         if marketing_list.member_type.logical_name != link.member_type:
             return None  # not the list the snapshot was taken of
+        if self.cursor.read_all:  # every page was done before a pause or a crash
+            self._report(marketing_list.name, tally)
+            return
         contacts = self.platform.iter_contacts(
             modified_since=self.cursor.window.read_from(CLOCK_SKEW),
             list_id=link.address_book_id,
             data_fields=[f.name for f in fields],
             include=(),
             limit=self.page_size,
+            marker=self.cursor.marker,
         )
-        after = self.cursor.after
         try:
-            for page in _pages((c for c in contacts if c.contact_id > after), self.page_size):
-                self._sync_page(marketing_list, link, fields, members, page, tally)
-                self.cursor.after = page[-1].contact_id
+            for page in contacts.pages():
+                if not page.items:
+                    break  # only a last page is empty
+                self._sync_page(marketing_list, link, fields, members, page.items, tally)
+                self.cursor.marker, self.cursor.read_all = page.resume, page.resume is None
                 self.cursor.tally = tally
                 yield
         except ApiError as error:
@@ -400,8 +405,3 @@ def _error(result: BatchResult) -> str:
     if result.status is None:
         return "not processed by Dataverse"
     return result.error_message or f"HTTP {result.status}"
-
-
-def _pages(contacts: Iterator[Contact], size: int) -> Iterator[list[Contact]]:
-    while page := list(itertools.islice(contacts, size)):
-        yield page

@@ -44,7 +44,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shared.clients.dataverse.client import DataverseClient
-from shared.clients.dataverse.lists import MarketingList
+from shared.clients.dataverse.lists import MarketingList, MemberPosition
 from shared.clients.dotdigital.address_books import AddressBook
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.imports import ImportContact, ImportLimits
@@ -56,7 +56,6 @@ from shared.storage.data_labels_repo import DataLabel, label_key
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.push_index import SnapshotIndex, hash_value
 from shared.sync.marketing_lists.push_linked import LinkedValues, resolve_linked
-from shared.sync.marketing_lists.push_pages import Resume, iter_member_pages
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import (
     STATE_COLUMN,
@@ -91,7 +90,7 @@ class ListProgress(BaseModel):
     book_id: int = 0
     book_name: str = ""
     phase: Phase = "push"
-    resume: Resume | None = None  # the next member page
+    resume: MemberPosition | None = None  # where the next member page starts
     pages: int = 0
     had_snapshot: bool = False
     read: int = 0
@@ -287,10 +286,9 @@ class ListPusher:
         p = self.p
         seen_all = p.resume is None  # every page read by this slice: the index knows who left
         batch = _Batch()
-        pages = iter_member_pages(
-            self.s.dataverse.transport, self.mlist, self.select, page_size=self.s.page_size,
-            resume=p.resume,
-        )  # fmt: skip
+        pages = self.s.dataverse.iter_list_members(
+            self.mlist, self.select, page_size=self.s.page_size, resume=p.resume
+        )
         for page in pages:
             linked = resolve_linked(self.s.dataverse, page.records, self.out_mappings)
             for record in page.records:
@@ -445,9 +443,7 @@ class ListPusher:
         """Read every current member once more (id, state, email): whatever the index still
         holds afterwards is no longer a member to sync."""
         select = list(dict.fromkeys([self.key, STATE_COLUMN, self.email_column]))
-        pages = iter_member_pages(
-            self.s.dataverse.transport, self.mlist, select, page_size=self.s.page_size
-        )
+        pages = self.s.dataverse.iter_list_members(self.mlist, select, page_size=self.s.page_size)
         for page in pages:
             for record in page.records:
                 if self._eligible(record) and self._email(record):

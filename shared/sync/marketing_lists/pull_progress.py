@@ -15,7 +15,7 @@ MAX_FAILURE_KEYS = 5  # emails (with their error) named in a book's detail messa
 
 class BookProgress(BaseModel):
     book_id: int
-    skip: int = 0  # members read so far: the v2 offset the next page starts at
+    skip: int = 0  # the v2 offset the next page starts at (the client's page position)
     read: int = 0
     added: int = 0
     created: int = 0
@@ -26,7 +26,6 @@ class BookProgress(BaseModel):
     list_created: bool = False
 
     def add(self, page: PageResult) -> None:
-        self.skip += page.read
         self.read += page.read
         self.added += page.added
         self.created += page.created

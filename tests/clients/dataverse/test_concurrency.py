@@ -41,7 +41,7 @@ def test_parallel_callers_stay_within_the_cap(
 
     def read(_: int) -> int:
         return sum(
-            len(page)
+            len(page.records)
             for _ in range(READS_PER_THREAD)
             for page in client.iter_pages("contacts", ["fullname"])
         )

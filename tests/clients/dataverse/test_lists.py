@@ -65,8 +65,8 @@ def test_static_members_are_paged_through_the_navigation_property(
         dataverse_client.iter_list_members(newsletter, ["fullname", "emailaddress1"], page_size=20)
     )
 
-    assert [len(p) for p in pages] == [20, 20, 5]
-    ids = [r["contactid"] for p in pages for r in p]
+    assert [len(p.records) for p in pages] == [20, 20, 5]
+    ids = [r["contactid"] for p in pages for r in p.records]
     assert sorted(ids) == state.list_members(newsletter.list_id)
     calls = state.counters.calls("GET", NAVIGATION_TEMPLATE)
     assert len(calls) == 3
@@ -90,9 +90,11 @@ def test_dynamic_members_come_from_the_query_with_paging_cookies(
 
     pages = list(dataverse_client.iter_list_members(dynamic, ["fullname"], page_size=5))
 
-    ids = [r["contactid"] for p in pages for r in p]
+    ids = [r["contactid"] for p in pages for r in p.records]
     assert sorted(ids) == expected and len(ids) == len(set(ids))
-    assert all(set(r) == {"@odata.etag", "fullname", "contactid"} for p in pages for r in p)
+    assert all(
+        set(r) == {"@odata.etag", "fullname", "contactid"} for p in pages for r in p.records
+    )
     calls = state.counters.calls("GET", COLLECTION_TEMPLATE)
     assert len(calls) == len(pages)
     second = parse_qs(calls[1].query)["fetchXml"][0]

@@ -31,8 +31,8 @@ def test_twelve_thousand_rows_in_thirteen_pages_each_row_once(
     sizes = []
     seen: set[str] = set()
     for page in dataverse_client.iter_pages("contacts", SELECT, page_size=1000):
-        sizes.append(len(page))
-        seen.update(record["contactid"] for record in page)
+        sizes.append(len(page.records))
+        seen.update(record["contactid"] for record in page.records)
 
     assert sizes == [1000] * 12 + [345]
     assert seen == set(seeded.contacts)
@@ -70,7 +70,7 @@ def test_next_links_are_followed_exactly_as_given(
 
     pages = list(dataverse_client.iter_pages("contacts", ["fullname"], page_size=10))
 
-    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [len(p.records) for p in pages] == [10, 10, 5]
     first, second, third = contact_reads(dataverse_sandbox)
     assert "$skiptoken" not in first[1]
     for _, query, _ in (second, third):
@@ -154,7 +154,7 @@ def test_429_storm_mid_read_waits_what_retry_after_says(
 
     rest = list(pages)
 
-    assert len(first) + sum(len(p) for p in rest) == 30
+    assert len(first.records) + sum(len(p.records) for p in rest) == 30
     assert sandbox_clock.sleeps == [7.0, 7.0, 7.0]
     statuses = [status for status, _, _ in contact_reads(dataverse_sandbox)]
     assert statuses == [200, 429, 429, 429, 200, 200]
@@ -166,7 +166,7 @@ def test_server_errors_and_dropped_connections_mid_read_are_retried(
 ) -> None:
     seeded = dataverse_sandbox.state.seed_data(contacts=40)
     pages = dataverse_client.iter_pages("contacts", ["fullname"], page_size=10)
-    ids = [r["contactid"] for r in next(pages)]
+    ids = [r["contactid"] for r in next(pages).records]
     faults = dataverse_sandbox.state.faults
     if fault == "503":
         faults.fail_next(503, 2)
@@ -174,7 +174,7 @@ def test_server_errors_and_dropped_connections_mid_read_are_retried(
         faults.drop_next(2)
 
     for page in pages:
-        ids.extend(r["contactid"] for r in page)
+        ids.extend(r["contactid"] for r in page.records)
 
     assert sorted(ids) == sorted(seeded.contacts)
     assert len(ids) == 40
