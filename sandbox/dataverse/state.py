@@ -15,7 +15,8 @@ Seeding and switches (all reset by `reset()`):
     state.set_change_tracking("contact", False)
     state.concurrency_limit = 52          # concurrent requests before 429 0x80072326
     state.max_in_flight                   # the most Web API requests seen in flight at once
-    state.repeat_next_link = True         # a broken service: nextLinks stop advancing
+    state.repeat_next_link = True         # a broken service: nextLinks and FetchXML paging
+                                          # cookies stop advancing
     state.add_activity_table("new_emailevent")
 """
 

@@ -500,6 +500,8 @@ class WebApi:
         xml = request.option("fetchXml") or ""
         query = parse_fetch(xml, table)
         rows, more, cookie = run_fetch(query, table)
+        if self.state.repeat_next_link and query.cookie is not None:
+            cookie = query.cookie  # a misbehaving service: the paging cookie does not advance
         definition = table.definition
         select = query.attributes if query.attributes is not None else definition.readable()
         select = [

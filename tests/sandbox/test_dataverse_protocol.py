@@ -123,6 +123,35 @@ def test_change_tracking_refuses_filter_and_pages_with_a_tracking_cookie(
     assert "@odata.deltaLink" in last.json()
 
 
+def test_fetchxml_names_a_lookup_by_its_logical_name_and_answers_it_as_x_value(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
+) -> None:
+    state = dataverse_sandbox.state
+    account = state.insert("account", {"name": "Fabrikam"})
+    contact = state.insert(
+        "contact",
+        {"lastname": "Reyes", "parentcustomerid_account@odata.bind": f"/accounts({account})"},
+    )
+
+    def fetch(attribute: str) -> httpx.Response:
+        xml = (
+            f"<fetch><entity name='contact'><attribute name='{attribute}' />"
+            "<attribute name='lastname' /></entity></fetch>"
+        )
+        return dataverse_api.get("contacts", params={"fetchXml": xml})
+
+    refused = fetch("_parentcustomerid_value")
+    answered = fetch("parentcustomerid")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "0x80041103"
+    assert "'_parentcustomerid_value'" in refused.json()["error"]["message"]
+    assert answered.status_code == 200
+    [row] = answered.json()["value"]
+    assert (row["contactid"], row["_parentcustomerid_value"]) == (contact, account)
+    assert "parentcustomerid" not in row
+
+
 def test_expired_delta_token_body(
     dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
 ) -> None:

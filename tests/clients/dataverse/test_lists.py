@@ -92,9 +92,7 @@ def test_dynamic_members_come_from_the_query_with_paging_cookies(
 
     ids = [r["contactid"] for p in pages for r in p.records]
     assert sorted(ids) == expected and len(ids) == len(set(ids))
-    assert all(
-        set(r) == {"@odata.etag", "fullname", "contactid"} for p in pages for r in p.records
-    )
+    assert all(set(r) == {"@odata.etag", "fullname", "contactid"} for p in pages for r in p.records)
     calls = state.counters.calls("GET", COLLECTION_TEMPLATE)
     assert len(calls) == len(pages)
     second = parse_qs(calls[1].query)["fetchXml"][0]
@@ -104,6 +102,32 @@ def test_dynamic_members_come_from_the_query_with_paging_cookies(
         'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,'
         'Microsoft.Dynamics.CRM.morerecords"'
     )
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+def test_lookup_columns_are_read_as_x_value_from_both_kinds_of_list(
+    dataverse_sandbox: DataverseSandbox, dataverse_client: DataverseClient, dynamic: bool
+) -> None:
+    state = dataverse_sandbox.state
+    spec = ListSpec("Seattle", "contact", dynamic=True) if dynamic else ("News", "contact", 60)
+    seeded = state.seed_data(contacts=400, accounts=20, lists=[spec])
+    mlist = dataverse_client.get_marketing_list(next(iter(seeded.lists.values())))
+    assert mlist is not None
+    select = ["fullname", "_parentcustomerid_value", "statecode"]
+
+    pages = list(dataverse_client.iter_list_members(mlist, select, page_size=25))
+
+    rows = [r for p in pages for r in p.records]
+    parents = {r["contactid"]: r["_parentcustomerid_value"] for r in rows}
+    stored = {i: state.row("contact", i) for i in parents}
+    assert parents == {i: row["_parentcustomerid_value"] for i, row in stored.items() if row}
+    assert None in parents.values() and len(set(parents.values())) > 2  # with and without one
+    # The same columns whatever the kind of list, a lookup without a value included.
+    assert {frozenset(r) for r in rows} == {frozenset({"@odata.etag", "contactid", *select})}
+    if dynamic:
+        fetch = parse_qs(state.counters.calls("GET", COLLECTION_TEMPLATE)[0].query)["fetchXml"][0]
+        assert '<attribute name="parentcustomerid" />' in fetch
+        assert "_parentcustomerid_value" not in fetch
 
 
 def test_members_are_added_with_addmemberlist_in_a_batch(
