@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -30,11 +31,12 @@ from shared.clients import DataverseClient
 from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
-from shared.pipeline import admin
+from shared.pipeline import admin, worker
 from shared.runtime import Runtime, install_runtime
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, label_key
 from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync.marketing_lists import data_in
 from shared.sync.marketing_lists.data_in import WATERMARK_KEY
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
@@ -464,6 +466,33 @@ def test_a_run_sliced_into_continuations_ends_as_an_uninterrupted_one(
     assert world.crm("ada@example.com")["lastname"] == "King"
     assert world.crm("linus@example.com")["lastname"] == "Pauling-Jones"
     assert len(world.rt.audit.details("acme", audit.row_key)) == 2
+
+
+def test_a_sliced_run_reads_each_page_of_platform_contacts_once(
+    world: World, host: LocalHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of one contact and a pause after each: every continuation asks Dotdigital for the
+    page after the last one done (its saved marker), never for the pages before it."""
+    monkeypatch.setattr(data_in, "PAGE_SIZE", 1)
+    monkeypatch.setattr(worker, "CONTINUATION_DELAY", timedelta(0))
+    world.rt.settings = world.rt.settings.model_copy(update={"run_time_budget_seconds": 1e-6})
+    world.change_platform("ada@example.com", LASTNAME="King")
+    world.change_platform("linus@example.com", LASTNAME="Pauling-Jones")
+    world.dd.counters.reset()
+
+    audit = world.run(host)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert (audit.counts.read, audit.counts.updated) == (5, 2)
+    assert world.crm("ada@example.com")["lastname"] == "King"
+    assert world.crm("linus@example.com")["lastname"] == "Pauling-Jones"
+    assert host.stats.messages_done >= 6  # a slice per page at least
+    reads = [parse_qs(c.query) for c in world.dd.counters.calls("GET", CONTACTS)]
+    assert len(reads) == 5  # three contacts and two leads: five pages, each requested once
+    for book in world.books.values():
+        markers = [q.get("marker", [""])[0] for q in reads if q["~listId"] == [str(book)]]
+        assert markers[0] == "" and "" not in markers[1:]  # one start per book
+        assert len(set(markers)) == len(markers)
 
 
 def _iso(epoch: float) -> str:

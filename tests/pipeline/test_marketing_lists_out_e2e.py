@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -600,6 +601,32 @@ def test_run_killed_mid_list_ends_like_an_uninterrupted_one(
     assert audit.counts.created + audit.counts.updated == len(expected)
     assert _calls(world.dd, "PUT", IMPORT) == 3 + 1  # three pages, the killed one redone
     assert _calls(world.dv, "GET", NAVIGATION_TEMPLATE) == 3 + 1
+
+
+def test_a_dynamic_list_read_in_slices_requests_each_query_page_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.activate("Seattle")
+    _slice_small(world, monkeypatch)
+    monkeypatch.setattr(list_push, "PAGE_SIZE", 5)
+    monkeypatch.setattr(list_push, "FLUSH_AT", 5)
+    rows = len(list(_query_rows(world.dv.state, "contact", "Seattle")))
+    world.dv.state.counters.reset()
+    admin.sync_now(world.rt, "acme", OUT)
+
+    _run_to_the_end(world)
+
+    [audit] = world.rt.audit.recent("acme", sync_type=OUT)
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    # Company names come through the contacts' parent account (a lookup column).
+    assert world.book("Seattle") == world.expected("Seattle")
+    pages = []
+    for call in world.dv.state.counters.calls("GET", COLLECTION_TEMPLATE):
+        fetch = parse_qs(call.query).get("fetchXml")
+        if fetch:
+            pages.append(int(fetch[0].split(' page="', 1)[1].split('"', 1)[0]))
+    # One request per page of the query, in order, over several slices: none read twice.
+    assert pages == list(range(1, -(-rows // 5) + 1)) and len(pages) > 2
 
 
 def test_removals_found_when_the_pages_were_read_in_several_slices(
