@@ -1,14 +1,16 @@
 """HTTP clients for Dataverse and Dotdigital, with one shared retry policy."""
 
 from shared.clients.dataverse.batch import BatchOutcome, BatchRequest, BatchResult, ChangeSet
-from shared.clients.dataverse.changes import ChangeFeed, ChangePage
+from shared.clients.dataverse.changes import ChangeFeed, ChangePage, ChangePosition
 from shared.clients.dataverse.client import (
     CrmAttribute,
     DataverseClient,
     MsalTokenProvider,
     TokenProvider,
 )
-from shared.clients.dataverse.lists import MarketingList, MemberType
+from shared.clients.dataverse.fetchxml import FetchXmlPage, FetchXmlPosition
+from shared.clients.dataverse.lists import MarketingList, MemberPage, MemberPosition, MemberType
+from shared.clients.dataverse.paging import LinkPosition, Page
 from shared.clients.dataverse.writes import CreatedRecord
 from shared.clients.dotdigital.address_books import AddressBook, BulkDeletion
 from shared.clients.dotdigital.campaigns import (
@@ -33,6 +35,7 @@ from shared.clients.dotdigital.imports import (
     ImportResult,
     ImportSummary,
 )
+from shared.clients.dotdigital.paging import ItemsPage, Paged
 from shared.clients.dotdigital.preferences import Preference, PreferenceChoice
 from shared.clients.dotdigital.programs import Program, ProgramEnrolment
 from shared.clients.dotdigital.routes import Route
@@ -69,8 +72,10 @@ __all__ += [
     "ImportResult",
     "ImportStillRunning",
     "ImportSummary",
+    "ItemsPage",
     "ListContact",
     "ListMembership",
+    "Paged",
     "PagingLoopError",
     "Preference",
     "PreferenceChoice",
@@ -88,8 +93,15 @@ __all__ += [
     "BatchResult",
     "ChangeFeed",
     "ChangePage",
+    "ChangePosition",
     "ChangeSet",
     "CreatedRecord",
+    "FetchXmlPage",
+    "FetchXmlPosition",
+    "LinkPosition",
     "MarketingList",
+    "MemberPage",
+    "MemberPosition",
     "MemberType",
+    "Page",
 ]
