@@ -31,13 +31,13 @@ from shared.clients import DataverseClient
 from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
-from shared.pipeline import admin, worker
+from shared.pipeline import admin
 from shared.runtime import Runtime, install_runtime
 from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, label_key
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync.marketing_lists import data_in
-from shared.sync.marketing_lists.data_in import WATERMARK_KEY
+from shared.sync.catalogue import catalogue
+from shared.sync.marketing_lists.data_in import WATERMARK_KEY, MarketingListsDataIn
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import outbound, platform_values, values_hash
@@ -469,13 +469,14 @@ def test_a_run_sliced_into_continuations_ends_as_an_uninterrupted_one(
 
 
 def test_a_sliced_run_reads_each_page_of_platform_contacts_once(
-    world: World, host: LocalHost, monkeypatch: pytest.MonkeyPatch
+    world: World, host: LocalHost
 ) -> None:
     """Pages of one contact and a pause after each: every continuation asks Dotdigital for the
     page after the last one done (its saved marker), never for the pages before it."""
-    monkeypatch.setattr(data_in, "PAGE_SIZE", 1)
-    monkeypatch.setattr(worker, "CONTINUATION_DELAY", timedelta(0))
-    world.rt.settings = world.rt.settings.model_copy(update={"run_time_budget_seconds": 1e-6})
+    world.rt.registry = catalogue().replaced(MarketingListsDataIn(page_size=1))
+    world.rt.settings = world.rt.settings.model_copy(
+        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
+    )
     world.change_platform("ada@example.com", LASTNAME="King")
     world.change_platform("linus@example.com", LASTNAME="Pauling-Jones")
     world.dd.counters.reset()

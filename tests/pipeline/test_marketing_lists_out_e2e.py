@@ -608,8 +608,7 @@ def test_a_dynamic_list_read_in_slices_requests_each_query_page_once(
 ) -> None:
     world.activate("Seattle")
     _slice_small(world, monkeypatch)
-    monkeypatch.setattr(list_push, "PAGE_SIZE", 5)
-    monkeypatch.setattr(list_push, "FLUSH_AT", 5)
+    world.rt.registry = catalogue().replaced(MarketingListsDataOut(page_size=5, flush_at=5))
     rows = len(list(_query_rows(world.dv.state, "contact", "Seattle")))
     world.dv.state.counters.reset()
     admin.sync_now(world.rt, "acme", OUT)
