@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -107,6 +107,8 @@ class ListTally(BaseModel):
 
 
 class DataInCursor(Cursor):
+    version: ClassVar[int] = 2  # 2: the v3 `marker` replaced the contact id `after`
+
     window: WatermarkWindow
     lists: list[str] = []  # linked list ids, sorted
     index: int = 0  # the list in progress

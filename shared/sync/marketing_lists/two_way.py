@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator
-from typing import Literal, cast
+from typing import ClassVar, Literal, cast
 
 from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
@@ -48,6 +48,8 @@ def data_in_row_key(run_row_key: str) -> str:
 
 
 class TwoWayCursor(Cursor):
+    version: ClassVar[int] = 2  # 2: DataInCursor version 2
+
     phase: Literal["in", "out"] = "in"
     data_in: DataInCursor
     in_counts: Counts = Counts()
