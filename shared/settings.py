@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         default=240.0, gt=0, validation_alias="RUN_TIME_BUDGET_SECONDS"
     )
     run_lease_seconds: float = Field(default=300.0, gt=0, validation_alias="RUN_LEASE_SECONDS")
+    # A run that fails with a retriable error (an API down past the HTTP retries, a lost race)
+    # continues from its last checkpoint this many times, this long apart, before it fails.
+    run_retry_limit: int = Field(default=3, ge=0, le=20, validation_alias="RUN_RETRY_LIMIT")
+    run_retry_delay_seconds: float = Field(
+        default=300.0, ge=0, validation_alias="RUN_RETRY_DELAY_SECONDS"
+    )
     # Pause between a paused slice and its follow-up message (tests set 0).
     continuation_delay_seconds: float = Field(
         default=1.0, ge=0, validation_alias="CONTINUATION_DELAY_SECONDS"

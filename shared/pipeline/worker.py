@@ -22,7 +22,7 @@ from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
 from shared.engine.registry import SyncTypeRegistry
 from shared.engine.runner import Paused, Slice
 from shared.engine.template import SyncResult
-from shared.errors import ConcurrencyConflict, InvalidMessage, LeaseLost, SyncError
+from shared.errors import ConcurrencyConflict, InvalidMessage, LeaseLost, SyncError, handling
 from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
@@ -42,6 +42,7 @@ UNKNOWN_ACCOUNT = "unknown-account"
 class Outcome(StrEnum):
     FINISHED = "finished"
     PAUSED = "paused"
+    RETRYING = "retrying later from the last checkpoint"
     NOT_CURRENT = "not the current run"
     BUSY = "run held by another worker"
     LOST_RACE = "another worker claimed the run"
@@ -109,7 +110,9 @@ class Worker:
 
         def save(cursor: dict[str, Any], counts: Counts) -> None:
             nonlocal progress
-            progress = Checkpoint(run_id=record.run_id, cursor=cursor, counts=counts)
+            progress = Checkpoint(
+                run_id=record.run_id, cursor=cursor, counts=counts, retries=progress.retries
+            )
             self._checkpoint(record, progress)
 
         work = Slice(
@@ -129,8 +132,15 @@ class Worker:
         except LeaseLost:
             return Outcome.LEASE_LOST
         except SyncError as error:
+            # One table decides (shared.errors.HANDLING): retriable errors and lost races
+            # continue from the last checkpoint later, a bounded number of times.
+            if handling(error).retry_run and progress.retries < rt.settings.run_retry_limit:
+                return self._retry_later(record, progress, error)
             log.warning("Run %s failed: %s", record.run_id, error)
-            result = SyncResult(AuditStatus.FAILED, str(error))
+            message = str(error)
+            if progress.retries:
+                message = f"{message} (after {progress.retries + 1} attempts)"
+            result = SyncResult(AuditStatus.FAILED, message)
         except Exception:
             log.exception("Run %s crashed", record.run_id)
             result = SyncResult(AuditStatus.FAILED, Messages.INTERNAL)
@@ -174,6 +184,37 @@ class Worker:
         rt.queue.send_later(follow_up, timedelta(seconds=rt.settings.continuation_delay_seconds))
         log.info("Run %s paused after slice %d", request.run_id, request.sequence)
         return Outcome.PAUSED
+
+    def _retry_later(
+        self, record: ScheduleRecord, progress: Checkpoint, error: SyncError
+    ) -> Outcome:
+        rt = self.runtime
+        progress = progress.model_copy(update={"retries": progress.retries + 1})
+        try:
+            self._checkpoint(record, progress)
+        except LeaseLost:
+            return Outcome.LEASE_LOST
+        delay = timedelta(seconds=rt.settings.run_retry_delay_seconds)
+        follow_up = mark_queued(
+            record,
+            trigger=Trigger.CONTINUATION,
+            now=rt.clock(),
+            timeout=timedelta(seconds=rt.settings.queued_timeout_seconds) + delay,
+            new_run=False,
+        )
+        try:
+            rt.schedules.save(record)
+        except ConcurrencyConflict:
+            return Outcome.LEASE_LOST
+        note = (
+            f"Attempt {progress.retries} of {rt.settings.run_retry_limit + 1} failed: "
+            f"{str(error).rstrip('.')}. "
+            f"Continuing from the last checkpoint in {delay.total_seconds():.0f} s"
+        )
+        self._write_audit(record, AuditStatus.IN_PROGRESS, note[:1000], progress)
+        rt.queue.send_later(follow_up, delay)
+        log.warning("Run %s: %s", record.run_id, note)
+        return Outcome.RETRYING
 
     def _finish(
         self, record: ScheduleRecord, result: SyncResult, progress: Checkpoint, *, dry_run: bool

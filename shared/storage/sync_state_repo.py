@@ -19,6 +19,7 @@ class Checkpoint(BaseModel):
     run_id: str
     cursor: dict[str, Any]
     counts: Counts
+    retries: int = 0  # times the run was retried from this checkpoint after a retriable error
 
 
 class SyncStateRepository:
@@ -37,6 +38,7 @@ class SyncStateRepository:
             run_id=run_id,
             cursor=json.loads(row.get("Cursor") or "{}"),
             counts=Counts.model_validate_json(row.get("Counts") or "{}"),
+            retries=int(row.get("Retries") or 0),
         )
 
     def save_checkpoint(
@@ -50,6 +52,7 @@ class SyncStateRepository:
                 "RunId": checkpoint.run_id,
                 "Cursor": json.dumps(checkpoint.cursor, sort_keys=True),
                 "Counts": checkpoint.counts.model_dump_json(),
+                "Retries": checkpoint.retries,
                 "SavedUtc": now,
             },
             mode=UpdateMode.REPLACE,

@@ -95,14 +95,37 @@ def test_dataverse_outage_fails_the_run_with_a_clear_message(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
     dataverse_sandbox: DataverseSandbox,
 ) -> None:  # fmt: skip
+    sync_runtime.settings = sync_runtime.settings.model_copy(
+        update={"run_retry_limit": 2, "run_retry_delay_seconds": 0.0}
+    )
     dataverse_sandbox.state.faults.set_error_rate(503, 1.0)
 
     audit = run_scheduled(sync_runtime, host, clock, "acme", CRM)
 
     assert audit.status is AuditStatus.FAILED
     assert "Dataverse" in audit.message and "503" in audit.message
+    assert audit.message.endswith("(after 3 attempts)")  # retried from its checkpoint twice
+    assert [r.run_id for r in sync_runtime.audit.recent("acme")] == [audit.run_id]  # one row
     record = sync_runtime.schedules.get("acme", CRM)
     assert record.status is ScheduleStatus.NONE and record.last_status == "Failed"
+
+
+def test_a_run_that_outlasts_the_http_retries_continues_from_its_checkpoint(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dataverse_sandbox: DataverseSandbox,
+) -> None:  # fmt: skip
+    sync_runtime.settings = sync_runtime.settings.model_copy(
+        update={"run_retry_delay_seconds": 0.0}
+    )
+    state = dataverse_sandbox.state
+    state.faults.fail_next(503, sync_runtime.settings.http_max_retries + 1)  # one attempt's worth
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", CRM)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    total = sum(len(state.attributes[e]) for e in ("contact", "lead", "account"))
+    assert audit.counts.read == total  # counted once, not once per attempt
+    assert host.stats.messages_done == 2  # the failed attempt and the one that completed
 
 
 def test_missing_dataverse_settings_are_named(
