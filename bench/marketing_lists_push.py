@@ -29,7 +29,6 @@ import argparse
 import gc
 import math
 import os
-import platform
 import random
 import ssl
 import sys
@@ -46,7 +45,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bench.calls import DATAVERSE, DOTDIGITAL, ENTRA_ID, IMPORT_ROUTE, CallLog
+from bench.calls import DOTDIGITAL, CallLog
+from bench.marketing_lists_report import POLLS, mb, render
 from bench.sandbox_process import Endpoints, Outcome, SandboxProcess
 from shared.accounts import EmailAccount
 from shared.azurite import AzuriteProcess, start_azurite
@@ -80,20 +80,6 @@ ACCOUNTS = 300
 PARENT_SHARE = 0.6
 HTTP_TIMEOUT_SECONDS = 300.0
 
-# Routes as `bench.calls` names them.
-TOKEN = "POST /{tenant}/oauth2/v2.0/token"
-OIDC_METADATA = "GET /{tenant}/v2.0/.well-known/openid-configuration"
-LISTS = "GET /api/data/v9.2/lists"
-MEMBER_PAGES = "GET /api/data/v9.2/lists({id})/listcontact_association"
-BATCH = "POST /api/data/v9.2/$batch"
-ACCOUNT_INFO = "GET /v2/account-info"
-BOOKS = "GET /v2/address-books"
-CREATE_BOOK = "POST /v2/address-books"
-IMPORT_STATUS = "GET /contacts/v3/import/{id}"
-REMOVE = "POST /v2/address-books/{id}/contacts/delete"
-REMOVE_STATUS = "GET /v2/contacts/deletion/{id}"
-POLLS = (IMPORT_STATUS, REMOVE_STATUS)
-
 
 # Timing the parts of a run ------------------------------------------------------------------
 
@@ -102,45 +88,88 @@ POLLS = (IMPORT_STATUS, REMOVE_STATUS)
 class Clocks:
     """Seconds spent in the parts of a run that are not the sync's own work."""
 
-    snapshot_writes: float = 0.0
-    snapshot_rows: int = 0
-    index_loads: float = 0.0
-    index_rows: int = 0
+    snapshot_writes: float = 0.0  # appending chunks (encoding included), compaction
+    snapshot_records: int = 0  # member records written (tombstones included)
+    snapshot_reads: float = 0.0  # index loads, key scans, lookups (decoding included)
+    index_members: int = 0
     poll_waits: float = 0.0
+    _depth: int = 0
 
     def sleep(self, seconds: float) -> None:
         self.poll_waits += seconds
         time.sleep(seconds)
 
+    @property
+    def snapshot(self) -> float:
+        return self.snapshot_writes + self.snapshot_reads
+
+    @contextmanager
+    def span(self, kind: str) -> Iterator[None]:
+        """Time the outermost snapshot call only: a load that scans is one read, not two."""
+        started = time.perf_counter()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                setattr(self, kind, getattr(self, kind) + time.perf_counter() - started)
+
 
 @contextmanager
 def timed_storage(rt: Runtime, clocks: Clocks) -> Iterator[None]:
-    """Time the snapshot writes and index loads of the run (wrappers around the real ones)."""
+    """Time every use of the snapshot store in the run (wrappers around the real calls)."""
     repo = list_members(rt)
-    upsert = repo.upsert_many
-    load = SnapshotIndex.load.__func__  # type: ignore[attr-defined]
+    writes = ("upsert_many", "delete_many", "delete_list", "rewrite")
+    reads = ("lookup", "iter_members", "iter_key_chunks")
+    originals = {name: getattr(repo, name) for name in (*writes, *reads)}
 
-    def upsert_many(account_id: str, list_id: str, members: Any) -> int:
-        started = time.perf_counter()
-        written: int = upsert(account_id, list_id, members)
-        clocks.snapshot_writes += time.perf_counter() - started
-        clocks.snapshot_rows += written
-        return written
+    def timed(name: str, kind: str) -> Any:
+        call = originals[name]
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with clocks.span(kind):
+                result = call(*args, **kwargs)
+            if name == "upsert_many":
+                clocks.snapshot_records += result
+            return timed_iter(result, kind) if name.startswith("iter_") else result
+
+        return wrapper
+
+    def timed_iter(items: Iterator[Any], kind: str) -> Iterator[Any]:
+        while True:
+            with clocks.span(kind):
+                item = next(items, StopIteration)
+            if item is StopIteration:
+                return
+            yield item
+
+    load = SnapshotIndex.load.__func__  # type: ignore[attr-defined]
+    resolve = SnapshotIndex.resolve
 
     def load_index(cls: type[SnapshotIndex], *args: Any) -> SnapshotIndex:
-        started = time.perf_counter()
-        index: SnapshotIndex = load(cls, *args)
-        clocks.index_loads += time.perf_counter() - started
-        clocks.index_rows += len(index)
+        with clocks.span("snapshot_reads"):
+            index: SnapshotIndex = load(cls, *args)
+        clocks.index_members += len(index)
         return index
 
-    repo.upsert_many = upsert_many  # type: ignore[method-assign]
+    def timed_resolve(index: SnapshotIndex, *args: Any, **kwargs: Any) -> Any:
+        with clocks.span("snapshot_reads"):
+            return resolve(index, *args, **kwargs)
+
+    for name in writes:
+        setattr(repo, name, timed(name, "snapshot_writes"))
+    for name in reads:
+        setattr(repo, name, timed(name, "snapshot_reads"))
     SnapshotIndex.load = classmethod(load_index)  # type: ignore[method-assign,assignment]
+    SnapshotIndex.resolve = timed_resolve  # type: ignore[method-assign]
     try:
         yield
     finally:
-        del repo.upsert_many
+        for name in originals:
+            delattr(repo, name)
         SnapshotIndex.load = classmethod(load)  # type: ignore[method-assign,assignment]
+        SnapshotIndex.resolve = resolve  # type: ignore[method-assign]
 
 
 # Setup (not measured) ----------------------------------------------------------------------
@@ -356,6 +385,7 @@ class Phase:
     counts: dict[str, int]
     import_body_bytes: tuple[int, ...]
     linked_batches_minimum: int
+    traced: bool = False  # timed with tracemalloc on (a single pass)
 
     def count(self, api: str, route: str | None = None) -> int:
         return sum(n for (a, r), n in self.calls.items() if a == api and route in (None, r))
@@ -423,6 +453,7 @@ def measure_phase(
         counts=audit.counts.model_dump(),
         import_body_bytes=tuple(log.import_body_bytes),
         linked_batches_minimum=max(1, math.ceil(members / 5000)),
+        traced=trace,
     )
 
 
@@ -480,6 +511,8 @@ def run_size(
 def measure_size(
     size: int, azurite: AzuriteProcess, *, share: float, poll: float, memory: str
 ) -> SizeResult:
+    """Per `memory`: timed, then traced for the peak ("separate"); one traced pass ("same");
+    timed only ("off")."""
     if memory != "separate":
         return run_size(size, azurite, share=share, poll=poll, trace=memory == "same")
     timed = run_size(size, azurite, share=share, poll=poll, trace=False)
@@ -495,190 +528,18 @@ def measure_size(
 def index_footprint(members: int) -> int:
     """Bytes a `SnapshotIndex` of `members` members takes (tracemalloc), random GUIDs and
     128-bit hashes as real ones are."""
+    draw = random.Random(members)
+    keys = [
+        (uuid.uuid4().bytes, draw.randrange(256), draw.randrange(2**32), 1_000_000 + n, 0)
+        for n in range(members)
+    ]
     gc.collect()
     tracemalloc.start()
-    index = SnapshotIndex()
-    for n in range(members):
-        index.add(str(uuid.uuid4()), uuid.uuid4().hex, 1_000_000 + n)  # 128-bit hashes
+    index = SnapshotIndex(iter(keys))
     size = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     del index
     return size
-
-
-# Report --------------------------------------------------------------------------------------
-
-
-def _mb(value: int | None) -> str:
-    return "n/a" if value is None else f"{value / 1e6:.1f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    return lines
-
-
-def render(results: Sequence[SizeResult], *, meta: dict[str, Any]) -> str:
-    out = [
-        "# Benchmark: MarketingListsDataOut, first push and a 1% increment",
-        "",
-        f"Generated by `{meta['command']}`; every figure below comes from one run "
-        f"({meta['started']:%Y-%m-%d %H:%M} UTC, {meta['seconds']:.0f} s in all with setup).",
-        "",
-        f"- Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
-        f"{platform.python_version()}. The sandboxes run in a process of their own "
-        "(`bench.sandbox_process`), Azurite in Node; the measured process holds the product: "
-        "runtime, worker, handler, clients, Table Storage SDK.",
-        "- Each run goes through the worker (`Worker.handle` on the message Sync Now queued in "
-        "Azurite) with the MarketingListsDataOut handler alone (the two-way composition with "
-        "DataIn is not measured here) and a time budget of one hour, so a run is one slice.",
-        f"- Import and bulk-removal status polled every {meta['poll']} s (the product waits "
-        "10 s and 2 s); the sandbox answers NotFinished / Started to each job's first poll.",
-        "- Memory: "
-        + (
-            "each size ran twice against fresh sandboxes and tables, timed without "
-            "tracemalloc, then traced for the peak; "
-            + (
-                "both passes sent the same requests."
-                if all(r.memory_pass_calls_match for r in results)
-                else "**the two passes did not send the same requests**."
-            )
-            if meta["memory"] == "separate"
-            else "one traced pass (times include tracemalloc's overhead)."
-            if meta["memory"] == "same"
-            else "not measured."
-        ),
-        f"- Data: {ACCOUNTS} accounts; {PARENT_SHARE:.0%} of the contacts, drawn at random, have "
-        "one as parent "
-        "(COMPANY is a linked field); about 5% of the seeded contacts are inactive and not "
-        "sent (Sync only open leads and active contacts).",
-        "",
-        "## Calls against the protocol minimum",
-        "",
-        "Protocol minimum per run: the lists read (1 page); ceil(members / 5000) member pages; "
-        "one `$batch` of GETs per page for the page's distinct parent accounts (at most 1000 "
-        "per batch; 300 here); Dotdigital: the address books listed once, created once (first "
-        "push), ceil(sent / 10,000) imports (the import cap the contacts-push benchmark "
-        "recommends; bodies of 50 MB would need fewer), ceil(contacts removed / 1000) bulk "
-        "removals; msal's metadata + 1 token and account-info once per process. Status polls "
-        "(imports and removals) are reported apart.",
-        "",
-    ]
-    header = ["size", "run", "members", "changed", "Entra ID", "Dataverse lists",
-              "member pages", "$batch", "Dotdigital setup", "imports", "removals",
-              "total (no polls)", "minimum", "actual / minimum", "polls"]  # fmt: skip
-    rows = []
-    for result in results:
-        for n, phase in enumerate(result.phases):
-            minimum = phase.minimum(first_in_process=n == 0)
-            setup = phase.count(DOTDIGITAL, ACCOUNT_INFO) + phase.count(DOTDIGITAL, BOOKS)
-            setup += phase.count(DOTDIGITAL, CREATE_BOOK)
-            total_min = sum(minimum.values())
-            rows.append([
-                f"{result.size:,}", phase.name, f"{phase.members:,}", f"{phase.changed:,}",
-                f"{phase.count(ENTRA_ID)}", f"{phase.count(DATAVERSE, LISTS)}",
-                f"{phase.count(DATAVERSE, MEMBER_PAGES)}", f"{phase.count(DATAVERSE, BATCH)}",
-                f"{setup}", f"{phase.count(DOTDIGITAL, IMPORT_ROUTE)}",
-                f"{phase.count(DOTDIGITAL, REMOVE)}", f"{phase.total_without_polls}",
-                f"{total_min}", f"{phase.total_without_polls / total_min:.2f}x",
-                f"{phase.polls}",
-            ])  # fmt: skip
-    out += _table(header, rows)
-    out += [
-        "",
-        "## Wall time and memory",
-        "",
-        "Wall time: Sync Now to the run's end. Snapshot writes: `ListMemberRepository."
-        "upsert_many` (entity group transactions of 100 rows); snapshot reads: the compact "
-        "index of the stored hashes (three columns of every stored member). Peak memory: "
-        "tracemalloc's peak over the run (Python allocations of this process).",
-        "",
-    ]
-    header = ["size", "run", "wall (s)", "snapshot writes (s, rows)", "snapshot reads (s, rows)",
-              "poll waits (s)", "rest (s)", "process CPU (s)", "members / s", "peak memory (MB)",
-              "peak vs smaller size", "run status", "sent / removed / failed"]  # fmt: skip
-    rows = []
-    for result in results:
-        for n, phase in enumerate(result.phases):
-            c = phase.clocks
-            rest = phase.wall_seconds - c.snapshot_writes - c.index_loads - c.poll_waits
-            smaller = next(
-                (r.phases[n] for r in results if r.size < result.size and r.phases[n].peak_bytes),
-                None,
-            )
-            growth = (
-                f"{phase.peak_bytes / smaller.peak_bytes:.2f}x"
-                if smaller and smaller.peak_bytes and phase.peak_bytes
-                else "-"
-            )
-            counts = phase.counts
-            rows.append([
-                f"{result.size:,}", phase.name, f"{phase.wall_seconds:.1f}",
-                f"{c.snapshot_writes:.1f} ({c.snapshot_rows:,})",
-                f"{c.index_loads:.1f} ({c.index_rows:,})", f"{c.poll_waits:.1f}", f"{rest:.1f}",
-                f"{phase.cpu_seconds:.1f}", f"{phase.members / phase.wall_seconds:,.0f}",
-                _mb(phase.peak_bytes), growth, phase.audit_status,
-                f"{counts['created'] + counts['updated']:,} / {counts['deleted']:,} / "
-                f"{counts['failed']:,}",
-            ])  # fmt: skip
-    out += _table(header, rows)
-    out += ["", "Delivery, checked by the sandboxes after the increment:", ""]
-    for result in results:
-        verdict = "yes" if result.delivered else "**NO**"
-        out.append(
-            f"- {result.size:,}: the address book holds {result.outcome.book_members:,} contacts, "
-            f"{result.outcome.delivered:,} of them Dataverse contacts with equal names; the list "
-            f"has {result.expected_in_book:,} active members: {verdict}. Changes made: "
-            + ", ".join(f"{v:,} {k}" for k, v in result.changes.items())
-            + f". Setup took {result.setup_seconds:.0f} s (not measured)."
-        )
-    footprint = meta["index_footprint"]
-    out += [
-        "",
-        "## Reading the figures",
-        "",
-        f"- Compact snapshot index (`marketing_lists.push_index`): {footprint / 1e6:.1f} MB "
-        f"for 100,000 members ({footprint / 100_000:.0f} bytes each), measured apart. It is "
-        "the part of a run that grows with the list: pages (5000 members), import rounds "
-        "(10,000 members) and the members' values are dropped as they are pushed. A first push "
-        "has no index yet, and its peak stays flat; an increment's peak grows with the index "
-        "(and with the dict's resizing while it is loaded).",
-        "- Where the time goes: writing one Table Storage row per member pushed (the member "
-        "snapshot) dominates the first push; azure-data-tables builds and parses each "
-        "100-row transaction as MIME multipart with Python's `email` package, 1 to 2 ms of "
-        "CPU per row. Reading the stored hashes back dominates an increment. Against real "
-        "Table Storage the client CPU is the same; the latency is higher.",
-        "- " + meta["conclusion"],
-        "",
-        "## Requests by route",
-        "",
-    ]
-    rows = []
-    for result in results:
-        for phase in result.phases:
-            for (api, route), n in sorted(phase.calls.items()):
-                rows.append([f"{result.size:,}", phase.name, api, route, f"{n:,}"])
-    out += _table(["size", "run", "API", "route", "requests"], rows)
-    return "\n".join(out) + "\n"
-
-
-def conclusion(results: Sequence[SizeResult]) -> str:
-    largest = max(results, key=lambda r: r.size)
-    first, increment = largest.phases
-    return (
-        f"At {largest.size:,} members the increment sent "
-        f"{increment.counts['created'] + increment.counts['updated']:,} contacts in "
-        f"{increment.count(DOTDIGITAL, IMPORT_ROUTE)} import(s) and made "
-        f"{increment.total_without_polls} calls (the first push: "
-        f"{first.total_without_polls}); it took {increment.wall_seconds:.0f} s against "
-        f"{first.wall_seconds:.0f} s, of which {increment.clocks.index_loads:.0f} s reading "
-        "the snapshot. The calls are at the protocol minimum; the time left is Table "
-        "Storage's: a snapshot stored as one row per member costs a row write per member "
-        "pushed and a row read per member per run. Packing many members per entity (or a "
-        "blob per list) would cut both by two orders of magnitude; that is a change to "
-        "`ListMemberRepository`, shared with MarketingListsDataIn."
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -687,6 +548,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--changed-share", type=float, default=0.01)
     parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL)
     parser.add_argument("--memory", choices=MEMORY_MODES, default="separate")
+    parser.add_argument(
+        "--single-pass-from", type=int, default=None, metavar="SIZE",
+        help="sizes from SIZE on run once, traced (for the peak of a size too slow to run twice)",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
     command = "python -m bench.marketing_lists_push " + " ".join(
@@ -698,12 +563,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for size in sorted(set(args.sizes)):
             print(f"{size:,} members ...", flush=True)
+            memory = args.memory
+            if args.single_pass_from is not None and size >= args.single_pass_from:
+                memory = "same"
             result = measure_size(size, azurite, share=args.changed_share,
-                                  poll=args.poll_interval, memory=args.memory)  # fmt: skip
+                                  poll=args.poll_interval, memory=memory)  # fmt: skip
             for phase in result.phases:
                 print(
                     f"  {phase.name}: {sum(phase.calls.values())} calls, "
-                    f"{phase.wall_seconds:.1f} s, peak {_mb(phase.peak_bytes)} MB, "
+                    f"{phase.wall_seconds:.1f} s, peak {mb(phase.peak_bytes)} MB, "
                     f"{phase.audit_status}: {phase.audit_message}",
                     flush=True,
                 )
@@ -717,7 +585,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "poll": args.poll_interval,
         "memory": args.memory,
         "index_footprint": index_footprint(100_000),
-        "conclusion": conclusion(results),
+        "load": ", ".join(f"{n:.1f}" for n in os.getloadavg()),
+        "accounts": ACCOUNTS,
+        "parent_share": PARENT_SHARE,
     }
     text = render(results, meta=meta)
     if str(args.output) != "-":

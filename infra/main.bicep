@@ -104,7 +104,7 @@ var tableNames = [
   'EmailDataLabels'
   'EmailDataMappings'
   'MarketingListLinks'
-  'ListMembers'
+  'ListSnapshots'
 ]
 
 var syncQueueName = 'sync-requests'

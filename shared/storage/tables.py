@@ -23,7 +23,7 @@ TABLES = (
     "EmailDataLabels",
     "EmailDataMappings",
     "MarketingListLinks",
-    "ListMembers",
+    "ListSnapshots",
 )
 
 

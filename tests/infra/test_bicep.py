@@ -37,7 +37,7 @@ EXPECTED_TABLES = {
     "EmailDataLabels",
     "EmailDataMappings",
     "MarketingListLinks",
-    "ListMembers",
+    "ListSnapshots",
 }
 
 EXPECTED_APP_SETTINGS = {

@@ -6,5 +6,6 @@
 | `data_out` (+ `list_push`, `push_*`, `values`) | email-activated lists -> address books |
 | `data_in` (+ `data_in_*`) | platform changes of mapped fields -> contacts and leads |
 | `address_books` (+ `book_pull`, `pull_*`) | address books -> static marketing lists |
-| `snapshot_repo`, `links_repo` | what was pushed (per member) and which book each list has |
+| `snapshot_repo` (+ `snapshot_chunks`) | what was pushed, per member, packed in chunks |
+| `links_repo` | which address book each list has |
 """

@@ -37,7 +37,7 @@ are read again (id, state and email only) before anything is removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,14 +54,20 @@ from shared.mappings.model import DataMapping, MappedEntity
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel, label_key
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
-from shared.sync.marketing_lists.push_index import SnapshotIndex, hash_value
+from shared.sync.marketing_lists.push_index import SnapshotIndex, values_fingerprint
 from shared.sync.marketing_lists.push_linked import LinkedValues, resolve_linked
-from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
+from shared.sync.marketing_lists.snapshot_chunks import (
+    IndexRecord,
+    Record,
+    hash_bytes,
+    member_bytes,
+)
+from shared.sync.marketing_lists.snapshot_repo import list_members
 from shared.sync.marketing_lists.values import (
     STATE_COLUMN,
+    ValueMapper,
     email_field,
     outbound,
-    platform_values,
     select_columns,
     values_hash,
 )
@@ -139,7 +145,7 @@ class _Change:
     email: str
     values: dict[str, Any]
     digest: str
-    old_contact_id: int | None
+    stored: bool  # the snapshot had the member (its contact id is read when needed)
 
 
 @dataclass
@@ -149,10 +155,12 @@ class _Batch:
     changes: list[_Change] = field(default_factory=list)
     emails: set[str] = field(default_factory=set)
     members: set[str] = field(default_factory=set)  # of `changes`: a joining query may repeat one
-    leaving: list[tuple[str, int | None]] = field(default_factory=list)
+    leaving: list[str] = field(default_factory=list)
+    # Set on the last page when every page was read: the stored members not seen leave.
+    unseen_leave: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.changes or self.leaving)
+        return bool(self.changes or self.leaving or self.unseen_leave)
 
 
 def _entity(mlist: MarketingList) -> MappedEntity:
@@ -173,6 +181,7 @@ class ListPusher:
         self.p = progress
         entity = _entity(mlist)
         self.out_mappings = outbound(session.mappings, entity)
+        self.values = ValueMapper(self.out_mappings, session.labels)
         self.select = select_columns(self.out_mappings, entity)
         self.email_column = email_field(session.mappings, entity)
         self.key = mlist.member_type.primary_key
@@ -198,8 +207,10 @@ class ListPusher:
             # read of the member ids (unless nobody had been pushed before this run).
             if p.had_snapshot:
                 self._verify(index)
-                gone = [(member, entry.contact_id) for member, entry in index.items()]
-                self._leave(gone, [])
+                stored = index.resolve(self._stored_keys(), leavers=True)
+                removed = self._leave(stored.leavers, [])
+                if removed:
+                    self.repo.delete_many(self.s.account_id, self.mlist.list_id, removed)
             p.phase = "unlisted"
             yield
         if p.phase == "unlisted":
@@ -296,8 +307,8 @@ class ListPusher:
             p.pages += 1
             p.read += len(page.records)
             last = page.resume is None
-            if last and seen_all:
-                batch.leaving.extend((member, entry.contact_id) for member, entry in index.items())
+            if last and seen_all and len(index):
+                batch.unseen_leave = True
             late = self.s.out_of_time()
             if batch:
                 if (
@@ -306,7 +317,7 @@ class ListPusher:
                     and not late
                 ):
                     continue  # no checkpoint past pages whose changes are not pushed yet
-                ok = self._flush(batch)
+                ok = self._flush(batch, index)
                 batch = _Batch()
                 if not ok:
                     p.phase = "done"
@@ -328,26 +339,26 @@ class ListPusher:
         member_id = str(record.get(self.key) or "")
         if not member_id or member_id in batch.members:
             return
-        entry = index.pop(member_id)  # seen: whatever happens next, it is not "gone"
+        stored = index.see(member_bytes(member_id))  # seen: whatever happens next, not "gone"
         email = self._email(record)
         if not self._eligible(record) or not email:
             if self._eligible(record):
                 p.no_email += 1
             else:
                 p.not_eligible += 1
-            if entry is not None:
-                batch.leaving.append((member_id, entry.contact_id))
+            if stored is not None:
+                batch.leaving.append(member_id)
             return
         if linked.missing_for(record, self.out_mappings):
             self._fail(email, "its linked record could not be read")
             return
         try:
-            values = platform_values(record, self.out_mappings, self.s.labels, linked=linked.rows)
+            values = self.values(record, linked.rows)
         except (TypeError, ValueError) as error:  # a value the label's type cannot take
             self._fail(email, f"a mapped value could not be converted ({error})")
             return
         digest = values_hash(email, values)
-        if entry is not None and entry.values_hash == hash_value(digest):
+        if stored is not None and stored == values_fingerprint(digest):
             return
         lowered = email.lower()
         if lowered in batch.emails:
@@ -355,9 +366,7 @@ class ListPusher:
             return
         batch.emails.add(lowered)
         batch.members.add(member_id)
-        batch.changes.append(
-            _Change(member_id, email, values, digest, entry.contact_id if entry else None)
-        )
+        batch.changes.append(_Change(member_id, email, values, digest, stored is not None))
 
     def _fail(self, key: str, reason: str) -> None:
         self.p.failed += 1
@@ -365,9 +374,10 @@ class ListPusher:
         if len(self.p.failures) < MAX_REPORTED:
             self.p.failures.append(f"{key}: {reason}")
 
-    def _flush(self, batch: _Batch) -> bool:
+    def _flush(self, batch: _Batch, index: SnapshotIndex) -> bool:
         """Import the changes, take the leaving members out, then write the snapshot of what
-        the platform accepted. False if an import failed as a whole."""
+        the platform accepted (with the leavers' removal). False if an import failed as a
+        whole."""
         p, s = self.p, self.s
         contacts = (
             ImportContact(email=c.email, data_fields=c.values, lists=(p.book_id,))
@@ -396,6 +406,13 @@ class ListPusher:
             for failure in result.failures:
                 email = failure.identifiers.get("email", "").lower()
                 refused.setdefault(email, []).extend(failure.codes or ("Failed",))
+        # One read of the stored keys: the old contact ids of the members that changed (an
+        # email change leaves a contact behind), the leavers' contact ids, who else left.
+        stored = index.resolve(
+            self._stored_keys(),
+            [*(c.member_id for c in batch.changes if c.stored), *batch.leaving],
+            leavers=batch.unseen_leave,
+        )
         pushed: list[tuple[_Change, int]] = []  # with the Dotdigital contact id
         stale: list[int] = []
         not_sent = 0
@@ -413,23 +430,25 @@ class ListPusher:
                 p.created += 1
             else:
                 p.updated += 1
-            if change.old_contact_id is not None and change.old_contact_id != contact_id:
-                stale.append(change.old_contact_id)  # the member's email changed
+            old_contact_id = stored.contacts.get(change.member_id)
+            if change.stored and old_contact_id is not None and old_contact_id != contact_id:
+                stale.append(old_contact_id)  # the member's email changed
             pushed.append((change, contact_id))
-        self._leave(batch.leaving, stale)
+        leaving = [(m, stored.contacts.get(m)) for m in batch.leaving] + stored.leavers
+        removed = self._leave(leaving, stale)
         now = s.services.clock()
-        snapshots = (  # built as they are written, 100 rows a transaction
-            MemberSnapshot(
-                member_id=change.member_id,
+        snapshots = (  # built as they are written, a chunk at a time
+            Record(
+                member_bytes(change.member_id),
+                hash_bytes(change.digest),
+                contact_id,
                 email=change.email,
-                values_hash=change.digest,
-                synced_values=change.values,
-                contact_id=contact_id,
+                values=change.values,
                 synced_utc=now,
             )
             for change, contact_id in pushed
         )
-        self.repo.upsert_many(s.account_id, self.mlist.list_id, snapshots)
+        self.repo.upsert_many(s.account_id, self.mlist.list_id, snapshots, removed=removed)
         p.failed += not_sent
         if failed_import:
             p.error = (
@@ -439,35 +458,39 @@ class ListPusher:
             return False
         return True
 
+    def _stored_keys(self) -> Iterator[tuple[int, Iterator[IndexRecord]]]:
+        return self.repo.iter_key_chunks(self.s.account_id, self.mlist.list_id)
+
     def _verify(self, index: SnapshotIndex) -> None:
-        """Read every current member once more (id, state, email): whatever the index still
-        holds afterwards is no longer a member to sync."""
+        """Read every current member once more (id, state, email): the stored members not
+        seen afterwards are no longer members to sync."""
         select = list(dict.fromkeys([self.key, STATE_COLUMN, self.email_column]))
         pages = self.s.dataverse.iter_list_members(self.mlist, select, page_size=self.s.page_size)
         for page in pages:
             for record in page.records:
-                if self._eligible(record) and self._email(record):
-                    index.pop(str(record.get(self.key) or ""))
+                member_id = str(record.get(self.key) or "")
+                if member_id and self._eligible(record) and self._email(record):
+                    index.see(member_bytes(member_id))
 
-    def _leave(self, leaving: Sequence[tuple[str, int | None]], stale: Sequence[int]) -> None:
+    def _leave(self, leaving: Sequence[tuple[str, int | None]], stale: Sequence[int]) -> list[str]:
         """Take members out of the address book (by contact id; by email when the id is not
-        known) and out of the snapshot, with the contacts of changed emails, in one go."""
+        known), with the contacts of changed emails, in one go; returns the member ids for
+        the caller to remove from the snapshot once that succeeded."""
         if not leaving and not stale:
-            return
+            return []
         s = self.s
         contact_ids = [*stale, *(cid for _, cid in leaving if cid is not None)]
-        unknown = {member_id for member_id, cid in leaving if cid is None}
+        unknown = [member_id for member_id, cid in leaving if cid is None]
         if unknown:
-            for member in self.repo.iter_members(s.account_id, self.mlist.list_id):
-                if member.member_id in unknown:
-                    contact = s.platform.get_contact("email", member.email)
-                    if contact is not None:
-                        contact_ids.append(contact.contact_id)
+            found = self.repo.lookup(s.account_id, self.mlist.list_id, unknown, data=True)
+            for member in found.values():
+                contact = s.platform.get_contact("email", member.email)
+                if contact is not None:
+                    contact_ids.append(contact.contact_id)
         if contact_ids:
             self._leave_book(contact_ids)
-        if leaving:
-            self.repo.delete_many(s.account_id, self.mlist.list_id, [m for m, _ in leaving])
-            self.p.removed += len(leaving)
+        self.p.removed += len(leaving)
+        return [member_id for member_id, _ in leaving]
 
     def _leave_book(self, contact_ids: Sequence[int]) -> None:
         """Bulk removal jobs; a job Dotdigital failed fails the list (and the snapshot rows

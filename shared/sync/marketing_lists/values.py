@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -76,6 +77,66 @@ def convert(value: Any, label_type: LabelType) -> Any:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _Field:
+    """One mapping, resolved once for a whole list: where its value comes from and how it is
+    converted (a push computes values for every member; this keeps per-member work small)."""
+
+    name: str
+    column: str
+    label_type: LabelType
+    default: Any  # converted default value (None: none), or the error converting it raised
+    linked: tuple[str, str] | None  # (linked entity, linked field)
+
+
+class ValueMapper:
+    """`platform_values` for many records of one entity, with the mappings resolved once."""
+
+    def __init__(self, mappings: Iterable[DataMapping], labels: Mapping[str, DataLabel]) -> None:
+        self._fields: list[_Field] = []
+        for m in mappings:
+            key = label_key(m.label)
+            if key == EMAIL_LABEL:
+                continue
+            label = labels.get(key)
+            label_type = label.type if label else LabelType.STRING
+            default: Any = None
+            if label is not None and label.default_value not in (None, ""):
+                try:
+                    default = convert(label.default_value, label_type)
+                except (TypeError, ValueError) as error:  # raised for the members that need it
+                    default = error
+            linked = None
+            if m.linked_field:
+                assert m.linked_entity is not None
+                linked = (m.linked_entity, m.linked_field)
+            column = lookup_column(m.primary_field) if linked else m.primary_field
+            name = label.name if label else m.label
+            self._fields.append(_Field(name, column, label_type, default, linked))
+
+    def __call__(
+        self,
+        record: Mapping[str, Any],
+        linked: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Label -> value for one record."""
+        values: dict[str, Any] = {}
+        for f in self._fields:
+            if f.linked:
+                target_id = record.get(f.column)
+                target = (linked or {}).get((f.linked[0], str(target_id))) if target_id else None
+                raw = target.get(f.linked[1]) if target else None
+            else:
+                raw = record.get(f.column)
+            value = convert(raw, f.label_type)
+            if value is None and f.default is not None:
+                if isinstance(f.default, Exception):
+                    raise f.default
+                value = f.default
+            values[f.name] = value
+        return values
+
+
 def platform_values(
     record: Mapping[str, Any],
     mappings: Iterable[DataMapping],
@@ -84,25 +145,7 @@ def platform_values(
     linked: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Label -> value for one record; `labels` is keyed by `label_key(name)`."""
-    values: dict[str, Any] = {}
-    for m in mappings:
-        key = label_key(m.label)
-        if key == EMAIL_LABEL:
-            continue
-        label = labels.get(key)
-        label_type = label.type if label else LabelType.STRING
-        if m.linked_field:
-            assert m.linked_entity is not None
-            target_id = record.get(lookup_column(m.primary_field))
-            target = (linked or {}).get((m.linked_entity, str(target_id))) if target_id else None
-            raw = target.get(m.linked_field) if target else None
-        else:
-            raw = record.get(m.primary_field)
-        value = convert(raw, label_type)
-        if value is None and label is not None and label.default_value not in (None, ""):
-            value = convert(label.default_value, label_type)
-        values[label.name if label else m.label] = value
-    return values
+    return ValueMapper(mappings, labels)(record, linked)
 
 
 def values_hash(email: str, values: Mapping[str, Any]) -> str:
