@@ -6,16 +6,19 @@ records (`snapshot_chunks`: ids, values hashes, platform contact ids, then the c
 emails and synced values); its RowKey is its sequence number counted down from 10^12, so a
 query returns the newest chunk first. The store is a log: a write only appends chunks (the
 members pushed or agreed, tombstones for the members removed), and a member's state is its
-record in the newest chunk that holds one. `SyncedValues` are the mapped label values as last
-agreed by both sides, so a two-way sync can tell which side changed a field since.
+record in the newest chunk that holds one. A member's synced values are the mapped label
+values as last agreed by both sides, so a two-way sync can tell which side changed a field
+since. The table replaces `ListMembers` (a row per member): after an upgrade each list's next
+push finds no snapshot and sends every member once more (imports are upserts by email, so
+nothing doubles), and the old table can be deleted.
 
 Why packed, and why Table entities rather than Blob chunks: one entity per member cost a
 Table write per member pushed and a read per member per run, and azure-data-tables builds
 each 100-row transaction as MIME multipart with Python's `email` package (about 0.5 ms of CPU
-per row); a chunk of 4096 members is one request and a few milliseconds of encoding. Blob
+per row); a chunk of 4096 members is one request and some 30 ms of encoding. Blob
 storage would do the same job with larger objects, but needs a second SDK, a second endpoint
 and role assignment, and a container, for no gain at these sizes: 100,000 members are about
-25 entities. Why a log: a 1% increment touches members spread over every chunk, so rewriting
+25 to 30 entities. Why a log: a 1% increment touches members spread over every chunk, so rewriting
 the chunks that changed would rewrite the whole list each run; appending writes only what
 changed. `rewrite` compacts the log when superseded records pile up (the push index decides).
 
