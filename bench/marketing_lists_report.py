@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 TOKEN = "POST /{tenant}/oauth2/v2.0/token"
 OIDC_METADATA = "GET /{tenant}/v2.0/.well-known/openid-configuration"
 LISTS = "GET /api/data/v9.2/lists"
+RELIST = "GET /api/data/v9.2/lists({id})"
 MEMBER_PAGES = "GET /api/data/v9.2/lists({id})/listcontact_association"
 BATCH = "POST /api/data/v9.2/$batch"
 ACCOUNT_INFO = "GET /v2/account-info"
@@ -207,12 +208,22 @@ def _targets(results: Sequence[SizeResult]) -> list[str]:
                     f"{size:,} {what} <= {limit:.0f} s: {p.wall_seconds:.1f} s "
                     f"({verdict(p.wall_seconds <= limit)})"
                 )
-    at_minimum = all(
-        p.total_without_polls <= sum(p.minimum(first_in_process=n == 0).values())
+    over = [
+        (p, p.total_without_polls - sum(p.minimum(first_in_process=n == 0).values()))
         for r in results
         for n, p in enumerate(r.phases)
-    )
-    lines.append(f"calls at the protocol minimum: {verdict(at_minimum)}")
+    ]
+    line = f"calls at the protocol minimum: {verdict(all(excess <= 0 for _, excess in over))}"
+    if any(excess > 0 for _, excess in over):
+        relisted = all(excess <= p.count(DATAVERSE, RELIST) for p, excess in over if excess > 0)
+        line += (
+            "; every call over it is `GET lists({id})`, the list read once more per run by "
+            "MarketingListsDataOut since its port to the engine template (as many without the "
+            "packed snapshot), not a call of the snapshot store"
+            if relisted
+            else "; see the requests by route"
+        )
+    lines.append(line)
     for r in results:
         if r.size != 100_000:
             continue

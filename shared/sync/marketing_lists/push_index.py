@@ -5,15 +5,17 @@ stored one, and must find the members no longer in the list. A member here is a 
 fingerprint of its id and the first 40 bits of its stored values hash, packed into one 64-bit
 word (56 bits of fingerprint, the fingerprint's top 8 bits choosing one of 256 buckets) and
 one 32-bit word, in sorted `array`s searched by bisection; plus two bits, seen this run and
-claimed by a scan. 100,000 members take 1.2 MB (a dict of Python ints took 14 MB), so a
-run's peak memory hardly grows with the list. Nothing else is held: who left is found by
-one more read of the stored keys (`leavers`), the contact ids of changed members by
-`ListMemberRepository.lookup`.
+claimed by a scan. 100,000 members take 1.3 MB (a dict of Python ints took 14 MB), so a
+run's peak memory hardly grows with the list. Nothing else is held: who left, and the old
+contact ids of members that changed, are found by one more read of the stored keys
+(`resolve`).
 
 Fingerprints are `hash()` of the id's 16 bytes (SipHash, salted per process). Two members of
 one list share one with probability about n^2 / 2^65 (3e-8 at a million members); they then
-count as one member in that process, so one of them is sent again. A changed member whose new
-hash begins with the stored 40 bits (2^-40 per change) is taken as unchanged.
+count as one member in that process: one of them may be sent again, or, if one leaves the
+list while the other stays, stay in the address book until a process with another salt runs
+the list. A changed member whose new hash begins with the stored 40 bits (2^-40 per change)
+is taken as unchanged.
 
 Loading also compacts the stored log when it holds more than twice the records it needs
 (superseded records, tombstones) or many more chunks than the members fill.
