@@ -25,7 +25,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race
 │   │   ├── LeaseLost            another worker took the run over: stop, write nothing more
-│   │   └── PreconditionFailed   an API refused a conditional write (HTTP 412)
+│   │   ├── PreconditionFailed   an API refused a conditional write (HTTP 412)
+│   │   └── StoreConflict        a list snapshot's compaction met another writer (snapshot_repo)
 │   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
 │   └── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
 └── NotFoundError                NOT_FOUND: what the request names does not exist

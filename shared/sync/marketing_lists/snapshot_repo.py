@@ -42,6 +42,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableEntity
 from pydantic import BaseModel
 
+from shared.errors import ConcurrencyConflict
 from shared.runtime import Runtime
 from shared.storage.entities import delete_all
 from shared.sync.marketing_lists import snapshot_chunks as chunks
@@ -96,7 +97,7 @@ def _snapshot(record: Record) -> MemberSnapshot:
     )
 
 
-class StoreConflict(Exception):
+class StoreConflict(ConcurrencyConflict):
     """Another writer appended to the list's log while it was being compacted."""
 
 
