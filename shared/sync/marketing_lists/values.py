@@ -85,7 +85,8 @@ class _Field:
     name: str
     column: str
     label_type: LabelType
-    default: Any  # converted default value (None: none), or the error converting it raised
+    default: Any  # the label's default value, converted (None: none)
+    default_text: str | None  # as the label has it, when it cannot be converted
     linked: tuple[str, str] | None  # (linked entity, linked field)
 
 
@@ -101,18 +102,19 @@ class ValueMapper:
             label = labels.get(key)
             label_type = label.type if label else LabelType.STRING
             default: Any = None
+            default_text = None
             if label is not None and label.default_value not in (None, ""):
                 try:
                     default = convert(label.default_value, label_type)
-                except (TypeError, ValueError) as error:  # raised for the members that need it
-                    default = error
+                except (TypeError, ValueError):  # raised again for each member that needs it
+                    default_text = label.default_value
             linked = None
             if m.linked_field:
                 assert m.linked_entity is not None
                 linked = (m.linked_entity, m.linked_field)
             column = lookup_column(m.primary_field) if linked else m.primary_field
             name = label.name if label else m.label
-            self._fields.append(_Field(name, column, label_type, default, linked))
+            self._fields.append(_Field(name, column, label_type, default, default_text, linked))
 
     def __call__(
         self,
@@ -129,9 +131,9 @@ class ValueMapper:
             else:
                 raw = record.get(f.column)
             value = convert(raw, f.label_type)
-            if value is None and f.default is not None:
-                if isinstance(f.default, Exception):
-                    raise f.default
+            if value is None and f.default_text is not None:
+                convert(f.default_text, f.label_type)  # raises, as it did when resolved
+            if value is None:
                 value = f.default
             values[f.name] = value
         return values

@@ -9,6 +9,7 @@ import pytest
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection, default_mappings
 from shared.storage.data_labels_repo import DataLabel, LabelType, label_key
 from shared.sync.marketing_lists.values import (
+    ValueMapper,
     convert,
     email_field,
     inbound,
@@ -147,3 +148,13 @@ def test_values_hash_ignores_email_case_and_key_order_and_sees_every_value() -> 
     assert values_hash("ada@example.com", {**values, "COMPANY": "Fabrikam"}) != digest
     assert values_hash("ada@example.com", {**values, "COMPANY": None}) != digest
     assert values_hash("grace@example.com", values) != digest
+
+
+def test_a_default_its_label_type_cannot_take_fails_only_the_records_that_need_it() -> None:
+    score = DataLabel(name="SCORE", type=LabelType.NUMERIC, default_value="many")
+    mapper = ValueMapper([SCORE], labels(score))  # resolving the mappings raises nothing
+
+    assert mapper({"annualincome": 12}) == {"SCORE": 12}
+    for _ in range(2):  # every record without a value fails the same way
+        with pytest.raises(ValueError, match="many"):
+            mapper({"annualincome": None})
