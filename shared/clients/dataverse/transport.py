@@ -35,6 +35,7 @@ from shared.clients.retry import (
     describe_failure,
     server_requested_wait,
     status_description,
+    unbound,
 )
 from shared.errors import ApiError, AuthenticationError, OutcomeUnknown, PreconditionFailed
 
@@ -191,7 +192,7 @@ class DataverseTransport:
                 raise
             if accept is None or not accept(response):
                 self.raise_for_status(response, operation)
-            return _unbound(response)
+            return unbound(response)
 
         return self.retry.run("Dataverse", operation, attempt)
 
@@ -230,15 +231,6 @@ class DataverseTransport:
     ) -> tuple[Any, httpx.Response]:
         response = self.send("GET", target, operation=operation, headers=headers, params=params)
         return parse_json(response, operation), response
-
-
-def _unbound(response: httpx.Response) -> httpx.Response:
-    """The response, its (already read) stream replaced by an empty one. httpx binds the
-    stream to the response, a reference cycle only the cyclic garbage collector frees, and it
-    runs rarely: the bodies of a list's member pages (megabytes each) piled up, 20 MB over a
-    100,000-member list. Without the cycle a body goes as soon as its reader drops it."""
-    response.stream = httpx.ByteStream(b"")
-    return response
 
 
 def parse_json(response: httpx.Response, operation: str) -> Any:

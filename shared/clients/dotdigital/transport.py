@@ -24,6 +24,7 @@ from shared.clients.retry import (
     TransientHttpError,
     server_requested_wait,
     status_description,
+    unbound,
 )
 from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
 
@@ -99,7 +100,7 @@ class DotdigitalTransport:
                     ) from error
                 raise
             self._raise_for_status(response, operation, idempotent=idempotent)
-            return response
+            return unbound(response)  # read already: import results are megabytes
 
         return self._retry.run("Dotdigital", operation, attempt)
 

@@ -77,7 +77,7 @@ class _Bucket:
     def __init__(self, high: array[int], low: array[int]) -> None:
         self.high, self.low = high, low
         self.seen = bytearray((len(high) + 7) // 8)
-        self.claimed = bytearray(len(self.seen))
+        self.claimed = bytearray()  # sized when a scan first claims: only scans use it
 
     def find(self, fingerprint: int) -> int:
         """The member's position, -1 if the bucket does not hold it."""
@@ -118,11 +118,11 @@ class SnapshotIndex:
 
         index = cls(keys())
         if sequences and index.compaction_due(len(sequences)):
+            index.reset_claims()
             try:
                 store.rewrite(account_id, list_id, index.claim, newest=sequences[0])
             except StoreConflict:
                 log.info("Snapshot of list %s not compacted: another run wrote to it", list_id)
-            index.reset_claims()
         return index
 
     def compaction_due(self, chunks: int) -> bool:
@@ -149,14 +149,18 @@ class SnapshotIndex:
         """True the first time a stored member is asked for (since `reset_claims`): reading
         the log newest first, its latest record."""
         bucket, n = self._locate(member_id)
-        if n < 0 or _bit(bucket.claimed, n):
+        if n < 0:
+            return False
+        if not bucket.claimed:
+            bucket.claimed = bytearray(len(bucket.seen))
+        if _bit(bucket.claimed, n):
             return False
         _set(bucket.claimed, n)
         return True
 
     def reset_claims(self) -> None:
         for bucket in self._buckets:
-            bucket.claimed[:] = bytes(len(bucket.claimed))
+            bucket.claimed = bytearray(len(bucket.seen))
 
     def resolve(
         self,
