@@ -82,6 +82,10 @@ def _growth(results: Sequence[SizeResult], result: SizeResult, n: int, base: int
     return high / low if low and high else None
 
 
+def _seconds(phase: Phase) -> str:
+    return f"{phase.wall_seconds:.0f} s" + (", traced," if phase.traced else "")
+
+
 def _wall(phase: Phase) -> str:
     return f"{phase.wall_seconds:.1f}" + (" (traced)" if phase.traced else "")
 
@@ -208,21 +212,9 @@ def _targets(results: Sequence[SizeResult]) -> list[str]:
                     f"{size:,} {what} <= {limit:.0f} s: {p.wall_seconds:.1f} s "
                     f"({verdict(p.wall_seconds <= limit)})"
                 )
-    over = [
-        (p, p.total_without_polls - sum(p.minimum(first_in_process=n == 0).values()))
-        for r in results
-        for n, p in enumerate(r.phases)
-    ]
-    line = f"calls at the protocol minimum: {verdict(all(excess <= 0 for _, excess in over))}"
-    if any(excess > 0 for _, excess in over):
-        relisted = all(excess <= p.count(DATAVERSE, RELIST) for p, excess in over if excess > 0)
-        line += (
-            "; every call over it is `GET lists({id})`, the list read once more per run by "
-            "MarketingListsDataOut since its port to the engine template (as many without the "
-            "packed snapshot), not a call of the snapshot store"
-            if relisted
-            else "; see the requests by route"
-        )
+    line = f"calls at the protocol minimum: {verdict(not _over_minimum(results))}"
+    if _over_minimum(results):
+        line += ", by calls that are not the snapshot store's: " + _explain_over(results)
     lines.append(line)
     for r in results:
         if r.size != 100_000:
@@ -240,6 +232,44 @@ def _targets(results: Sequence[SizeResult]) -> list[str]:
             peaks = ", ".join(f"{p.name} {mb(p.peak_bytes)} MB" for p in r.phases)
             lines.append(f"peak at {r.size:,} members, recorded: {peaks}")
     return lines
+
+
+def _over_minimum(results: Sequence[SizeResult]) -> list[tuple[int, Phase, int, int, int]]:
+    """(size, run, calls over the minimum, of them list re-reads, of them extra imports)."""
+    over = []
+    for r in results:
+        for n, p in enumerate(r.phases):
+            minimum = p.minimum(first_in_process=n == 0)
+            excess = p.total_without_polls - sum(minimum.values())
+            if excess > 0:
+                imports = p.count(DOTDIGITAL, IMPORT_ROUTE) - minimum["Dotdigital imports"]
+                over.append((r.size, p, excess, p.count(DATAVERSE, RELIST), max(0, imports)))
+    return over
+
+
+def _explain_over(results: Sequence[SizeResult]) -> str:
+    over = _over_minimum(results)
+    if any(excess != relist + imports for _, _, excess, relist, imports in over):
+        return "see the requests by route"
+    parts = []
+    if any(relist for *_, relist, _ in over):
+        parts.append(
+            "one `GET lists({id})` per run (MarketingListsDataOut reads the list once more "
+            "since its port to the engine template; as many without the packed snapshot)"
+        )
+    extra = [
+        f"{p.count(DOTDIGITAL, IMPORT_ROUTE)} imports for "
+        f"{p.counts['created'] + p.counts['updated']:,} sent ({size:,}, {p.name})"
+        for size, p, _, _, imports in over
+        if imports
+    ]
+    if extra:
+        parts.append(
+            "import rounds over ceil(sent / 10,000): a round is cut every 10,000 members read, "
+            "or earlier when another page might overflow the cap (" + "; ".join(extra) + "), as "
+            "before this work"
+        )
+    return "; ".join(parts)
 
 
 def _calls(results: Sequence[SizeResult]) -> list[str]:
@@ -342,11 +372,16 @@ def _reading(results: Sequence[SizeResult], meta: dict[str, Any]) -> list[str]:
         "",
         "## Reading the figures",
         "",
-        f"- Push index (`marketing_lists.push_index`): {footprint / 1e6:.2f} MB for 100,000 "
-        f"members ({footprint / 100_000:.1f} bytes each, the 256 buckets' fixed part "
-        "included), measured apart; the dict of Python ints it replaces took 14.4 MB. It is "
-        "the only part of a run that grows with the list: pages (5000 members), import rounds "
-        "(10,000 members) and chunks (4096 records) are dropped as they are done.",
+        f"- What grows with the list: the push index (`marketing_lists.push_index`, "
+        f"{footprint / 1e6:.2f} MB for 100,000 members, {footprint / 100_000:.1f} bytes each "
+        "with the 256 buckets' fixed part, measured apart; the dict of Python ints it replaced "
+        "took 14.4 MB), and in an increment the changed members held until their import round "
+        "(100 at 10,000 members, 1,000 at 100,000). Pages (5000 members), import rounds and "
+        "chunks (4096 records) are dropped as they are done, so the first push's peak is flat. "
+        "The increment's peak (mostly one page of 5000 members being parsed) grows from "
+        "10,000 to 100,000 members by the index (about 1.0 MB) and the pending changes with "
+        "their values (about 0.6 MB), profiled apart: 12 bytes a member is what the index "
+        "can shed no more without weaker fingerprints.",
         "- Writes: one entity insert per chunk of 4096 members (about 170 KB of keys and the "
         "compressed emails and values); a first push of 100,000 members writes 30 of them "
         "(three per import round of 10,000). An increment appends one chunk with the members "
@@ -357,9 +392,9 @@ def _reading(results: Sequence[SizeResult], meta: dict[str, Any]) -> list[str]:
         "scan at the last import round for the members who left and the old contact ids of "
         "changed ones), about 41 bytes per stored member each time; emails and values are "
         "read only by MarketingListsDataIn and removals by email.",
-        f"- At {largest.size:,} members the first push took {first.wall_seconds:.0f} s "
+        f"- At {largest.size:,} members the first push took {_seconds(first)} "
         f"({first.clocks.snapshot:.1f} s in the snapshot store) and the increment "
-        f"{increment.wall_seconds:.0f} s ({increment.clocks.snapshot:.1f} s), with "
+        f"{_seconds(increment)} ({increment.clocks.snapshot:.1f} s), with "
         f"{first.total_without_polls} and {increment.total_without_polls} calls. What is left "
         "is the sync's own work (reading 5000-member pages, computing and hashing the mapped "
         "values, building import bodies) and the sandboxes' answers.",
