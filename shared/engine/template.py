@@ -29,7 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditStatus, Counts
@@ -69,6 +69,9 @@ class Run(Generic[C]):
     deadline: float  # time.monotonic() after which the runner pauses at the next yield
     add_detail: Callable[[AuditDetail], None]
     details: list[AuditDetail] = field(default_factory=list)
+    # What start() read that run() can reuse in the same slice (never saved: a continuation
+    # starts without it).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def out_of_time(self) -> bool:
         """For types that batch work across yields: whether the next yield will pause."""
@@ -106,6 +109,7 @@ class Run(Generic[C]):
             dry_run=self.dry_run,
             deadline=self.deadline,
             add_detail=add_detail,
+            memo=self.memo,  # one slice: the phases share what they read
         )
 
 

@@ -17,7 +17,12 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from sandbox.dataverse.app import BATCH_TEMPLATE, COLLECTION_TEMPLATE, NAVIGATION_TEMPLATE
+from sandbox.dataverse.app import (
+    BATCH_TEMPLATE,
+    COLLECTION_TEMPLATE,
+    NAVIGATION_TEMPLATE,
+    RECORD_TEMPLATE,
+)
 from sandbox.dataverse.generator import ListSpec
 from sandbox.dotdigital.api_address_books import ADDRESS_BOOK_CONTACTS_DELETE, ADDRESS_BOOKS
 from sandbox.dotdigital.api_contacts import IMPORT
@@ -673,7 +678,10 @@ def test_a_dry_run_first_push_names_what_it_would_create_and_creates_nothing(
     assert audit.counts.created + audit.counts.updated == len(expected)
 
     world.clock.advance(minutes=1)
+    record_reads = _calls(world.dv, "GET", RECORD_TEMPLATE)
     real = world.run()
 
     assert real.status is AuditStatus.COMPLETED, real.message
     assert world.book("Newsletter") == expected
+    # The plan's read of the lists serves the push: no list is read again by id.
+    assert _calls(world.dv, "GET", RECORD_TEMPLATE) == record_reads

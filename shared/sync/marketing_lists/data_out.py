@@ -119,7 +119,8 @@ class _Lists:
         self.ctx = run
         self.config = config
         self.account_id = run.account.account_id
-        self.lists: dict[str, MarketingList] = {}
+        # The lists as the plan read them: the first slice pushes them without reading again.
+        self.lists: dict[str, MarketingList] = run.memo.setdefault("lists", {})
         self.session: PushSession | None = None
 
     @property
