@@ -50,7 +50,6 @@ from shared.sync.marketing_lists.list_push import (
     ListProgress,
     ListPusher,
     PushSession,
-    detail_message,
     labels_by_key,
 )
 from shared.sync.marketing_lists.snapshot_repo import list_members
@@ -325,3 +324,21 @@ class _Lists:
         if s.errors:
             message += ". " + "; ".join(s.errors)
         return SyncResult(status, message[:MAX_MESSAGE])
+
+
+def detail_message(p: ListProgress, member_word: str) -> str:
+    """One line for the list's audit detail."""
+    sent = p.created + p.updated
+    parts = [f"{sent} {member_word}s sent ({p.created} new, {p.updated} updated)"]
+    if p.removed:
+        unlisted = f", {p.unlisted} not in the marketing list" if p.unlisted else ""
+        parts.append(f"{p.removed} removed{unlisted}")
+    if p.not_eligible:
+        parts.append(f"{p.not_eligible} not sent as not open/active")
+    if p.no_email:
+        parts.append(f"{p.no_email} without an email address")
+    if p.failed:
+        named = f": {'; '.join(p.failures)}" if p.failures else ""
+        parts.append(f"{p.failed} failed{named}")
+    text = f"Address book '{p.book_name}': " + ", ".join(parts)
+    return f"{p.error}. {text}" if p.error else text

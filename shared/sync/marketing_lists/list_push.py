@@ -33,6 +33,11 @@ Removal needs every current member to be seen. When a list's pages were read in 
 index itself tells who was not seen, and those members leave with the last import round (one
 bulk removal job); when the read was split across slices (a pause, a crash), the member ids
 are read again (id, state and email only) before anything is removed.
+
+About 470 lines on purpose: reading, comparing, importing and removing share one import
+round's state (`_Batch`) and one list's progress, and their order is the crash-safety
+argument above; the book choice (`push_book`), the snapshot store and index, linked values and
+value mapping are modules of their own.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ from shared.errors import ApiError
 from shared.mappings.model import DataMapping, MappedEntity
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel, label_key
-from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.marketing_lists.links_repo import ListLink
+from shared.sync.marketing_lists.push_book import link_book
 from shared.sync.marketing_lists.push_index import SnapshotIndex, values_fingerprint
 from shared.sync.marketing_lists.push_linked import LinkedValues, resolve_linked
 from shared.sync.marketing_lists.snapshot_chunks import (
@@ -81,9 +87,6 @@ IMPORT_POLL_SECONDS = 10.0
 REMOVAL_POLL_SECONDS = 2.0  # a bulk removal of at most 1000 ids is quick
 MAX_REPORTED = 5  # failed members named in a list's audit detail
 BOOK_CONTACTS_PAGE = 5000  # v3 contacts per page when looking for unlisted book members
-RESERVED_BOOK_NAMES = ("test", "all contacts")
-MAX_BOOK_NAME = 128
-ORIGIN = "Dynamics"
 
 Phase = Literal["push", "verify", "unlisted", "done"]
 
@@ -167,13 +170,6 @@ def _entity(mlist: MarketingList) -> MappedEntity:
     return MappedEntity(mlist.member_type.logical_name)
 
 
-def book_name_for(mlist: MarketingList) -> str:
-    name = " ".join(mlist.name.split()) or f"Marketing list {mlist.list_id}"
-    if name.casefold() in RESERVED_BOOK_NAMES:
-        name = f"{name} (Dynamics)"
-    return name[:MAX_BOOK_NAME]
-
-
 class ListPusher:
     def __init__(self, session: PushSession, mlist: MarketingList, progress: ListProgress) -> None:
         self.s = session
@@ -220,66 +216,9 @@ class ListPusher:
             yield
 
     def _link_book(self) -> None:
-        """The linked address book, else a new private one named after the list (or the
-        existing book of that name). A new book means the old snapshot says nothing about it."""
-        s, p, mlist = self.s, self.p, self.mlist
-        link = s.links.get(mlist.list_id)
-        books = s.books()
-        book = books.get(link.address_book_id) if link else None
-        if book is None:
-            book = self._book_named(book_name_for(mlist))
-            self.repo.delete_list(s.account_id, mlist.list_id)
-        updated = ListLink(
-            list_id=mlist.list_id,
-            list_name=mlist.name,
-            member_type=mlist.member_type.logical_name,
-            address_book_id=book.id,
-            address_book_name=book.name,
-            origin=link.origin if link else ORIGIN,
-            linked_utc=(
-                link.linked_utc
-                if link and link.address_book_id == book.id and link.linked_utc
-                else s.services.clock()
-            ),
-        )
-        if updated != link:
-            list_links(s.services).save(s.account_id, updated)
-            s.links[mlist.list_id] = updated
-        p.book_id, p.book_name = book.id, book.name
-
-    def _book_named(self, name: str) -> AddressBook:
-        taken = {
-            link.address_book_id
-            for link in self.s.links.values()
-            if link.list_id != self.mlist.list_id
-        }
-        for candidate in (name, f"{name[: MAX_BOOK_NAME - 11]} ({self.mlist.list_id[:8]})"):
-            existing = self._find_book(candidate)
-            if existing is not None and existing.id not in taken:
-                return existing
-            if existing is not None:
-                continue  # another list's book: never share one
-            try:
-                book = self.s.platform.create_address_book(candidate, visibility="Private")
-            except ApiError as error:
-                if error.code != "ERROR_ADDRESSBOOK_DUPLICATE":
-                    raise
-                existing = self._find_book(candidate, refresh=True)
-                if existing is None or existing.id in taken:
-                    continue
-                return existing
-            self.s.books()[book.id] = book
-            return book
-        raise ApiError(
-            f"Dotdigital has address books named '{name}' linked to other marketing lists",
-            status=400,
-            code="ERROR_ADDRESSBOOK_DUPLICATE",
-        )
-
-    def _find_book(self, name: str, *, refresh: bool = False) -> AddressBook | None:
-        wanted = name.casefold()
-        books = self.s.books(refresh=refresh).values()
-        return next((b for b in books if b.name.casefold() == wanted), None)
+        book = link_book(self.s, self.mlist, lambda: self.repo.delete_list(
+            self.s.account_id, self.mlist.list_id))  # fmt: skip
+        self.p.book_id, self.p.book_name = book.id, book.name
 
     # Members -------------------------------------------------------------------------------
 
@@ -530,24 +469,6 @@ def labels_by_key(labels: Iterable[DataLabel]) -> dict[str, DataLabel]:
     return {label_key(label.name): label for label in labels}
 
 
-def detail_message(p: ListProgress, member_word: str) -> str:
-    """One line for the list's audit detail."""
-    sent = p.created + p.updated
-    parts = [f"{sent} {member_word}s sent ({p.created} new, {p.updated} updated)"]
-    if p.removed:
-        unlisted = f", {p.unlisted} not in the marketing list" if p.unlisted else ""
-        parts.append(f"{p.removed} removed{unlisted}")
-    if p.not_eligible:
-        parts.append(f"{p.not_eligible} not sent as not open/active")
-    if p.no_email:
-        parts.append(f"{p.no_email} without an email address")
-    if p.failed:
-        named = f": {'; '.join(p.failures)}" if p.failures else ""
-        parts.append(f"{p.failed} failed{named}")
-    text = f"Address book '{p.book_name}': " + ", ".join(parts)
-    return f"{p.error}. {text}" if p.error else text
-
-
 __all__ = [
     "FLUSH_AT",
     "IMPORT_LIMITS",
@@ -555,7 +476,5 @@ __all__ = [
     "ListProgress",
     "ListPusher",
     "PushSession",
-    "book_name_for",
-    "detail_message",
     "labels_by_key",
 ]
