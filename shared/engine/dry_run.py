@@ -121,14 +121,24 @@ def _describe(request: BatchRequest) -> str:
 
 def dataverse_sink(client: DataverseClient, recorder: WriteRecorder) -> DataverseClient:
     system = "Dynamics"
+    # Records this dry run "created": reads under them answer empty, as they would right
+    # after a real create (the service itself would answer 404: they do not exist).
+    created: set[str] = set()
+
+    def _new(url: str) -> bool:
+        path = url.lstrip("/").split("?")[0]
+        return any(path == c or path.startswith(f"{c}/") for c in created)
 
     def execute_batch(requests: Sequence[BatchRequest], **options: Any) -> BatchOutcome:
         requests = list(requests)
-        reads = [r for r in requests if r.method.upper() == "GET"]
+        reads = [r for r in requests if r.method.upper() == "GET" and not _new(r.url)]
         answered = iter(client.execute_batch(reads, **options).results if reads else [])
         results: list[BatchResult] = []
         for index, request in enumerate(requests):
-            if request.method.upper() == "GET":
+            if request.method.upper() == "GET" and _new(request.url):
+                results.append(BatchResult(index=index, request=request, status=200,
+                                           body={"value": []}))  # fmt: skip
+            elif request.method.upper() == "GET":
                 real = next(answered)
                 results.append(BatchResult(index=index, request=request, status=real.status,
                                            headers=real.headers, body=real.body,
@@ -141,6 +151,7 @@ def dataverse_sink(client: DataverseClient, recorder: WriteRecorder) -> Datavers
 
     def upsert(entity_set: str, key: Any, data: dict[str, Any], **_: Any) -> None:
         recorder.record(system, f"upsert {entity_set}", [f"{entity_set}({key})"])
+        created.add(f"{entity_set}({key})")
 
     def create(entity_set: str, data: dict[str, Any], **_: Any) -> None:
         recorder.record(system, f"create {entity_set}", [entity_set])
@@ -233,6 +244,8 @@ class DryRunServices(Runtime):
         super().__init__(live.settings, clock=live.clock, queue=live._queue, retry=live._retry)
         self.live = live
         self.recorder = recorder
+        self._dataverse_sink: DataverseClient | None = None
+        self._platform_sink: object | None = None
         self.registry = live.registry
 
     # Shared, read-mostly pieces of the live runtime (no second connection pool).
@@ -271,10 +284,15 @@ class DryRunServices(Runtime):
         return store_sink(self.live.repository(kind), self.recorder, kind.TABLE, kind.WRITES)
 
     def dataverse(self) -> DataverseClient:
-        return dataverse_sink(self.live.dataverse(), self.recorder)
+        # One sink per slice: what it "created" must be known to every later read.
+        if self._dataverse_sink is None:
+            self._dataverse_sink = dataverse_sink(self.live.dataverse(), self.recorder)
+        return self._dataverse_sink
 
     def platform_client(self, account: EmailAccount) -> object:
-        client = self.live.platform_client(account)
-        if isinstance(client, DotdigitalClient):
-            return dotdigital_sink(client, self.recorder)
-        return client
+        if self._platform_sink is None:
+            client = self.live.platform_client(account)
+            if isinstance(client, DotdigitalClient):
+                client = dotdigital_sink(client, self.recorder)
+            self._platform_sink = client
+        return self._platform_sink

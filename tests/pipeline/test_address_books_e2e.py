@@ -490,3 +490,26 @@ def run_until_killed(rt: Runtime, host: LocalHost, clock: ManualClock) -> bool:
         except Killed:
             return True
     return False
+
+
+def test_a_dry_run_names_the_list_and_members_it_would_add_and_writes_none(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    for email in ("ada@example.com", "ben@x.org"):
+        _person(dv, "contact", email)
+    _book(dd, "Spring news", ["ada@example.com", "ben@x.org", "nobody@x.org"])
+    lists_before = len(dv.table("list"))
+
+    assert admin.sync_now(sync_runtime, "acme", BOOKS, dry_run=True).accepted
+    host.drain()
+
+    [audit] = sync_runtime.audit.recent("acme", sync_type=BOOKS)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    assert audit.message.startswith("Dry run, nothing written")
+    assert len(dv.table("list")) == lists_before
+    assert list_links(sync_runtime).for_account("acme") == []
+    assert (audit.counts.read, audit.counts.updated) == (3, 2)  # would add two members
+    would = {d.item: d for d in sync_runtime.audit.details("acme", audit.row_key)}
+    assert would["Would upsert lists (Dynamics)"].counts.read == 1
+    assert would["Would POST lists (Dynamics)"].counts.read == 2  # AddMemberList, one each
