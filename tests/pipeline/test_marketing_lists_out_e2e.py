@@ -657,10 +657,13 @@ def test_removals_found_when_the_pages_were_read_in_several_slices(
     assert _calls(world.dv, "GET", NAVIGATION_TEMPLATE) - reads == 3 + 3
 
 
+@pytest.mark.parametrize(
+    "action", [MembershipAction.IGNORE_UNLISTED, MembershipAction.REMOVE_UNLISTED]
+)
 def test_a_dry_run_first_push_names_what_it_would_create_and_creates_nothing(
-    world: World,
+    world: World, action: MembershipAction
 ) -> None:
-    world.activate("Newsletter")
+    world.activate("Newsletter", action)
     expected = world.expected("Newsletter")
 
     assert admin.sync_now(world.rt, "acme", OUT, dry_run=True).accepted
