@@ -170,18 +170,9 @@ class Worker:
         )
 
     def _pause(self, record: ScheduleRecord, request: SyncRequest, progress: Checkpoint) -> Outcome:
-        rt = self.runtime
-        now = rt.clock()
-        timeout = timedelta(seconds=rt.settings.queued_timeout_seconds)
-        follow_up = mark_queued(
-            record, trigger=Trigger.CONTINUATION, now=now, timeout=timeout, new_run=False
-        )
-        try:
-            rt.schedules.save(record)
-        except ConcurrencyConflict:
+        delay = timedelta(seconds=self.runtime.settings.continuation_delay_seconds)
+        if not self._continue_later(record, progress, "Continuing in a follow-up", delay):
             return Outcome.LEASE_LOST
-        self._write_audit(record, AuditStatus.IN_PROGRESS, "Continuing in a follow-up", progress)
-        rt.queue.send_later(follow_up, timedelta(seconds=rt.settings.continuation_delay_seconds))
         log.info("Run %s paused after slice %d", request.run_id, request.sequence)
         return Outcome.PAUSED
 
@@ -195,26 +186,34 @@ class Worker:
         except LeaseLost:
             return Outcome.LEASE_LOST
         delay = timedelta(seconds=rt.settings.run_retry_delay_seconds)
-        follow_up = mark_queued(
-            record,
-            trigger=Trigger.CONTINUATION,
-            now=rt.clock(),
-            timeout=timedelta(seconds=rt.settings.queued_timeout_seconds) + delay,
-            new_run=False,
-        )
-        try:
-            rt.schedules.save(record)
-        except ConcurrencyConflict:
-            return Outcome.LEASE_LOST
         note = (
             f"Attempt {progress.retries} of {rt.settings.run_retry_limit + 1} failed: "
             f"{str(error).rstrip('.')}. "
             f"Continuing from the last checkpoint in {delay.total_seconds():.0f} s"
         )
-        self._write_audit(record, AuditStatus.IN_PROGRESS, note[:1000], progress)
-        rt.queue.send_later(follow_up, delay)
         log.warning("Run %s: %s", record.run_id, note)
+        if not self._continue_later(record, progress, note[:1000], delay):
+            return Outcome.LEASE_LOST
         return Outcome.RETRYING
+
+    def _continue_later(
+        self, record: ScheduleRecord, progress: Checkpoint, note: str, delay: timedelta
+    ) -> bool:
+        """Queue the run's next slice `delay` from now (False: the lease was lost); the audit
+        row says why."""
+        rt = self.runtime
+        # If the message is lost, the scheduler looks at the run again after the timeout.
+        timeout = timedelta(seconds=rt.settings.queued_timeout_seconds) + delay
+        follow_up = mark_queued(
+            record, trigger=Trigger.CONTINUATION, now=rt.clock(), timeout=timeout, new_run=False
+        )
+        try:
+            rt.schedules.save(record)
+        except ConcurrencyConflict:
+            return False
+        self._write_audit(record, AuditStatus.IN_PROGRESS, note, progress)
+        rt.queue.send_later(follow_up, delay)
+        return True
 
     def _finish(
         self, record: ScheduleRecord, result: SyncResult, progress: Checkpoint, *, dry_run: bool

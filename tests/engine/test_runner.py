@@ -145,3 +145,43 @@ def test_the_registry_refuses_a_type_the_platform_does_not_have() -> None:
     assert registry.available(Platform.DOTDIGITAL, SyncType.DATA_LABELS)
     with pytest.raises(NotAvailable, match="not available for AdobeCampaign accounts"):
         registry.get(Platform.ADOBE_CAMPAIGN, SyncType.DATA_LABELS)
+
+
+class Killed(BaseException):
+    """The process dies: no `except Exception` in the product catches it."""
+
+
+def _run_to_the_end(runtime: Runtime, store: Store, kind: Counting) -> Any:
+    result: Any = PAUSED
+    while result is PAUSED:
+        result = _slice(runtime, store, kind, budget=0).run(store.saved, store.counts)
+    return result
+
+
+@pytest.mark.parametrize("kill_at", range(1, 8))
+def test_killed_at_any_write_the_run_ends_like_an_unkilled_one(
+    runtime: Runtime, kill_at: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Operations in order: plan checkpoint, then per unit a label write and its checkpoint.
+    Dying at the k-th one and resuming from what was saved gives the same labels, the same
+    counts and the same result as a run nobody killed."""
+    kind, store = Counting(), Store()
+    operations = 0
+
+    def dies_at_k(*_: Any) -> None:
+        nonlocal operations
+        operations += 1
+        if operations == kill_at:
+            raise Killed
+
+    save_label, save_checkpoint = runtime.data_labels.save, store.save
+    monkeypatch.setattr(runtime.data_labels, "save", lambda *a: (dies_at_k(), save_label(*a))[1])
+    monkeypatch.setattr(store, "save", lambda *a: (dies_at_k(), save_checkpoint(*a))[1])
+
+    with pytest.raises(Killed):
+        _run_to_the_end(runtime, store, kind)
+    result = _run_to_the_end(runtime, store, kind)  # the redelivered message
+
+    assert result == SyncResult(message="3 labels")
+    assert _labels(runtime) == ["LABEL0", "LABEL1", "LABEL2"]
+    assert store.counts == Counts(created=3)  # each label counted once, not once per attempt

@@ -14,16 +14,6 @@ from shared.errors import ApiError, AuthenticationError, RetriesExhausted
 from tests.fixtures.sandboxes import DotdigitalSandbox
 
 
-@pytest.fixture
-def client(validated_dotdigital_client: DotdigitalClient) -> DotdigitalClient:
-    return validated_dotdigital_client
-
-
-@pytest.fixture
-def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
-    return dotdigital_sandbox.state
-
-
 @pytest.mark.parametrize(
     ("body", "message", "code"),
     [

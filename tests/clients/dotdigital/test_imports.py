@@ -21,19 +21,9 @@ from shared.clients import (
 )
 from shared.clients.dotdigital.imports import import_bodies
 from shared.errors import ApiError, RetriesExhausted
-from tests.fixtures.sandboxes import TEST_MAX_RETRIES, DotdigitalSandbox
+from tests.fixtures.sandboxes import TEST_MAX_RETRIES
 
 POLL = 5.0
-
-
-@pytest.fixture
-def client(validated_dotdigital_client: DotdigitalClient) -> DotdigitalClient:
-    return validated_dotdigital_client
-
-
-@pytest.fixture
-def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
-    return dotdigital_sandbox.state
 
 
 def people(count: int, start: int = 0, **extra: object) -> list[ImportContact]:

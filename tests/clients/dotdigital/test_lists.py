@@ -30,16 +30,6 @@ from tests.fixtures.sandboxes import DotdigitalSandbox
 DAY = 86_400
 
 
-@pytest.fixture
-def client(validated_dotdigital_client: DotdigitalClient) -> DotdigitalClient:
-    return validated_dotdigital_client
-
-
-@pytest.fixture
-def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
-    return dotdigital_sandbox.state
-
-
 def when(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

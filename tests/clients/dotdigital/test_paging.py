@@ -21,19 +21,9 @@ from sandbox.dotdigital import (
 )
 from shared.clients import DotdigitalClient, PagingLoopError
 from shared.errors import RetriesExhausted
-from tests.fixtures.sandboxes import TEST_MAX_RETRIES, DotdigitalSandbox
+from tests.fixtures.sandboxes import TEST_MAX_RETRIES
 
 DAY = 86_400
-
-
-@pytest.fixture
-def client(validated_dotdigital_client: DotdigitalClient) -> DotdigitalClient:
-    return validated_dotdigital_client
-
-
-@pytest.fixture
-def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
-    return dotdigital_sandbox.state
 
 
 def queries(state: DotdigitalState, template: str) -> list[dict[str, list[str]]]:

@@ -16,19 +16,8 @@ import pytest
 from sandbox.clock import ManualClock
 from sandbox.dotdigital import ADDRESS_BOOK_CONTACTS, CONTACTS, DotdigitalState, SeedSpec
 from shared.clients import DotdigitalClient, PagingLoopError
-from tests.fixtures.sandboxes import DotdigitalSandbox
 
 DAY = 86_400
-
-
-@pytest.fixture
-def client(validated_dotdigital_client: DotdigitalClient) -> DotdigitalClient:
-    return validated_dotdigital_client
-
-
-@pytest.fixture
-def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
-    return dotdigital_sandbox.state
 
 
 def stored(position: Any) -> Any:
