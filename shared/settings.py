@@ -6,15 +6,33 @@ The same names appear in `local.settings.example.json`, in the Function App's ap
 
 from __future__ import annotations
 
+import json
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+
+HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 600.0  # Consumption plan default; host.json may say less
+
+
+def host_function_timeout(host_json: Path = HOST_JSON) -> float:
+    """host.json's `functionTimeout` in seconds (the host kills a function running longer)."""
+    try:
+        value = json.loads(host_json.read_text(encoding="utf-8")).get("functionTimeout")
+    except (OSError, ValueError):
+        return DEFAULT_FUNCTION_TIMEOUT_SECONDS
+    match = re.fullmatch(r"(\d+):(\d\d):(\d\d)", str(value or ""))
+    if not match:
+        return DEFAULT_FUNCTION_TIMEOUT_SECONDS
+    hours, minutes, seconds = (int(part) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
 
 
 class QueueBackend(StrEnum):
@@ -87,13 +105,18 @@ class Settings(BaseSettings):
     run_time_budget_seconds: float = Field(
         default=240.0, gt=0, validation_alias="RUN_TIME_BUDGET_SECONDS"
     )
-    run_lease_seconds: float = Field(default=300.0, gt=0, validation_alias="RUN_LEASE_SECONDS")
+    # Longer than a slice can take (budget + one HTTP timeout + margin; checked below), so a
+    # live worker never loses its run to a second one.
+    run_lease_seconds: float = Field(default=420.0, gt=0, validation_alias="RUN_LEASE_SECONDS")
     # A run that fails with a retriable error (an API down past the HTTP retries, a lost race)
     # continues from its last checkpoint this many times, this long apart, before it fails.
     run_retry_limit: int = Field(default=3, ge=0, le=20, validation_alias="RUN_RETRY_LIMIT")
     run_retry_delay_seconds: float = Field(
         default=300.0, ge=0, validation_alias="RUN_RETRY_DELAY_SECONDS"
     )
+    # What a worker does after a slice's budget and its last request (the audit row, the
+    # schedule row, the follow-up message): leases and the host's timeout leave room for it.
+    slice_margin_seconds: float = Field(default=30.0, ge=0, validation_alias="SLICE_MARGIN_SECONDS")
     # Pause between a paused slice and its follow-up message (tests set 0).
     continuation_delay_seconds: float = Field(
         default=1.0, ge=0, validation_alias="CONTINUATION_DELAY_SECONDS"
@@ -108,13 +131,35 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as error:
             # One line naming every invalid setting; never the value (it may be a secret).
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
+            problems = "; ".join(_problem(e["loc"], e["msg"]) for e in error.errors())
             raise ConfigurationError(
                 f"Invalid app settings: {problems}. Fix them in the Function App configuration "
                 "(or local.settings.json for the local host) and restart."
             ) from None
+
+    @model_validator(mode="after")
+    def _slices_fit_lease_and_host(self) -> Settings:
+        longest = self.longest_slice_seconds
+        if self.run_lease_seconds <= longest:
+            raise ValueError(
+                f"RUN_LEASE_SECONDS ({self.run_lease_seconds:g}) must be longer than "
+                f"RUN_TIME_BUDGET_SECONDS + HTTP_TIMEOUT_SECONDS + SLICE_MARGIN_SECONDS "
+                f"({longest:g} s), the longest a slice can take; a shorter lease lets a second "
+                "worker take over a run that is still running"
+            )
+        host_limit = host_function_timeout()
+        if longest > host_limit:
+            raise ValueError(
+                f"RUN_TIME_BUDGET_SECONDS + HTTP_TIMEOUT_SECONDS + SLICE_MARGIN_SECONDS "
+                f"({longest:g} s) must fit host.json's functionTimeout ({host_limit:g} s), or "
+                "the host stops a slice before its audit is written"
+            )
+        return self
+
+    @property
+    def longest_slice_seconds(self) -> float:
+        """A slice stops starting waits at its budget; one request may still be in flight."""
+        return self.run_time_budget_seconds + self.http_timeout_seconds + self.slice_margin_seconds
 
     def require_storage(self) -> str:
         """The storage account name for identity-based access (when no connection string)."""
@@ -139,6 +184,12 @@ class Settings(BaseSettings):
                 "Missing app settings: " + ", ".join(missing) + ". Set them in the Function App "
                 "configuration (or local.settings.json for the local host) and restart."
             )
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    where = ".".join(str(part) for part in location)
+    return f"{where}: {message}" if where else message
 
 
 @lru_cache(maxsize=1)

@@ -80,7 +80,12 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         os.environ.update(
             {
                 PASSWORD_SETTING: sandboxes.credentials.api_password,
-                "RUN_LEASE_SECONDS": "30",
+                # Short slices and leases so a stopped demo recovers quickly:
+                # lease > budget + HTTP timeout + margin (checked at start).
+                "RUN_TIME_BUDGET_SECONDS": "20",
+                "HTTP_TIMEOUT_SECONDS": "20",
+                "SLICE_MARGIN_SECONDS": "10",
+                "RUN_LEASE_SECONDS": "60",
                 "QUEUED_TIMEOUT_SECONDS": "60",
             }
         )

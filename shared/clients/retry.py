@@ -7,6 +7,10 @@ legacy `ERROR_APIUSAGE_EXCEEDED`). Attempts are bounded (`max_retries` retries a
 try) and every single wait is capped at `max_wait_seconds`; then `RetriesExhausted` says which
 API, what failed, how many attempts and the last error, and nothing secret.
 
+Inside a run slice every wait is also bounded by the slice's deadline (`shared.deadline`): a
+retry whose wait would end past it, or an attempt that would start past it, raises `OutOfTime`
+and the run continues from its last checkpoint in a follow-up message.
+
 `sleep` and `clock` are injectable so tests record the waits instead of sleeping.
 """
 
@@ -23,6 +27,7 @@ from typing import TypeVar
 import httpx
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 
+from shared import deadline
 from shared.errors import RetriableError, RetriesExhausted
 from shared.settings import Settings
 
@@ -153,7 +158,15 @@ class RetryPolicy:
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            return self.wait_for(error, state.attempt_number)
+            seconds = self.wait_for(error, state.attempt_number)
+            if state.attempt_number < self.max_attempts:  # the last failure is not waited for
+                failure = describe_failure(error) if error else "no result"
+                deadline.check_wait(seconds, f"{api}: retrying {operation} ({failure})")
+            return seconds
+
+        def bounded_attempt() -> T:
+            deadline.check_start(f"{api}: {operation}")
+            return attempt()
 
         def log(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -171,13 +184,13 @@ class RetryPolicy:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=wait,
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(is_transient),  # OutOfTime is not retried
             sleep=self.sleep,
             before_sleep=log,
             reraise=False,
         )
         try:
-            return retrying(attempt)
+            return retrying(bounded_attempt)
         except RetryError as exhausted:
             last = exhausted.last_attempt.exception()
             attempts = exhausted.last_attempt.attempt_number

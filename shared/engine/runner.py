@@ -4,7 +4,10 @@ watermarks and dry runs, in one place for every type.
 The worker (`shared.pipeline.worker`) claims the run and writes the audit row; it calls
 `run_slice` with the saved checkpoint and a `save` callback that persists the cursor and the
 counts together (and renews the lease, raising if it was lost). `run_slice` returns the run's
-`SyncResult`, or `PAUSED` when the slice's time ran out at a checkpoint.
+`SyncResult`, or `Paused` when the slice's time ran out: at a checkpoint, or in a wait that
+would have crossed the deadline (`OutOfTime`: every wait inside the slice is bounded by it,
+see `shared.deadline`). Work after the last checkpoint is then redone by the next slice, which
+every sync type is written to allow.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from shared import deadline
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditStatus, Counts
+from shared.deadline import OutOfTime
 from shared.engine.cursor import Cursor, dump_cursor, load_cursor
 from shared.engine.dry_run import DryRunServices, WriteRecorder
 from shared.engine.template import Run, SyncResult, SyncTypeTemplate
@@ -27,7 +32,10 @@ DRY_RUN_KEY = "dry_run"
 
 @dataclass(frozen=True)
 class Paused:
-    """The slice checkpointed and stopped to stay inside the function's time budget."""
+    """The slice stopped to stay inside the function's time budget. `waiting` says which wait
+    would have crossed the deadline (empty: the slice paused at a checkpoint)."""
+
+    waiting: str = ""
 
 
 PAUSED = Paused()
@@ -62,7 +70,10 @@ class Slice:
         )
         self.counts = counts
         try:
-            return self._run(run, saved, recorder)
+            with deadline.until(run.deadline):
+                return self._run(run, saved, recorder)
+        except OutOfTime as waiting:
+            return Paused(str(waiting))
         finally:
             self.counts = run.counts
 

@@ -22,7 +22,13 @@ from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
 from shared.engine.registry import SyncTypeRegistry
 from shared.engine.runner import Paused, Slice
 from shared.engine.template import SyncResult
-from shared.errors import ConcurrencyConflict, InvalidMessage, LeaseLost, SyncError, handling
+from shared.errors import (
+    ConcurrencyConflict,
+    InvalidMessage,
+    LeaseLost,
+    SyncError,
+    handling,
+)
 from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 LEASE_GRACE = timedelta(seconds=1)
 MAX_DEFERRALS = 20  # beyond this the scheduler's recovery of expired leases takes over
 UNKNOWN_ACCOUNT = "unknown-account"
+DRY_RUN = Trigger.DRY_RUN.value
 
 
 class Outcome(StrEnum):
@@ -106,10 +113,13 @@ class Worker:
         checkpoint = rt.state.load_checkpoint(account.account_id, record.sync_type, record.run_id)
         self._write_audit(record, AuditStatus.IN_PROGRESS, "", checkpoint)
         progress = checkpoint
-        dry_run = record.run_trigger == Trigger.DRY_RUN.value
+        dry_run = record.run_trigger == DRY_RUN
+
+        saves = 0
 
         def save(cursor: dict[str, Any], counts: Counts) -> None:
-            nonlocal progress
+            nonlocal progress, saves
+            saves += 1
             progress = Checkpoint(
                 run_id=record.run_id, cursor=cursor, counts=counts, retries=progress.retries
             )
@@ -135,7 +145,7 @@ class Worker:
             # One table decides (shared.errors.HANDLING): retriable errors and lost races
             # continue from the last checkpoint later, a bounded number of times.
             if handling(error).retry_run and progress.retries < rt.settings.run_retry_limit:
-                return self._retry_later(record, progress, error)
+                return self._retry_later(record, progress, str(error))
             log.warning("Run %s failed: %s", record.run_id, error)
             message = str(error)
             if progress.retries:
@@ -146,6 +156,10 @@ class Worker:
             result = SyncResult(AuditStatus.FAILED, Messages.INTERNAL)
 
         if isinstance(result, Paused):
+            if result.waiting and not saves:
+                # A whole slice without one checkpoint: the next would likely fare no better
+                # (an API holding every answer), so it counts as a failed attempt.
+                return self._stalled(record, progress, result.waiting)
             return self._pause(record, request, progress)
         final = progress.model_copy(update={"counts": work.counts or progress.counts})
         return self._finish(record, result, final, dry_run=dry_run)
@@ -176,9 +190,14 @@ class Worker:
         log.info("Run %s paused after slice %d", request.run_id, request.sequence)
         return Outcome.PAUSED
 
-    def _retry_later(
-        self, record: ScheduleRecord, progress: Checkpoint, error: SyncError
-    ) -> Outcome:
+    def _stalled(self, record: ScheduleRecord, progress: Checkpoint, waiting: str) -> Outcome:
+        if progress.retries < self.runtime.settings.run_retry_limit:
+            return self._retry_later(record, progress, waiting)
+        message = f"{waiting} (no progress in {progress.retries + 1} attempts)"
+        result = SyncResult(AuditStatus.FAILED, message[:1000])
+        return self._finish(record, result, progress, dry_run=record.run_trigger == DRY_RUN)
+
+    def _retry_later(self, record: ScheduleRecord, progress: Checkpoint, error: str) -> Outcome:
         rt = self.runtime
         progress = progress.model_copy(update={"retries": progress.retries + 1})
         try:
@@ -188,7 +207,7 @@ class Worker:
         delay = timedelta(seconds=rt.settings.run_retry_delay_seconds)
         note = (
             f"Attempt {progress.retries} of {rt.settings.run_retry_limit + 1} failed: "
-            f"{str(error).rstrip('.')}. "
+            f"{error.rstrip('.')}. "
             f"Continuing from the last checkpoint in {delay.total_seconds():.0f} s"
         )
         log.warning("Run %s: %s", record.run_id, note)

@@ -31,7 +31,7 @@ from shared.sync.marketing_lists.book_pull import Skipped
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.pull_leads import lead_id_for
 from shared.sync_types import SyncType
-from tests.fixtures.runtime import ManualClock
+from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled
 
@@ -430,9 +430,7 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
     )
     # Slices of one page each (three pages); the second slice loses the answer to its first
     # write batch (resent: the creates find their ids taken) and then dies before its checkpoint.
-    sync_runtime.settings = sync_runtime.settings.model_copy(
-        update={"run_time_budget_seconds": 1e-6}
-    )
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
 
     def on_save(number: int) -> None:
         if number == 1:  # page 1 is saved; in slice 2 the list read and the lookup pass, and

@@ -26,7 +26,7 @@ from shared.runtime import Runtime, install_runtime
 from shared.settings import Settings
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
-from tests.fixtures.runtime import ManualClock
+from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox
 from tests.pipeline.conftest import PASSWORD_SETTING, sync_settings
 
@@ -88,12 +88,11 @@ def test_two_workers_racing_for_one_run_run_it_once(
 
 
 def test_long_run_continues_in_follow_up_messages(
-    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, dataverse_sandbox: DataverseSandbox
-) -> None:
-    # A budget this small pauses after every entity: three slices, one run, one audit row.
-    sync_runtime.settings = sync_runtime.settings.model_copy(
-        update={"run_time_budget_seconds": 1e-6}
-    )
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, dataverse_sandbox: DataverseSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # A pause after every entity: three slices, one run, one audit row.
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
     admin.sync_now(sync_runtime, "acme", CRM)
     deadline = time.monotonic() + 30
     while sync_runtime.schedules.get("acme", CRM).status is not ScheduleStatus.NONE:
@@ -172,8 +171,15 @@ def test_worker_killed_mid_run_is_replaced_after_its_lease_expires(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Real clock, real process: a worker is SIGKILLed after its first checkpoint.
-    lease = "3"
-    env_settings = sync_settings(settings, sandboxes, RUN_LEASE_SECONDS=lease)
+    # Short, but lease > budget + HTTP timeout + margin, as the settings require; the budget
+    # outlasts the first checkpoint (answers take 1 s) so the worker is still running.
+    lease = "6"
+    times = {
+        "RUN_TIME_BUDGET_SECONDS": "4",
+        "HTTP_TIMEOUT_SECONDS": "1.5",
+        "SLICE_MARGIN_SECONDS": "0.4",
+    }
+    env_settings = sync_settings(settings, sandboxes, RUN_LEASE_SECONDS=lease, **times)
     rt = Runtime(env_settings)
     account = EmailAccount(
         account_id="acme", name="Acme", api_user=sandboxes.credentials.api_user,
@@ -193,6 +199,7 @@ def test_worker_killed_mid_run_is_replaced_after_its_lease_expires(
         "SYNC_QUEUE_NAME": env_settings.queue_name,
         "TABLE_PREFIX": env_settings.table_prefix,
         "RUN_LEASE_SECONDS": lease,
+        **times,
         PASSWORD_SETTING: sandboxes.credentials.api_password,
     }
     worker = subprocess.Popen(

@@ -42,7 +42,7 @@ from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import outbound, platform_values, values_hash
 from shared.sync_types import SyncType
-from tests.fixtures.runtime import ManualClock
+from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, latest, run_scheduled
 
@@ -442,9 +442,9 @@ def test_nothing_starts_when_the_last_data_labels_sync_failed(
 
 
 def test_a_run_sliced_into_continuations_ends_as_an_uninterrupted_one(
-    world: World, host: LocalHost
+    world: World, host: LocalHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.rt.settings = world.rt.settings.model_copy(update={"run_time_budget_seconds": 1e-6})
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
     world.change_platform("ada@example.com", LASTNAME="King")
     world.change_platform("linus@example.com", LASTNAME="Pauling-Jones")
     admin.set_schedule(world.rt, "acme", DATA_IN, EVERY_5)
@@ -469,14 +469,13 @@ def test_a_run_sliced_into_continuations_ends_as_an_uninterrupted_one(
 
 
 def test_a_sliced_run_reads_each_page_of_platform_contacts_once(
-    world: World, host: LocalHost
+    world: World, host: LocalHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pages of one contact and a pause after each: every continuation asks Dotdigital for the
     page after the last one done (its saved marker), never for the pages before it."""
     world.rt.registry = catalogue().replaced(MarketingListsDataIn(page_size=1))
-    world.rt.settings = world.rt.settings.model_copy(
-        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
-    )
+    world.rt.settings = world.rt.settings.model_copy(update={"continuation_delay_seconds": 0.0})
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
     world.change_platform("ada@example.com", LASTNAME="King")
     world.change_platform("linus@example.com", LASTNAME="Pauling-Jones")
     world.dd.counters.reset()

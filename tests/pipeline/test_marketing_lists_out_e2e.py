@@ -44,7 +44,7 @@ from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository, list_members
 from shared.sync_types import SyncType
-from tests.fixtures.runtime import ManualClock
+from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import latest, run_scheduled
 
@@ -567,9 +567,8 @@ def _slice_small(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages and import rounds of 100 members, a time budget that pauses after each, and
     follow-up messages and redeliveries that come back quickly."""
     world.rt.registry = catalogue().replaced(MarketingListsDataOut(page_size=100, flush_at=100))
-    world.rt.settings = world.rt.settings.model_copy(
-        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
-    )
+    world.rt.settings = world.rt.settings.model_copy(update={"continuation_delay_seconds": 0.0})
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
     world.host = build_host(world.rt, visibility=timedelta(seconds=1), max_deliveries=3)
 
 

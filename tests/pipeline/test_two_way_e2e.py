@@ -25,7 +25,7 @@ from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.two_way import data_in_row_key
 from shared.sync_types import SyncType
-from tests.fixtures.runtime import ManualClock
+from tests.fixtures.runtime import ManualClock, pause_at_every_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled
 from tests.pipeline.test_marketing_lists_in_e2e import JOBROLE, labels, mappings
@@ -74,20 +74,20 @@ class TwoWay:
         return run_scheduled(self.rt, self.host, self.clock, "acme", TWO_WAY)
 
     def run_in_slices(self) -> AuditRecord:
-        """The run with a time budget so small that it continues after every checkpoint."""
-        settings = self.rt.settings
-        self.rt.settings = settings.model_copy(update={"run_time_budget_seconds": 1e-6})
-        record = self.rt.schedules.get("acme", TWO_WAY)
-        assert record.next_sync is not None
-        self.sandbox_clock.advance(max(record.next_sync.timestamp() - self.sandbox_clock.now(), 0))
-        self.clock.now = record.next_sync
-        self.host.fire_timer("scheduler_tick")
-        deadline = time.monotonic() + 40
-        while self.rt.schedules.get("acme", TWO_WAY).status is not ScheduleStatus.NONE:
-            assert time.monotonic() < deadline, "the run never finished"
-            if not self.host.process_once():
-                time.sleep(0.2)
-        self.rt.settings = settings
+        """The run, continued in a follow-up message after every checkpoint."""
+        with pause_at_every_checkpoint():
+            record = self.rt.schedules.get("acme", TWO_WAY)
+            assert record.next_sync is not None
+            self.sandbox_clock.advance(
+                max(record.next_sync.timestamp() - self.sandbox_clock.now(), 0)
+            )
+            self.clock.now = record.next_sync
+            self.host.fire_timer("scheduler_tick")
+            deadline = time.monotonic() + 40
+            while self.rt.schedules.get("acme", TWO_WAY).status is not ScheduleStatus.NONE:
+                assert time.monotonic() < deadline, "the run never finished"
+                if not self.host.process_once():
+                    time.sleep(0.2)
         return self.runs()[0]
 
     def crm(self, email: str) -> dict[str, Any]:

@@ -176,7 +176,8 @@ class AddressBooksApi(DotdigitalTransport):
     ) -> BulkDeletion:
         deadline = self._now() + timeout_seconds
         while True:
-            self._sleep(poll_interval_seconds)
+            what = f"Dotdigital: polling contact deletion {deletion_id}"
+            self._sleep(poll_interval_seconds, what)
             job = self.contact_deletion_status(deletion_id)
             if job.done:
                 return job

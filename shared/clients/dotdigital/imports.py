@@ -364,7 +364,7 @@ class ImportsApi(DotdigitalTransport):
         the final result whatever its status. ImportStillRunning after `timeout_seconds`."""
         deadline = self._now() + timeout_seconds
         while True:
-            self._sleep(poll_interval_seconds)
+            self._sleep(poll_interval_seconds, f"Dotdigital: polling import {import_id}")
             result = self.contact_import_status(import_id)
             if result.status != IN_PROGRESS:
                 return result

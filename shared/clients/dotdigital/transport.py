@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from shared import deadline
 from shared.clients.dotdigital.errors import RATE_LIMIT_CODES, read_error
 from shared.clients.dotdigital.routes import Route
 from shared.clients.retry import (
@@ -156,5 +157,8 @@ class DotdigitalTransport:
     def _now(self) -> float:
         return self._retry.clock()
 
-    def _sleep(self, seconds: float) -> None:
+    def _sleep(self, seconds: float, what: str) -> None:
+        """Wait between polls of a job, unless that would cross the running slice's deadline
+        (then OutOfTime: the caller's job id must be in the run's checkpoint already)."""
+        deadline.check_wait(seconds, what)
         self._retry.sleep(seconds)

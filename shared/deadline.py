@@ -1,0 +1,62 @@
+"""The running slice's deadline, seen by every wait inside it.
+
+The runner sets it (`until`) for the thread running a slice; the retry policy, the import
+poller and any other wait ask `check_wait` before they sleep or start a request. A wait that
+would end past the deadline raises `OutOfTime` instead, so a slice ends within its budget plus
+at most one HTTP timeout (a request already on the wire), and the run continues from its last
+checkpoint in a follow-up message. Outside a slice (the CLI, tests) there is no deadline.
+
+`OutOfTime` is not a failure and uses none of the run's retries, unless a whole slice passes
+without one checkpoint. A context variable, not an attribute of the clients: clients are shared
+per account across threads and runs (threads started inside a slice get it through
+`contextvars.copy_context()`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+
+class OutOfTime(BaseException):
+    """A wait or a new request would end past the running slice's deadline.
+
+    A BaseException on purpose: it must unwind through every handler of the sync types (which
+    catch SyncError or Exception to report a list or a phase as failed) to the runner, which
+    pauses the run at its last checkpoint. It is raised only inside a slice."""
+
+
+_deadline: ContextVar[float | None] = ContextVar("slice_deadline", default=None)
+
+
+@contextmanager
+def until(deadline: float) -> Iterator[None]:
+    """Bound every wait in this context by `deadline` (a `time.monotonic()` value)."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left in the current slice (negative once past it); None outside a slice."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def check_wait(seconds: float, what: str) -> None:
+    """Raise OutOfTime if waiting `seconds` now would end past the slice's deadline."""
+    left = remaining()
+    if left is not None and seconds > left:
+        raise OutOfTime(
+            f"{what} would wait {seconds:.1f} s, past the slice's time budget "
+            f"({max(left, 0.0):.1f} s left)"
+        )
+
+
+def check_start(what: str) -> None:
+    """Raise OutOfTime if the slice's deadline has passed: start no new request after it."""
+    check_wait(0.0, what)
