@@ -25,7 +25,15 @@ class OutOfTime(BaseException):
 
     A BaseException on purpose: it must unwind through every handler of the sync types (which
     catch SyncError or Exception to report a list or a phase as failed) to the runner, which
-    pauses the run at its last checkpoint. It is raised only inside a slice."""
+    pauses the run at its last checkpoint. It is raised only inside a slice.
+
+    `polling`: the wait was between two polls of a job (an import) whose id is checkpointed;
+    the run is waiting on the platform, not stuck, and continues after `seconds`."""
+
+    def __init__(self, message: str, *, seconds: float = 0.0, polling: bool = False) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.polling = polling
 
 
 _deadline: ContextVar[float | None] = ContextVar("slice_deadline", default=None)
@@ -47,13 +55,15 @@ def remaining() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-def check_wait(seconds: float, what: str) -> None:
+def check_wait(seconds: float, what: str, *, polling: bool = False) -> None:
     """Raise OutOfTime if waiting `seconds` now would end past the slice's deadline."""
     left = remaining()
     if left is not None and seconds > left:
         raise OutOfTime(
             f"{what} would wait {seconds:.1f} s, past the slice's time budget "
-            f"({max(left, 0.0):.1f} s left)"
+            f"({max(left, 0.0):.1f} s left)",
+            seconds=seconds,
+            polling=polling,
         )
 
 

@@ -32,6 +32,9 @@ SyncError                        base: `category` says what to do; `str(error)` 
 └── NotFoundError                NOT_FOUND: what the request names does not exist
     └── AccountNotFound          no email account with that id (pipeline/admin.py)
 
+Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up
+(a BaseException, so that no handler of a sync type mistakes it for a failure).
+
 `HANDLING` maps each category to what the worker, the CLI and the HTTP API do, so they agree.
 Programming errors (a caller breaking a function's contract, e.g. a page size out of range)
 stay `ValueError`/`TypeError`: they are bugs to fix, not conditions to handle.

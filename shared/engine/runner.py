@@ -33,9 +33,12 @@ DRY_RUN_KEY = "dry_run"
 @dataclass(frozen=True)
 class Paused:
     """The slice stopped to stay inside the function's time budget. `waiting` says which wait
-    would have crossed the deadline (empty: the slice paused at a checkpoint)."""
+    would have crossed the deadline (empty: the slice paused at a checkpoint); `polling` that
+    it was a wait for a platform job, `seconds` how long."""
 
     waiting: str = ""
+    polling: bool = False
+    seconds: float = 0.0
 
 
 PAUSED = Paused()
@@ -73,7 +76,7 @@ class Slice:
             with deadline.until(run.deadline):
                 return self._run(run, saved, recorder)
         except OutOfTime as waiting:
-            return Paused(str(waiting))
+            return Paused(str(waiting), waiting.polling, waiting.seconds)
         finally:
             self.counts = run.counts
 
@@ -98,7 +101,8 @@ class Slice:
             while True:
                 next(steps)
                 self._save(run, recorder)
-                if run.out_of_time():
+                pausable, run.no_pause = not run.no_pause, False
+                if pausable and run.out_of_time():
                     return PAUSED
         except StopIteration as done:
             result = cast(SyncResult, done.value)

@@ -73,9 +73,18 @@ class Run(Generic[C]):
     # starts without it).
     memo: dict[str, Any] = field(default_factory=dict)
 
+    # Set by `save_only()`, cleared by the runner at the next checkpoint.
+    no_pause: bool = False
+
     def out_of_time(self) -> bool:
         """For types that batch work across yields: whether the next yield will pause."""
         return time.monotonic() >= self.deadline
+
+    def save_only(self) -> None:
+        """The next checkpoint saves but does not pause: it is inside a unit of work whose
+        next stage is cheaper to finish now than to redo after a pause. (Waits stay bounded
+        by the deadline: see shared.deadline.)"""
+        self.no_pause = True
 
     def detail(self, detail: AuditDetail) -> None:
         """One audit detail row (a list, a form, a campaign) under the run's audit row."""

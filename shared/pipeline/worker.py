@@ -156,11 +156,11 @@ class Worker:
             result = SyncResult(AuditStatus.FAILED, Messages.INTERNAL)
 
         if isinstance(result, Paused):
-            if result.waiting and not saves:
+            if result.waiting and not result.polling and not saves:
                 # A whole slice without one checkpoint: the next would likely fare no better
                 # (an API holding every answer), so it counts as a failed attempt.
                 return self._stalled(record, progress, result.waiting)
-            return self._pause(record, request, progress)
+            return self._pause(record, request, progress, result)
         final = progress.model_copy(update={"counts": work.counts or progress.counts})
         return self._finish(record, result, final, dry_run=dry_run)
 
@@ -183,8 +183,12 @@ class Worker:
             record.account_id, record.sync_type, progress, self.runtime.clock()
         )
 
-    def _pause(self, record: ScheduleRecord, request: SyncRequest, progress: Checkpoint) -> Outcome:
-        delay = timedelta(seconds=self.runtime.settings.continuation_delay_seconds)
+    def _pause(
+        self, record: ScheduleRecord, request: SyncRequest, progress: Checkpoint, paused: Paused
+    ) -> Outcome:
+        # The wait that did not fit (a Retry-After, a poll interval): continue once it is over.
+        seconds = max(self.runtime.settings.continuation_delay_seconds, paused.seconds)
+        delay = timedelta(seconds=seconds)
         if not self._continue_later(record, progress, "Continuing in a follow-up", delay):
             return Outcome.LEASE_LOST
         log.info("Run %s paused after slice %d", request.run_id, request.sequence)

@@ -40,6 +40,7 @@ from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
+from shared.sync.marketing_lists import list_push
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository, list_members
@@ -342,7 +343,8 @@ def test_first_push_then_only_what_changed(world: World, dataverse_client: Datav
     assert details["Newsletter"].counts.model_dump() == {
         "read": 3000, "created": 1, "updated": 1 + len(affected), "deleted": 2, "failed": 0,
     }  # fmt: skip
-    assert details["Prospects"].counts.created == 1
+    # The lead under its new email is a new Dotdigital contact but the same member: updated.
+    assert (details["Prospects"].counts.created, details["Prospects"].counts.updated) == (0, 1)
     assert details["Prospects"].counts.deleted == 1
     assert _calls(dv, "GET", NAVIGATION_TEMPLATE) - reads_before == 2  # one page per list
     assert _calls(dd, "POST", ADDRESS_BOOK_CONTACTS_DELETE) == 2  # one removal job per list
@@ -602,8 +604,10 @@ def test_run_killed_mid_list_ends_like_an_uninterrupted_one(
     assert len(_snapshot(world.rt, world.lists["Newsletter"])) == len(expected)
     [audit] = world.rt.audit.recent("acme", sync_type=OUT)
     assert audit.status is AuditStatus.COMPLETED, audit.message
-    assert audit.counts.created + audit.counts.updated == len(expected)
-    assert _calls(world.dd, "PUT", IMPORT) == 3 + 1  # three pages, the killed one redone
+    # Counted once, as an unkilled first push would: every member new, none updated.
+    assert (audit.counts.created, audit.counts.updated) == (len(expected), 0)
+    # Three pages; the killed round's import was polled again from its checkpoint, not resent.
+    assert _calls(world.dd, "PUT", IMPORT) == 3
     assert _calls(world.dv, "GET", NAVIGATION_TEMPLATE) == 3 + 1
 
 
@@ -687,3 +691,74 @@ def test_a_dry_run_first_push_names_what_it_would_create_and_creates_nothing(
     assert world.book("Newsletter") == expected
     # The plan's read of the lists serves the push: no list is read again by id.
     assert _calls(world.dv, "GET", RECORD_TEMPLATE) == record_reads
+
+
+# Time budget ---------------------------------------------------------------------------------
+
+
+def _bounded_slices(world: World, budget: float, http_timeout: float) -> None:
+    """A real time budget, an HTTP timeout and a lease that fits them (as settings require)."""
+    world.rt.settings = world.rt.settings.model_copy(
+        update={
+            "run_time_budget_seconds": budget,
+            "http_timeout_seconds": http_timeout,
+            "slice_margin_seconds": 1.0,
+            "run_lease_seconds": budget + http_timeout + 5,
+            "continuation_delay_seconds": 0.0,
+        }
+    )
+    world.rt.registry = catalogue().replaced(MarketingListsDataOut(page_size=500, flush_at=500))
+    world.host = build_host(world.rt, visibility=timedelta(seconds=1), max_deliveries=3)
+
+
+def test_a_slow_api_cannot_keep_a_slice_past_its_budget_and_the_run_completes_later(
+    world: World,
+) -> None:
+    world.activate("Newsletter")
+    budget, http_timeout = 3.0, 5.0
+    _bounded_slices(world, budget, http_timeout)
+    world.dd.state.faults.latency_seconds = 2.0  # every Dotdigital answer held for 2 s
+    admin.sync_now(world.rt, "acme", OUT)
+
+    started = time.monotonic()
+    assert world.host.process_once()
+    slice_seconds = time.monotonic() - started
+
+    # Before the fix this slice ran until the whole list was pushed (~40 s of 2 s answers).
+    assert slice_seconds < budget + http_timeout
+    assert world.rt.schedules.get("acme", OUT).status is ScheduleStatus.QUEUED  # continues
+    world.dd.state.faults.latency_seconds = 0.0
+    assert _run_to_the_end(world) == 0
+    audit = latest(world.rt, "acme", OUT)
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert world.book("Newsletter") == world.expected("Newsletter")
+    assert audit.counts.created == len(world.expected("Newsletter"))
+
+
+def test_an_import_longer_than_a_slice_is_polled_across_slices_and_sent_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.activate("Newsletter")
+    _bounded_slices(world, budget=2.0, http_timeout=5.0)
+    monkeypatch.setattr(list_push, "IMPORT_POLL_SECONDS", 2.5)  # never fits in a slice
+    world.dd.state.import_not_finished_polls = 3
+    admin.sync_now(world.rt, "acme", OUT)
+    imports_before = _calls(world.dd, "PUT", IMPORT)
+
+    slices = 0
+    deadline = time.monotonic() + 120
+    while world.rt.schedules.get("acme", OUT).status is not ScheduleStatus.NONE:
+        assert time.monotonic() < deadline, "the run never finished"
+        if world.host.process_once():
+            slices += 1
+        else:
+            time.sleep(0.2)
+
+    audit = latest(world.rt, "acme", OUT)
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    expected = world.expected("Newsletter")
+    assert world.book("Newsletter") == expected
+    rounds = -(-len(expected) // 500)
+    assert _calls(world.dd, "PUT", IMPORT) - imports_before == rounds  # each sent once
+    assert slices > rounds  # the imports were waited for in later slices
+    assert (audit.counts.created, audit.counts.updated) == (len(expected), 0)

@@ -340,6 +340,18 @@ class ImportsApi(DotdigitalTransport):
             raise ValueError("start_contact_import takes 1 body's worth; use import_contacts")
         return self._submit_import(bodies[0][0])
 
+    def submit_contact_imports(
+        self,
+        contacts: Iterable[ImportContact],
+        *,
+        merge_option: MergeOption = "overwrite",
+        limits: ImportLimits | None = None,
+    ) -> list[str]:
+        """Submit the contacts as imports within `limits` (one per body) without waiting for
+        them; returns their ids in order, for the caller to checkpoint before it polls."""
+        bodies = import_bodies(contacts, merge_option, limits or ImportLimits())
+        return [self._submit_import(body) for body, _count in bodies]
+
     def _submit_import(self, body: bytes) -> str:
         response = self._call(IMPORT_CONTACTS, content=body)
         answer = as_object(response.json(), "an import receipt")

@@ -160,5 +160,5 @@ class DotdigitalTransport:
     def _sleep(self, seconds: float, what: str) -> None:
         """Wait between polls of a job, unless that would cross the running slice's deadline
         (then OutOfTime: the caller's job id must be in the run's checkpoint already)."""
-        deadline.check_wait(seconds, what)
+        deadline.check_wait(seconds, what, polling=True)
         self._retry.sleep(seconds)

@@ -254,6 +254,7 @@ class _Lists:
                     link.list_id: link for link in list_links(services).for_account(self.account_id)
                 },
                 out_of_time=self.ctx.out_of_time,
+                save_only=self.ctx.save_only,
                 page_size=self.config.page_size,
                 flush_at=self.config.flush_at,
             )
