@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,10 @@ def test_function_timeout_is_read_from_host_json(tmp_path: Path) -> None:
     assert host_function_timeout(host) == 330.0
     host.write_text('{"version": "2.0"}')
     assert host_function_timeout(host) == 600.0  # the Consumption plan's default
+
+
+def test_the_example_local_settings_are_accepted() -> None:
+    example = Path(__file__).resolve().parent.parent / "local.settings.example.json"
+    values = json.loads(example.read_text())["Values"]
+    settings = Settings(**values)
+    assert settings.run_lease_seconds > settings.longest_slice_seconds
