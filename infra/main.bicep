@@ -74,10 +74,31 @@ param dataverseClientId string
 @secure()
 param dataverseClientSecret string = ''
 
-@description('Upper bound on Flex Consumption instances (also caps load on Dataverse/Dotdigital).')
+// Concurrency budget. Dataverse allows 52 concurrent requests per user across the whole app,
+// and every instance signs in as the same application user. The most requests in flight are
+//   maximumInstanceCount x serviceBusMaxConcurrentCalls x dataverseMaxConcurrency
+//     = 6 x 2 x 4 = 48 <= 52
+// with one Python worker process per instance (FUNCTIONS_WORKER_PROCESS_COUNT's default of 1,
+// which this app leaves alone). The Dataverse cap is per process and shared by its calls, so
+// the real bound is lower still; counting the calls keeps the budget safe should clients ever
+// be made per run. Raise one factor only by lowering another; a request that meets 429 anyway
+// waits its Retry-After.
+// tests/infra/test_concurrency_budget.py checks the product of the defaults.
+
+@description('Upper bound on Flex Consumption instances; a factor of the Dataverse concurrency budget (see above).')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 6
+
+@description('Service Bus messages one instance handles at once (host.json maxConcurrentCalls); a factor of the Dataverse concurrency budget.')
+@minValue(1)
+@maxValue(16)
+param serviceBusMaxConcurrentCalls int = 2
+
+@description('Dataverse requests in flight per worker process (DATAVERSE_MAX_CONCURRENCY); a factor of the Dataverse concurrency budget.')
+@minValue(1)
+@maxValue(52)
+param dataverseMaxConcurrency int = 4
 
 @description('Memory per Flex Consumption instance in MB.')
 @allowed([
@@ -354,6 +375,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'AUDIT_RETENTION_DAYS'
           value: '30'
+        }
+        {
+          // Overrides host.json's extensions.serviceBus.maxConcurrentCalls.
+          name: 'AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls'
+          value: string(serviceBusMaxConcurrentCalls)
+        }
+        {
+          name: 'DATAVERSE_MAX_CONCURRENCY'
+          value: string(dataverseMaxConcurrency)
         }
       ]
     }

@@ -84,9 +84,10 @@ class Settings(BaseSettings):
     dataverse_authority_host: str = Field(
         default="https://login.microsoftonline.com", validation_alias="DATAVERSE_AUTHORITY_HOST"
     )
-    # Requests in flight per worker process; Dataverse allows 52 per user across all instances.
+    # Requests in flight per worker process; Dataverse allows 52 per user across all instances,
+    # so instances x maxConcurrentCalls x this stays under 52 (README "Concurrency").
     dataverse_max_concurrency: int = Field(
-        default=8, ge=1, le=52, validation_alias="DATAVERSE_MAX_CONCURRENCY"
+        default=4, ge=1, le=52, validation_alias="DATAVERSE_MAX_CONCURRENCY"
     )
     dotdigital_discovery_url: str = Field(
         default="https://r1-api.dotdigital.com", validation_alias="DOTDIGITAL_DISCOVERY_URL"
