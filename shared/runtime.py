@@ -8,8 +8,10 @@ repositories; those come through `repository()`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar, cast
 
 from azure.data.tables import TableClient
 
@@ -45,6 +47,45 @@ class TableRepository(Protocol):
 
 
 R = TypeVar("R", bound=TableRepository)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class OncePerKey(Generic[K, V]):
+    """Builds and keeps one value per key, without holding a lock while it builds.
+
+    Building a client can take minutes of network I/O (a connect retrying an API that is
+    down), so the lock only guards the table of builds: callers asking for a key being built
+    wait for that one build (and share its outcome), callers of other keys never wait. A
+    failed build is forgotten, so the next caller tries again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._builds: dict[K, Future[V]] = {}
+
+    def get(self, key: K, build: Callable[[], V]) -> V:
+        with self._lock:
+            future = self._builds.get(key)
+            building = future is None
+            if future is None:
+                future = self._builds[key] = Future()
+        if not building:
+            return future.result()
+        try:
+            value = build()
+        except BaseException as error:
+            with self._lock:
+                del self._builds[key]
+            future.set_exception(error)
+            raise
+        future.set_result(value)
+        return value
+
+    def clear(self) -> None:
+        """Forget every value built (the next call of each key builds it again)."""
+        with self._lock:
+            self._builds.clear()
 
 
 class Runtime:
@@ -60,9 +101,11 @@ class Runtime:
         self.clock = clock
         self._queue = queue
         self._retry = retry
-        self._lock = threading.Lock()
-        self._dotdigital: dict[str, DotdigitalClient] = {}
-        self._repositories: dict[type[TableRepository], TableRepository] = {}
+        # Clients and repositories are built on first use, each on its own: one that is slow
+        # to build (an account whose API is down) never holds up the others.
+        self._dotdigital: OncePerKey[str, DotdigitalClient] = OncePerKey()
+        self._repositories: OncePerKey[type[TableRepository], TableRepository] = OncePerKey()
+        self._singletons: OncePerKey[str, object] = OncePerKey()
         # The sync types the worker runs; None: the product's catalogue (tests inject theirs).
         self.registry: SyncTypeRegistry | None = None
 
@@ -104,18 +147,14 @@ class Runtime:
 
     def repository(self, kind: type[R]) -> R:
         """The runtime's one instance of a capability's repository (tests wrap its methods)."""
-        with self._lock:
-            repo = self._repositories.get(kind)
-            if repo is None:
-                repo = self._repositories[kind] = kind(self.tables.client(kind.TABLE))
-            return cast(R, repo)
+        repo = self._repositories.get(kind, lambda: kind(self.tables.client(kind.TABLE)))
+        return cast(R, repo)
 
     @property
     def queue(self) -> SyncQueue:
-        with self._lock:
-            if self._queue is None:
-                self._queue = self._build_queue()
-            return self._queue
+        if self._queue is None:
+            self._queue = cast(SyncQueue, self._singletons.get("queue", self._build_queue))
+        return self._queue
 
     def _build_queue(self) -> SyncQueue:
         if self.settings.queue_backend is QueueBackend.STORAGE_QUEUE:
@@ -132,9 +171,12 @@ class Runtime:
 
         return self._retry or RetryPolicy.from_settings(self.settings)
 
-    @cached_property
+    @property
     def http(self) -> httpx.Client:
         """One connection pool for the platform APIs (Dataverse keeps its own for msal)."""
+        return cast("httpx.Client", self._singletons.get("http", self._build_http))
+
+    def _build_http(self) -> httpx.Client:
         import ssl
 
         import httpx
@@ -144,8 +186,7 @@ class Runtime:
             verify = ssl.create_default_context(cafile=str(self.settings.http_ca_bundle))
         return httpx.Client(timeout=self.settings.http_timeout_seconds, verify=verify)
 
-    @cached_property
-    def _dataverse(self) -> DataverseClient:
+    def _build_dataverse(self) -> DataverseClient:
         from shared.clients.dataverse.client import DataverseClient
 
         return DataverseClient.from_settings(
@@ -155,8 +196,7 @@ class Runtime:
         )
 
     def dataverse(self) -> DataverseClient:
-        with self._lock:
-            return self._dataverse
+        return cast("DataverseClient", self._singletons.get("dataverse", self._build_dataverse))
 
     def platform_client(self, account: EmailAccount) -> object:
         """The API client of the account's platform (the port sync types reach it through)."""
@@ -174,23 +214,21 @@ class Runtime:
         from shared.clients.dotdigital.client import DotdigitalClient
         from shared.secrets import resolve_secret
 
-        with self._lock:
-            client = self._dotdigital.get(account.account_id)
-            if client is None:
-                password = resolve_secret(
-                    account.api_password_secret_name,
-                    self.settings,
-                    owner=f"email account '{account.name}'",
-                )
-                client = DotdigitalClient.connect(
-                    self.settings.dotdigital_discovery_url,
-                    account.api_user,
-                    password,
-                    http=self.http,
-                    retry=self.retry,
-                )
-                self._dotdigital[account.account_id] = client
-            return client
+        def connect() -> DotdigitalClient:
+            password = resolve_secret(
+                account.api_password_secret_name,
+                self.settings,
+                owner=f"email account '{account.name}'",
+            )
+            return DotdigitalClient.connect(
+                self.settings.dotdigital_discovery_url,
+                account.api_user,
+                password,
+                http=self.http,
+                retry=self.retry,
+            )
+
+        return self._dotdigital.get(account.account_id, connect)
 
 
 _installed: Runtime | None = None

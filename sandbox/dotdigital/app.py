@@ -109,6 +109,9 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
                     401, "unauthorized", "Authorization has been denied for this request."
                 )
             return v2_error(401, "Authorization has been denied for this request.")
+        failure = state.failure_for(user)
+        if failure is not None:
+            return server_error(request.url.path, failure)
         if not any_region and server_region != state.region:
             if v3:
                 return v3_error(403, "forbidden", "Forbidden: Access is denied")

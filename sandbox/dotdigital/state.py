@@ -13,6 +13,8 @@ Switches (all reset by `reset()`):
   (v2 list calls answer the first page whatever `skip` says);
 - program enrolments: `enrolments_per_hour` (20);
 - rate limits: `set_rate_limit`, `throttle_next`, `legacy_rate_limit` (as before).
+- API users: `fail_user(user, status)` (every call of that user answers that 5xx: an
+  account whose Dotdigital is down, while the other API users' calls go through).
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class DotdigitalState:
                 self.clock = clock
             user, password = self._default_user
             self.api_users: dict[str, str] = {user: password}
+            self.failing_users: dict[str, int] = {}  # API user -> the 5xx its calls get
             self.main_email = "marketing@example.invalid"
             self.data_fields: list[DataFieldRecord] = [
                 DataFieldRecord(name, kind, "Public", None, reserved=True)
@@ -178,6 +181,17 @@ class DotdigitalState:
     def authenticate(self, user: str, password: str) -> bool:
         with self._lock:
             return self.api_users.get(user) == password
+
+    def fail_user(self, user: str, status: int = 500) -> None:
+        """Answer every call of this API user with `status` (a server error)."""
+        if not 500 <= status <= 599:
+            raise ValueError("a failing API user gets server errors (5xx)")
+        with self._lock:
+            self.failing_users[user] = status
+
+    def failure_for(self, user: str) -> int | None:
+        with self._lock:
+            return self.failing_users.get(user)
 
     # Usage and rate limits ----------------------------------------------------------------
 

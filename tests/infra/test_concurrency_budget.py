@@ -47,9 +47,7 @@ def test_defaults_keep_dataverse_requests_under_its_limit(main: Doc) -> None:
     assert host_calls == calls  # local runs and deployments agree
 
     budget = (
-        default(main, "maximumInstanceCount")
-        * calls
-        * default(main, "dataverseMaxConcurrency")
+        default(main, "maximumInstanceCount") * calls * default(main, "dataverseMaxConcurrency")
     )
 
     assert budget <= DOCUMENTED_CONCURRENCY_LIMIT == 52
