@@ -10,7 +10,9 @@ per failed change set); without it, it stops at the first failure and answers
 `400 BadRequest`, the failure in the body. Responses come back in request order, boundaries
 `batchresponse_<guid>` / `changesetresponse_<guid>`, change-set parts echoing `Content-ID`.
 Every request gets a `BatchResult` (status, headers, JSON body or error); requests the service
-never reached have `status=None`.
+never reached have `status=None`. A `$batch` whose answer was lost is sent again (when all its
+requests are safe to resend): its results say how often it went out (`sends`), since a second
+send can meet the first one's effects (a conditional write's 412 on its own earlier write).
 
 One module of about 500 lines on purpose: the multipart format is written and read only here,
 and its encoder, decoder and request-to-result mapping change together (a split would put one
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -154,6 +156,11 @@ class BatchResult:
     content_id: str | None = None
     change_set: int | None = None  # index of its change set among the items given
     batch_number: int = 0
+    sends: int = 1  # times its $batch went out; > 1: an earlier send may have been applied
+
+    @property
+    def resent(self) -> bool:
+        return self.sends > 1
 
     @property
     def ok(self) -> bool:
@@ -498,6 +505,12 @@ def execute_batch(
         headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
         if continue_on_error:
             headers["Prefer"] = CONTINUE_ON_ERROR
+        sends = 0
+
+        def count_send() -> None:
+            nonlocal sends
+            sends += 1
+
         response = transport.send(
             "POST",
             "$batch",
@@ -506,6 +519,7 @@ def execute_batch(
             headers=headers,
             idempotent=all(r.idempotent for r in requests),
             accept=_is_multipart_failure,
+            on_attempt=count_send,
         )
         sent += 1
         answer_boundary = boundary_of(response.headers.get("content-type", ""))
@@ -514,6 +528,8 @@ def execute_batch(
             raise ApiError("Dataverse answered $batch without a multipart body", status=200)
         parts = parse_multipart(response.content, answer_boundary)
         batch_results = map_results(group, parts, first_index=len(results), batch_number=number)
+        if sends > 1:
+            batch_results = [replace(r, sends=sends) for r in batch_results]
         results.extend(batch_results)
         if not continue_on_error and (
             response.status_code >= 400 or any(not r.ok for r in batch_results)

@@ -155,9 +155,11 @@ class DataverseTransport:
         params: Mapping[str, str] | None = None,
         idempotent: bool = True,
         accept: Callable[[httpx.Response], bool] | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send one request through the retry policy; raise for any status >= 400 unless
-        `accept(response)` says the caller reads that answer itself."""
+        `accept(response)` says the caller reads that answer itself. `on_attempt` is called
+        before each send (a caller that must know whether its write went out twice counts)."""
         url = self.url(target)
         extra = dict(headers or {})
         body = content
@@ -178,6 +180,8 @@ class DataverseTransport:
 
         def attempt() -> httpx.Response:
             nonlocal refreshed
+            if on_attempt is not None:
+                on_attempt()
             try:
                 response = once(self._tokens.token())
                 if response.status_code == 401 and not refreshed:

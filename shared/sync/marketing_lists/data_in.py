@@ -13,9 +13,9 @@ Watermark (SyncState `MarketingListsDataIn-Watermark`, a `WatermarkWindow` in th
 committed by the runner when the run completes): the run's start, captured before reading;
 held back to the platform change time of a member whose write failed for a reason that can
 pass (412 because the record changed after we read it, throttling, a server error), so the
-next run reads it again; left where it was when a list could not be read at all. Reads start a
-minute before it, for clock skew between the two services. No watermark: all members of the
-book are read.
+next run reads it again (a resent batch's 412s are checked first: `data_in_confirm`); left
+where it was when a list could not be read at all. Reads start a minute before it, for clock
+skew between the two services. No watermark: all members of the book are read.
 
 Audit: one detail row per list that had something written or failed (records counted as
 `<entity> <id>: <reason>`), or that cannot sync (the product's LIST_NULL and
@@ -61,6 +61,7 @@ from shared.engine import (
 from shared.errors import ApiError
 from shared.mappings.model import MappedEntity
 from shared.storage.data_labels_repo import label_key
+from shared.sync.marketing_lists.data_in_confirm import applied_already
 from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
 from shared.sync.marketing_lists.data_in_scope import Skip, inbound_fields, list_problem
 from shared.sync.marketing_lists.data_out import DATA_LABELS_GATE
@@ -354,8 +355,10 @@ class DataInRun:
 
         if writes:
             outcome = self.dataverse.execute_batch([request for _, _, request in writes])
+            done = [(snapshot.member_id, request) for _, snapshot, request in writes]
+            applied = applied_already(self.dataverse, entity_set, fields, done, outcome.results)
             for (contact, snapshot, _), result in zip(writes, outcome.results, strict=True):
-                if result.ok:
+                if result.ok or snapshot.member_id in applied:
                     page_counts.updated += 1
                     agreed.append(snapshot)
                     continue

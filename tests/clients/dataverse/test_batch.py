@@ -213,3 +213,8 @@ def test_lost_answer_to_a_batch_of_upserts_is_resent(
     assert outcome.succeeded == 3
     assert len(dataverse_sandbox.state.table("contact")) == 3  # same keys: no duplicates
     assert dataverse_sandbox.state.counters.count("POST", BATCH_TEMPLATE) == 2
+    assert all(r.sends == 2 for r in outcome.results)  # the caller can tell it went out twice
+
+    again = dataverse_client.execute_batch(requests)
+
+    assert all(r.sends == 1 and not r.resent for r in again.results)
