@@ -32,13 +32,13 @@ from tests.pipeline.conftest import PASSWORD_SETTING, sync_settings
 GOOD = "good"
 DOWN = ("down-1", "down-2", "down-3")
 GOOD_SYNCS = (SyncType.CRM_METADATA, SyncType.DATA_LABELS)  # Dataverse, then Dotdigital
-LATENCY_SECONDS = 0.05
-# Each failing connect: 6 account-info calls and 5 waits of 0.4 s, about 2.3 s.
-RETRIES = {"HTTP_MAX_RETRIES": "5", "HTTP_MAX_WAIT_SECONDS": "0.4"}
+LATENCY_SECONDS = 0.15
+# Each failing connect: 6 account-info calls and 5 waits of 0.6 s, about 3.9 s.
+RETRIES = {"HTTP_MAX_RETRIES": "5", "HTTP_MAX_WAIT_SECONDS": "0.6"}
 # The good account's time with failing neighbours, as a multiple of its time alone (measured
-# 0.7-0.8: the neighbours only sleep between retries). A good run that waits for a single
-# failing connect (2.3 s against about 0.8 s alone) fails it: on main, 3.6 (21 without the
-# added latency).
+# 0.95-1.2 on a loaded 2-core machine: the neighbours mostly sleep between retries). A good
+# run that waits for a single failing connect (3.9 s against about 1.7 s alone) fails it: on
+# main it measured 3.0-5.7 (21 with neither the added latency nor the longer waits).
 MAX_RATIO = 1.5
 
 
@@ -144,8 +144,11 @@ def test_a_good_account_is_not_slowed_by_accounts_whose_dotdigital_fails(
     provision(warm, sandboxes)
     run_good(warm, good_messages(warm))  # tables created, code paths warm: not measured
 
-    alone_rt = fresh_runtime(accounts_settings)
-    alone = run_good(alone_rt, good_messages(alone_rt))
+    def run_alone() -> float:
+        rt = fresh_runtime(accounts_settings)
+        return run_good(rt, good_messages(rt))
+
+    before = run_alone()
 
     rt = fresh_runtime(accounts_settings)
     bodies = good_messages(rt)
@@ -168,6 +171,7 @@ def test_a_good_account_is_not_slowed_by_accounts_whose_dotdigital_fails(
     down.join()
 
     [with_neighbours] = timing
+    alone = (before + run_alone()) / 2  # alone before and after: a load change evens out
     ratio = with_neighbours / alone
     print(f"good account alone {alone:.2f} s, with 3 failing neighbours {with_neighbours:.2f} s")
     assert ratio <= MAX_RATIO, (
