@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import from_json
 
 from shared.errors import InvalidMessage
 from shared.sync_types import SyncType
+
+MAX_PROBLEMS = 5  # validation problems named in an InvalidMessage (a body can have thousands)
+MAX_LOCATION = 80  # characters of a problem's location (a key can be a megabyte long)
 
 
 class Trigger(StrEnum):
@@ -50,10 +53,12 @@ class SyncRequest(BaseModel):
         try:
             return cls.model_validate_json(body)
         except ValidationError as error:
+            errors = error.errors(include_url=False, include_input=False)
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                for e in error.errors()
+                f"{_location(e['loc'])}: {e['msg']}" for e in errors[:MAX_PROBLEMS]
             )
+            if len(errors) > MAX_PROBLEMS:
+                problems += f"; and {len(errors) - MAX_PROBLEMS} more"
             raise InvalidMessage(f"Invalid sync request: {problems}") from error
 
     def follow_up(self, trigger: Trigger, now: datetime) -> SyncRequest:
@@ -62,10 +67,21 @@ class SyncRequest(BaseModel):
         )
 
 
-def peek_fields(body: bytes | str) -> dict[str, Any]:
-    """Best-effort account id / sync type of a message that failed validation, for its audit row."""
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ".".join(str(p) for p in loc) or "body"
+    return text if len(text) <= MAX_LOCATION else text[:MAX_LOCATION] + "..."
+
+
+def peek_fields(body: bytes | str) -> dict[str, str]:
+    """Best-effort account id / sync type of a message that failed validation, for its audit row.
+
+    Only top-level string fields. pydantic's parser, not `json`: it refuses deep nesting with a
+    ValueError where `json.loads` overflows the stack (RecursionError).
+    """
     try:
-        data = json.loads(body)
+        data: Any = from_json(body)
     except ValueError:
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if isinstance(value, str)}

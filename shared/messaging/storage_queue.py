@@ -19,6 +19,10 @@ from shared.messaging.contract import SyncRequest
 from shared.settings import Settings
 
 MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's initial delay
+# A message holds 64 KiB: a poison entry (reason and body as JSON) stays below it.
+POISON_LIMIT = 60_000
+MAX_REASON = 1_000
+CUT = " ... [truncated]"
 
 
 def queue_service(settings: Settings) -> QueueServiceClient:
@@ -48,6 +52,17 @@ class Delivery:
     message: QueueMessage
 
 
+def poison_entry(body: str, reason: str) -> str:
+    """The poison queue's JSON for a message, its body cut (and marked) if it would not fit."""
+    reason = reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + CUT
+    entry = json.dumps({"reason": reason, "body": body})
+    while len(entry) > POISON_LIMIT:
+        # Each character cut shortens the JSON by at least one: this ends in a pass or two.
+        body = body[: max(0, len(body) - (len(entry) - POISON_LIMIT) - len(CUT))] + CUT
+        entry = json.dumps({"reason": reason, "body": body})
+    return entry
+
+
 class StorageQueueAdapter:
     def __init__(self, queue: QueueClient, poison: QueueClient) -> None:
         self.queue = _ensure(queue)
@@ -70,7 +85,7 @@ class StorageQueueAdapter:
         self.queue.send_message(request.to_json(), visibility_timeout=max(seconds, 0))
 
     def dead_letter(self, body: str, reason: str) -> None:
-        self.poison.send_message(json.dumps({"reason": reason, "body": body}))
+        self.poison.send_message(poison_entry(body, reason))
 
     # The local host's side of the queue.
     def receive(self, *, max_messages: int, visibility: timedelta) -> list[Delivery]:

@@ -18,8 +18,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts, Messages
-from shared.engine.registry import SyncTypeRegistry
+from shared.engine.registry import NotAvailable, SyncTypeRegistry
 from shared.engine.runner import Paused, Slice
 from shared.engine.template import SyncResult
 from shared.errors import (
@@ -33,6 +34,7 @@ from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
+from shared.storage.entities import fit_string
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 from shared.storage.sync_state_repo import Checkpoint
 from shared.sync.catalogue import catalogue
@@ -64,16 +66,18 @@ class Worker:
         self.registry: SyncTypeRegistry = runtime.registry or catalogue()
 
     def handle(self, body: bytes | str) -> Outcome:
-        try:
-            request = SyncRequest.parse(body)
-        except InvalidMessage as error:
-            self._audit_invalid(body, error)
-            raise
+        request, account = self._intake(body)
         rt = self.runtime
         now = rt.clock()
         record = rt.schedules.get(request.account_id, request.sync_type)
-        if record.run_id != request.run_id or record.status is ScheduleStatus.NONE:
-            log.info("Ignoring %s: %s", request.message_id, Outcome.NOT_CURRENT)
+        if not _is_current(record, request):
+            log.info(
+                "Ignoring %s: %s (the run is at message %s of run %s)",
+                request.message_id,
+                Outcome.NOT_CURRENT,
+                record.run_sequence,
+                record.run_id or "-",
+            )
             return Outcome.NOT_CURRENT
         if (
             record.status is ScheduleStatus.IN_PROGRESS
@@ -90,8 +94,7 @@ class Worker:
                 rt.queue.send_later(again, record.lease_until - now + LEASE_GRACE)
             return Outcome.BUSY
 
-        account = rt.accounts.get(request.account_id)
-        if account is None or account.disabled:
+        if account.disabled:
             log.warning("Run %s dropped: account %s", request.run_id, Outcome.ACCOUNT_UNAVAILABLE)
             mark_free(record, now=now)
             try:
@@ -163,6 +166,41 @@ class Worker:
             return self._pause(record, request, progress, result)
         final = progress.model_copy(update={"counts": work.counts or progress.counts})
         return self._finish(record, result, final, dry_run=dry_run)
+
+    def _intake(self, body: bytes | str) -> tuple[SyncRequest, EmailAccount]:
+        """The request and its account. A message no worker can use (it breaks the contract,
+        names no account, or a sync type this version does not run for the account's
+        platform) is audited once and raised as InvalidMessage, which dead-letters it."""
+        try:
+            request = SyncRequest.parse(body)
+        except InvalidMessage as error:
+            self._audit_invalid(body, error)
+            raise
+        account = self.runtime.accounts.get(request.account_id)
+        if account is None:
+            unknown = InvalidMessage(
+                f"Invalid sync request: there is no email account '{request.account_id}' "
+                "(never provisioned, or removed since the message was sent)."
+            )
+            self._audit_invalid(body, unknown, partition=UNKNOWN_ACCOUNT)
+            raise unknown
+        try:
+            self.registry.get(account.platform, request.sync_type)
+        except NotAvailable as refused:
+            unavailable = InvalidMessage(f"Invalid sync request: {refused}.")
+            self._release(request)
+            self._audit_invalid(body, unavailable, partition=account.account_id, request=request)
+            raise unavailable from refused
+        return request, account
+
+    def _release(self, request: SyncRequest) -> None:
+        """Free the schedule if this unusable message is its current run, so the scheduler
+        does not recover (and re-send) a run that can never start."""
+        record = self.runtime.schedules.get(request.account_id, request.sync_type)
+        if _is_current(record, request):
+            mark_free(record, now=self.runtime.clock())
+            with contextlib.suppress(ConcurrencyConflict):
+                self.runtime.schedules.save(record)
 
     def _hold_lease(self, record: ScheduleRecord) -> None:
         lease_until = self.runtime.clock() + timedelta(
@@ -284,22 +322,32 @@ class Worker:
     def _add_detail(self, record: ScheduleRecord, detail: AuditDetail) -> None:
         self.runtime.audit.add_detail(record.account_id, record.audit_row_key, detail)
 
-    def _audit_invalid(self, body: bytes | str, error: InvalidMessage) -> None:
-        """One audit row per poison message, however often it is delivered."""
+    def _audit_invalid(
+        self,
+        body: bytes | str,
+        error: InvalidMessage,
+        *,
+        partition: str | None = None,
+        request: SyncRequest | None = None,
+    ) -> None:
+        """One audit row per unusable message, however often it is delivered: the row's run
+        id is a hash of the body. Its account's partition when it names a known account."""
         fields = peek_fields(body)
-        account_id = str(fields.get("account_id") or "")
-        valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", account_id)
-        account = self.runtime.accounts.get(account_id) if valid else None
-        partition = account.account_id if account else UNKNOWN_ACCOUNT
-        raw = body if isinstance(body, bytes) else body.encode()
+        if partition is None:
+            account_id = fields.get("account_id", "")
+            valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", account_id)
+            account = self.runtime.accounts.get(account_id) if valid else None
+            partition = account.account_id if account else UNKNOWN_ACCOUNT
+        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         run_id = "poison-" + hashlib.sha256(raw).hexdigest()[:24]
-        if any(r.run_id == run_id for r in self.runtime.audit.recent(partition, limit=200)):
-            return
         now = self.runtime.clock()
-        sync_type: SyncType | str = str(fields.get("sync_type") or "Unknown")
+        sync_type: SyncType | str = (
+            request.sync_type if request else fit_string(fields.get("sync_type") or "Unknown", 100)
+        )
         with contextlib.suppress(ValueError):
             sync_type = SyncType(sync_type)
-        self.runtime.audit.write(
+        log.warning("Unusable message (dead-lettered): %s", str(error)[:500])
+        self.runtime.audit.write_once(
             AuditRecord(
                 account_id=partition,
                 row_key=audit_row_key(now, run_id),
@@ -312,3 +360,13 @@ class Worker:
                 message=f"{error} The message was moved to the dead-letter queue.",
             )
         )
+
+
+def _is_current(record: ScheduleRecord, request: SyncRequest) -> bool:
+    """Whether `request` is the message the schedule's run waits for: a duplicate or replay of
+    an earlier message of the run (a lower sequence) is not."""
+    return (
+        record.status is not ScheduleStatus.NONE
+        and record.run_id == request.run_id
+        and record.run_sequence == request.sequence
+    )

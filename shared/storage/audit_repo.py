@@ -1,16 +1,23 @@
-"""Sync audit in Table Storage: newest first per account (inverted-ticks RowKey), 30-day purge."""
+"""Sync audit in Table Storage: newest first per account (inverted-ticks RowKey), 30-day purge.
+
+Every string column is cut to fit a Table property (64 KiB) here, whoever the caller: an
+audit row must never fail to be written because a message or a name was too long. Five such
+columns keep a row far below the 1 MiB an entity may hold.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
-from shared.storage.entities import aware, delete_all
+from shared.storage.entities import aware, delete_all, fit_string
 from shared.sync_types import SyncType
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -64,28 +71,52 @@ class AuditRepository:
         entity: dict[str, Any] = {
             "PartitionKey": record.account_id,
             "RowKey": record.row_key,
-            "SyncType": str(record.sync_type),
+            "SyncType": fit_string(str(record.sync_type)),
             "Status": record.status.value,
-            "Message": record.message,
+            "Message": fit_string(record.message),
             **_counts_columns(record.counts),
             "StartedUtc": record.started,
             "FinishedUtc": finished if finished is not None else "",
             "DurationSeconds": (
                 round((finished - record.started).total_seconds(), 1) if finished else ""
             ),
-            "Trigger": record.trigger,
-            "RunId": record.run_id,
+            "Trigger": fit_string(record.trigger),
+            "RunId": fit_string(record.run_id),
         }
         self._audit.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def write_once(self, record: AuditRecord) -> bool:
+        """Write the row unless the partition has a row of this run already (False then).
+
+        For rows about one event seen many times (a poison message delivered again): the row
+        key holds the time it was first seen, so the run id decides. Two writers racing both
+        write, then both keep the same one of the rows they see, so one row stays.
+        """
+        if self._rows_of_run(record.account_id, record.run_id):
+            return False
+        self.write(record)
+        rows = sorted(self._rows_of_run(record.account_id, record.run_id))
+        for row_key in rows[1:]:
+            with contextlib.suppress(ResourceNotFoundError):
+                self._audit.delete_entity(record.account_id, row_key)
+        return rows[:1] == [record.row_key]
+
+    def _rows_of_run(self, account_id: str, run_id: str) -> list[str]:
+        rows = self._audit.query_entities(
+            "PartitionKey eq @pk and RunId eq @run",
+            parameters={"pk": account_id, "run": run_id},
+            select=["RowKey"],
+        )
+        return [row["RowKey"] for row in rows]
 
     def add_detail(self, account_id: str, audit_key: str, detail: AuditDetail) -> None:
         self._details.upsert_entity(
             {
                 "PartitionKey": f"{account_id}_{audit_key}",
                 "RowKey": _detail_key(detail.item),
-                "Item": detail.item,
+                "Item": fit_string(detail.item),
                 "Status": detail.status.value,
-                "Message": detail.message,
+                "Message": fit_string(detail.message),
                 **_counts_columns(detail.counts),
             },
             mode=UpdateMode.REPLACE,

@@ -1,4 +1,5 @@
-"""Helpers for Table entities: strip system properties, keep datetimes aware."""
+"""Helpers for Table entities: strip system properties, keep datetimes aware, keep strings
+within Table Storage's size limits."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from azure.data.tables import TableClient, TableEntity, UpdateMode
 from shared.errors import ConcurrencyConflict
 
 BATCH_LIMIT = 100  # entity group transactions: at most 100 operations, one partition
+# A string property holds at most 64 KiB of UTF-16 (32,768 code units); a little below that.
+MAX_STRING_UNITS = 32_000
+TRUNCATED = "… [truncated]"
 
 
 def etag_of(entity: TableEntity) -> str:
@@ -60,3 +64,15 @@ def delete_all(table: TableClient, entities: Iterable[TableEntity]) -> int:
         table.submit_transaction(batch)
         deleted += len(batch)
     return deleted
+
+
+def fit_string(text: str, max_units: int = MAX_STRING_UNITS) -> str:
+    """`text` cut to `max_units` UTF-16 code units (the service's measure), marked as cut."""
+    if len(text) * 2 <= max_units:  # the common case: fits whatever its characters
+        return text
+    encoded = text.encode("utf-16-le")
+    if len(encoded) <= max_units * 2:
+        return text
+    keep = (max_units - len(TRUNCATED)) * 2
+    # "ignore" drops a surrogate pair cut in half.
+    return encoded[:keep].decode("utf-16-le", errors="ignore") + TRUNCATED

@@ -51,3 +51,15 @@ def test_send_later_is_invisible_until_due_and_poison_keeps_reason(settings: Set
     assert queue.poison_messages() == [
         {"reason": "Invalid sync request: version: missing", "body": '{"broken": true}'}
     ]
+
+
+def test_a_body_too_large_for_the_poison_queue_is_kept_cut_and_marked(settings: Settings) -> None:
+    queue = StorageQueueAdapter.from_settings(settings)
+    body = '{"sync_type": "' + "\u00e9" * 200_000 + '"}'  # 1.2 MB once escaped as JSON
+
+    queue.dead_letter(body, "Invalid sync request: " + "x" * 100_000)
+
+    [entry] = queue.poison_messages()
+    assert body.startswith(entry["body"].removesuffix(" ... [truncated]"))
+    assert entry["body"].endswith("[truncated]") and entry["reason"].endswith("[truncated]")
+    assert entry["reason"].startswith("Invalid sync request: xxx")

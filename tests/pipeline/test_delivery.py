@@ -108,6 +108,35 @@ def test_long_run_continues_in_follow_up_messages(
     assert host.stats.messages_done == 3
 
 
+def test_an_earlier_message_of_a_paused_run_changes_nothing(
+    sync_runtime: Runtime, acme: EmailAccount, dataverse_sandbox: DataverseSandbox
+) -> None:
+    # A budget this small pauses after every entity: slice 1 (contact), slice 2 (lead), ...
+    sync_runtime.settings = sync_runtime.settings.model_copy(
+        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
+    )
+    admin.sync_now(sync_runtime, "acme", CRM)
+    first = _take_message(sync_runtime)
+    assert Worker(sync_runtime).handle(first) is Outcome.PAUSED
+    assert Worker(sync_runtime).handle(_take_message(sync_runtime)) is Outcome.PAUSED
+    record = sync_runtime.schedules.get("acme", CRM)
+    [audit] = sync_runtime.audit.recent("acme")
+    calls = _metadata_calls(dataverse_sandbox)
+    checkpoint = sync_runtime.state.load_checkpoint("acme", CRM, record.run_id)
+
+    outcome = Worker(sync_runtime).handle(first)  # the first slice's message, delivered again
+
+    assert outcome is Outcome.NOT_CURRENT
+    assert _metadata_calls(dataverse_sandbox) == calls == 2  # no third slice
+    assert sync_runtime.schedules.get("acme", CRM).etag == record.etag  # row untouched
+    assert sync_runtime.state.load_checkpoint("acme", CRM, record.run_id) == checkpoint
+    assert sync_runtime.audit.recent("acme") == [audit]
+    # The run's own follow-up still runs the next slice.
+    assert Worker(sync_runtime).handle(_take_message(sync_runtime)) is Outcome.FINISHED
+    [done] = sync_runtime.audit.recent("acme")
+    assert done.status is AuditStatus.COMPLETED and _metadata_calls(dataverse_sandbox) == 3
+
+
 def test_poison_message_is_dead_lettered_with_one_audit_row(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost
 ) -> None:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
+from shared.storage.entities import TRUNCATED
 from shared.sync_types import SyncType
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -66,3 +67,32 @@ def test_purge_removes_rows_and_details_older_than_30_days(runtime: Runtime) -> 
     assert [r.run_id for r in runtime.audit.recent("acme")] == ["new", "edge"]
     assert runtime.audit.details("acme", old.row_key) == []
     assert [d.item for d in runtime.audit.details("acme", new.row_key)] == ["List/A #1"]
+
+
+def test_no_column_can_outgrow_a_table_property(runtime: Runtime) -> None:
+    # 64 KiB per string property = 32,768 UTF-16 code units; an emoji takes two.
+    huge = AuditRecord(
+        **{**_record(T0, SyncType.DATA_LABELS, "r1").model_dump(),
+           "sync_type": "S" * 1_000_000, "message": "\U0001f600" * 40_000,
+           "trigger": "T" * 70_000},
+    )  # fmt: skip
+    runtime.audit.write(huge)
+    runtime.audit.add_detail("acme", huge.row_key, AuditDetail(
+        item="L" * 50_000, status=AuditStatus.FAILED, message="m" * 1_000_000))  # fmt: skip
+
+    [row] = runtime.audit.recent("acme")
+    [detail] = runtime.audit.details("acme", huge.row_key)
+    for text in (str(row.sync_type), row.message, row.trigger, detail.item, detail.message):
+        assert text.endswith(TRUNCATED)
+        assert len(text.encode("utf-16-le")) <= 64 * 1024
+    assert row.message.startswith("\U0001f600" * 1000) and row.run_id == "r1"
+
+
+def test_write_once_keeps_one_row_per_run_id(runtime: Runtime) -> None:
+    first = _record(T0, SyncType.DATA_LABELS, "poison-1")
+    later = _record(T0 + timedelta(minutes=5), SyncType.DATA_LABELS, "poison-1")
+
+    assert runtime.audit.write_once(first) is True
+    assert runtime.audit.write_once(later) is False
+
+    assert [r.row_key for r in runtime.audit.recent("acme")] == [first.row_key]

@@ -1,0 +1,96 @@
+"""Messages the worker cannot use: each is audited once, however often it is delivered, and
+dead-lettered; no audit column can outgrow Table Storage's limits."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.accounts import EmailAccount
+from shared.audit import AuditRecord, AuditStatus
+from shared.errors import InvalidMessage
+from shared.localhost.host import LocalHost
+from shared.messaging.contract import SyncRequest, Trigger
+from shared.messaging.storage_queue import StorageQueueAdapter
+from shared.pipeline.worker import UNKNOWN_ACCOUNT, Worker
+from shared.runtime import Runtime
+from shared.storage.entities import TRUNCATED
+from shared.sync_types import SyncType
+
+COPIES = 3  # each message is sent this many times
+QUEUE_LIMIT = 59_000  # a Storage Queue message holds at most 64 KiB
+
+NESTED = "[" * 29_000 + "]" * 29_000  # json.loads gives up at about 1,000 levels
+HUGE_TYPE = json.dumps({"version": 1, "account_id": "acme", "sync_type": "X" * 50_000,
+                        "run_id": "r1", "trigger": "Manual"})  # fmt: skip
+EXTRA_KEYS = json.dumps({"account_id": "acme", **{f"k{i}": 0 for i in range(4_000)}})
+
+
+def _valid(account_id: str, sync_type: SyncType) -> str:
+    return SyncRequest(
+        account_id=account_id, sync_type=sync_type, run_id="r1", trigger=Trigger.MANUAL,
+        enqueued_utc=datetime(2026, 11, 1, tzinfo=UTC),
+    ).to_json()  # fmt: skip
+
+
+def _deliver_all(rt: Runtime, host: LocalHost, body: str) -> list[dict[str, str]]:
+    """Send `body` COPIES times, run the local host until every copy is dead-lettered."""
+    queue = rt.queue
+    assert isinstance(queue, StorageQueueAdapter)
+    assert len(body) < QUEUE_LIMIT
+    for _ in range(COPIES):
+        queue.queue.send_message(body)
+    deadline = time.monotonic() + 20
+    while len(queue.poison_messages()) < COPIES:
+        assert time.monotonic() < deadline, "not every copy was dead-lettered"
+        if not host.process_once():
+            time.sleep(0.2)
+    return queue.poison_messages()
+
+
+def _only_audit_row(rt: Runtime, partition: str) -> AuditRecord:
+    rows = rt.audit.recent(partition)
+    assert len(rows) == 1, [r.message[:200] for r in rows]
+    return rows[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "partition", "says"),
+    [
+        (NESTED, UNKNOWN_ACCOUNT, "recursion limit"),
+        (HUGE_TYPE, "acme", "sync_type"),
+        (EXTRA_KEYS, "acme", "Extra inputs are not permitted"),
+        (_valid("ghost", SyncType.CRM_METADATA), UNKNOWN_ACCOUNT, "ghost"),
+        (_valid("acme", SyncType.FORMS), "acme", "Forms is not available"),
+    ],
+    ids=["nested", "huge-sync-type", "extra-keys", "unknown-account", "unavailable-type"],
+)
+def test_unusable_message_is_audited_once_and_dead_lettered(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, body: str, partition: str,
+    says: str,
+) -> None:  # fmt: skip
+    poison = _deliver_all(sync_runtime, host, body)
+
+    assert [p["body"] for p in poison] == [body] * COPIES
+    audit = _only_audit_row(sync_runtime, partition)
+    assert audit.status is AuditStatus.FAILED and audit.trigger == "Queue message"
+    assert says in audit.message and "dead-letter" in audit.message
+    assert len(audit.message) < 2_000  # readable in Storage Explorer, not every problem listed
+    other = "acme" if partition == UNKNOWN_ACCOUNT else UNKNOWN_ACCOUNT
+    assert sync_runtime.audit.recent(other) == []
+
+
+def test_a_1_mb_message_redelivered_by_the_broker_has_one_short_audit_row(
+    sync_runtime: Runtime, acme: EmailAccount
+) -> None:
+    # Service Bus Premium carries 1 MB; the trigger raises, the broker delivers it again.
+    body = json.dumps({"account_id": "acme", "sync_type": "S" * 1_000_000, "run_id": "r2"})
+    for _ in range(COPIES):
+        with pytest.raises(InvalidMessage):
+            Worker(sync_runtime).handle(body)
+
+    audit = _only_audit_row(sync_runtime, "acme")
+    assert len(str(audit.sync_type)) <= 200 and str(audit.sync_type).endswith(TRUNCATED)
