@@ -762,3 +762,48 @@ def test_an_import_longer_than_a_slice_is_polled_across_slices_and_sent_once(
     assert _calls(world.dd, "PUT", IMPORT) - imports_before == rounds  # each sent once
     assert slices > rounds  # the imports were waited for in later slices
     assert (audit.counts.created, audit.counts.updated) == (len(expected), 0)
+
+
+# Dotdigital unreachable ----------------------------------------------------------------------
+
+
+def test_dotdigital_unreachable_at_connect_names_every_list(world: World) -> None:
+    world.activate("Newsletter")
+    world.activate("Prospects")
+    world.dd.state.faults.set_error_rate(500, 1.0)  # account-info answers 500, retries included
+
+    audit = world.run()
+
+    assert audit.status is AuditStatus.FAILED
+    details = world.details(audit)
+    assert set(details) == {"Newsletter", "Prospects"}  # the lists' names, not their ids
+    for detail in details.values():
+        assert detail.status is AuditStatus.FAILED
+        assert detail.message.startswith("Dotdigital: GET /v2/account-info")
+        assert "Address book" not in detail.message and ".." not in detail.message
+    error = details["Newsletter"].message
+    assert audit.message == (
+        f"2 marketing lists: 0 members sent, 0 removed, 0 failed. Newsletter, Prospects: {error}"
+    )
+
+
+def test_a_list_that_failed_at_connect_is_named_beside_one_that_was_pushed(world: World) -> None:
+    world.activate("Newsletter")
+    world.activate("Prospects")
+    world.dd.state.faults.fail_next(401)  # the first connect is refused, the next one works
+
+    audit = world.run()
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS
+    details = world.details(audit)
+    [failed] = [d for d in details.values() if d.status is AuditStatus.FAILED]
+    [pushed] = [d for d in details.values() if d.status is AuditStatus.COMPLETED]
+    assert {failed.item, pushed.item} == {"Newsletter", "Prospects"}
+    assert failed.message.startswith("Dotdigital") and "Address book" not in failed.message
+    assert pushed.message.startswith(f"Address book '{pushed.item}': ")
+    assert audit.message.endswith(f"failed. {failed.item}: {_sentence(failed.message)}")
+    assert world.book(pushed.item) == world.expected(pushed.item)
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(".") else f"{text}."

@@ -58,7 +58,15 @@ from shared.sync_types import SyncType
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1000
-MAX_ERRORS = 5
+MAX_ERRORS = 5  # distinct list errors quoted in the run's message
+MAX_NAMED = 5  # lists named beside one error
+
+
+class FailedAlike(BaseModel):
+    """Lists that failed with one error: the first few names, and how many in all."""
+
+    names: list[str] = []
+    count: int = 0
 
 
 class RunStats(BaseModel):
@@ -68,7 +76,8 @@ class RunStats(BaseModel):
     members_failed: int = 0
     sent: int = 0
     removed: int = 0
-    errors: list[str] = []
+    errors: list[str] = []  # "list: error" of cursors saved before `failures` existed
+    failures: dict[str, FailedAlike] = {}  # error -> the lists that failed with it
 
 
 class DataOutCursor(Cursor):
@@ -190,7 +199,7 @@ class _Lists:
             self._detail(AuditDetail(item=name or "(unnamed list)", status=AuditStatus.FAILED,
                                      message=message))  # fmt: skip
             self.stats.lists_failed += 1
-            self._error(f"{name}: {message}")
+            self._error(name, message)
         names = [self.lists[list_id].name for list_id in plan]
         cursor.plan = plan
         # Detail rows are keyed by item: lists sharing a name are told apart by their id.
@@ -211,6 +220,7 @@ class _Lists:
         if mlist is None:
             return
         self.cursor.current = progress
+        progress.name = mlist.name  # the audit names the list even if nothing else was reached
         try:
             yield from ListPusher(self._session(), mlist, progress).run()
         except (SyncError, ValueError) as error:  # ValueError: e.g. a malformed FetchXML query
@@ -270,7 +280,7 @@ class _Lists:
         self.stats.members_failed += p.failed
         if p.error:
             self.stats.lists_failed += 1
-            self._error(f"{p.name}: {p.error}")
+            self._error(p.name or p.list_id, p.error)
         else:
             self.stats.lists_ok += 1
         if not p.active:
@@ -295,7 +305,7 @@ class _Lists:
     def _list_failed(self, name: str, message: str) -> None:
         self._detail(AuditDetail(item=name, status=AuditStatus.FAILED, message=message))
         self.stats.lists_failed += 1
-        self._error(f"{name}: {message}")
+        self._error(name, message)
 
     # Bookkeeping ---------------------------------------------------------------------------
 
@@ -303,9 +313,18 @@ class _Lists:
         self.ctx.detail(detail)
         self.stats.details += 1
 
-    def _error(self, text: str) -> None:
-        if len(self.stats.errors) < MAX_ERRORS:
-            self.stats.errors.append(text[:300])
+    def _error(self, name: str, message: str) -> None:
+        """Lists that failed alike (Dotdigital unreachable fails every list) share one entry."""
+        failures = self.stats.failures
+        message = message[:300]
+        if message not in failures:
+            if len(failures) >= MAX_ERRORS:
+                return
+            failures[message] = FailedAlike()
+        alike = failures[message]
+        alike.count += 1
+        if len(alike.names) < MAX_NAMED:
+            alike.names.append(name[:100])
 
     def _result(self) -> SyncResult:
         s = self.stats
@@ -322,9 +341,23 @@ class _Lists:
             f"{lists} marketing list{'s' if lists != 1 else ''}: {s.sent} members sent, "
             f"{s.removed} removed, {s.members_failed} failed"
         )
-        if s.errors:
-            message += ". " + "; ".join(s.errors)
+        errors = s.errors + [
+            f"{_names(alike)}: {error}" for error, alike in s.failures.items()
+        ]  # fmt: skip
+        if errors:
+            message = " ".join(map(_sentence, [message, *errors]))
         return SyncResult(status, message[:MAX_MESSAGE])
+
+
+def _names(alike: FailedAlike) -> str:
+    shown = ", ".join(alike.names)
+    more = alike.count - len(alike.names)
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _sentence(text: str) -> str:
+    """`text` ending as a sentence, so texts joined after it read as the next one."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def detail_message(p: ListProgress, member_word: str) -> str:
@@ -341,5 +374,11 @@ def detail_message(p: ListProgress, member_word: str) -> str:
     if p.failed:
         named = f": {'; '.join(p.failures)}" if p.failures else ""
         parts.append(f"{p.failed} failed{named}")
-    text = f"Address book '{p.book_name}': " + ", ".join(parts)
-    return f"{p.error}. {text}" if p.error else text
+    text = ", ".join(parts)
+    if p.book_name:
+        text = f"Address book '{p.book_name}': {text}"
+    if not p.error:
+        return text
+    if not p.book_name and not (sent or p.removed or p.failed):
+        return p.error  # failed before reaching its address book (e.g. Dotdigital unreachable)
+    return f"{_sentence(p.error)} {text}"
