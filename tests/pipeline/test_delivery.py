@@ -109,11 +109,13 @@ def test_long_run_continues_in_follow_up_messages(
 
 
 def test_an_earlier_message_of_a_paused_run_changes_nothing(
-    sync_runtime: Runtime, acme: EmailAccount, dataverse_sandbox: DataverseSandbox
-) -> None:
-    # A budget this small pauses after every entity: slice 1 (contact), slice 2 (lead), ...
+    sync_runtime: Runtime, acme: EmailAccount, dataverse_sandbox: DataverseSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # A pause after every entity: slice 1 (contact), slice 2 (lead), slice 3 (account).
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
     sync_runtime.settings = sync_runtime.settings.model_copy(
-        update={"run_time_budget_seconds": 1e-6, "continuation_delay_seconds": 0.0}
+        update={"continuation_delay_seconds": 0.0}
     )
     admin.sync_now(sync_runtime, "acme", CRM)
     first = _take_message(sync_runtime)
