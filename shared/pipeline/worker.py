@@ -1,10 +1,12 @@
 """The queue worker: claim one run, execute its handler slice, audit it, free the schedule.
 
 Every message is handled idempotently. A message that is not the schedule's current run
-(a duplicate, a replay, a late copy) changes nothing. Two workers racing for one run are
-decided by an ETag-conditional update of the schedule row; the winner holds a lease that it
-renews at each checkpoint, so a worker that dies mid-run is replaced once the lease expires
-(the scheduler re-enqueues the run, or the broker redelivers the message).
+(a duplicate, a replay, a late copy, an earlier message of the run: run id and sequence
+decide) changes nothing; one that no worker can use is audited once and dead-lettered.
+Two workers racing for one run are decided by an ETag-conditional update of the schedule
+row; the winner holds a lease that it renews at each checkpoint, so a worker that dies
+mid-run is replaced once the lease expires (the scheduler re-enqueues the run, or the broker
+redelivers the message).
 """
 
 from __future__ import annotations

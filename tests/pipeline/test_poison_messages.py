@@ -83,14 +83,27 @@ def test_unusable_message_is_audited_once_and_dead_lettered(
     assert sync_runtime.audit.recent(other) == []
 
 
-def test_a_1_mb_message_redelivered_by_the_broker_has_one_short_audit_row(
-    sync_runtime: Runtime, acme: EmailAccount
+@pytest.mark.parametrize(
+    ("body", "partition"),
+    [
+        (json.dumps({"account_id": "acme", "sync_type": "S" * 1_000_000, "run_id": "r2"}), "acme"),
+        # Not JSON that can be read at all, so not even its account id.
+        ('{"account_id": "acme", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", UNKNOWN_ACCOUNT),
+        (json.dumps({"account_id": "acme", **{f"key{i}": i for i in range(20_000)}}), "acme"),
+    ],
+    ids=["1-mb-sync-type", "nested-100000", "20000-keys"],
+)
+def test_a_message_too_large_for_a_storage_queue_has_one_short_audit_row(
+    sync_runtime: Runtime, acme: EmailAccount, body: str, partition: str
 ) -> None:
-    # Service Bus Premium carries 1 MB; the trigger raises, the broker delivers it again.
-    body = json.dumps({"account_id": "acme", "sync_type": "S" * 1_000_000, "run_id": "r2"})
+    # The sizes, as Service Bus carries them: the trigger raises each time and the
+    # broker delivers the message again until it dead-letters it.
     for _ in range(COPIES):
         with pytest.raises(InvalidMessage):
             Worker(sync_runtime).handle(body)
 
-    audit = _only_audit_row(sync_runtime, "acme")
-    assert len(str(audit.sync_type)) <= 200 and str(audit.sync_type).endswith(TRUNCATED)
+    audit = _only_audit_row(sync_runtime, partition)
+    assert audit.status is AuditStatus.FAILED and len(audit.message) < 2_000
+    assert len(str(audit.sync_type)) <= 100
+    if "S" * 100 in body:
+        assert str(audit.sync_type).endswith(TRUNCATED)
