@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,9 +15,11 @@ from shared.errors import InvalidMessage
 from shared.localhost.host import LocalHost
 from shared.messaging.contract import SyncRequest, Trigger
 from shared.messaging.storage_queue import StorageQueueAdapter
+from shared.pipeline.runs import mark_queued
 from shared.pipeline.worker import UNKNOWN_ACCOUNT, Worker
 from shared.runtime import Runtime
 from shared.storage.entities import TRUNCATED
+from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 
 COPIES = 3  # each message is sent this many times
@@ -36,15 +38,17 @@ def _valid(account_id: str, sync_type: SyncType) -> str:
     ).to_json()  # fmt: skip
 
 
-def _deliver_all(rt: Runtime, host: LocalHost, body: str) -> list[dict[str, str]]:
-    """Send `body` COPIES times, run the local host until every copy is dead-lettered."""
+def _deliver_all(
+    rt: Runtime, host: LocalHost, body: str, copies: int = COPIES
+) -> list[dict[str, str]]:
+    """Send `body` `copies` times, run the local host until every copy is dead-lettered."""
     queue = rt.queue
     assert isinstance(queue, StorageQueueAdapter)
     assert len(body) < QUEUE_LIMIT
-    for _ in range(COPIES):
+    for _ in range(copies):
         queue.queue.send_message(body)
     deadline = time.monotonic() + 20
-    while len(queue.poison_messages()) < COPIES:
+    while len(queue.poison_messages()) < copies:
         assert time.monotonic() < deadline, "not every copy was dead-lettered"
         if not host.process_once():
             time.sleep(0.2)
@@ -107,3 +111,20 @@ def test_a_message_too_large_for_a_storage_queue_has_one_short_audit_row(
     assert len(str(audit.sync_type)) <= 100
     if "S" * 100 in body:
         assert str(audit.sync_type).endswith(TRUNCATED)
+
+
+def test_a_queued_run_of_a_type_this_version_does_not_run_is_freed(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost
+) -> None:
+    # Queued by a version that ran Forms: the schedule must not stay "Added to Queue" (the
+    # scheduler would re-send the run forever).
+    record = sync_runtime.schedules.get("acme", SyncType.FORMS)
+    request = mark_queued(record, trigger=Trigger.SCHEDULED, now=sync_runtime.clock(),
+                          timeout=timedelta(minutes=10), new_run=True)  # fmt: skip
+    sync_runtime.schedules.save(record)
+
+    [poison] = _deliver_all(sync_runtime, host, request.to_json(), copies=1)
+
+    assert "Forms is not available" in poison["reason"]
+    assert sync_runtime.schedules.get("acme", SyncType.FORMS).status is ScheduleStatus.NONE
+    assert "Forms is not available" in _only_audit_row(sync_runtime, "acme").message

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
@@ -96,3 +98,21 @@ def test_write_once_keeps_one_row_per_run_id(runtime: Runtime) -> None:
     assert runtime.audit.write_once(later) is False
 
     assert [r.row_key for r in runtime.audit.recent("acme")] == [first.row_key]
+
+
+def test_write_once_racing_writers_leave_one_row(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worker A wrote its row between worker B's check and B's write.
+    first = _record(T0, SyncType.DATA_LABELS, "poison-2")
+    later = _record(T0 + timedelta(seconds=1), SyncType.DATA_LABELS, "poison-2")
+    runtime.audit.write(later)
+    rows_of_run = runtime.audit._rows_of_run
+    checks = iter([[]])
+    monkeypatch.setattr(
+        runtime.audit, "_rows_of_run", lambda *args: next(checks, None) or rows_of_run(*args)
+    )
+
+    runtime.audit.write_once(first)
+
+    assert len(runtime.audit.recent("acme")) == 1
