@@ -8,6 +8,10 @@ Faults are switches on the state object, applied per request by `FaultMiddleware
 - `drop_rate`: close the connection without any response;
 - `slow_rate` / `slow_seconds`: hold the response back for `slow_seconds` (past a client's
   read timeout);
+- `lose_rate`: handle the request, then drop the connection before the answer (a lost
+  response: the write happened, the client cannot know);
+- `throttle_rate` / `throttle_seconds`: answer 429 asking the client to come back in
+  `throttle_seconds` (each API's own header: Retry-After, x-ratelimit-reset);
 - scripted one-offs that fire first and in order: `fail_next(503, 2)`, `drop_next()`,
   `slow_next(5.0)`, and `lose_response_next()` (the request is handled, then the connection
   drops before the answer: the client cannot know whether its write happened).
@@ -37,7 +41,7 @@ ABORT_EXTENSION = "sandbox.abort_connection"
 
 @dataclass(frozen=True)
 class FaultDecision:
-    kind: str  # "error" | "drop" | "lose" | "slow"
+    kind: str  # "error" | "drop" | "lose" | "slow" | "throttle"
     status: int = 0
     seconds: float = 0.0
 
@@ -51,6 +55,9 @@ class Faults:
         self.drop_rate = 0.0
         self.slow_rate = 0.0
         self.slow_seconds = 0.0
+        self.lose_rate = 0.0
+        self.throttle_rate = 0.0
+        self.throttle_seconds = 1
         self._scripted: deque[FaultDecision] = deque()
         self._rng = random.Random(seed)
 
@@ -63,6 +70,9 @@ class Faults:
             self.drop_rate = 0.0
             self.slow_rate = 0.0
             self.slow_seconds = 0.0
+            self.lose_rate = 0.0
+            self.throttle_rate = 0.0
+            self.throttle_seconds = 1
             self._scripted.clear()
             self._rng = random.Random(self.seed)
 
@@ -82,6 +92,15 @@ class Faults:
         _check_rate(rate)
         self.slow_rate = rate
         self.slow_seconds = seconds
+
+    def set_lose_rate(self, rate: float) -> None:
+        _check_rate(rate)
+        self.lose_rate = rate
+
+    def set_throttle(self, rate: float, seconds: int = 1) -> None:
+        _check_rate(rate)
+        self.throttle_rate = rate
+        self.throttle_seconds = seconds
 
     def fail_next(self, status: int, count: int = 1) -> None:
         with self._lock:
@@ -107,10 +126,14 @@ class Faults:
                 return self._scripted.popleft()
             if self.drop_rate and self._rng.random() < self.drop_rate:
                 return FaultDecision("drop")
+            if self.lose_rate and self._rng.random() < self.lose_rate:
+                return FaultDecision("lose")
             for status in sorted(self.error_rates):
                 rate = self.error_rates[status]
                 if rate and self._rng.random() < rate:
                     return FaultDecision("error", status=status)
+            if self.throttle_rate and self._rng.random() < self.throttle_rate:
+                return FaultDecision("throttle", seconds=self.throttle_seconds)
             if self.slow_rate and self._rng.random() < self.slow_rate:
                 return FaultDecision("slow", seconds=self.slow_seconds)
             return None
@@ -130,11 +153,14 @@ class FaultMiddleware:
         *,
         faults: Faults,
         error_response: Callable[[int], Response],
+        throttle_response: Callable[[int], Response] | None = None,
         applies: Callable[[str], bool] = lambda path: True,
     ) -> None:
         self.app = app
         self.faults = faults
         self.error_response = error_response
+        # seconds -> the API's 429 (with its own "come back in" header); without one, a plain 429
+        self.throttle_response = throttle_response or (lambda seconds: error_response(429))
         self.applies = applies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,6 +185,8 @@ class FaultMiddleware:
             abort()
         elif decision.kind == "error":
             await self.error_response(decision.status)(scope, receive, send)
+        elif decision.kind == "throttle":
+            await self.throttle_response(int(decision.seconds))(scope, receive, send)
         else:
             await asyncio.sleep(decision.seconds)
             await self.app(scope, receive, send)

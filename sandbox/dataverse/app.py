@@ -417,6 +417,14 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         code, message = _SERVER_ERRORS.get(status, ("", "Server error"))
         return odata_error(status, code, message)
 
+    def throttled(seconds: int) -> Response:
+        return odata_error(
+            429,
+            "0x80072321",
+            "Number of requests exceeded the limit of 600 over time window of 300 seconds.",
+            headers={"Retry-After": str(seconds)},
+        )
+
     return Starlette(
         routes=routes,
         middleware=[
@@ -429,6 +437,7 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
                 FaultMiddleware,
                 faults=state.faults,
                 error_response=server_error,
+                throttle_response=throttled,
                 applies=lambda path: path.startswith("/api/"),
             ),
         ],

@@ -228,6 +228,16 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 
+    def throttled(v3: bool) -> Callable[[int], Response]:
+        def answer(seconds: int) -> Response:
+            headers = state.throttle_headers(seconds)
+            text = "Too many requests: the API rate limit is exceeded."
+            if v3:
+                return v3_error(429, "tooManyRequests", text, headers=headers)
+            return v2_error(429, text, headers)
+
+        return answer
+
     return Starlette(
         routes=routes,
         middleware=[
@@ -242,12 +252,14 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
                 FaultMiddleware,
                 faults=state.faults,
                 error_response=lambda status: server_error("/v2", status),
+                throttle_response=throttled(False),
                 applies=lambda path: not is_v3(path),
             ),
             Middleware(
                 FaultMiddleware,
                 faults=state.faults,
                 error_response=lambda status: server_error("/contacts/v3", status),
+                throttle_response=throttled(True),
                 applies=is_v3,
             ),
         ],

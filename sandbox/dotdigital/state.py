@@ -7,7 +7,10 @@ Switches (all reset by `reset()`):
 - imports: `import_not_finished_polls` (polls answered NotFinished first, default 1),
   `import_seconds` (sandbox seconds before a job may finish), `max_active_imports` (25),
   `max_import_body_bytes` (50 MiB), `contact_limit` (None), `fail_next_import(status)`,
-  `occupy_import_slots(count, seconds)` (another integration's imports);
+  `occupy_import_slots(count, seconds)` (another integration's imports),
+  `apply_imports_without_polling` (False: a job is applied by the poll that finds it ready;
+  True: as real Dotdigital, a job is applied once ready whether or not anyone polls, checked
+  at its submission and at every later request);
 - bulk removals from address books: `deletion_not_finished_polls` (default 1);
 - paging faults: `stuck_marker` (v3 keeps handing out the same next marker), `ignore_skip`
   (v2 list calls answer the first page whatever `skip` says);
@@ -150,6 +153,7 @@ class DotdigitalState:
             self.max_active_imports = 25
             self.max_import_body_bytes = 50 * 1024 * 1024
             self.contact_limit: int | None = None
+            self.apply_imports_without_polling = False
             self._import_failures: deque[str] = deque()
             # v2 bulk removals from address books.
             self.deletions: dict[str, DeletionJob] = {}
@@ -212,6 +216,8 @@ class DotdigitalState:
     def record_call(self) -> None:
         with self._lock:
             now = self.now()
+            if self.apply_imports_without_polling:
+                self._apply_ready_imports(now)
             self._call_times.append(now)
             while self._call_times and self._call_times[0] <= now - 3600:
                 self._call_times.popleft()
@@ -233,6 +239,12 @@ class DotdigitalState:
             if window is None or window.try_consume():
                 return None
             return self.legacy_rate_limit, self._headers(window.limit, math.ceil(window.reset_at()))
+
+    def throttle_headers(self, seconds: int) -> dict[str, str]:
+        """The x-ratelimit-* headers of a 429 that asks to come back in `seconds`."""
+        with self._lock:
+            limit = self.rate_limit.limit if self.rate_limit else 0
+            return self._headers(limit, math.ceil(self.now()) + seconds)
 
     def _headers(self, limit: int, reset_epoch: int) -> dict[str, str]:
         return {
@@ -318,7 +330,16 @@ class DotdigitalState:
                 over = self.store.count() + would_create(self.store, contacts) > limit
                 job.fail_with = "ExceedsAllowedContactLimit" if over else None
             self.imports[job.id] = job
+            if self.apply_imports_without_polling:
+                self._apply_ready_imports(now)
             return job
+
+    def _apply_ready_imports(self, now: float) -> None:
+        """Apply every job whose processing time is over (polls or not: Dotdigital's own
+        processing does not wait for the client)."""
+        for job in list(self.imports.values()):
+            if job.result is None and now >= job.ready_at:
+                self._finish(job)
 
     def poll_import(self, job: ImportJob) -> dict[str, Any]:
         """One status poll: NotFinished until the job is ready, then its final result."""

@@ -100,6 +100,22 @@ def test_import_job_lifecycle_on_the_wire(http: httpx.Client, state: DotdigitalS
     assert http.get(f"/contacts/v3/import/{import_id}").json() == done  # final: stays so
 
 
+def test_imports_applied_without_polling_as_real_dotdigital_does(
+    http: httpx.Client, state: DotdigitalState, sandbox_clock: ManualClock
+) -> None:
+    state.apply_imports_without_polling = True
+    state.import_seconds = 30
+    import_id = http.put("/contacts/v3/import", json=IMPORT_BODY).json()["importId"]
+    assert state.store.by_email("jane.doe@example.com") is None  # still processing
+
+    sandbox_clock.advance(30)
+    http.get("/v2/data-fields")  # any request: nobody polls the import
+
+    assert state.store.by_email("jane.doe@example.com") is not None
+    done = http.get(f"/contacts/v3/import/{import_id}").json()
+    assert done["status"] == "Finished" and done["summary"]["newContacts"] == 1
+
+
 def test_failed_import_switch(http: httpx.Client, state: DotdigitalState) -> None:
     state.fail_next_import("RejectedByWatchdog")
     import_id = http.put("/contacts/v3/import", json=IMPORT_BODY).json()["importId"]

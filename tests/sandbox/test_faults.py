@@ -38,6 +38,19 @@ def test_random_faults_are_reproducible_from_the_seed() -> None:
     assert {"ok", "error:500", "error:503", "drop:0"} <= set(first)
 
 
+def test_lost_responses_and_throttles_are_drawn_from_the_seed_too() -> None:
+    faults = Faults(seed=7)
+    faults.set_lose_rate(0.2)
+    faults.set_throttle(0.2, seconds=3)
+    first = decisions(faults, 200)
+    faults.reset()
+    faults.set_lose_rate(0.2)
+    faults.set_throttle(0.2, seconds=3)
+
+    assert decisions(faults, 200) == first
+    assert {"ok", "lose:0", "throttle:0"} <= set(first)
+
+
 def test_scripted_faults_come_first_and_in_order() -> None:
     faults = Faults()
     faults.fail_next(503, 2)
