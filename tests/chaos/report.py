@@ -1,0 +1,57 @@
+"""The chaos run's results table: each scenario's trials and how many ended as they should,
+plus measured figures; rendered as Markdown by the full run (bench/results/chaos.md)."""
+
+from __future__ import annotations
+
+import platform
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+SCENARIOS = {
+    "kills": "Worker killed at a Table, queue or HTTP operation, message redelivered",
+    "duplicates": "Every message delivered twice, earlier messages replayed",
+    "faults": "10% of API answers 429, 5xx, dropped or lost after being applied",
+    "malformed": "Malformed messages, each delivered several times",
+    "neighbours": "A good account beside 3 failing ones, 2 concurrent workers",
+}
+
+
+@dataclass
+class ChaosReport:
+    size: str
+    trials: dict[str, list[tuple[bool, str]]] = field(default_factory=lambda: defaultdict(list))
+    figures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def record(self, scenario: str, ok: bool, note: str) -> None:
+        """One trial: whether it ended as it should, and what it was (or what went wrong)."""
+        self.trials[scenario].append((ok, note))
+
+    def figure(self, scenario: str, text: str) -> None:
+        self.figures[scenario].append(text)
+
+    def render(self) -> str:
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines = [
+            "# Chaos run (full size)",
+            "",
+            f"`make chaos`, {when}, Python {platform.python_version()}, "
+            "Azurite and both sandboxes over real HTTP, the real Worker and Scheduler.",
+            "",
+            "| scenario | trials | as they should | result |",
+            "|---|---|---|---|",
+        ]
+        for key, title in SCENARIOS.items():
+            trials = self.trials.get(key, [])
+            good = sum(ok for ok, _ in trials)
+            figures = "; ".join(self.figures.get(key, []))
+            result = figures or ("all" if trials and good == len(trials) else "")
+            if good < len(trials):
+                result = f"{len(trials) - good} differ. {figures}".strip()
+            lines.append(f"| {title} | {len(trials)} | {good} | {result} |")
+        failures = [
+            f"- {key}: {note}" for key, trials in self.trials.items() for ok, note in trials if not ok
+        ]
+        if failures:
+            lines += ["", "## Trials that did not end as they should", "", *failures[:40]]
+        return "\n".join(lines) + "\n"
