@@ -26,7 +26,7 @@ import asyncio
 import math
 import random
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +60,7 @@ class Faults:
         self.throttle_seconds = 1
         self._scripted: deque[FaultDecision] = deque()
         self._rng = random.Random(seed)
+        self.injected: Counter[str] = Counter()  # decisions taken, by kind (or status)
 
     def reset(self, seed: int | None = None) -> None:
         with self._lock:
@@ -75,6 +76,7 @@ class Faults:
             self.throttle_seconds = 1
             self._scripted.clear()
             self._rng = random.Random(self.seed)
+            self.injected = Counter()
 
     # Switches -----------------------------------------------------------------------------
 
@@ -121,6 +123,13 @@ class Faults:
     # Decision ---------------------------------------------------------------------------------
 
     def decide(self) -> FaultDecision | None:
+        decision = self._decide()
+        if decision is not None:
+            with self._lock:
+                self.injected[str(decision.status or decision.kind)] += 1
+        return decision
+
+    def _decide(self) -> FaultDecision | None:
         with self._lock:
             if self._scripted:
                 return self._scripted.popleft()
@@ -133,7 +142,7 @@ class Faults:
                 if rate and self._rng.random() < rate:
                     return FaultDecision("error", status=status)
             if self.throttle_rate and self._rng.random() < self.throttle_rate:
-                return FaultDecision("throttle", seconds=self.throttle_seconds)
+                return FaultDecision("throttle", status=429, seconds=self.throttle_seconds)
             if self.slow_rate and self._rng.random() < self.slow_rate:
                 return FaultDecision("slow", seconds=self.slow_seconds)
             return None

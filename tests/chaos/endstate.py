@@ -8,8 +8,13 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sandbox.launch import Sandboxes
+from shared.audit import AuditStatus
+from shared.azurite import AzuriteProcess
+from shared.pipeline import admin
 from shared.sync.marketing_lists.snapshot_repo import list_members
-from tests.chaos.world import LIST_NAME, ChaosWorld, book_members
+from tests.chaos.harness import Broker, KillSwitch
+from tests.chaos.world import LIST_NAME, OUT, ChaosWorld, WorldSpec, book_members, build_world
 
 DATAVERSE_TABLES = ("contact", "account", "list")
 
@@ -86,3 +91,29 @@ def dataverse_digest(world: ChaosWorld) -> str:
 
 def _counts(counts: Any) -> tuple[int, int, int, int, int]:
     return (counts.read, counts.created, counts.updated, counts.deleted, counts.failed)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The run nobody killed and nothing disturbed: what every chaos run must end like."""
+
+    spec: WorldSpec
+    state: EndState
+    trace: list[str]  # its boundary operations, in order
+
+
+def reference_run(azurite: AzuriteProcess, sandboxes: Sandboxes, spec: WorldSpec) -> Reference:
+    world = build_world(azurite, sandboxes, spec)
+    before = dataverse_digest(world)
+    admin.sync_now(world.runtime(), world.account_id, OUT)
+    switch = KillSwitch(kill_at=None)
+    log = Broker(world, switch).run_to_the_end()
+
+    state = capture(world)
+    assert log.kills == 0 and log.deliveries >= 1
+    assert set(state.book) == world.expected_emails()  # everyone, with their values
+    assert state.books_named == 1 and state.contacts == len(state.book)
+    assert state.dataverse == before  # DataIn found nothing to bring back
+    assert len(state.snapshot) == len(state.book)
+    assert {line[1] for line in state.audit} == {AuditStatus.COMPLETED.value}, state.audit
+    return Reference(spec, state, switch.trace)

@@ -105,7 +105,8 @@ def boundaries(switch: KillSwitch) -> Iterator[None]:
                 raise
             return response
 
-        stack.enter_context(mock.patch.object(httpx.HTTPTransport, "handle_request", handle_request))
+        patch = mock.patch.object(httpx.HTTPTransport, "handle_request", handle_request)
+        stack.enter_context(patch)
         yield
 
 

@@ -30,6 +30,10 @@ class ChaosReport:
     def figure(self, scenario: str, text: str) -> None:
         self.figures[scenario].append(text)
 
+    def complete(self) -> bool:
+        """Every scenario has trials."""
+        return all(self.trials.get(key) for key in SCENARIOS)
+
     def render(self) -> str:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
@@ -50,7 +54,10 @@ class ChaosReport:
                 result = f"{len(trials) - good} differ. {figures}".strip()
             lines.append(f"| {title} | {len(trials)} | {good} | {result} |")
         failures = [
-            f"- {key}: {note}" for key, trials in self.trials.items() for ok, note in trials if not ok
+            f"- {key}: {note}"
+            for key, trials in self.trials.items()
+            for ok, note in trials
+            if not ok
         ]
         if failures:
             lines += ["", "## Trials that did not end as they should", "", *failures[:40]]

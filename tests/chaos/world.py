@@ -89,9 +89,7 @@ class ChaosWorld:
         state = self.sandboxes.dataverse
         rows = (state.row("contact", m) for m in state.list_members(self.list_id))
         return {
-            r["emailaddress1"]
-            for r in rows
-            if r and r["statecode"] == 0 and r.get("emailaddress1")
+            r["emailaddress1"] for r in rows if r and r["statecode"] == 0 and r.get("emailaddress1")
         }
 
 
@@ -111,9 +109,7 @@ def build_world(
         SYNC_QUEUE_BACKEND=QueueBackend.STORAGE_QUEUE.value,
         SYNC_QUEUE_NAME=f"chaos-{uuid.uuid4().hex[:12]}",
         TABLE_PREFIX=f"c{uuid.uuid4().hex[:10]}",
-        **sandboxes.settings_env(),
-        **CHAOS_SETTINGS,
-        **spec.settings,
+        **{**sandboxes.settings_env(), **CHAOS_SETTINGS, **spec.settings},
     )
     seeded = sandboxes.dataverse.seed_data(
         contacts=spec.members + spec.members // 10,

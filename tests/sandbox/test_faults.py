@@ -48,7 +48,8 @@ def test_lost_responses_and_throttles_are_drawn_from_the_seed_too() -> None:
     faults.set_throttle(0.2, seconds=3)
 
     assert decisions(faults, 200) == first
-    assert {"ok", "lose:0", "throttle:0"} <= set(first)
+    assert {"ok", "lose:0", "throttle:429"} <= set(first)
+    assert faults.injected["lose"] == first.count("lose:0")
 
 
 def test_scripted_faults_come_first_and_in_order() -> None:
