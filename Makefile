@@ -40,3 +40,7 @@ clean:
 .PHONY: bench
 bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/results/contacts_push.md
 	$(BIN)/python -m bench.contacts_push $(BENCH_ARGS)
+
+.PHONY: chaos
+chaos: install  ## full-size chaos suite (~10 min): kills at every operation, duplicates, faults, poison messages, neighbours; bench/results/chaos.md
+	CHAOS_SIZE=full $(BIN)/python -m pytest -q -p no:cacheprovider tests/chaos $(PYTEST_ARGS)

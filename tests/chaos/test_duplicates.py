@@ -1,4 +1,4 @@
-"""Scenario 2: a run that pauses after every unit of work (a tiny RUN_TIME_BUDGET_SECONDS), with
+"""Scenario 2: a run that pauses at every checkpoint (as if its time budget ran out there), with
 every message delivered twice and an earlier message replayed after each one: no contact,
 import or audit row twice, the same counts as a single delivery, and no copy runs a slice."""
 
@@ -14,8 +14,9 @@ from tests.chaos.endstate import Reference, capture
 from tests.chaos.harness import Broker
 from tests.chaos.report import ChaosReport
 from tests.chaos.world import OUT, WorldSpec, build_world
+from tests.fixtures.runtime import pause_at_every_checkpoint
 
-SPEC = WorldSpec(members=3000, settings={"RUN_TIME_BUDGET_SECONDS": "0.000001"})
+SPEC = WorldSpec(members=3000)
 WORK = {Outcome.FINISHED.value, Outcome.PAUSED.value, Outcome.RETRYING.value}
 
 
@@ -36,7 +37,8 @@ def test_duplicated_and_replayed_messages_change_nothing(
     world = build_world(azurite, sandboxes, SPEC)
     admin.sync_now(world.runtime(), world.account_id, OUT)
 
-    log = Broker(world, duplicate=True, seed=2).run_to_the_end()
+    with pause_at_every_checkpoint():  # as a slice whose time budget is spent at each one
+        log = Broker(world, duplicate=True, seed=2).run_to_the_end()
 
     slices = sum(o in WORK for o in log.outcomes)  # the originals' slices
     assert slices > 3, log  # the run did pause several times
