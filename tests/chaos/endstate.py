@@ -38,7 +38,11 @@ class EndState:
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if mine == theirs:
                 continue
-            if isinstance(mine, dict):
+            if isinstance(mine, tuple):  # audit lines: only those that differ
+                lost = [line for line in mine if line not in theirs]
+                new = [line for line in theirs if line not in mine]
+                out.append(f"{f.name}: {new}, expected {lost}")
+            elif isinstance(mine, dict):
                 missing = sorted(set(mine) - set(theirs))[:3]
                 extra = sorted(set(theirs) - set(mine))[:3]
                 changed = sorted(k for k in set(mine) & set(theirs) if mine[k] != theirs[k])[:3]

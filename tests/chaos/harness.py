@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -84,17 +84,17 @@ class KillSwitch:
 
 
 @contextmanager
-def boundaries(switch: KillSwitch) -> Iterator[None]:
+def boundaries(switch: KillSwitch, table_prefix: str = "") -> Iterator[None]:
     """Route every Table, queue and HTTP operation of this process through `switch`."""
     with ExitStack() as stack:
         for name in TABLE_OPERATIONS:
-            stack.enter_context(_before(TableClient, name, switch, "table"))
+            stack.enter_context(_before(TableClient, name, switch, "table", table_prefix))
         for name in QUEUE_OPERATIONS:
             stack.enter_context(_before(QueueClient, name, switch, "queue"))
         original = httpx.HTTPTransport.handle_request
 
         def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> Any:
-            what = f"{request.method} {request.url.host}:{request.url.port}{request.url.path}"
+            what = f"{request.method} {request.url.path}"  # /api/data: Dataverse, else Dotdigital
             switch.passing(f"http {what} (before sending)")
             response = original(transport, request)
             try:
@@ -110,12 +110,12 @@ def boundaries(switch: KillSwitch) -> Iterator[None]:
         yield
 
 
-def _before(owner: type, name: str, switch: KillSwitch, kind: str) -> Any:
+def _before(owner: type, name: str, switch: KillSwitch, kind: str, prefix: str = "") -> Any:
     original = getattr(owner, name)
 
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        table = getattr(self, "table_name", None) or getattr(self, "queue_name", "")
-        switch.passing(f"{kind} {name} {table}")
+        target = getattr(self, "table_name", None) or getattr(self, "queue_name", "")
+        switch.passing(f"{kind} {name} {target.removeprefix(prefix)}")
         return original(self, *args, **kwargs)
 
     return mock.patch.object(owner, name, wrapper)
@@ -146,8 +146,7 @@ class Broker:
     world: ChaosWorld
     switch: KillSwitch = field(default_factory=KillSwitch)
     duplicate: bool = False
-    seed: int = 0
-    on_worker: Callable[[Runtime], None] = lambda rt: None
+    seed: int = 0  # which earlier message is replayed
     log: RunLog = field(default_factory=RunLog)
 
     def __post_init__(self) -> None:
@@ -162,7 +161,7 @@ class Broker:
 
     def run_to_the_end(self, account_id: str = "acme", *, max_idle: int = 3) -> RunLog:
         idle = 0
-        with boundaries(self.switch):
+        with boundaries(self.switch, self.world.settings.table_prefix):
             while True:
                 if self._deliver_one():
                     idle = 0
@@ -184,12 +183,11 @@ class Broker:
     def _deliver_one(self) -> bool:
         """One worker process: receive a message, handle it, complete it. False: queue empty."""
         rt = self.world.runtime()
-        self.on_worker(rt)
         queue = self.queue(rt)
         delivery: Delivery | None = None
         try:
             with self.switch.armed():
-                [*received] = queue.receive(max_messages=1, visibility=timedelta(minutes=10))
+                received = queue.receive(max_messages=1, visibility=timedelta(minutes=10))
                 if not received:
                     return False
                 delivery = received[0]

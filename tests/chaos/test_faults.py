@@ -63,6 +63,9 @@ def test_runs_under_faults_complete_with_correct_data_and_honest_statuses(
         else LIST_NAME in audit.message or audit.status is AuditStatus.FAILED
     )
     counts = [line for line in got.audit if line[0] == OUT.value]
+    chaos_report.figure(
+        "faults", f"seed {seed}: {sum(injected.values())} faults, {audit.status.value}"
+    )
     chaos_report.record(
         "faults",
         honest and complete and got.dataverse == before,
