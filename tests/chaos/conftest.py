@@ -25,7 +25,7 @@ class Size:
 
 
 SMALL = Size("small", kill_points=13, fault_runs=1, neighbours=False)
-FULL = Size("full", kill_points=0, fault_runs=4, neighbours=True)
+FULL = Size("full", kill_points=0, fault_runs=20, neighbours=True)
 SIZE = FULL if os.environ.get("CHAOS_SIZE") == "full" else SMALL
 RESULTS = PROJECT_ROOT / "bench" / "results" / "chaos.md"
 

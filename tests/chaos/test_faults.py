@@ -6,6 +6,8 @@ naming what failed, never Completed with data missing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sandbox.faults import Faults
@@ -20,6 +22,7 @@ from tests.chaos.report import ChaosReport
 from tests.chaos.world import LIST_NAME, OUT, build_world
 
 RATE = 0.10
+PAGE_SIZE = 250  # twelve pages and imports: ~120 API requests, so ~12 of them go wrong
 
 
 def inject(faults: Faults, seed: int, rate: float = RATE) -> None:
@@ -41,7 +44,8 @@ def test_runs_under_faults_complete_with_correct_data_and_honest_statuses(
     sandboxes: Sandboxes,
     chaos_report: ChaosReport,
 ) -> None:
-    world = build_world(azurite, sandboxes, reference.spec)
+    spec = replace(reference.spec, page_size=PAGE_SIZE)
+    world = build_world(azurite, sandboxes, spec)
     before = dataverse_digest(world)
     inject(sandboxes.dataverse.faults, seed)
     inject(sandboxes.dotdigital.faults, seed + 1000)
@@ -74,6 +78,7 @@ def test_runs_under_faults_complete_with_correct_data_and_honest_statuses(
         f"unfaulted {reference.state.audit[:1]}; "
         f"{audit.message[:200]}",
     )
+    assert sum(injected.values()) > 0, "no fault was injected"
     assert honest, f"{audit.status.value} but data differs: {audit.message}"
     assert got.dataverse == before  # nothing written to Dynamics twice or by mistake
     assert got.contacts == len(got.book) and got.books_named == 1  # nothing created twice
