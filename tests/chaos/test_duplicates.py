@@ -4,8 +4,6 @@ import or audit row twice, the same counts as a single delivery, and no copy run
 
 from __future__ import annotations
 
-import pytest
-
 from sandbox.launch import Sandboxes
 from shared.azurite import AzuriteProcess
 from shared.pipeline import admin
@@ -20,11 +18,6 @@ SPEC = WorldSpec(members=3000)
 WORK = {Outcome.FINISHED.value, Outcome.PAUSED.value, Outcome.RETRYING.value}
 
 
-@pytest.mark.xfail(
-    reason="issue 8 item 7: a copy of an earlier continuation runs the next slice "
-    "(the worker never compares the message's sequence)",
-    strict=False,
-)
 def test_duplicated_and_replayed_messages_change_nothing(
     reference: Reference,
     azurite: AzuriteProcess,

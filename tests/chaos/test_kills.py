@@ -41,11 +41,6 @@ def kill_points(trace: list[str]) -> list[int]:
     return sorted(writes[: SIZE.kill_points] + sampled)
 
 
-@pytest.mark.xfail(
-    reason="issue 8 item 2: a kill between an import's submission and its checkpoint "
-    "re-imports on resume and counts the contacts as updated",
-    strict=False,
-)
 @pytest.mark.parametrize("n", range(SIZE.kill_points or MAX_OPERATIONS))
 def test_a_run_killed_at_any_operation_ends_like_an_unkilled_one(
     n: int,
