@@ -4,7 +4,7 @@ plus measured figures; rendered as Markdown by the full run (bench/results/chaos
 from __future__ import annotations
 
 import platform
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,6 +35,7 @@ class ChaosReport:
     size: str
     trials: dict[str, list[tuple[bool, str]]] = field(default_factory=lambda: defaultdict(list))
     figures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tallies: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def record(self, scenario: str, ok: bool, note: str) -> None:
         """One trial: whether it ended as it should, and what it was (or what went wrong)."""
@@ -42,6 +43,10 @@ class ChaosReport:
 
     def figure(self, scenario: str, text: str) -> None:
         self.figures[scenario].append(text)
+
+    def tally(self, scenario: str, what: str, amount: int = 1) -> None:
+        """Add to a count reported as a total over the scenario's trials."""
+        self.tallies[scenario][what] += amount
 
     def complete(self) -> bool:
         """Every scenario has trials."""
@@ -61,7 +66,8 @@ class ChaosReport:
         for key, (title, summary) in SCENARIOS.items():
             trials = self.trials.get(key, [])
             good = sum(ok for ok, _ in trials)
-            parts = [summary.format(n=len(trials), good=good), *self.figures.get(key, [])]
+            totals = [f"{count} {what}" for what, count in sorted(self.tallies[key].items())]
+            parts = [summary.format(n=len(trials), good=good), *totals, *self.figures[key]]
             result = "; ".join(p for p in parts if p)
             lines.append(f"| {title} | {len(trials)} | {good} | {result} |")
         failures = [
