@@ -69,7 +69,7 @@ def test_runs_under_faults_complete_with_correct_data_and_honest_statuses(
     )
     counts = [line for line in got.audit if line[0] == OUT.value]
     for kind, count in injected.items():
-        chaos_report.tally("faults", FAULT_NAMES.get(kind, kind), count)
+        chaos_report.tally("faults", FAULT_NAMES.get(kind, f"HTTP {kind}"), count)
     chaos_report.tally("faults", f"runs {audit.status.value}")
     chaos_report.record(
         "faults",

@@ -19,9 +19,7 @@ from tests.chaos.report import ChaosReport
 from tests.chaos.world import OUT, build_world
 
 SEED = 8
-
-
-MAX_OPERATIONS = 150  # the full size kills at every operation: ~90 in this run
+MAX_OPERATIONS = 150  # the full size kills at every operation: about 100 in this run
 
 
 def kill_points(trace: list[str]) -> list[int]:
@@ -50,6 +48,7 @@ def test_a_run_killed_at_any_operation_ends_like_an_unkilled_one(
     chaos_report: ChaosReport,
 ) -> None:
     points = kill_points(reference.trace)
+    assert len(points) <= MAX_OPERATIONS, "more operations than kill tests: raise MAX_OPERATIONS"
     if n >= len(points):
         pytest.skip(f"the run makes {len(points)} operations")
     world = build_world(azurite, sandboxes, reference.spec)
