@@ -705,19 +705,21 @@ def _bounded_slices(world: World, budget: float, http_timeout: float) -> None:
             "slice_margin_seconds": 1.0,
             "run_lease_seconds": budget + http_timeout + 5,
             "continuation_delay_seconds": 0.0,
+            "run_retry_delay_seconds": 0.0,
         }
     )
     world.rt.registry = catalogue().replaced(MarketingListsDataOut(page_size=500, flush_at=500))
     world.host = build_host(world.rt, visibility=timedelta(seconds=1), max_deliveries=3)
 
 
+@pytest.mark.parametrize("held", [2.0, 4.0])  # each answer within the budget, or longer
 def test_a_slow_api_cannot_keep_a_slice_past_its_budget_and_the_run_completes_later(
-    world: World,
+    world: World, held: float
 ) -> None:
     world.activate("Newsletter")
     budget, http_timeout = 3.0, 5.0
     _bounded_slices(world, budget, http_timeout)
-    world.dd.state.faults.latency_seconds = 2.0  # every Dotdigital answer held for 2 s
+    world.dd.state.faults.latency_seconds = held  # every Dotdigital answer held this long
     admin.sync_now(world.rt, "acme", OUT)
 
     started = time.monotonic()
