@@ -7,6 +7,7 @@ repositories; those come through `repository()`.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -156,6 +157,13 @@ class Runtime:
             self._queue = cast(SyncQueue, self._singletons.get("queue", self._build_queue))
         return self._queue
 
+    def close(self) -> None:
+        """Release the queue's connections (the Service Bus sender and client) at shutdown."""
+        with self._lock:
+            queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.close()
+
     def _build_queue(self) -> SyncQueue:
         if self.settings.queue_backend is QueueBackend.STORAGE_QUEUE:
             from shared.messaging.storage_queue import StorageQueueAdapter
@@ -236,7 +244,10 @@ _installed: Runtime | None = None
 
 @lru_cache(maxsize=1)
 def _from_environment() -> Runtime:
-    return Runtime(get_settings())
+    runtime = Runtime(get_settings())
+    # The Functions Python model has no shutdown hook: close when the worker process exits.
+    atexit.register(runtime.close)
+    return runtime
 
 
 def get_runtime() -> Runtime:

@@ -46,7 +46,8 @@ def build_host(runtime: Runtime, **options: Any) -> LocalHost:
 
 
 def run_host(console: Console) -> None:
-    host = build_host(get_runtime())
+    runtime = get_runtime()
+    host = build_host(runtime)
     names = ", ".join(f.name for f in host.functions)
     console.print(f"Local host running {names}. Press Ctrl+C to stop.")
     host.start()
@@ -56,3 +57,4 @@ def run_host(console: Console) -> None:
         console.print("Stopping...")
     finally:
         host.stop()
+        runtime.close()

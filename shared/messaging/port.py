@@ -18,3 +18,6 @@ class SyncQueue(Protocol):
 
     def dead_letter(self, body: str, reason: str) -> None:
         """Keep a message that can never be processed, with why, for an operator to inspect."""
+
+    def close(self) -> None:
+        """Release connections at shutdown."""

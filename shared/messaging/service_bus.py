@@ -3,11 +3,17 @@
 In Azure the worker is fed by the Functions Service Bus trigger; this adapter is the sending
 side (scheduler, Sync Now, continuations). Dead-lettering of a message the worker cannot use is
 done by Service Bus itself after its max delivery count: `dead_letter` sends nothing here.
+
+One sender per adapter, opened at the first send and kept: each sender holds an AMQP link (and,
+with connection sharing off in azure-servicebus, a connection of its own), so a sender per send
+would open a connection per message. Senders are not thread-safe: sends take a lock. `close()`
+closes the sender and the client at shutdown.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -30,6 +36,8 @@ class Sender(Protocol):
 
     def send_messages(self, message: ServiceBusMessage | ServiceBusMessageBatch) -> None: ...
 
+    def close(self) -> None: ...
+
 
 def to_message(request: SyncRequest) -> ServiceBusMessage:
     return ServiceBusMessage(
@@ -46,9 +54,18 @@ def to_message(request: SyncRequest) -> ServiceBusMessage:
 
 
 class ServiceBusAdapter:
-    def __init__(self, sender_factory: Callable[[], Sender], clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        sender_factory: Callable[[], Sender],
+        clock: Clock = utc_now,
+        *,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._sender_factory = sender_factory
         self._clock = clock
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._sender: Sender | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceBusAdapter:
@@ -68,27 +85,44 @@ class ServiceBusAdapter:
             client = ServiceBusClient(
                 settings.service_bus_namespace, credential=azure_credential(settings)
             )
-        return cls(lambda: client.get_queue_sender(settings.queue_name))
+        return cls(lambda: client.get_queue_sender(settings.queue_name), on_close=client.close)
+
+    def _open(self) -> Sender:
+        """The adapter's sender (call with the lock held)."""
+        if self._sender is None:
+            self._sender = self._sender_factory()
+        return self._sender
 
     def send(self, requests: Sequence[SyncRequest]) -> None:
         if not requests:
             return
-        sender = self._sender_factory()
-        batch = sender.create_message_batch()
-        for request in requests:
-            message = to_message(request)
-            try:
-                batch.add_message(message)
-            except MessageSizeExceededError:
-                sender.send_messages(batch)
-                batch = sender.create_message_batch()
-                batch.add_message(message)
-        sender.send_messages(batch)
+        messages = [to_message(request) for request in requests]
+        with self._lock:
+            sender = self._open()
+            batch = sender.create_message_batch()
+            for message in messages:
+                try:
+                    batch.add_message(message)
+                except MessageSizeExceededError:
+                    sender.send_messages(batch)
+                    batch = sender.create_message_batch()
+                    batch.add_message(message)
+            sender.send_messages(batch)
 
     def send_later(self, request: SyncRequest, delay: timedelta) -> None:
         message = to_message(request)
         message.scheduled_enqueue_time_utc = self._clock() + delay
-        self._sender_factory().send_messages(message)
+        with self._lock:
+            self._open().send_messages(message)
+
+    def close(self) -> None:
+        """Close the sender and the client (a later send opens a new sender)."""
+        with self._lock:
+            sender, self._sender = self._sender, None
+            if sender is not None:
+                sender.close()
+            if self._on_close is not None:
+                self._on_close()
 
     def dead_letter(self, body: str, reason: str) -> None:
         log.error("Sync request rejected (Service Bus dead-letters it after retries): %s", reason)

@@ -87,6 +87,10 @@ class StorageQueueAdapter:
     def dead_letter(self, body: str, reason: str) -> None:
         self.poison.send_message(poison_entry(body, reason))
 
+    def close(self) -> None:
+        self.queue.close()
+        self.poison.close()
+
     # The local host's side of the queue.
     def receive(self, *, max_messages: int, visibility: timedelta) -> list[Delivery]:
         messages = self.queue.receive_messages(

@@ -4,12 +4,16 @@ real SDK message and batch objects, a sender that records what it was asked to s
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from azure.servicebus import ServiceBusMessage, ServiceBusMessageBatch
+import pytest
+from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusMessageBatch
 
 from shared.messaging.contract import SyncRequest, Trigger
 from shared.messaging.service_bus import ServiceBusAdapter
+from shared.runtime import Runtime
+from shared.settings import Settings
 from shared.sync_types import SyncType
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -19,6 +23,10 @@ class RecordingSender:
     def __init__(self, batch_bytes: int) -> None:
         self.batch_bytes = batch_bytes
         self.sent: list[list[ServiceBusMessage]] = []
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def create_message_batch(self) -> ServiceBusMessageBatch:
         return ServiceBusMessageBatch(max_size_in_bytes=self.batch_bytes)
@@ -60,6 +68,67 @@ def test_continuations_use_scheduled_enqueue() -> None:
     [[message]] = sender.sent
     assert message.message_id == "run1-1"
     assert message.scheduled_enqueue_time_utc == NOW + timedelta(seconds=30)
+
+
+def test_one_sender_serves_every_send_and_continuation_until_closed() -> None:
+    opened: list[RecordingSender] = []
+    client_closed: list[bool] = []
+
+    def open_sender() -> RecordingSender:
+        opened.append(RecordingSender(batch_bytes=262144))
+        return opened[-1]
+
+    adapter = ServiceBusAdapter(open_sender, clock=lambda: NOW,
+                                on_close=lambda: client_closed.append(True))  # fmt: skip
+    for tick in range(3):
+        adapter.send([_request(10 * tick + n) for n in range(5)])
+    for n in range(4):
+        adapter.send_later(_request(n).follow_up(Trigger.CONTINUATION, NOW), timedelta(seconds=1))
+
+    assert len(opened) == 1
+    assert sum(len(batch) for batch in opened[0].sent) == 15 + 4
+    adapter.close()
+    assert opened[0].closed and client_closed == [True]
+
+
+def test_from_settings_opens_one_sender_per_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real client's get_queue_sender, counted: a tick's and a worker's sends share one."""
+    senders: list[RecordingSender] = []
+
+    def get_queue_sender(self: ServiceBusClient, queue_name: str) -> RecordingSender:
+        assert queue_name == "sync-requests"
+        senders.append(RecordingSender(batch_bytes=262144))
+        return senders[-1]
+
+    monkeypatch.setattr(ServiceBusClient, "get_queue_sender", get_queue_sender)
+    settings = Settings(
+        ServiceBusConnection="Endpoint=sb://sandbox.invalid/;SharedAccessKeyName=test;"
+        "SharedAccessKey=test",
+        SYNC_QUEUE_BACKEND="ServiceBus",
+    )
+    runtime = Runtime(settings, clock=lambda: NOW)
+    queue = runtime.queue
+
+    queue.send([_request(n) for n in range(3)])  # a tick
+    queue.send([_request(n) for n in range(3, 6)])  # the next tick
+    queue.send_later(_request(1).follow_up(Trigger.CONTINUATION, NOW), timedelta(seconds=1))
+
+    assert len(senders) == 1
+    runtime.close()
+    assert senders[0].closed
+
+
+def test_threads_sending_at_once_share_one_sender() -> None:
+    opened: list[RecordingSender] = []
+    adapter = ServiceBusAdapter(lambda: opened.append(RecordingSender(262144)) or opened[-1])  # type: ignore[func-returns-value]
+
+    def send(n: int) -> None:
+        adapter.send_later(_request(n), timedelta(seconds=1))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(send, range(200)))
+
+    assert len(opened) == 1 and len(opened[0].sent) == 200
 
 
 def test_nothing_to_send_opens_no_sender() -> None:
