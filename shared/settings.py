@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     queued_timeout_seconds: float = Field(
         default=3600.0, gt=0, validation_alias="QUEUED_TIMEOUT_SECONDS"
     )
+    # How long one scheduler tick may enqueue before it leaves the rest to the next (timer: 60 s).
+    scheduler_tick_budget_seconds: float = Field(
+        default=45.0, gt=0, validation_alias="SCHEDULER_TICK_BUDGET_SECONDS"
+    )
     audit_retention_days: int = Field(default=30, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
 
     def __init__(self, **values: Any) -> None:

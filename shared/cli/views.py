@@ -32,12 +32,21 @@ def accounts_table(accounts: Iterable[EmailAccount]) -> Table:
 def schedules_table(records: Iterable[ScheduleRecord], title: str) -> Table:
     table = Table("Sync type", "Shown as", "Interval", "Sync window (UTC)", "Status",
                   "Last sync", "Next sync", "Last result", title=title)  # fmt: skip
+    invalid = []
     for r in records:
+        if r.problems:  # a hand-edited row: show what is stored and why it cannot be used
+            invalid.append(r.invalid_reason)
+            table.add_row(r.sync_type.value, DISPLAY_NAMES.get(r.sync_type, ""),
+                          "INVALID", "; ".join(r.problems), "-", when(r.last_sync), "-",
+                          r.last_status, style="red")  # fmt: skip
+            continue
         table.add_row(
             r.sync_type.value, DISPLAY_NAMES.get(r.sync_type, ""), r.spec.interval.value,
             r.spec.window.describe(), r.status.value, when(r.last_sync), when(r.next_sync),
             r.last_status,
         )  # fmt: skip
+    if invalid:
+        table.caption = "\n".join(invalid)
     return table
 
 

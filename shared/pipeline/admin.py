@@ -89,7 +89,7 @@ def set_schedule(
     rt: Runtime, account_id: str, sync_type: SyncType, spec: ScheduleSpec
 ) -> ScheduleRecord:
     _require_available(rt, require_account(rt, account_id), sync_type)
-    record = rt.schedules.get(account_id, sync_type)
+    record = rt.schedules.get(account_id, sync_type, allow_invalid=True)  # rewrites a bad row
     record.spec = spec
     record.next_sync = next_sync(spec, after=rt.clock())
     return _save_next(rt, record)
@@ -100,7 +100,7 @@ def set_once_a_day_start(
 ) -> ScheduleRecord:
     """The 'Next Synchronisation' field: first run on that date, then daily at that time."""
     _require_available(rt, require_account(rt, account_id), sync_type)
-    record = rt.schedules.get(account_id, sync_type)
+    record = rt.schedules.get(account_id, sync_type, allow_invalid=True)
     spec, first = schedule_once_a_day(on=on, at=at, current_next=record.next_sync, now=rt.clock())
     record.spec = spec
     record.next_sync = first
@@ -128,7 +128,7 @@ def provision_account(
         if (mapping.entity, mapping.label) not in existing:
             rt.mappings.create(account.account_id, mapping)
     for sync_type, spec in (schedules or {}).items():
-        record = rt.schedules.get(account.account_id, sync_type)
+        record = rt.schedules.get(account.account_id, sync_type, allow_invalid=True)
         record.spec = spec
         record.next_sync = first_run or next_sync(spec, after=rt.clock())
         _save_next(rt, record)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
 from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+from shared.storage.entities import read_partitions
 
 ROW_KEY = "Account"
 
@@ -70,6 +71,16 @@ class AccountRepository:
             return from_entity(self._table.get_entity(account_id, ROW_KEY))
         except ResourceNotFoundError:
             return None
+
+    def get_many(self, account_ids: Iterable[str]) -> dict[str, EmailAccount]:
+        """The accounts that exist among `account_ids` (a range scan when there are many)."""
+        found = read_partitions(self._table, account_ids, rows_per_key=1)
+        return {
+            pk: from_entity(row)
+            for pk, rows in found.items()
+            for row in rows
+            if row["RowKey"] == ROW_KEY
+        }
 
     def all(self) -> Iterator[EmailAccount]:
         for entity in self._table.query_entities("RowKey eq @rk", parameters={"rk": ROW_KEY}):

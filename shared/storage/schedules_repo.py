@@ -1,176 +1,92 @@
 """Schedules per (account, sync type) and the due index the scheduler reads each minute.
 
 `SyncSchedules` rows (PartitionKey = account id, RowKey = sync type) hold the settings and the
-run state. `SyncDue` holds one row per schedule that needs attention at some time, keyed so
-that a single range query returns exactly the schedules that are due: the timer's cost grows
-with the number of due schedules, not with the number of accounts.
+run state (`schedule_rows`). `SyncDue` (`due_index`) holds one row per schedule that needs
+attention at some time, keyed so that a range query returns exactly the schedules that are
+due: the timer's cost grows with the number of due schedules, not with the number of accounts.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from enum import StrEnum
-from typing import Any
+from datetime import datetime
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, UpdateMode
 
-from shared.errors import ConcurrencyConflict
-from shared.scheduling import Interval, ScheduleSpec, SyncWindow, Weekday, WindowKind
-from shared.storage.entities import aware, etag_of, replace_if_unchanged
+from shared.errors import BadInputError, ConcurrencyConflict
+from shared.storage.due_index import DueEntry, DueIndex, due_key
+from shared.storage.entities import BATCH_LIMIT, read_partitions, replace_if_unchanged
+from shared.storage.schedule_rows import (
+    ScheduleRecord,
+    ScheduleStatus,
+    from_entity,
+    to_entity,
+)
 from shared.sync_types import SyncType
 
-DUE_PARTITION = "Due"
-_DAY_NAMES = {day: day.name[:3].title() for day in Weekday}
+__all__ = [
+    "DueEntry",
+    "InvalidSchedule",
+    "SaveOutcome",
+    "ScheduleRecord",
+    "ScheduleRepository",
+    "ScheduleStatus",
+    "due_key",
+]
+
+log = logging.getLogger(__name__)
+_SYNC_TYPES = {t.value for t in SyncType}
 
 
-class ScheduleStatus(StrEnum):
-    NONE = "None"
-    QUEUED = "Added to Queue"
-    IN_PROGRESS = "Synchronising In Progress"
+class InvalidSchedule(BadInputError):
+    """A schedule row that a hand edit made unreadable; `schedule set` rewrites it."""
 
 
 @dataclass
-class ScheduleRecord:
-    account_id: str
-    sync_type: SyncType
-    spec: ScheduleSpec = field(default_factory=ScheduleSpec)
-    status: ScheduleStatus = ScheduleStatus.NONE
-    last_sync: datetime | None = None
-    next_sync: datetime | None = None
-    last_status: str = ""
-    last_message: str = ""
-    run_id: str = ""
-    run_trigger: str = ""
-    run_sequence: int = 0
-    run_started: datetime | None = None
-    audit_row_key: str = ""
-    queued_at: datetime | None = None
-    lease_owner: str = ""
-    lease_until: datetime | None = None
-    due_at: datetime | None = None
-    due_key: str = ""
-    etag: str | None = None
+class SaveOutcome:
+    """What `save_many` did: the records saved (their ETags updated), those that lost a race,
+    and the index rows the caller drops once it has acted on the saved ones."""
 
-
-@dataclass(frozen=True)
-class DueEntry:
-    key: str
-    account_id: str
-    sync_type: SyncType
-
-
-def due_key(moment: datetime, account_id: str, sync_type: SyncType) -> str:
-    return f"{moment:%Y%m%d%H%M%S}_{account_id}_{sync_type.value}"
-
-
-def _hhmm(value: time | None) -> str:
-    return value.strftime("%H:%M") if value is not None else ""
-
-
-def _time(text: str) -> time | None:
-    return time.fromisoformat(text) if text else None
-
-
-def _window_columns(window: SyncWindow) -> dict[str, Any]:
-    return {
-        "SyncWindow": window.describe(),
-        "WindowKind": window.kind.value,
-        "WindowDays": ",".join(_DAY_NAMES[d] for d in sorted(window.days)),
-        "WindowStartUtc": _hhmm(window.start),
-        "WindowEndUtc": _hhmm(window.end),
-        "SpecificTimeUtc": _hhmm(window.at),
-    }
-
-
-def _window(entity: TableEntity) -> SyncWindow:
-    names = {v: k for k, v in _DAY_NAMES.items()}
-    days = entity.get("WindowDays", "")
-    return SyncWindow(
-        kind=WindowKind(entity.get("WindowKind", WindowKind.ANY_TIME.value)),
-        days=frozenset(names[d] for d in days.split(",") if d),
-        start=_time(entity.get("WindowStartUtc", "")),
-        end=_time(entity.get("WindowEndUtc", "")),
-        at=_time(entity.get("SpecificTimeUtc", "")),
-    )
-
-
-def _or_blank(value: datetime | None) -> datetime | str:
-    return value if value is not None else ""
-
-
-def to_entity(record: ScheduleRecord) -> dict[str, Any]:
-    return {
-        "PartitionKey": record.account_id,
-        "RowKey": record.sync_type.value,
-        "Interval": record.spec.interval.value,
-        **_window_columns(record.spec.window),
-        "Status": record.status.value,
-        "LastSyncUtc": _or_blank(record.last_sync),
-        "NextSyncUtc": _or_blank(record.next_sync),
-        "LastStatus": record.last_status,
-        "LastMessage": record.last_message,
-        "RunId": record.run_id,
-        "RunTrigger": record.run_trigger,
-        "RunSequence": record.run_sequence,
-        "RunStartedUtc": _or_blank(record.run_started),
-        "AuditRowKey": record.audit_row_key,
-        "QueuedUtc": _or_blank(record.queued_at),
-        "LeaseOwner": record.lease_owner,
-        "LeaseUntilUtc": _or_blank(record.lease_until),
-        "DueUtc": _or_blank(record.due_at),
-        "DueKey": record.due_key,
-    }
-
-
-def from_entity(entity: TableEntity) -> ScheduleRecord:
-    return ScheduleRecord(
-        account_id=entity["PartitionKey"],
-        sync_type=SyncType(entity["RowKey"]),
-        spec=ScheduleSpec(interval=Interval(entity["Interval"]), window=_window(entity)),
-        status=ScheduleStatus(entity["Status"]),
-        last_sync=aware(entity.get("LastSyncUtc")),
-        next_sync=aware(entity.get("NextSyncUtc")),
-        last_status=entity.get("LastStatus", ""),
-        last_message=entity.get("LastMessage", ""),
-        run_id=entity.get("RunId", ""),
-        run_trigger=entity.get("RunTrigger", ""),
-        run_sequence=entity.get("RunSequence", 0),
-        run_started=aware(entity.get("RunStartedUtc")),
-        audit_row_key=entity.get("AuditRowKey", ""),
-        queued_at=aware(entity.get("QueuedUtc")),
-        lease_owner=entity.get("LeaseOwner", ""),
-        lease_until=aware(entity.get("LeaseUntilUtc")),
-        due_at=aware(entity.get("DueUtc")),
-        due_key=entity.get("DueKey", ""),
-        etag=etag_of(entity),
-    )
+    saved: list[ScheduleRecord] = field(default_factory=list)
+    conflicts: list[ScheduleRecord] = field(default_factory=list)
+    old_keys: list[str] = field(default_factory=list)
 
 
 class ScheduleRepository:
     def __init__(self, schedules: TableClient, due: TableClient) -> None:
         self._schedules = schedules
-        self._due = due
+        self._index = DueIndex(due)
 
-    def get(self, account_id: str, sync_type: SyncType) -> ScheduleRecord:
-        """The stored schedule, or the default (Manual Sync Only) one if none was saved yet."""
+    def get(
+        self, account_id: str, sync_type: SyncType, *, allow_invalid: bool = False
+    ) -> ScheduleRecord:
+        """The stored schedule, or the default (Manual Sync Only) one if none was saved yet.
+
+        A row a hand edit broke raises InvalidSchedule, unless `allow_invalid` (to rewrite it).
+        """
         try:
-            return from_entity(self._schedules.get_entity(account_id, sync_type.value))
+            record = from_entity(self._schedules.get_entity(account_id, sync_type.value))
         except ResourceNotFoundError:
             return ScheduleRecord(account_id, sync_type)
+        if record.problems and not allow_invalid:
+            raise InvalidSchedule(record.invalid_reason)
+        return record
 
     def for_account(self, account_id: str) -> list[ScheduleRecord]:
-        stored = {
-            record.sync_type: record
-            for record in map(
-                from_entity,
-                self._schedules.query_entities(
-                    "PartitionKey eq @pk", parameters={"pk": account_id}
-                ),
-            )
-        }
+        """Every sync type's schedule; unreadable rows come back with their `problems`."""
+        rows = self._schedules.query_entities("PartitionKey eq @pk", parameters={"pk": account_id})
+        stored = {r.sync_type: r for r in map(from_entity, _known(rows))}
         return [stored.get(st) or ScheduleRecord(account_id, st) for st in SyncType]
+
+    def rows_of(self, account_ids: Iterable[str]) -> dict[str, dict[str, TableEntity]]:
+        """The schedule rows of many accounts (unparsed: callers parse the ones they need)."""
+        found = read_partitions(self._schedules, account_ids, rows_per_key=len(SyncType))
+        return {pk: {row["RowKey"]: row for row in rows} for pk, rows in found.items()}
 
     def save(self, record: ScheduleRecord) -> ScheduleRecord:
         """ETag-conditional save; moves the schedule's due-index row when `due_at` changed.
@@ -179,51 +95,130 @@ class ScheduleRepository:
         a crash in between leaves a stale index row (skipped and removed by the scheduler),
         never a schedule that nobody will look at again.
         """
-        old_key = record.due_key
-        new_key = (
-            due_key(record.due_at, record.account_id, record.sync_type) if record.due_at else ""
-        )
+        old_key, new_key = record.due_key, self._next_key(record)
         if new_key and new_key != old_key:
-            self._due.upsert_entity(
-                {
-                    "PartitionKey": DUE_PARTITION,
-                    "RowKey": new_key,
-                    "AccountId": record.account_id,
-                    "SyncType": record.sync_type.value,
-                }
-            )
+            self._index.put(new_key, record.account_id, record.sync_type)
         record.due_key = new_key
-        entity = to_entity(record)
         try:
-            if record.etag is None:
-                try:
-                    record.etag = str(self._schedules.create_entity(entity)["etag"])
-                except ResourceExistsError as error:
-                    raise ConcurrencyConflict(
-                        f"{record.account_id}/{record.sync_type} was created by someone else"
-                    ) from error
-            else:
-                record.etag = replace_if_unchanged(self._schedules, entity, record.etag)
+            self._write_one(record)
         except ConcurrencyConflict:
             record.due_key = old_key
             if new_key and new_key != old_key:
-                self.drop_due(new_key)
+                self._index.drop(new_key)
             raise
         if old_key and old_key != new_key:
-            self.drop_due(old_key)
+            self._index.drop(old_key)
         return record
 
-    def due(self, now: datetime, *, limit: int = 1000) -> list[DueEntry]:
-        rows = self._due.query_entities(
-            "PartitionKey eq @pk and RowKey le @upper",
-            parameters={"pk": DUE_PARTITION, "upper": f"{now:%Y%m%d%H%M%S}_~"},
-        )
-        entries = []
-        for row in rows:
-            entries.append(DueEntry(row["RowKey"], row["AccountId"], SyncType(row["SyncType"])))
-            if len(entries) >= limit:
-                break
-        return entries
+    def save_many(self, records: Sequence[ScheduleRecord]) -> SaveOutcome:
+        """Save many schedules: new index rows in 100-row transactions first, then one
+        ETag-checked transaction per account (row by row if it fails, to keep those that did
+        not conflict). The old index rows are left for the caller to drop with `drop_due`.
 
-    def drop_due(self, key: str) -> None:
-        self._due.delete_entity(DUE_PARTITION, key)
+        A record that lost a race keeps its old index key; the new row written for it is left
+        behind on purpose: an overlapping save in the same second may have written the same
+        key, and a stale row costs one look when it falls due (the scheduler removes it).
+        """
+        outcome = SaveOutcome()
+        old_keys: dict[int, str] = {}
+        fresh = []
+        for record in records:
+            old_keys[id(record)] = record.due_key
+            new_key = self._next_key(record)
+            if new_key and new_key != record.due_key:
+                fresh.append((new_key, record.account_id, record.sync_type))
+            record.due_key = new_key
+        self._index.put_many(fresh)
+        by_account: dict[str, list[ScheduleRecord]] = defaultdict(list)
+        for record in records:
+            by_account[record.account_id].append(record)
+        for group in by_account.values():
+            for record, saved in self._write_group(group):
+                old_key = old_keys[id(record)]
+                if saved:
+                    outcome.saved.append(record)
+                    if old_key and old_key != record.due_key:
+                        outcome.old_keys.append(old_key)
+                else:
+                    record.due_key = old_key
+                    outcome.conflicts.append(record)
+        return outcome
+
+    def due(self, now: datetime) -> list[DueEntry]:
+        """Every due index row at `now`, oldest first."""
+        return sorted(self._index.due(now), key=lambda entry: entry.row_key)
+
+    def drop_due(self, *keys: str) -> None:
+        if len(keys) == 1:
+            self._index.drop(keys[0])
+        elif keys:
+            self._index.drop_many(keys)
+
+    @staticmethod
+    def _next_key(record: ScheduleRecord) -> str:
+        if record.due_at is None:
+            return ""
+        return due_key(record.due_at, record.account_id, record.sync_type)
+
+    def _write_one(self, record: ScheduleRecord) -> None:
+        entity = to_entity(record)
+        if record.etag is None:
+            try:
+                record.etag = str(self._schedules.create_entity(entity)["etag"])
+            except ResourceExistsError as error:
+                raise ConcurrencyConflict(
+                    f"{record.account_id}/{record.sync_type} was created by someone else"
+                ) from error
+        else:
+            record.etag = replace_if_unchanged(self._schedules, entity, record.etag)
+        record.problems = ()
+
+    def _write_group(self, group: list[ScheduleRecord]) -> list[tuple[ScheduleRecord, bool]]:
+        """One account's records: one transaction (one request for any number of rows); a
+        single row is cheaper as a plain conditional write."""
+        if 1 < len(group) <= BATCH_LIMIT:
+            operations = [_operation(record) for record in group]
+            try:
+                results = self._schedules.submit_transaction(operations)
+            except HttpResponseError:
+                pass  # someone changed one of them: save the others one by one
+            else:
+                for record, result in zip(group, results, strict=True):
+                    record.etag = str(result["etag"])
+                    record.problems = ()
+                return [(record, True) for record in group]
+        written = []
+        for record in group:
+            try:
+                self._write_one(record)
+                written.append((record, True))
+            except ConcurrencyConflict:
+                written.append((record, False))
+        return written
+
+
+def _operation(
+    record: ScheduleRecord,
+) -> tuple[str, TableEntity | dict[str, object], dict[str, object]]:
+    entity = to_entity(record)
+    if record.etag is None:
+        return ("create", entity, {})
+    return (
+        "update",
+        entity,
+        {
+            "mode": UpdateMode.REPLACE,
+            "etag": record.etag,
+            "match_condition": MatchConditions.IfNotModified,
+        },
+    )
+
+
+def _known(rows: Iterable[TableEntity]) -> Iterable[TableEntity]:
+    for row in rows:
+        if row["RowKey"] in _SYNC_TYPES:
+            yield row
+        else:
+            log.warning(
+                "Ignoring schedule row %s/%s: not a sync type", row["PartitionKey"], row["RowKey"]
+            )
