@@ -153,9 +153,9 @@ def _seed(rt: Runtime, accounts: int, due_fraction: float, rng: random.Random) -
                     next_sync=moment, due_at=moment,
                 )
             )  # fmt: skip
-    save_all = getattr(rt.schedules, "save_all", None)
-    if save_all is not None:
-        save_all(records)
+    save_many = getattr(rt.schedules, "save_many", None)
+    if save_many is not None:
+        save_many(records)
     else:  # the scheduler before batching had only single saves
         for record in records:
             rt.schedules.save(record)

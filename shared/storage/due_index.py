@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
 from azure.data.tables import TableClient, TableEntity
 
 from shared.storage.entities import BATCH_LIMIT
+from shared.storage.transactions import Operation, TransactionFailed, submit
 from shared.sync_types import SyncType
 
 log = logging.getLogger(__name__)
@@ -109,21 +109,23 @@ class DueIndex:
         self._table.delete_entity(partition, row_key)  # an absent row is no error
 
     def put_many(self, rows: Iterable[tuple[str, str, SyncType]]) -> None:
-        for chunk in _by_partition((key, ("upsert", _row(key, a, t))) for key, a, t in rows):
-            self._table.submit_transaction(chunk)
+        operations = ((key, Operation("upsert", _row(key, a, t))) for key, a, t in rows)
+        for chunk in _by_partition(operations):
+            submit(self._table, chunk)
 
     def drop_many(self, keys: Iterable[str]) -> None:
         """Delete rows in transactions; a transaction that fails because a row is gone already
         (an overlapping tick or a worker moved it) is redone row by row."""
         operations = (
-            (key, ("delete", {"PartitionKey": p, "RowKey": r}))
+            (key, Operation("delete", {"PartitionKey": p, "RowKey": r}))
             for key, (p, r) in ((k, split_key(k)) for k in set(keys))
         )
         for chunk in _by_partition(operations):
             try:
-                self._table.submit_transaction(chunk)
-            except HttpResponseError:
-                for _, entity in chunk:
+                submit(self._table, chunk)
+            except TransactionFailed:
+                for operation in chunk:
+                    entity = operation.entity
                     self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])
 
 
@@ -137,10 +139,8 @@ def _row(key: str, account_id: str, sync_type: SyncType) -> dict[str, Any]:
     }
 
 
-def _by_partition(
-    operations: Iterable[tuple[str, tuple[str, dict[str, Any]]]],
-) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    groups: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+def _by_partition(operations: Iterable[tuple[str, Operation]]) -> Iterator[list[Operation]]:
+    groups: dict[str, list[Operation]] = defaultdict(list)
     for key, operation in operations:
         groups[split_key(key)[0]].append(operation)
     for group in groups.values():

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity
 
 from shared.errors import BadInputError, ConcurrencyConflict
 from shared.storage.due_index import DueEntry, DueIndex, due_key
@@ -27,6 +26,7 @@ from shared.storage.schedule_rows import (
     from_entity,
     to_entity,
 )
+from shared.storage.transactions import Operation, TransactionFailed, submit
 from shared.sync_types import SyncType
 
 __all__ = [
@@ -177,14 +177,13 @@ class ScheduleRepository:
         """One account's records: one transaction (one request for any number of rows); a
         single row is cheaper as a plain conditional write."""
         if 1 < len(group) <= BATCH_LIMIT:
-            operations = [_operation(record) for record in group]
             try:
-                results = self._schedules.submit_transaction(operations)
-            except HttpResponseError:
+                etags = submit(self._schedules, [_operation(record) for record in group])
+            except TransactionFailed:
                 pass  # someone changed one of them: save the others one by one
             else:
-                for record, result in zip(group, results, strict=True):
-                    record.etag = str(result["etag"])
+                for record, etag in zip(group, etags, strict=True):
+                    record.etag = etag
                     record.problems = ()
                 return [(record, True) for record in group]
         written = []
@@ -197,21 +196,10 @@ class ScheduleRepository:
         return written
 
 
-def _operation(
-    record: ScheduleRecord,
-) -> tuple[str, TableEntity | dict[str, object], dict[str, object]]:
-    entity = to_entity(record)
+def _operation(record: ScheduleRecord) -> Operation:
     if record.etag is None:
-        return ("create", entity, {})
-    return (
-        "update",
-        entity,
-        {
-            "mode": UpdateMode.REPLACE,
-            "etag": record.etag,
-            "match_condition": MatchConditions.IfNotModified,
-        },
-    )
+        return Operation("create", to_entity(record))
+    return Operation("update", to_entity(record), etag=record.etag)
 
 
 def _known(rows: Iterable[TableEntity]) -> Iterable[TableEntity]:
