@@ -120,13 +120,17 @@ class Scheduler:
     ) -> None:
         rt = self.runtime
         accounts = rt.accounts.get_many(chunk)
-        rows = rt.schedules.rows_of(chunk)
+        expected = sum(len(entries) for entries in chunk.values())
+        rows = rt.schedules.due_rows(chunk, now, expected=expected)
         changed: list[tuple[ScheduleRecord, SyncRequest | None]] = []
         stale: list[str] = []
         for account_id, entries in chunk.items():
             for entry in entries:
                 assert entry.sync_type is not None
                 row = rows.get(account_id, {}).get(entry.sync_type.value)
+                if row is None:
+                    # Not due by its DueUtc: a stale index row, or a hand edit of DueUtc.
+                    row = rt.schedules.row(account_id, entry.sync_type)
                 record = from_entity(row) if row is not None else None
                 if record is None or record.due_key != entry.key:
                     stale.append(entry.key)  # left behind by an interrupted or lost save

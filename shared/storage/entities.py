@@ -81,7 +81,12 @@ def fit_string(text: str, max_units: int = MAX_STRING_UNITS) -> str:
 
 
 def read_partitions(
-    table: TableClient, keys: Iterable[str], *, rows_per_key: int
+    table: TableClient,
+    keys: Iterable[str],
+    *,
+    rows_per_key: int,
+    where: str = "",
+    parameters: dict[str, Any] | None = None,
 ) -> dict[str, list[TableEntity]]:
     """The rows of each partition in `keys`, with as few requests as the keys' density allows.
 
@@ -90,15 +95,18 @@ def read_partitions(
     (e.g. most accounts have a schedule due) this is over ten times cheaper. The scan stops
     once it has read three times the rows the keys should hold (the keys are sparse: other
     partitions lie between them); the keys it has not finished are read one query each.
+    `where` (with `parameters`) filters rows on the server: only matching rows are sent.
     """
+    extra = f" and {where}" if where else ""  # no parentheses: the SDK splits "@name" on spaces
+    values = dict(parameters or {})
     wanted = sorted(set(keys))
     found: dict[str, list[TableEntity]] = {key: [] for key in wanted}
     remaining = wanted
     if len(wanted) >= RANGE_SCAN_MIN_KEYS:
         limit = 3 * rows_per_key * len(wanted) + 100
         rows = table.query_entities(
-            "PartitionKey ge @lo and PartitionKey le @hi",
-            parameters={"lo": wanted[0], "hi": wanted[-1]},
+            "PartitionKey ge @lo and PartitionKey le @hi" + extra,
+            parameters={**values, "lo": wanted[0], "hi": wanted[-1]},
         )
         last = ""
         for read, row in enumerate(rows, start=1):
@@ -112,5 +120,7 @@ def read_partitions(
         # Rows come in key order: partitions before the last one read are complete.
         remaining = [key for key in wanted if key >= last]
     for key in remaining:
-        found[key] = list(table.query_entities("PartitionKey eq @pk", parameters={"pk": key}))
+        found[key] = list(
+            table.query_entities("PartitionKey eq @pk" + extra, parameters={**values, "pk": key})
+        )
     return found
