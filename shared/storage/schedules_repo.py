@@ -19,7 +19,7 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.errors import BadInputError, ConcurrencyConflict
 from shared.storage.due_index import DueEntry, DueIndex, due_key
-from shared.storage.entities import BATCH_LIMIT, read_partitions, replace_if_unchanged
+from shared.storage.entities import read_partitions, replace_if_unchanged
 from shared.storage.schedule_rows import (
     ScheduleRecord,
     ScheduleStatus,
@@ -41,6 +41,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _SYNC_TYPES = {t.value for t in SyncType}
+# A refused transaction that a row-by-row retry can sort out: changed, gone, or created meanwhile.
+_CONFLICT = frozenset({404, 409, 412})
 
 
 class InvalidSchedule(BadInputError):
@@ -191,26 +193,45 @@ class ScheduleRepository:
         record.problems = ()
 
     def _write_group(self, group: list[ScheduleRecord]) -> list[tuple[ScheduleRecord, bool]]:
-        """One account's records: one transaction (one request for any number of rows); a
-        single row is cheaper as a plain conditional write."""
-        if 1 < len(group) <= BATCH_LIMIT:
-            try:
-                etags = submit(self._schedules, [_operation(record) for record in group])
-            except TransactionFailed:
-                pass  # someone changed one of them: save the others one by one
-            else:
-                for record, etag in zip(group, etags, strict=True):
-                    record.etag = etag
-                    record.problems = ()
-                return [(record, True) for record in group]
+        """One account's records in one transaction: one request for any number of rows. If
+        it is refused, the rows are written one by one, to keep those nobody else changed."""
+        try:
+            etags = submit(self._schedules, [_operation(record) for record in group])
+        except TransactionFailed as failed:
+            if failed.status not in _CONFLICT:
+                raise
+        else:
+            for record, etag in zip(group, etags, strict=True):
+                record.etag = etag
+                record.problems = ()
+            return [(record, True) for record in group]
+        if len(group) == 1:
+            return [(group[0], self._ours(group[0]))]
         written = []
         for record in group:
             try:
                 self._write_one(record)
                 written.append((record, True))
             except ConcurrencyConflict:
-                written.append((record, False))
+                written.append((record, self._ours(record)))
         return written
+
+    def _ours(self, record: ScheduleRecord) -> bool:
+        """After a conflict: whether the stored row is the one we wrote all the same (a
+        retried request whose first answer was lost). A queued run's id, step and queued
+        time (to the microsecond, one tick's clock) say so; then the record takes its ETag."""
+        if record.status is not ScheduleStatus.QUEUED or not record.run_id:
+            return False
+        row = self.row(record.account_id, record.sync_type)
+        if row is None:
+            return False
+        stored = from_entity(row)
+        mine = (stored.run_id, stored.run_sequence, stored.queued_at, stored.due_key) == (
+            record.run_id, record.run_sequence, record.queued_at, record.due_key
+        )  # fmt: skip
+        if mine:
+            record.etag = stored.etag
+        return mine
 
 
 def _operation(record: ScheduleRecord) -> Operation:

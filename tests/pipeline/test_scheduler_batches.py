@@ -10,6 +10,7 @@ from datetime import timedelta
 from itertools import count
 
 import pytest
+from azure.data.tables import TableClient
 
 from shared.accounts import EmailAccount
 from shared.messaging.contract import SyncRequest, Trigger
@@ -18,7 +19,9 @@ from shared.pipeline import admin
 from shared.pipeline.scheduler import Scheduler
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec
+from shared.storage import schedules_repo
 from shared.storage.schedules_repo import SaveOutcome, ScheduleRecord, ScheduleStatus
+from shared.storage.transactions import Operation
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 
@@ -167,4 +170,25 @@ def test_a_tick_that_spends_its_budget_leaves_the_rest_to_the_next_tick(
     assert len(first.enqueued) == 4 and first.left_for_next_tick == 2
     assert len(second.enqueued) == 2 and second.left_for_next_tick == 0
     assert {r.account_id for r in second.enqueued} == {"gamma"}
+    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+
+
+def test_a_transaction_applied_but_answered_with_412_on_its_retry_still_sends(
+    runtime: Runtime, due_now: list[tuple[str, SyncType]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first answer of a transaction is lost; the client's retry finds its own ETags
+    stale (412). The rows are the tick's own writes: their runs are sent, once."""
+    submit = schedules_repo.submit
+    calls = count()
+
+    def answer_lost_then_retried(table: TableClient, operations: list[Operation]) -> list[str]:
+        etags = submit(table, operations)
+        if next(calls) == 0:
+            return submit(table, operations)  # raises TransactionFailed(412)
+        return etags
+
+    monkeypatch.setattr(schedules_repo, "submit", answer_lost_then_retried)
+    report = Scheduler(runtime).tick()
+
+    assert len(report.enqueued) == len(due_now) and report.skipped == 0
     _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
