@@ -43,7 +43,7 @@ from shared.scheduling import Interval, ScheduleSpec
 from shared.settings import QueueBackend, Settings
 from shared.storage import accounts_repo
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
-from shared.storage.tables import Tables
+from shared.storage.tables import TABLES, Tables
 from shared.sync_types import SyncType
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "scheduler.md"
@@ -165,6 +165,21 @@ def _seed(rt: Runtime, accounts: int, due_fraction: float, rng: random.Random) -
 def run_case(azurite: AzuriteProcess, accounts: int, due_fraction: float, seed: int) -> CaseResult:
     counter = RequestCounter()
     rt, sender = _runtime(azurite, counter)
+    try:
+        return _measure(rt, sender, counter, accounts, due_fraction, seed)
+    finally:  # Azurite keeps every table in memory: drop this case's
+        for name in TABLES:
+            rt.tables.service.delete_table(f"{rt.settings.table_prefix}{name}")
+
+
+def _measure(
+    rt: Runtime,
+    sender: CountingSender,
+    counter: RequestCounter,
+    accounts: int,
+    due_fraction: float,
+    seed: int,
+) -> CaseResult:
     due = _seed(rt, accounts, due_fraction, random.Random(seed))
     scheduler = Scheduler(rt)
     counter.count = 0
