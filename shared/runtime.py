@@ -83,6 +83,11 @@ class OncePerKey(Generic[K, V]):
         future.set_result(value)
         return value
 
+    def forget(self, key: K) -> None:
+        """Forget one key's value (the next call builds it again)."""
+        with self._lock:
+            self._builds.pop(key, None)
+
     def clear(self) -> None:
         """Forget every value built (the next call of each key builds it again)."""
         with self._lock:
@@ -159,8 +164,8 @@ class Runtime:
 
     def close(self) -> None:
         """Release the queue's connections (the Service Bus sender and client) at shutdown."""
-        with self._lock:
-            queue, self._queue = self._queue, None
+        queue, self._queue = self._queue, None
+        self._singletons.forget("queue")
         if queue is not None:
             queue.close()
 
