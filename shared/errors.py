@@ -21,11 +21,13 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── MappingError             a data mapping the product refuses (mappings/model.py)
 │   ├── NotAvailable             a sync type the account's platform lacks (engine/registry.py)
 │   ├── InvalidFetchXml          a marketing list's query that cannot be paged (dataverse/)
+│   ├── InvalidSchedule          a schedule row a hand edit made unreadable (schedules_repo.py)
 │   └── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race
 │   │   ├── LeaseLost            another worker took the run over: stop, write nothing more
 │   │   ├── PreconditionFailed   an API refused a conditional write (HTTP 412)
+│   │   ├── TransactionRefused   a Table transaction met a changed, gone or existing row
 │   │   └── StoreConflict        a list snapshot's compaction met another writer (snapshot_repo)
 │   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
 │   └── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)

@@ -25,7 +25,7 @@ from typing import Any
 from azure.data.tables import TableClient, TableEntity
 
 from shared.storage.entities import BATCH_LIMIT
-from shared.storage.transactions import Operation, TransactionFailed, submit
+from shared.storage.transactions import Operation, TransactionRefused, submit
 from shared.sync_types import SyncType
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class DueIndex:
         for chunk in _by_partition(operations):
             try:
                 submit(self._table, chunk)
-            except TransactionFailed:
+            except TransactionRefused:
                 for operation in chunk:
                     entity = operation.entity
                     self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])

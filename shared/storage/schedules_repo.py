@@ -26,7 +26,7 @@ from shared.storage.schedule_rows import (
     from_entity,
     to_entity,
 )
-from shared.storage.transactions import Operation, TransactionFailed, submit
+from shared.storage.transactions import Operation, TransactionRefused, submit
 from shared.sync_types import SyncType
 
 __all__ = [
@@ -41,8 +41,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _SYNC_TYPES = {t.value for t in SyncType}
-# A refused transaction that a row-by-row retry can sort out: changed, gone, or created meanwhile.
-_CONFLICT = frozenset({404, 409, 412})
 
 
 class InvalidSchedule(BadInputError):
@@ -197,9 +195,8 @@ class ScheduleRepository:
         it is refused, the rows are written one by one, to keep those nobody else changed."""
         try:
             etags = submit(self._schedules, [_operation(record) for record in group])
-        except TransactionFailed as failed:
-            if failed.status not in _CONFLICT:
-                raise
+        except TransactionRefused:
+            pass  # someone changed, removed or created one of them: row by row below
         else:
             for record, etag in zip(group, etags, strict=True):
                 record.etag = etag

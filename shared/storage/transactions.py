@@ -28,6 +28,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient
 
+from shared.errors import ConcurrencyConflict
 from shared.storage.entities import BATCH_LIMIT
 
 Kind = Literal["create", "upsert", "update", "delete"]
@@ -43,17 +44,27 @@ class Operation:
     etag: str | None = None  # update: the ETag the row must still have
 
 
-class TransactionFailed(HttpResponseError):
-    """The whole transaction was refused; `status` is the failing operation's (412, 404...)."""
+class TransactionRefused(ConcurrencyConflict):
+    """None of the transaction was applied: a row had changed (412), was gone (404) or existed
+    already (409); `status` says which. Other failures raise the SDK's HttpResponseError."""
 
     def __init__(self, status: int, detail: str) -> None:
-        super().__init__(message=f"Table transaction failed with {status}: {detail[:500]}")
+        super().__init__(f"Table transaction refused with {status}: {detail[:500]}")
         self.status = status
+
+
+_REFUSALS = frozenset({404, 409, 412})
+
+
+def _failed(status: int, detail: str) -> Exception:
+    if status in _REFUSALS:
+        return TransactionRefused(status, detail)
+    return HttpResponseError(message=f"Table transaction failed with {status}: {detail[:500]}")
 
 
 def submit(table: TableClient, operations: Sequence[Operation]) -> list[str]:
     """Run up to 100 operations on one partition atomically; the ETag each left behind
-    ('' for deletes). Raises TransactionFailed when any of them was refused (none applied)."""
+    ('' for deletes). Raises TransactionRefused when any of them was refused (none applied)."""
     if not operations:
         return []
     if len(operations) > BATCH_LIMIT:
@@ -79,7 +90,7 @@ def submit(table: TableClient, operations: Sequence[Operation]) -> list[str]:
     response = table._client.send_request(request, stream=True)
     body = response.read()
     if response.status_code != 202:
-        raise TransactionFailed(response.status_code, body.decode(errors="replace"))
+        raise _failed(response.status_code, body.decode(errors="replace"))
     return _etags(body, len(operations))
 
 
@@ -152,7 +163,7 @@ def _etags(body: bytes, expected: int) -> list[str]:
     statuses = _STATUS.findall(body)
     if any(not status.startswith(b"2") for status in statuses) or len(statuses) != expected:
         failed = next((s for s in statuses if not s.startswith(b"2")), b"0")
-        raise TransactionFailed(int(failed), body.decode(errors="replace"))
+        raise _failed(int(failed), body.decode(errors="replace"))
     etags = []
     for part in body.split(b"HTTP/1.1 ")[1:]:
         headers = part.split(b"\r\n\r\n", 1)[0]

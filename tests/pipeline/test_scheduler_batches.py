@@ -184,7 +184,7 @@ def test_a_transaction_applied_but_answered_with_412_on_its_retry_still_sends(
     def answer_lost_then_retried(table: TableClient, operations: list[Operation]) -> list[str]:
         etags = submit(table, operations)
         if next(calls) == 0:
-            return submit(table, operations)  # raises TransactionFailed(412)
+            return submit(table, operations)  # raises TransactionRefused(412)
         return etags
 
     monkeypatch.setattr(schedules_repo, "submit", answer_lost_then_retried)

@@ -12,7 +12,7 @@ from azure.core import MatchConditions
 from azure.data.tables import TableClient, UpdateMode
 
 from shared.runtime import Runtime
-from shared.storage.transactions import Operation, TransactionFailed, submit
+from shared.storage.transactions import Operation, TransactionRefused, submit
 
 NOW = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def test_a_stale_etag_refuses_the_whole_transaction(table: TableClient) -> None:
                            for r in ("a", "b")])  # fmt: skip
     table.upsert_entity({"PartitionKey": "p", "RowKey": "b", "V": 9})  # someone else
 
-    with pytest.raises(TransactionFailed) as refused:
+    with pytest.raises(TransactionRefused) as refused:
         submit(table, [Operation("update", {"PartitionKey": "p", "RowKey": r, "V": 1}, etag=e)
                        for r, e in zip("ab", etags, strict=True)])  # fmt: skip
 
@@ -57,7 +57,7 @@ def test_a_stale_etag_refuses_the_whole_transaction(table: TableClient) -> None:
 
 
 def test_deleting_a_missing_row_refuses_the_transaction(table: TableClient) -> None:
-    with pytest.raises(TransactionFailed) as refused:
+    with pytest.raises(TransactionRefused) as refused:
         submit(table, [Operation("upsert", {"PartitionKey": "p", "RowKey": "new"}),
                        Operation("delete", {"PartitionKey": "p", "RowKey": "gone"})])  # fmt: skip
     assert refused.value.status == 404
