@@ -37,7 +37,7 @@ from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
 from shared.storage.entities import fit_string
-from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
+from shared.storage.schedules_repo import InvalidSchedule, ScheduleRecord, ScheduleStatus
 from shared.storage.sync_state_repo import Checkpoint
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
@@ -71,7 +71,12 @@ class Worker:
         request, account = self._intake(body)
         rt = self.runtime
         now = rt.clock()
-        record = rt.schedules.get(request.account_id, request.sync_type)
+        try:
+            record = rt.schedules.get(request.account_id, request.sync_type)
+        except InvalidSchedule as broken:  # hand-edited while its run was queued
+            unusable = InvalidMessage(f"{broken}. The run cannot start until it is fixed.")
+            self._audit_invalid(body, unusable, partition=account.account_id, request=request)
+            raise unusable from broken
         if not _is_current(record, request):
             log.info(
                 "Ignoring %s: %s (the run is at message %s of run %s)",
@@ -198,7 +203,10 @@ class Worker:
     def _release(self, request: SyncRequest) -> None:
         """Free the schedule if this unusable message is its current run, so the scheduler
         does not recover (and re-send) a run that can never start."""
-        record = self.runtime.schedules.get(request.account_id, request.sync_type)
+        try:
+            record = self.runtime.schedules.get(request.account_id, request.sync_type)
+        except InvalidSchedule:
+            return  # the scheduler skips (and audits) the row until someone fixes it
         if _is_current(record, request):
             mark_free(record, now=self.runtime.clock())
             with contextlib.suppress(ConcurrencyConflict):

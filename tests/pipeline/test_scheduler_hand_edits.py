@@ -11,10 +11,12 @@ from azure.data.tables import UpdateMode
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
+from shared.errors import InvalidMessage
 from shared.messaging.contract import SyncRequest
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.pipeline.scheduler import Scheduler
+from shared.pipeline.worker import Worker
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec
 from shared.storage.schedules_repo import ScheduleStatus
@@ -118,6 +120,25 @@ def test_a_fixed_schedule_runs_again(
     assert ("beta", SyncType.CRM_METADATA) in {
         (r.account_id, r.sync_type) for r in Scheduler(runtime).tick().enqueued
     }
+
+
+def test_a_run_whose_schedule_row_was_broken_after_it_was_queued_is_audited_once(
+    runtime: Runtime, two_accounts: None
+) -> None:
+    Scheduler(runtime).tick()
+    [message] = [m for m in _queued(runtime) if (m.account_id, m.sync_type) == (
+        "beta", SyncType.CRM_METADATA)]  # fmt: skip
+    _edit_schedule(runtime, "beta", "CrmMetadata", Interval="every fortnight")
+    worker = Worker(runtime)
+
+    for _delivery in range(3):  # redelivered until the host dead-letters it
+        with pytest.raises(InvalidMessage):
+            worker.handle(message.to_json())
+
+    [audit] = [r for r in runtime.audit.recent("beta", limit=50) if r.run_id != message.run_id
+               and "cannot start" in r.message]  # fmt: skip
+    assert "Interval 'every fortnight' is not an interval" in audit.message
+    assert "fix it with `schedule set beta CrmMetadata" in audit.message
 
 
 def _due_row(runtime: Runtime, account_id: str, sync_type: SyncType) -> dict[str, Any]:
