@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.accounts import EmailAccount
-from shared.audit import AuditRecord, AuditStatus
 from shared.messaging.contract import SyncRequest, Trigger
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.pipeline.worker import UNKNOWN_ACCOUNT
 from shared.runtime import Runtime
 from shared.scheduling import Interval
-from shared.storage.audit_repo import audit_row_key
+from shared.storage.audit_repo import failure_record
 from shared.storage.schedule_rows import from_entity
 from shared.storage.schedules_repo import DueEntry, ScheduleRecord, ScheduleStatus
 from shared.sync.catalogue import catalogue
@@ -220,15 +219,5 @@ class Scheduler:
         digest = hashlib.sha256(f"{account_id}|{sync_type}|{message}".encode()).hexdigest()
         run_id = f"invalid-{digest[:24]}"
         self.runtime.audit.write(
-            AuditRecord(
-                account_id=account_id,
-                row_key=audit_row_key(now, run_id),
-                run_id=run_id,
-                sync_type=sync_type,
-                trigger=AUDIT_TRIGGER,
-                status=AuditStatus.FAILED,
-                started=now,
-                finished=now,
-                message=message,
-            )
+            failure_record(account_id, run_id, sync_type, AUDIT_TRIGGER, message, now)
         )

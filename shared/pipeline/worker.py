@@ -35,7 +35,7 @@ from shared.errors import (
 from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.runtime import Runtime
-from shared.storage.audit_repo import audit_row_key
+from shared.storage.audit_repo import audit_row_key, failure_record
 from shared.storage.entities import fit_string
 from shared.storage.schedules_repo import InvalidSchedule, ScheduleRecord, ScheduleStatus
 from shared.storage.sync_state_repo import Checkpoint
@@ -357,18 +357,9 @@ class Worker:
         with contextlib.suppress(ValueError):
             sync_type = SyncType(sync_type)
         log.warning("Unusable message (dead-lettered): %s", str(error)[:500])
+        message = f"{error} The message was moved to the dead-letter queue."
         self.runtime.audit.write_once(
-            AuditRecord(
-                account_id=partition,
-                row_key=audit_row_key(now, run_id),
-                run_id=run_id,
-                sync_type=sync_type,
-                trigger="Queue message",
-                status=AuditStatus.FAILED,
-                started=now,
-                finished=now,
-                message=f"{error} The message was moved to the dead-letter queue.",
-            )
+            failure_record(partition, run_id, sync_type, "Queue message", message, now)
         )
 
 

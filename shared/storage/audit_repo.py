@@ -34,6 +34,29 @@ def audit_row_key(started: datetime, run_id: str) -> str:
     return f"{inverted_ticks(started)}_{run_id}"
 
 
+def failure_record(
+    account_id: str,
+    run_id: str,
+    sync_type: SyncType | str,
+    trigger: str,
+    message: str,
+    at: datetime,
+) -> AuditRecord:
+    """A Failed audit row for something that never became a run (an unusable message, an
+    unreadable schedule row): started and finished at `at`."""
+    return AuditRecord(
+        account_id=account_id,
+        row_key=audit_row_key(at, run_id),
+        run_id=run_id,
+        sync_type=sync_type,
+        trigger=trigger,
+        status=AuditStatus.FAILED,
+        started=at,
+        finished=at,
+        message=message,
+    )
+
+
 def _counts_columns(counts: Counts) -> dict[str, int]:
     return {
         "Read": counts.read,

@@ -21,12 +21,12 @@ from shared.mappings.model import DataMapping, MappedEntity, default_mappings
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.settings import QueueBackend, Settings
-from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
 from shared.sync_types import SyncType
+from tests.fixtures.crm_fields import marketing_crm_fields
 from tests.fixtures.runtime import ManualClock
 
 OUT = SyncType.MARKETING_LISTS_DATA_OUT
@@ -150,7 +150,7 @@ def provision(world: ChaosWorld, account_id: str, *, activate: bool) -> None:
                 is_synchronised=True,
             ),
         )
-    rt.crm_fields.upsert(account_id, _crm_fields())
+    rt.crm_fields.upsert(account_id, marketing_crm_fields())
     for mapping in default_mappings():
         rt.mappings.create(account_id, mapping)
     for mapping in (
@@ -174,27 +174,6 @@ def provision(world: ChaosWorld, account_id: str, *, activate: bool) -> None:
                 "dms_membershipaction": int(MembershipAction.IGNORE_UNLISTED),
             },
         )
-
-
-def _crm_fields() -> list[CrmField]:
-    rows: list[tuple[str, str, str, tuple[str, ...]]] = [
-        ("contact", "emailaddress1", "String", ()),
-        ("contact", "firstname", "String", ()),
-        ("contact", "lastname", "String", ()),
-        ("contact", "fullname", "String", ()),
-        ("contact", "jobtitle", "String", ()),
-        ("contact", "parentcustomerid", "Customer", ("account", "contact")),
-        ("lead", "emailaddress1", "String", ()),
-        ("lead", "firstname", "String", ()),
-        ("lead", "lastname", "String", ()),
-        ("lead", "fullname", "String", ()),
-        ("account", "name", "String", ()),
-        ("account", "emailaddress1", "String", ()),
-    ]
-    return [
-        CrmField(entity=e, logical_name=n, display_name=n, attribute_type=t, targets=targets)
-        for e, n, t, targets in rows
-    ]
 
 
 def book_members(world: ChaosWorld, name: str = LIST_NAME) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.audit import AuditRecord
 from shared.localhost.host import LocalHost
+from shared.messaging.contract import SyncRequest
+from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec
@@ -32,3 +36,15 @@ def latest(rt: Runtime, account_id: str, sync_type: SyncType) -> AuditRecord:
     runs = rt.audit.recent(account_id, sync_type=sync_type, limit=1)
     assert runs, f"no audit row for {sync_type}"
     return runs[0]
+
+
+def take_queued(runtime: Runtime) -> list[SyncRequest]:
+    """Every message waiting on the local queue, taken off it (the scheduler's output)."""
+    queue = runtime.queue
+    assert isinstance(queue, StorageQueueAdapter)
+    found: list[SyncRequest] = []
+    while deliveries := queue.receive(max_messages=32, visibility=timedelta(seconds=30)):
+        for delivery in deliveries:
+            queue.complete(delivery)
+            found.append(SyncRequest.parse(delivery.body))
+    return found

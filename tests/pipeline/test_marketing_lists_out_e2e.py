@@ -36,7 +36,6 @@ from shared.localhost.run import build_host
 from shared.mappings.model import DataMapping, MappedEntity, default_mappings
 from shared.pipeline import admin
 from shared.runtime import Runtime
-from shared.storage.crm_fields_repo import CrmField
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
@@ -45,6 +44,7 @@ from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.snapshot_repo import ListMemberRepository, list_members
 from shared.sync_types import SyncType
+from tests.fixtures.crm_fields import marketing_crm_fields
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import latest, run_scheduled
@@ -140,28 +140,6 @@ def _expected_fields(state: Any, entity: str, row: dict[str, Any]) -> dict[str, 
     return fields
 
 
-def _crm_fields() -> list[CrmField]:
-    rows = [
-        ("contact", "emailaddress1", "String", ()),
-        ("contact", "firstname", "String", ()),
-        ("contact", "lastname", "String", ()),
-        ("contact", "fullname", "String", ()),
-        ("contact", "jobtitle", "String", ()),
-        ("contact", "parentcustomerid", "Customer", ("account", "contact")),
-        ("lead", "emailaddress1", "String", ()),
-        ("lead", "firstname", "String", ()),
-        ("lead", "lastname", "String", ()),
-        ("lead", "fullname", "String", ()),
-        ("lead", "companyname", "String", ()),
-        ("account", "name", "String", ()),
-        ("account", "emailaddress1", "String", ()),
-    ]
-    return [
-        CrmField(entity=e, logical_name=n, display_name=n, attribute_type=t, targets=targets)
-        for e, n, t, targets in rows
-    ]
-
-
 @dataclass(frozen=True)
 class Sizes:
     contacts: int = 300
@@ -218,7 +196,7 @@ def world(
     for name in ("FIRSTNAME", "LASTNAME", "FULLNAME"):
         rt.data_labels.save("acme", DataLabel(name=name, origin=LabelOrigin.PLATFORM,
                                               is_synchronised=True))  # fmt: skip
-    rt.crm_fields.upsert("acme", _crm_fields())
+    rt.crm_fields.upsert("acme", marketing_crm_fields())
     for mapping in default_mappings():
         rt.mappings.create("acme", mapping)
     for mapping in (

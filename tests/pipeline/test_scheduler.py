@@ -3,8 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.accounts import EmailAccount
-from shared.messaging.contract import SyncRequest, Trigger
-from shared.messaging.storage_queue import StorageQueueAdapter
+from shared.messaging.contract import Trigger
 from shared.pipeline import admin
 from shared.pipeline.scheduler import Scheduler
 from shared.runtime import Runtime
@@ -12,17 +11,9 @@ from shared.scheduling import Interval, ScheduleSpec, SyncWindow
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
+from tests.pipeline.helpers import take_queued
 
 EVERY_5 = ScheduleSpec(interval=Interval.MINUTES_5)
-
-
-def _queued(runtime: Runtime) -> list[SyncRequest]:
-    queue = runtime.queue
-    assert isinstance(queue, StorageQueueAdapter)
-    deliveries = queue.receive(max_messages=32, visibility=timedelta(seconds=30))
-    for delivery in deliveries:
-        queue.complete(delivery)
-    return [SyncRequest.parse(d.body) for d in deliveries]
 
 
 def test_due_schedule_is_enqueued_once_and_marked_added_to_queue(
@@ -40,7 +31,7 @@ def test_due_schedule_is_enqueued_once_and_marked_added_to_queue(
     assert again.enqueued == [] and again.recovered == []
     record = runtime.schedules.get("acme", SyncType.DATA_LABELS)
     assert record.status is ScheduleStatus.QUEUED
-    [message] = _queued(runtime)
+    [message] = take_queued(runtime)
     assert message.run_id == record.run_id and message.trigger is Trigger.SCHEDULED
 
 
@@ -55,7 +46,7 @@ def test_manual_and_disabled_accounts_are_never_enqueued(
     report = Scheduler(runtime).tick()
 
     assert report.enqueued == []
-    assert _queued(runtime) == []
+    assert take_queued(runtime) == []
     record = runtime.schedules.get("off", SyncType.DATA_LABELS)
     assert record.status is ScheduleStatus.NONE
     assert record.next_sync is not None and record.next_sync > clock.now
@@ -83,7 +74,7 @@ def test_sync_now_enqueues_and_refuses_a_second_press(
 
     assert first.accepted
     assert not second.accepted and "Added to Queue" in second.message
-    [message] = _queued(runtime)
+    [message] = take_queued(runtime)
     assert message.trigger is Trigger.MANUAL
 
 
@@ -91,28 +82,28 @@ def test_sync_now_on_a_disabled_account_says_so(runtime: Runtime) -> None:
     runtime.accounts.save(EmailAccount(account_id="off", name="Off", disabled=True))
     result = admin.sync_now(runtime, "off", SyncType.DATA_LABELS)
     assert not result.accepted and "disabled" in result.message
-    assert _queued(runtime) == []
+    assert take_queued(runtime) == []
 
 
 def test_lost_queue_message_is_recovered_after_the_queued_timeout(
     runtime: Runtime, account: EmailAccount, clock: ManualClock
 ) -> None:
     admin.sync_now(runtime, "acme", SyncType.DATA_LABELS)
-    _queued(runtime)  # the message is lost
+    take_queued(runtime)  # the message is lost
 
     clock.advance(seconds=runtime.settings.queued_timeout_seconds + 1)
     report = Scheduler(runtime).tick()
 
     [recovered] = report.recovered
     assert recovered.trigger is Trigger.RECOVERY and recovered.sequence == 1
-    assert [m.run_id for m in _queued(runtime)] == [recovered.run_id]
+    assert [m.run_id for m in take_queued(runtime)] == [recovered.run_id]
 
 
 def test_run_whose_worker_died_is_re_enqueued_when_its_lease_expires(
     runtime: Runtime, account: EmailAccount, clock: ManualClock
 ) -> None:
     admin.sync_now(runtime, "acme", SyncType.DATA_LABELS)
-    _queued(runtime)
+    take_queued(runtime)
     record = runtime.schedules.get("acme", SyncType.DATA_LABELS)
     record.status = ScheduleStatus.IN_PROGRESS  # what a worker's claim leaves behind
     record.lease_owner = "dead-worker"

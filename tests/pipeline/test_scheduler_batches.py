@@ -6,7 +6,6 @@ next tick."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from itertools import count
 
 import pytest
@@ -14,7 +13,6 @@ from azure.data.tables import TableClient
 
 from shared.accounts import EmailAccount
 from shared.messaging.contract import SyncRequest, Trigger
-from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.pipeline.scheduler import Scheduler
 from shared.runtime import Runtime
@@ -24,21 +22,11 @@ from shared.storage.schedules_repo import SaveOutcome, ScheduleRecord, ScheduleS
 from shared.storage.transactions import Operation
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
+from tests.pipeline.helpers import take_queued
 
 EVERY_5 = ScheduleSpec(interval=Interval.MINUTES_5)
 TYPES = (SyncType.DATA_LABELS, SyncType.CRM_METADATA)
 ACCOUNTS = ("acme", "beta", "gamma")
-
-
-def _queued(runtime: Runtime) -> list[SyncRequest]:
-    queue = runtime.queue
-    assert isinstance(queue, StorageQueueAdapter)
-    found: list[SyncRequest] = []
-    while deliveries := queue.receive(max_messages=32, visibility=timedelta(seconds=30)):
-        for delivery in deliveries:
-            queue.complete(delivery)
-            found.append(SyncRequest.parse(delivery.body))
-    return found
 
 
 @pytest.fixture
@@ -96,7 +84,7 @@ def test_a_tick_overlapping_between_read_and_save_enqueues_nothing_twice(
     report = Scheduler(runtime).tick()
 
     assert report.enqueued == [] and report.skipped == len(due_now)
-    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+    _assert_each_run_queued_once(runtime, take_queued(runtime), due_now)
     assert Scheduler(runtime).tick().enqueued == []
 
 
@@ -109,7 +97,7 @@ def test_a_tick_overlapping_between_save_and_send_enqueues_nothing_twice(
     report = Scheduler(runtime).tick()
 
     assert others == [0] and len(report.enqueued) == len(due_now)
-    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+    _assert_each_run_queued_once(runtime, take_queued(runtime), due_now)
 
 
 def test_a_crash_between_save_and_send_is_recovered_after_the_queued_timeout(
@@ -121,14 +109,14 @@ def test_a_crash_between_save_and_send_is_recovered_after_the_queued_timeout(
     _before_first_send(runtime, crash)
     with pytest.raises(SystemExit):
         Scheduler(runtime).tick()
-    assert _queued(runtime) == []
+    assert take_queued(runtime) == []
     assert Scheduler(runtime).tick().recovered == []  # before the timeout: nothing resent
 
     clock.advance(seconds=runtime.settings.queued_timeout_seconds + 1)
     report = Scheduler(runtime).tick()
 
     assert {r.trigger for r in report.recovered} == {Trigger.RECOVERY}
-    messages = _queued(runtime)
+    messages = take_queued(runtime)
     _assert_each_run_queued_once(runtime, messages, due_now)
     assert {m.sequence for m in messages} == {1}
 
@@ -152,7 +140,7 @@ def test_a_conflict_on_one_schedule_keeps_the_rest_of_its_account(
     assert [(r.account_id, r.sync_type) for r in second.enqueued] == [
         ("acme", SyncType.CRM_METADATA)
     ]
-    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+    _assert_each_run_queued_once(runtime, take_queued(runtime), due_now)
 
 
 def test_a_tick_that_spends_its_budget_leaves_the_rest_to_the_next_tick(
@@ -170,7 +158,7 @@ def test_a_tick_that_spends_its_budget_leaves_the_rest_to_the_next_tick(
     assert len(first.enqueued) == 4 and first.left_for_next_tick == 2
     assert len(second.enqueued) == 2 and second.left_for_next_tick == 0
     assert {r.account_id for r in second.enqueued} == {"gamma"}
-    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+    _assert_each_run_queued_once(runtime, take_queued(runtime), due_now)
 
 
 def test_a_transaction_applied_but_answered_with_412_on_its_retry_still_sends(
@@ -191,4 +179,4 @@ def test_a_transaction_applied_but_answered_with_412_on_its_retry_still_sends(
     report = Scheduler(runtime).tick()
 
     assert len(report.enqueued) == len(due_now) and report.skipped == 0
-    _assert_each_run_queued_once(runtime, _queued(runtime), due_now)
+    _assert_each_run_queued_once(runtime, take_queued(runtime), due_now)

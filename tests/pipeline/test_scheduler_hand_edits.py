@@ -3,7 +3,6 @@ is skipped, logged and audited once for its account; every other schedule keeps 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.errors import InvalidMessage
 from shared.messaging.contract import SyncRequest
-from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.pipeline.scheduler import Scheduler
 from shared.pipeline.worker import Worker
@@ -22,20 +20,10 @@ from shared.scheduling import Interval, ScheduleSpec
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
+from tests.pipeline.helpers import take_queued
 
 EVERY_5 = ScheduleSpec(interval=Interval.MINUTES_5)
 TYPES = (SyncType.DATA_LABELS, SyncType.CRM_METADATA)
-
-
-def _queued(runtime: Runtime) -> list[SyncRequest]:
-    queue = runtime.queue
-    assert isinstance(queue, StorageQueueAdapter)
-    found: list[SyncRequest] = []
-    while deliveries := queue.receive(max_messages=32, visibility=timedelta(seconds=30)):
-        for delivery in deliveries:
-            queue.complete(delivery)
-            found.append(SyncRequest.parse(delivery.body))
-    return found
 
 
 @pytest.fixture
@@ -98,7 +86,7 @@ def test_one_unreadable_schedule_row_skips_only_that_schedule(
         ("acme", SyncType.DATA_LABELS), ("acme", SyncType.CRM_METADATA),
         ("beta", SyncType.DATA_LABELS),
     }  # fmt: skip
-    messages = _queued(runtime)
+    messages = take_queued(runtime)
     assert len(messages) == 3
     _assert_every_queued_schedule_has_its_message(runtime, messages)
     [message] = _invalid_audits(runtime, "beta")
@@ -126,7 +114,7 @@ def test_a_run_whose_schedule_row_was_broken_after_it_was_queued_is_audited_once
     runtime: Runtime, two_accounts: None
 ) -> None:
     Scheduler(runtime).tick()
-    [message] = [m for m in _queued(runtime) if (m.account_id, m.sync_type) == (
+    [message] = [m for m in take_queued(runtime) if (m.account_id, m.sync_type) == (
         "beta", SyncType.CRM_METADATA)]  # fmt: skip
     _edit_schedule(runtime, "beta", "CrmMetadata", Interval="every fortnight")
     worker = Worker(runtime)
@@ -177,7 +165,7 @@ def test_an_unreadable_due_index_row_does_not_stop_the_tick(
     # Its RowKey still names the schedule, which is fine: it is rebuilt and runs.
     assert enqueued == {(a, t) for a in ("acme", "beta") for t in TYPES}
     assert again.enqueued == []
-    _assert_every_queued_schedule_has_its_message(runtime, _queued(runtime))
+    _assert_every_queued_schedule_has_its_message(runtime, take_queued(runtime))
     [message] = [
         r.message for r in runtime.audit.recent("acme", limit=50) if "due index" in r.message
     ]
