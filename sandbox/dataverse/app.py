@@ -4,7 +4,9 @@ Identity (same host, like a sovereign-cloud authority):
     GET  /{tenant}/v2.0/.well-known/openid-configuration
     POST /{tenant}/oauth2/v2.0/token                      client_credentials only
 Web API (bearer token from the endpoint above, audience = this server's URL):
-    GET  /api/data/v9.2/EntityDefinitions(LogicalName='{entity}')/Attributes
+    GET  /api/data/v9.2/                                         service document
+    GET  /api/data/v9.2/WhoAmI()
+    GET  /api/data/v9.2/EntityDefinitions[...]                   (sandbox/dataverse/metadata.py)
     POST /api/data/v9.2/$batch                                   (sandbox/dataverse/batch.py)
     GET/POST            /api/data/v9.2/{entity_set}              (reads, FetchXML, deltas, create)
     GET/PATCH/DELETE    /api/data/v9.2/{entity_set}({key})       (id or alternate key)
@@ -36,13 +38,17 @@ from starlette.routing import BaseRoute, Route
 from sandbox.counters import CountingMiddleware
 from sandbox.dataverse.batch import BatchRunner
 from sandbox.dataverse.concurrency import ConcurrencyLimitMiddleware
-from sandbox.dataverse.state import ATTRIBUTE_PROPERTIES, DataverseState
+from sandbox.dataverse.metadata import MetadataApi
+from sandbox.dataverse.metadata_model import service_entity_sets, who_am_i_ids
+from sandbox.dataverse.odata import ODataError
+from sandbox.dataverse.state import DataverseState
 from sandbox.dataverse.webapi import ApiRequest, ApiResponse, WebApi
 from sandbox.faults import FaultMiddleware
 
 API = "/api/data/v9.2"
 ATTRIBUTES_TEMPLATE = f"{API}/EntityDefinitions(LogicalName='{{entity}}')/Attributes"
 LOOKUP_ATTRIBUTES_TEMPLATE = f"{ATTRIBUTES_TEMPLATE}/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+ENTITY_DEFINITIONS_TEMPLATE = f"{API}/EntityDefinitions{{rest:path}}"
 BATCH_TEMPLATE = f"{API}/$batch"
 COLLECTION_TEMPLATE = f"{API}/{{entity_set}}"
 RECORD_TEMPLATE = f"{API}/{{entity_set}}({{key}})"
@@ -287,35 +293,56 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             "found in the MetadataCache.",
         )
 
-    async def entity_attributes(request: Request) -> Response:
+    metadata = MetadataApi(state)
+
+    async def entity_definitions(request: Request) -> Response:
         denied = authorize(request)
         if denied is not None:
             return denied
-        entity = request.path_params["entity"]
-        for option in request.query_params:
-            if option != "$select":
-                return odata_error(
-                    400, "0x0", f"The query parameter {option} is not supported by the sandbox."
-                )
-        raw_select = request.query_params.get("$select", "")
-        select = tuple(name.strip() for name in raw_select.split(",") if name.strip())
-        for name in select:
-            if name not in ATTRIBUTE_PROPERTIES and name != "MetadataId":
-                return odata_error(
-                    400,
-                    "0x0",
-                    unknown_property(name, "AttributeMetadata"),
-                )
-        attributes = state.attributes.get(entity)
-        if attributes is None:
-            return entity_not_found(entity)
-        select = tuple(name for name in select if name != "MetadataId")
-        suffix = f"({','.join(select)})" if select else ""
+        query = parse_qsl(request.url.query, keep_blank_values=True)
+        params = request.path_params
+        # The product's own path keeps its route (and counter) name.
+        rest = params.get("rest", f"(LogicalName='{params.get('entity')}')/Attributes")
+        try:
+            with state.lock:
+                body = metadata.handle(rest, query, f"{_base_url(request)}{API}")
+        except ODataError as error:
+            return odata_error(error.status, error.code, error.message, error.headers or None)
+        return _odata(body, headers=ratelimit_headers())
+
+    async def service_document(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        if request.url.query:
+            return odata_error(
+                400, "0x0", "The service document takes no query options in the sandbox."
+            )
         return _odata(
             {
-                "@odata.context": f"{_base_url(request)}{API}/$metadata#EntityDefinitions"
-                f"('{entity}')/Attributes{suffix}",
-                "value": [a.to_json(select, state.user_language) for a in list(attributes)],
+                "@odata.context": f"{_base_url(request)}{API}/$metadata",
+                "value": [
+                    {"name": name, "kind": "EntitySet", "url": name}
+                    for name in service_entity_sets(state)
+                ],
+            },
+            headers=ratelimit_headers(),
+        )
+
+    async def who_am_i(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        if request.url.query:
+            return odata_error(400, "0x0", "WhoAmI takes no query options in the sandbox.")
+        header = request.headers.get("authorization", "")
+        issued = state.valid_token(header[7:].strip(), _base_url(request))
+        client_id = issued.client_id if issued is not None else ""
+        return _odata(
+            {
+                "@odata.context": f"{_base_url(request)}{API}/$metadata#"
+                "Microsoft.Dynamics.CRM.WhoAmIResponse",
+                **who_am_i_ids(state, client_id),
             },
             headers=ratelimit_headers(),
         )
@@ -401,8 +428,13 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
     routes: list[BaseRoute] = [
         Route(DISCOVERY_TEMPLATE, openid_configuration, methods=["GET"]),
         Route(TOKEN_TEMPLATE, token, methods=["POST"]),
-        Route(ATTRIBUTES_TEMPLATE, entity_attributes, methods=["GET"]),
+        Route(API, service_document, methods=["GET"]),
+        Route(API + "/", service_document, methods=["GET"]),
+        Route(API + "/WhoAmI", who_am_i, methods=["GET"]),
+        Route(API + "/WhoAmI()", who_am_i, methods=["GET"]),
+        Route(ATTRIBUTES_TEMPLATE, entity_definitions, methods=["GET"]),
         Route(LOOKUP_ATTRIBUTES_TEMPLATE, lookup_attributes, methods=["GET"]),
+        Route(ENTITY_DEFINITIONS_TEMPLATE, entity_definitions, methods=["GET"]),
         Route(BATCH_TEMPLATE, batch, methods=["POST"]),
         Route(REF_ITEM_TEMPLATE, web_api, methods=["DELETE"]),
         Route(REF_TEMPLATE, web_api, methods=["POST", "DELETE"]),

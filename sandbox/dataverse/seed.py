@@ -100,6 +100,7 @@ ACCOUNT: list[AttributeRow] = [
     ("emailaddress1", "String", "Email", None),
     ("telephone1", "String", "Main Phone", None),
     ("websiteurl", "String", "Website", None),
+    ("accountcategorycode", "Picklist", "Category", None),
     ("industrycode", "Picklist", "Industry", None),
     ("numberofemployees", "Integer", "Number of Employees", None),
     ("revenue", "Money", "Annual Revenue", None),

@@ -84,7 +84,7 @@ ATTRIBUTE_PROPERTIES = (
 )
 
 
-def _deterministic_id(*parts: str) -> str:
+def deterministic_id(*parts: str) -> str:
     return str(uuid.uuid5(_IDS, "/".join(parts)))
 
 
@@ -104,7 +104,7 @@ class AttributeDef:
 
     def __post_init__(self) -> None:
         if not self.metadata_id:
-            self.metadata_id = _deterministic_id(self.entity, self.logical_name)
+            self.metadata_id = deterministic_id(self.entity, self.logical_name)
         if self.schema_name is None:
             self.schema_name = self.logical_name.capitalize()
 
@@ -113,7 +113,7 @@ class AttributeDef:
         return self.labels.get(ENGLISH)
 
     def label_id(self, language: int) -> str:
-        return _deterministic_id(self.entity, self.logical_name, "DisplayName", str(language))
+        return deterministic_id(self.entity, self.logical_name, "DisplayName", str(language))
 
     def to_json(self, select: tuple[str, ...], user_language: int) -> dict[str, Any]:
         odata_type, type_name = _TYPES.get(self.attribute_type, ("AttributeMetadata", ""))
@@ -143,7 +143,8 @@ class AttributeDef:
         }
         body: dict[str, Any] = {"@odata.type": f"#Microsoft.Dynamics.CRM.{odata_type}"}
         for name in select or ATTRIBUTE_PROPERTIES:
-            body[name] = values[name]
+            if name != "MetadataId":  # always returned, last
+                body[name] = values[name]
         body["MetadataId"] = self.metadata_id
         return body
 
