@@ -43,6 +43,7 @@ _PATH = re.compile(
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _NAME_KEY = re.compile(r"^LogicalName='(?P<name>[^']*)'$")
 _FILTER = re.compile(r"^\s*(?P<property>\w+)\s+eq\s+(?P<value>.+?)\s*$")
+_STRING_LITERAL = re.compile(r"^'(?P<value>(?:[^']|'')*)'$")
 _ENUM_LITERAL = re.compile(r"^Microsoft\.Dynamics\.CRM\.\w+'(?P<value>[^']*)'$")
 
 
@@ -108,25 +109,26 @@ def _filter(raw: str | None, values_of: Any, allowed: Sequence[str], metadata_ty
     namespace); a predicate over the item's property values. Anything richer is refused."""
     if raw is None:
         return lambda _item: True
+    refused = bad_request(
+        f"The $filter '{raw}' is not supported by the sandbox on metadata: it accepts one "
+        "'Property eq value' comparison with a string, boolean or enum literal."
+    )
     match = _FILTER.match(raw)
     if match is None:
-        raise bad_request(
-            f"The $filter '{raw}' is not supported by the sandbox on metadata: it accepts one "
-            "'Property eq value' comparison."
-        )
+        raise refused
     name, literal = match["property"], match["value"]
     if name not in allowed:
         raise _not_found_property(name, metadata_type)
     expected: object
-    enum = _ENUM_LITERAL.match(literal)
+    enum, string = _ENUM_LITERAL.match(literal), _STRING_LITERAL.match(literal)
     if literal in ("true", "false"):
         expected = literal == "true"
     elif enum is not None:
         expected = enum["value"]
-    elif len(literal) >= 2 and literal[0] == literal[-1] == "'":
-        expected = literal[1:-1].replace("''", "'")
+    elif string is not None:
+        expected = string["value"].replace("''", "'")
     else:
-        raise bad_request(f"The literal {literal} is not supported by the sandbox in $filter.")
+        raise refused
     return lambda item: values_of(item).get(name) == expected
 
 

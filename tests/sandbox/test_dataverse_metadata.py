@@ -229,6 +229,25 @@ def test_metadata_ids_are_stable_and_address_the_table(
     }
 
 
+def test_expanded_columns_filtered_by_an_enum_as_documented(
+    dataverse_api: httpx.Client,
+) -> None:
+    """The `$expand` example of query-metadata-web-api.md (options separated by `;`)."""
+    response = dataverse_api.get(
+        "EntityDefinitions(LogicalName='account')",
+        params={
+            "$select": "LogicalName",
+            "$expand": "Attributes($select=LogicalName;$filter=AttributeType eq "
+            "Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist')",
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["LogicalName"] == "account"
+    assert [a["LogicalName"] for a in body["Attributes"]] == ["accountcategorycode", "industrycode"]
+    assert all(a["@odata.type"].endswith("PicklistAttributeMetadata") for a in body["Attributes"])
+
+
 def test_filter_on_change_tracking(
     dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
 ) -> None:
@@ -323,6 +342,13 @@ def test_picklist_cast_lists_the_options_of_every_choice_column(
             {"$filter": "Nonsense eq 'x'"},
             "Could not find a property named 'Nonsense' on type "
             "'Microsoft.Dynamics.CRM.EntityMetadata'.",
+        ),
+        (
+            "EntityDefinitions",
+            {"$filter": "LogicalName eq 'contact' or LogicalName eq 'lead'"},
+            "The $filter 'LogicalName eq 'contact' or LogicalName eq 'lead'' is not supported "
+            "by the sandbox on metadata: it accepts one 'Property eq value' comparison with a "
+            "string, boolean or enum literal.",
         ),
         (
             "EntityDefinitions",
