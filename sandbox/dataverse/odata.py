@@ -18,7 +18,7 @@ import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -202,8 +202,18 @@ class Segment:
     raw_key: str | None = None
 
 
-def parse_literal(text: str) -> Any:
+def parse_literal(text: str, aliases: Mapping[str, str] | None = None) -> Any:
     text = text.strip()
+    if text.startswith("@"):
+        # A parameter alias (OData URL conventions 5.1.1.13.1): its value is in the query
+        # string, as a literal or as JSON for a complex or entity parameter.
+        if aliases is None or text not in aliases:
+            raise bad_request(f"The parameter alias '{text}' has no value in the query string.")
+        value = aliases[text]
+        try:
+            return parse_literal(value)
+        except ODataError:
+            return value
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
         return text[1:-1].replace("''", "'")
     if text == "null":
@@ -222,7 +232,7 @@ def parse_literal(text: str) -> Any:
         raise bad_request(f"Syntax error: '{text}' is not a literal.") from None
 
 
-def parse_key(text: str) -> str | dict[str, Any]:
+def parse_key(text: str, aliases: Mapping[str, str] | None = None) -> str | dict[str, Any]:
     text = text.strip()
     if GUID.match(text):
         return text.lower()
@@ -235,12 +245,13 @@ def parse_key(text: str) -> str | dict[str, Any]:
             raise bad_request(
                 f"Bad Request - Error in query syntax: the key '{text}' is not valid."
             )
-        key[name.strip()] = parse_literal(value)
+        key[name.strip()] = parse_literal(value, aliases)
     return key
 
 
-def parse_path(raw: str) -> list[Segment]:
-    """Segments of a resource path (after `/api/data/v9.2/`), still percent-encoded."""
+def parse_path(raw: str, aliases: Mapping[str, str] | None = None) -> list[Segment]:
+    """Segments of a resource path (after `/api/data/v9.2/`), still percent-encoded;
+    `aliases` are the query's `@name=value` parameter aliases."""
     segments: list[Segment] = []
     for raw_segment in raw.split("/"):
         segment = unquote(raw_segment)
@@ -253,7 +264,7 @@ def parse_path(raw: str) -> list[Segment]:
         if not rest.endswith(")"):
             raise bad_request(f"Bad Request - Error in query syntax: '{segment}'.")
         inner = rest[:-1]
-        segments.append(Segment(name, parse_key(inner) if inner else None, inner))
+        segments.append(Segment(name, parse_key(inner, aliases) if inner else None, inner))
     return segments
 
 

@@ -44,6 +44,22 @@ from sandbox.dataverse.odata import (
     skiptoken_param,
     unsupported,
 )
+from sandbox.dataverse.query import (
+    COLLECTION_ANNOTATIONS,
+    COUNT_EXCEEDED,
+    MAX_COUNT,
+    NOT_SIMULATED_FUNCTIONS,
+    RECORD_ANNOTATIONS,
+    TOTAL_COUNT,
+    RowView,
+    annotation_preference,
+    check_options,
+    expand_context,
+    not_simulated,
+    ordered_ids,
+    parse_expand,
+    parse_orderby,
+)
 from sandbox.dataverse.records import Records, key_not_found, not_found
 from sandbox.dataverse.schema import TableDef
 from sandbox.dataverse.store import Row, Table, Transaction
@@ -59,7 +75,20 @@ EXPIRED_TOKEN_MESSAGE = (
     "Version stamp associated with the client has expired. Please perform a full sync."
 )
 TRACKING_OPTIONS = ("$filter", "$orderby", "$expand", "$top")
-_READ_OPTIONS = {"$select", "$filter", "$top", "$skiptoken", "$deltatoken", "fetchXml"}
+FETCH_COOKIE = "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"
+FETCH_MORE = "Microsoft.Dynamics.CRM.morerecords"
+FETCH_ANNOTATIONS = frozenset({FETCH_COOKIE, FETCH_MORE})
+_READ_OPTIONS = {
+    "$select",
+    "$filter",
+    "$top",
+    "$orderby",
+    "$count",
+    "$expand",
+    "$skiptoken",
+    "$deltatoken",
+    "fetchXml",
+}
 _QUERY_SAFE = "$,'()@:!*;/="
 
 
@@ -182,10 +211,14 @@ class WebApi:
             return error_response(error, self.state.trace_id())
 
     def _dispatch(self, request: ApiRequest) -> ApiResponse:
-        segments = parse_path(request.path)
+        check_options(request.query)
+        aliases = {k: v for k, v in request.query if k.startswith("@")}
+        segments = parse_path(request.path, aliases)
         if not segments:
             raise ODataError(404, "0x8006088a", "Resource not found for the segment ''.")
         first = segments[0]
+        if first.name in NOT_SIMULATED_FUNCTIONS:
+            raise not_simulated(f"The function {first.name}")
         table = self.records.table_for_set(first.name)
         method = request.method.upper()
         if len(segments) == 1:
@@ -239,25 +272,75 @@ class WebApi:
 
     # Reads ------------------------------------------------------------------------------------
 
-    def _context(self, request: ApiRequest, entity_set: str, select: list[str] | None) -> str:
-        columns = f"({','.join(select)})" if select else ""
+    def _context(
+        self,
+        request: ApiRequest,
+        entity_set: str,
+        select: list[str] | None,
+        view: RowView | None = None,
+    ) -> str:
+        items = [*(select or []), *(expand_context(view.expansions) if view else [])]
+        columns = f"({','.join(items)})" if items else ""
         return f"{request.api_url}/$metadata#{entity_set}{columns}"
+
+    def _delta_link(self, request: ApiRequest, entity_set: str, token: str) -> str:
+        select = query_text([(k, v) for k, v in request.query if k == "$select"])
+        separator = "&" if select else ""  # no stray `?&` when the read had no $select
+        return (
+            f"{request.api_url}/{entity_set}?{select}{separator}"
+            f"$deltatoken={delta_token_param(token)}"
+        )
 
     def read_one(self, request: ApiRequest, table: Table, segment: Segment) -> ApiResponse:
         row = self._row(table, segment)
+        for name in ("$filter", "$top", "$orderby", "$count", "$skiptoken", "$deltatoken"):
+            if request.option(name) is not None:
+                raise not_simulated(f"The query option {name} on a single record")
         raw_select = request.option("$select")
         select = _select(table.definition, raw_select)
+        view, applied = self._view(request, table.definition, RECORD_ANNOTATIONS)
         wanted = request.headers.get("if-none-match")
-        if wanted and wanted not in ("null", "*") and wanted == row.etag:
+        # Documented: never 304 with $expand or odata.include-annotations.
+        cacheable = not applied and not view.expansions
+        if cacheable and wanted and wanted not in ("null", "*") and wanted == row.etag:
             return ApiResponse(304, [("OData-Version", "4.0")])
         body = {
             "@odata.context": self._context(
-                request, table.definition.entity_set, select if raw_select else None
+                request, table.definition.entity_set, select if raw_select else None, view
             )
             + "/$entity",
-            **self.records.serialize(table.definition, row, select),
+            **self._render(view, table.definition, row, select),
         }
-        return json_response(200, body)
+        headers = [("Preference-Applied", applied)] if applied else []
+        return json_response(200, body, headers)
+
+    def _view(
+        self, request: ApiRequest, definition: TableDef, supported: frozenset[str]
+    ) -> tuple[RowView, str | None]:
+        raw_expand = request.option("$expand")
+        expansions = (
+            []
+            if raw_expand is None
+            else parse_expand(
+                raw_expand, definition, lambda name: self.records.table(name).definition
+            )
+        )
+        prefs = preferences(request.headers.get("prefer"))
+        annotations, applied = annotation_preference(prefs, supported)
+        names = {
+            t.definition.logical_name: t.definition.primary_name for t in self.state.tables.values()
+        }
+        return RowView(expansions, annotations, names), applied
+
+    def _find(self, logical_name: str, row_id: str) -> Row | None:
+        table = self.state.tables.get(logical_name)
+        return None if table is None else table.get(row_id)
+
+    def _render(
+        self, view: RowView, definition: TableDef, row: Row, select: list[str]
+    ) -> dict[str, Any]:
+        plain = self.records.serialize(definition, row, select)
+        return view.render(definition, row, select, plain, self._find)
 
     def read_collection(self, request: ApiRequest, table: Table) -> ApiResponse:
         definition = table.definition
@@ -265,6 +348,9 @@ class WebApi:
             if name.startswith("$") and name not in _READ_OPTIONS:
                 raise unsupported(f"The query option {name}")
         if request.option("fetchXml") is not None:
+            for name, _ in request.query:
+                if name.startswith("$"):
+                    raise not_simulated(f"The query option {name} with fetchXml")
             return self.read_fetchxml(request, table)
         prefs = preferences(request.headers.get("prefer"))
         delta = request.option("$deltatoken")
@@ -281,6 +367,12 @@ class WebApi:
         raw_select = request.option("$select")
         select = _select(definition, raw_select)
         predicate = self._filter(definition, request.option("$filter"))
+        raw_order = request.option("$orderby")
+        order = parse_orderby(raw_order, definition) if raw_order is not None else []
+        raw_count = request.option("$count")
+        if raw_count not in (None, "true", "false"):
+            raise bad_request(f"Invalid value '{raw_count}' for $count: true or false expected.")
+        view, annotations_applied = self._view(request, definition, COLLECTION_ANNOTATIONS)
         size, applied = _page_size(prefs)
         top = request.option("$top")
         if applied is None and top is not None:
@@ -294,19 +386,42 @@ class WebApi:
         snapshot = self.state.version
         if tracking and cookie is not None and "snapshot" in cookie.extra:
             snapshot = int(cookie.extra["snapshot"])
-        rows, more = self._page(table, table.ids_after(last_id), predicate, size)
+        if order:
+            # Sorted afresh for each page; the cookie's last id says where the page starts.
+            ids = ordered_ids(table, order, partial(Records.read, definition))
+            start = ids.index(last_id) + 1 if last_id in ids else 0
+            remaining: Iterator[str] = iter(ids[start:])
+        else:
+            remaining = table.ids_after(last_id)
+        rows, more = self._page(table, remaining, predicate, size)
         if applied is None and top is not None:
             more = False
         body: dict[str, Any] = {
             "@odata.context": self._context(
-                request, definition.entity_set, select if raw_select else None
+                request, definition.entity_set, select if raw_select else None, view
             )
         }
+        if raw_count == "true" or TOTAL_COUNT in view.annotations:
+            total = sum(
+                1
+                for row in table.rows.values()
+                if predicate is None or predicate(partial(Records.read, definition, row))
+            )
+            if raw_count == "true":
+                body["@odata.count"] = min(total, MAX_COUNT)
+            if TOTAL_COUNT in view.annotations:
+                body[f"@{TOTAL_COUNT}"] = min(total, MAX_COUNT) if raw_count == "true" else -1
+            if COUNT_EXCEEDED in view.annotations:
+                body[f"@{COUNT_EXCEEDED}"] = total > MAX_COUNT
         headers: list[tuple[str, str]] = []
-        applied_list = [p for p in ("odata.track-changes" if tracking else None, applied) if p]
+        applied_list = [
+            p
+            for p in ("odata.track-changes" if tracking else None, applied, annotations_applied)
+            if p
+        ]
         if applied_list:
             headers.append(("Preference-Applied", ",".join(applied_list)))
-        values = [self.records.serialize(definition, row, select) for row in rows]
+        values = [self._render(view, definition, row, select) for row in rows]
         if more:
             extra = {"snapshot": str(snapshot)} if tracking else {}
             next_cookie = self._cookie(definition, rows, page_number, extra, cookie)
@@ -316,11 +431,7 @@ class WebApi:
             )
         elif tracking:
             token = delta_token(snapshot, self.state.now())
-            body["@odata.deltaLink"] = (
-                f"{request.api_url}/{definition.entity_set}?"
-                + query_text([(k, v) for k, v in request.query if k == "$select"])
-                + f"&$deltatoken={delta_token_param(token)}"
-            )
+            body["@odata.deltaLink"] = self._delta_link(request, definition.entity_set, token)
             body["value"] = values
         else:
             body["value"] = values
@@ -403,6 +514,7 @@ class WebApi:
                 )
         raw_select = request.option("$select")
         select = _select(definition, raw_select)
+        view, annotations_applied = self._view(request, definition, RECORD_ANNOTATIONS)
         size, applied = _page_size(prefs)
         cookie = self._skiptoken(request)
         snapshot = self.state.version
@@ -423,7 +535,7 @@ class WebApi:
         for phase, _, row_id in page:
             row = table.rows.get(row_id) if phase == 0 else None
             if row is not None:
-                values.append(self.records.serialize(definition, row, select))
+                values.append(self._render(view, definition, row, select))
             else:
                 values.append(
                     {
@@ -439,7 +551,8 @@ class WebApi:
             )
             + "/$delta"
         }
-        headers = [("Preference-Applied", applied)] if applied else []
+        applied_list = [p for p in (applied, annotations_applied) if p]
+        headers = [("Preference-Applied", ",".join(applied_list))] if applied_list else []
         if more:
             phase, version, _ = page[-1]
             extra = {"snapshot": str(snapshot), "phase": str(phase), "last": str(version)}
@@ -452,11 +565,7 @@ class WebApi:
             )
         else:
             token = delta_token(snapshot, self.state.now())
-            body["@odata.deltaLink"] = (
-                f"{request.api_url}/{definition.entity_set}?"
-                + query_text([(k, v) for k, v in request.query if k == "$select"])
-                + f"&$deltatoken={delta_token_param(token)}"
-            )
+            body["@odata.deltaLink"] = self._delta_link(request, definition.entity_set, token)
             body["value"] = values
         return json_response(200, body, headers)
 
@@ -511,12 +620,9 @@ class WebApi:
             for name in select
         ]
         prefs = preferences(request.headers.get("prefer"))
-        wanted = prefs.get("odata.include-annotations", "")
-        annotations = {a.strip() for a in wanted.split(",")}
-        show_cookie = "*" in annotations or (
-            "Microsoft.Dynamics.CRM.fetchxmlpagingcookie" in annotations
-        )
-        show_more = "*" in annotations or "Microsoft.Dynamics.CRM.morerecords" in annotations
+        annotations, wanted = annotation_preference(prefs, FETCH_ANNOTATIONS)
+        show_cookie = FETCH_COOKIE in annotations
+        show_more = FETCH_MORE in annotations
         body: dict[str, Any] = {
             "@odata.context": self._context(request, definition.entity_set, select),
         }
@@ -535,9 +641,7 @@ class WebApi:
             }
             for r in rows
         ]
-        headers = (
-            [("Preference-Applied", f'odata.include-annotations="{wanted}"')] if wanted else []
-        )
+        headers = [("Preference-Applied", wanted)] if wanted else []
         return json_response(200, body, headers)
 
     # Writes -----------------------------------------------------------------------------------
