@@ -44,8 +44,14 @@ def bad_request(message: str, code: str = "0x0") -> ODataError:
     return ODataError(400, code, message)
 
 
+QUERY_ERROR = "0x80060888"  # the code Dataverse gives query-parsing errors
+
+
 def unsupported(what: str) -> ODataError:
-    return ODataError(400, "0x0", f"{what} is not supported by the sandbox.")
+    """Something Dataverse does that the sandbox refuses rather than answer wrongly."""
+    return ODataError(
+        400, QUERY_ERROR, f"{what} is not simulated by the sandbox (see sandbox/README.md)."
+    )
 
 
 # Encoding -------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Query options of the Dataverse sandbox beyond paging: which options it accepts and which it
-refuses, `$orderby`, `$count`, single-valued `$expand`, and the annotations asked for with
-`Prefer: odata.include-annotations` (formatted values, lookup annotations, record counts).
+refuses, `$orderby`, `$count`, single-valued `$expand`, and which annotations asked for with
+`Prefer: odata.include-annotations` it applies (rows are written out in `rowview.py`).
 
 Sources (PAD = MicrosoftDocs/powerapps-docs developer/data-platform/webapi/query/):
 `count-rows.md` (`@odata.count` up to 5,000 after `@odata.context`; totalrecordcount
@@ -16,20 +16,14 @@ on lookup type navigation property."); an unknown option is answered with the se
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sandbox.dataverse.odata import ODataError, bad_request
-from sandbox.dataverse.records import Records
+from sandbox.dataverse.odata import QUERY_ERROR, ODataError, bad_request, unsupported
 from sandbox.dataverse.schema import TableDef
 from sandbox.dataverse.store import Row, Table
 
-# (logical name, id) -> the row, if it exists
-Finder = Callable[[str, str], Row | None]
-
-QUERY_ERROR = "0x80060888"
 MAX_COUNT = 5000
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 NAVIGATION = "Microsoft.Dynamics.CRM.associatednavigationproperty"
@@ -39,6 +33,9 @@ COUNT_EXCEEDED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 RECORD_ANNOTATIONS = frozenset({FORMATTED, NAVIGATION, LOGICAL_NAME})
 COLLECTION_ANNOTATIONS = RECORD_ANNOTATIONS | {TOTAL_COUNT, COUNT_EXCEEDED}
 
+# Options written requests may carry (return=representation reads $select and $expand; a
+# $ref DELETE reads $id).
+WRITE_OPTIONS = frozenset({"$select", "$expand", "$id", "tag"})
 # Options the sandbox reads somewhere (each resource refuses those it has no use for);
 # `tag` is documented as a plug-in shared variable, which the sandbox accepts and ignores.
 ACCEPTED_OPTIONS = frozenset(
@@ -75,18 +72,17 @@ def query_error(message: str) -> ODataError:
     return ODataError(400, QUERY_ERROR, message)
 
 
-def not_simulated(what: str) -> ODataError:
-    return query_error(f"{what} is not simulated by the sandbox (see sandbox/README.md).")
-
-
-def check_options(query: Iterable[tuple[str, str]]) -> None:
+def check_options(query: Iterable[tuple[str, str]], method: str) -> None:
     """Refuse any query option the sandbox would otherwise ignore."""
     for name, _ in query:
-        if name.startswith("@") or name in ACCEPTED_OPTIONS:
+        if name.startswith("@"):
             continue  # `@p1`: a parameter alias (OData URL conventions 5.1.1.13.1)
         if name in NOT_SIMULATED_OPTIONS:
-            raise not_simulated(f"The query option {name}")
-        raise query_error(f"The query parameter {name} is not supported")
+            raise unsupported(f"The query option {name}")
+        if name not in ACCEPTED_OPTIONS:
+            raise query_error(f"The query parameter {name} is not supported")
+        if method != "GET" and name not in WRITE_OPTIONS:
+            raise unsupported(f"The query option {name} on a {method} request")
 
 
 def unknown_property(definition: TableDef, name: str) -> ODataError:
@@ -164,9 +160,9 @@ def parse_expand(
         name, found, rest = item.partition("(")
         name = name.strip()
         if name.endswith("/$ref"):
-            raise not_simulated("$expand with /$ref")
+            raise unsupported("$expand with /$ref")
         if name in definition.many_to_many:
-            raise not_simulated(f"Expanding the collection-valued navigation property {name}")
+            raise unsupported(f"Expanding the collection-valued navigation property {name}")
         lookup = definition.lookups.get(name)
         if lookup is None:
             raise unknown_property(definition, name)
@@ -178,7 +174,7 @@ def parse_expand(
             for option in _split_top(rest[:-1], ";"):
                 key, _, value = option.strip().partition("=")
                 if key != "$select":
-                    raise not_simulated(f"The option {key or option.strip()} inside $expand")
+                    raise unsupported(f"The option {key or option.strip()} inside $expand")
                 readable = set(target.readable()) | {target.primary_id}
                 select = tuple(n.strip() for n in value.split(",") if n.strip())
                 for column in select:
@@ -218,192 +214,3 @@ def annotation_preference(
     if not echoed:
         return frozenset(), None
     return frozenset(applied), f'odata.include-annotations="{",".join(echoed)}"'
-
-
-# Formatted values ------------------------------------------------------------------------------
-
-_ALLOW = {True: "Do Not Allow", False: "Allow"}
-_BOOL_LABELS: dict[str, dict[bool, str]] = {
-    **{name: _ALLOW for name in ("donotbulkemail", "donotemail", "donotphone")},
-    "type": {False: "Static", True: "Dynamic"},
-    "directioncode": {False: "Incoming", True: "Outgoing"},
-}
-_ACTIVE = {0: "Active", 1: "Inactive"}
-_ACTIVITY_STATE = {0: "Open", 1: "Completed", 2: "Canceled"}
-_STATE_LABELS: dict[str, dict[int, str]] = {
-    "contact": _ACTIVE,
-    "account": _ACTIVE,
-    "list": _ACTIVE,
-    "lead": {0: "Open", 1: "Qualified", 2: "Disqualified"},
-    "task": _ACTIVITY_STATE,
-    "phonecall": _ACTIVITY_STATE,
-}
-_STATUS_LABELS: dict[str, dict[int, str]] = {
-    "contact": {1: "Active", 2: "Inactive"},
-    "account": {1: "Active", 2: "Inactive"},
-    "list": {0: "Active", 1: "Inactive"},
-    "lead": {
-        1: "New",
-        2: "Contacted",
-        3: "Qualified",
-        4: "Lost",
-        5: "Cannot Contact",
-        6: "No Longer Interested",
-        7: "Canceled",
-    },
-    "task": {
-        2: "Not Started",
-        3: "In Progress",
-        4: "Waiting on someone else",
-        5: "Completed",
-        6: "Canceled",
-        7: "Deferred",
-    },
-    "phonecall": {1: "Open", 2: "Made", 3: "Canceled", 4: "Received"},
-}
-_PICKLIST_LABELS: dict[str, dict[int, str]] = {
-    "createdfromcode": {1: "Account", 2: "Contact", 4: "Lead"},
-    "gendercode": {1: "Male", 2: "Female"},
-    "prioritycode": {0: "Low", 1: "Normal", 2: "High"},
-    "leadsourcecode": {
-        1: "Advertisement",
-        2: "Employee Referral",
-        3: "External Referral",
-        4: "Partner",
-        5: "Public Relations",
-        6: "Seminar",
-        7: "Trade Show",
-        8: "Web",
-        9: "Word of Mouth",
-        10: "Other",
-    },
-}
-_MONEY = frozenset({"revenue", "annualincome"})  # Currency columns in Dataverse
-_DATE_ONLY = frozenset({"birthdate"})
-SANDBOX_USER_NAME = "Sandbox Application User"
-
-
-def _date_text(value: str, date_only: bool) -> str:
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))  # the user's zone is UTC
-    day = f"{moment.month}/{moment.day}/{moment.year}"
-    if date_only:
-        return day
-    hour = moment.hour % 12 or 12
-    return f"{day} {hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-@dataclass
-class RowView:
-    """How rows are written out: expansions and annotations on top of the selected columns."""
-
-    expansions: list[Expansion] = field(default_factory=list)
-    annotations: frozenset[str] = frozenset()
-    primary_names: dict[str, str] = field(default_factory=dict)  # logical name -> name column
-
-    def render(
-        self,
-        definition: TableDef,
-        row: Row,
-        select: list[str],
-        plain: dict[str, Any],
-        find: Finder,
-    ) -> dict[str, Any]:
-        """`plain` is the row as serialised without annotations (ETag, columns, primary key)."""
-        if not self.annotations and not self.expansions:
-            return plain
-        out: dict[str, Any] = {}
-        for name, value in plain.items():
-            if self.annotations and value is not None and not name.startswith("@"):
-                out.update(self._annotations(definition, row, name, value, find))
-            out[name] = value
-        for expansion in self.expansions:
-            out[expansion.navigation] = self._expanded(row, expansion, find)
-        return out
-
-    def _annotations(
-        self,
-        definition: TableDef,
-        row: Row,
-        name: str,
-        value: Any,
-        find: Finder,
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        column_name = name[1:-6] if name.startswith("_") and name.endswith("_value") else name
-        column = definition.columns.get(column_name)
-        if column is None:
-            return out
-        if FORMATTED in self.annotations:
-            text = self._formatted(
-                self.primary_names, definition, row, column_name, column.kind, value, find
-            )
-            if text is not None:
-                out[f"{name}@{FORMATTED}"] = text
-        if column.kind == "lookup":
-            reference = row.values.get(column_name)
-            target = reference[1] if isinstance(reference, tuple) else None
-            navigation = next(
-                (
-                    lookup.navigation
-                    for lookup in definition.lookups.values()
-                    if lookup.column == column_name and lookup.target == target
-                ),
-                column_name,
-            )
-            if NAVIGATION in self.annotations:
-                out[f"{name}@{NAVIGATION}"] = navigation
-            if LOGICAL_NAME in self.annotations and target:
-                out[f"{name}@{LOGICAL_NAME}"] = target
-        return out
-
-    @staticmethod
-    def _formatted(
-        names: dict[str, str],
-        definition: TableDef,
-        row: Row,
-        name: str,
-        kind: str,
-        value: Any,
-        find: Finder,
-    ) -> str | None:
-        logical = definition.logical_name
-        if kind == "bool":
-            return _BOOL_LABELS.get(name, {True: "Yes", False: "No"})[bool(value)]
-        if kind == "state":
-            return _STATE_LABELS.get(logical, {}).get(value, str(value))
-        if kind == "status":
-            return _STATUS_LABELS.get(logical, {}).get(value, str(value))
-        if kind == "picklist":
-            return _PICKLIST_LABELS.get(name, {}).get(value, str(value))
-        if kind in ("int", "bigint"):
-            return f"{value:,}"
-        if kind == "decimal":
-            return f"${value:,.2f}" if name in _MONEY else f"{value:,.2f}"
-        if kind == "datetime":
-            return _date_text(value, name in _DATE_ONLY)
-        if kind == "lookup":
-            reference = row.values.get(name)
-            if not isinstance(reference, tuple):
-                return None
-            target_id, target = reference
-            if target == "systemuser":
-                return SANDBOX_USER_NAME
-            related = find(target, target_id)
-            return None if related is None else related.values.get(names.get(target, ""))
-        return None  # text and ids have no formatted value
-
-    @staticmethod
-    def _expanded(row: Row, expansion: Expansion, find: Finder) -> dict[str, Any] | None:
-        reference = row.values.get(expansion.column)
-        if not isinstance(reference, tuple) or reference[1] != expansion.target.logical_name:
-            return None
-        related = find(expansion.target.logical_name, reference[0])
-        if related is None:
-            return None
-        target = expansion.target
-        names = list(expansion.select) or target.readable()
-        out: dict[str, Any] = {}
-        for name in names:
-            out[name] = Records.read(target, related, name)
-        out.setdefault(target.primary_id, related.id)
-        return out

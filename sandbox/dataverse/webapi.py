@@ -51,16 +51,15 @@ from sandbox.dataverse.query import (
     NOT_SIMULATED_FUNCTIONS,
     RECORD_ANNOTATIONS,
     TOTAL_COUNT,
-    RowView,
     annotation_preference,
     check_options,
     expand_context,
-    not_simulated,
     ordered_ids,
     parse_expand,
     parse_orderby,
 )
 from sandbox.dataverse.records import Records, key_not_found, not_found
+from sandbox.dataverse.rowview import RowView
 from sandbox.dataverse.schema import TableDef
 from sandbox.dataverse.store import Row, Table, Transaction
 
@@ -211,14 +210,14 @@ class WebApi:
             return error_response(error, self.state.trace_id())
 
     def _dispatch(self, request: ApiRequest) -> ApiResponse:
-        check_options(request.query)
+        check_options(request.query, request.method.upper())
         aliases = {k: v for k, v in request.query if k.startswith("@")}
         segments = parse_path(request.path, aliases)
         if not segments:
             raise ODataError(404, "0x8006088a", "Resource not found for the segment ''.")
         first = segments[0]
         if first.name in NOT_SIMULATED_FUNCTIONS:
-            raise not_simulated(f"The function {first.name}")
+            raise unsupported(f"The function {first.name}")
         table = self.records.table_for_set(first.name)
         method = request.method.upper()
         if len(segments) == 1:
@@ -295,7 +294,7 @@ class WebApi:
         row = self._row(table, segment)
         for name in ("$filter", "$top", "$orderby", "$count", "$skiptoken", "$deltatoken"):
             if request.option(name) is not None:
-                raise not_simulated(f"The query option {name} on a single record")
+                raise unsupported(f"The query option {name} on a single record")
         raw_select = request.option("$select")
         select = _select(table.definition, raw_select)
         view, applied = self._view(request, table.definition, RECORD_ANNOTATIONS)
@@ -350,7 +349,7 @@ class WebApi:
         if request.option("fetchXml") is not None:
             for name, _ in request.query:
                 if name.startswith("$"):
-                    raise not_simulated(f"The query option {name} with fetchXml")
+                    raise unsupported(f"The query option {name} with fetchXml")
             return self.read_fetchxml(request, table)
         prefs = preferences(request.headers.get("prefer"))
         delta = request.option("$deltatoken")
@@ -654,16 +653,16 @@ class WebApi:
         if "return" in prefs and prefs["return"] == "representation":
             raw_select = request.option("$select")
             select = _select(definition, raw_select)
+            view, annotations = self._view(request, definition, RECORD_ANNOTATIONS)
             body = {
                 "@odata.context": self._context(
-                    request, definition.entity_set, select if raw_select else None
+                    request, definition.entity_set, select if raw_select else None, view
                 )
                 + "/$entity",
-                **self.records.serialize(definition, row, select),
+                **self._render(view, definition, row, select),
             }
-            return json_response(
-                status_if_body, body, [("Preference-Applied", "return=representation")]
-            )
+            applied = ",".join(p for p in ("return=representation", annotations) if p)
+            return json_response(status_if_body, body, [("Preference-Applied", applied)])
         location = _entity_ref(request, definition.entity_set, row.id)
         return ApiResponse(
             204,

@@ -546,3 +546,44 @@ def test_a_delta_link_without_select_has_no_stray_ampersand(
     )
     assert [r["name"] for r in delta["value"]] == ["Fabrikam"]
     assert "?$deltatoken=" in delta["@odata.deltaLink"]
+
+
+def test_a_write_refuses_read_options_it_would_ignore(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
+) -> None:
+    contact_id = dataverse_sandbox.state.insert("contact", {"lastname": "Jones"})
+
+    response = dataverse_api.patch(
+        f"contacts({contact_id})", params={"$filter": "lastname eq 'X'"}, json={"lastname": "B"}
+    )
+
+    assert_refused(
+        response,
+        "The query option $filter on a PATCH request is not simulated by the sandbox (see "
+        "sandbox/README.md).",
+    )
+    assert dataverse_sandbox.state.row("contact", contact_id)["lastname"] == "Jones"  # type: ignore[index]
+
+
+def test_create_with_return_representation_expands_and_annotates(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
+) -> None:
+    sample_accounts(dataverse_sandbox)
+
+    response = dataverse_api.post(
+        "contacts",
+        params={"$select": "fullname", "$expand": "parentcustomerid_account($select=name)"},
+        json={"lastname": "Jones", "parentcustomerid_account@odata.bind": f"accounts({LITWARE})"},
+        headers={"Prefer": f'return=representation,odata.include-annotations="{FORMATTED}"'},
+    )
+
+    assert response.status_code == 201
+    assert response.headers["preference-applied"] == (
+        f'return=representation,odata.include-annotations="{FORMATTED}"'
+    )
+    body = response.json()
+    assert body["parentcustomerid_account"] == {
+        "name": "Litware, Inc. (sample)",
+        "accountid": LITWARE,
+    }
+    assert body["fullname"] == "Jones"
