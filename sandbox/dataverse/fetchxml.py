@@ -4,7 +4,8 @@ Supported: `<fetch count page paging-cookie top>`, one `<entity>` with `<attribu
 `<all-attributes>`, `<order attribute descending>`, nested `<filter type="and|or">` with
 `<condition attribute operator value>` (eq, ne, neq, gt, ge, lt, le, like, not-like,
 begins-with, not-begin-with, ends-with, not-end-with, in, not-in, null, not-null). Not
-supported (400): `link-entity`, aggregates.
+supported (400): `link-entity`, aggregates, `distinct`, attribute aliases and any other
+element or fetch attribute that would change the result.
 
 Paging follows the documented cookie model: rows sorted by the order attributes, then the
 primary id; the cookie names the first and last row of the page
@@ -184,6 +185,16 @@ def parse_fetch(xml: str, table: Table) -> FetchQuery:
         )
     if entity.find("link-entity") is not None:
         raise unsupported("FetchXML link-entity")
+    # Refused rather than ignored: each would change which rows or values come back.
+    for name in ("aggregate", "distinct", "returntotalrecordcount", "latematerialize"):
+        if fetch.get(name) not in (None, "false"):
+            raise unsupported(f"The fetch attribute {name}")
+    for child in entity:
+        if child.tag not in ("all-attributes", "attribute", "order", "filter"):
+            raise unsupported(f"The FetchXML element {child.tag}")
+        if child.tag == "attribute" and set(child.attrib) - {"name"}:
+            extra = sorted(set(child.attrib) - {"name"})[0]
+            raise unsupported(f"The attribute option {extra}")
     attributes: list[str] | None = []
     orders: list[tuple[str, bool]] = []
     tests: list[RowTest] = []

@@ -587,3 +587,34 @@ def test_create_with_return_representation_expands_and_annotates(
         "accountid": LITWARE,
     }
     assert body["fullname"] == "Jones"
+
+
+@pytest.mark.parametrize(
+    ("fetch", "message"),
+    [
+        (
+            "<fetch aggregate='true'><entity name='contact'>"
+            "<attribute name='contactid' alias='n' aggregate='count' /></entity></fetch>",
+            "The fetch attribute aggregate is not simulated by the sandbox (see "
+            "sandbox/README.md).",
+        ),
+        (
+            "<fetch distinct='true'><entity name='contact'><attribute name='lastname' />"
+            "</entity></fetch>",
+            "The fetch attribute distinct is not simulated by the sandbox (see sandbox/README.md).",
+        ),
+        (
+            "<fetch><entity name='contact'><attribute name='lastname' alias='family' />"
+            "</entity></fetch>",
+            "The attribute option alias is not simulated by the sandbox (see sandbox/README.md).",
+        ),
+    ],
+)
+def test_fetchxml_the_sandbox_would_misanswer_is_refused(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client, fetch: str, message: str
+) -> None:
+    dataverse_sandbox.state.insert("contact", {"lastname": "Jones"})
+
+    response = dataverse_api.get("contacts", params={"fetchXml": fetch})
+
+    assert_refused(response, message)
