@@ -511,6 +511,8 @@ class WebApi:
                     f'The "{option}" query parameter isn\'t supported when Change Tracking is '
                     "enabled."
                 )
+        if request.option("$count") is not None:
+            raise unsupported("The query option $count on a delta link")
         raw_select = request.option("$select")
         select = _select(definition, raw_select)
         view, annotations_applied = self._view(request, definition, RECORD_ANNOTATIONS)

@@ -618,3 +618,36 @@ def test_fetchxml_the_sandbox_would_misanswer_is_refused(
     response = dataverse_api.get("contacts", params={"fetchXml": fetch})
 
     assert_refused(response, message)
+
+
+def test_options_a_delta_link_or_a_batch_part_cannot_use_are_refused(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client
+) -> None:
+    dataverse_sandbox.state.insert("account", {"name": "Contoso"})
+    link = dataverse_api.get(
+        "accounts", params={"$select": "name"}, headers={"Prefer": "odata.track-changes"}
+    ).json()["@odata.deltaLink"]
+    boundary = "batch_q"
+    part = (
+        "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        "GET /api/data/v9.2/accounts?sql=SELECT%20name%20FROM%20account HTTP/1.1\r\n\r\n"
+    )
+    batch = f"--{boundary}\r\n{part}\r\n--{boundary}--\r\n"
+
+    counted = dataverse_api.get(link + "&$count=true")
+    answered = dataverse_api.post(
+        "$batch",
+        content=batch.encode(),
+        headers={"Content-Type": f"multipart/mixed; boundary={boundary}"},
+    )
+
+    assert_refused(
+        counted,
+        "The query option $count on a delta link is not simulated by the sandbox (see "
+        "sandbox/README.md).",
+    )
+    assert answered.status_code == 400
+    assert (
+        '{"error":{"code":"0x80060888","message":"The query parameter sql is not supported"}}'
+        in (answered.text)
+    )
