@@ -78,6 +78,15 @@ class Counters:
         with self._lock:
             return dict(Counter((call.method, call.template) for call in self._calls))
 
+    def request_bytes(
+        self, method: str | None = None, template: str | None = None, *, server: str | None = None
+    ) -> int:
+        """Request body bytes received (the Content-Length each client sent), for benchmarks."""
+        return sum(
+            int(call.headers.get("content-length") or 0)
+            for call in self.calls(method, template, server=server)
+        )
+
     def total(self) -> int:
         with self._lock:
             return len(self._calls)

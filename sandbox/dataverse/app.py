@@ -12,6 +12,8 @@ Web API (bearer token from the endpoint above, audience = this server's URL):
     GET/PATCH/DELETE    /api/data/v9.2/{entity_set}({key})       (id or alternate key)
     GET                 /api/data/v9.2/{entity_set}({key})/{navigation}
     POST                /api/data/v9.2/lists({id})/Microsoft.Dynamics.CRM.AddMemberList
+    POST                /api/data/v9.2/{entity_set}/Microsoft.Dynamics.CRM.{message}
+                        (CreateMultiple, UpdateMultiple, UpsertMultiple: bulk.py)
     POST/DELETE         /api/data/v9.2/{entity_set}({key})/{navigation}[({related})]/$ref
     an unknown entity set -> 404 "Resource not found for the segment ..."
 Every Web API request counts toward the concurrent-request limit (429 0x80072326).
@@ -53,6 +55,7 @@ BATCH_TEMPLATE = f"{API}/$batch"
 COLLECTION_TEMPLATE = f"{API}/{{entity_set}}"
 RECORD_TEMPLATE = f"{API}/{{entity_set}}({{key}})"
 NAVIGATION_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}"
+BULK_TEMPLATE = f"{API}/{{entity_set}}/Microsoft.Dynamics.CRM.{{message}}"
 ACTION_TEMPLATE = f"{API}/{{entity_set}}({{key}})/Microsoft.Dynamics.CRM.{{action}}"
 REF_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}/$ref"
 REF_ITEM_TEMPLATE = f"{API}/{{entity_set}}({{key}})/{{navigation}}({{related}})/$ref"
@@ -439,6 +442,7 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         Route(REF_ITEM_TEMPLATE, web_api, methods=["DELETE"]),
         Route(REF_TEMPLATE, web_api, methods=["POST", "DELETE"]),
         Route(ACTION_TEMPLATE, web_api, methods=["POST"]),
+        Route(BULK_TEMPLATE, web_api, methods=["POST"]),
         Route(NAVIGATION_TEMPLATE, web_api, methods=["GET"]),
         Route(RECORD_TEMPLATE, web_api, methods=["GET", "PATCH", "DELETE"]),
         Route(COLLECTION_TEMPLATE, web_api, methods=["GET", "POST"]),

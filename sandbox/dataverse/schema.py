@@ -65,6 +65,9 @@ class TableDef:
     many_to_many: dict[str, ManyToMany] = field(default_factory=dict)
     change_tracking: bool = True
     is_activity: bool = False
+    # CreateMultiple / UpdateMultiple / UpsertMultiple: "Not all standard tables support these
+    # messages" (PAD bulk-operations.md); the sandbox offers them on contact, lead, account, list.
+    bulk_messages: bool = True
 
     @property
     def lookup_columns(self) -> dict[str, str]:
@@ -252,6 +255,7 @@ LISTMEMBER = TableDef(
         Column("entityid", "lookup", read_only=True),
         Column("entitytype", "string", 64, read_only=True),
     ),
+    bulk_messages=False,
 )
 
 ANNOTATION = TableDef(
@@ -273,6 +277,7 @@ ANNOTATION = TableDef(
         for target in ("contact", "lead", "account")
     },
     change_tracking=False,
+    bulk_messages=False,
 )
 
 ACTIVITY_STATES: dict[int, tuple[int, ...]] = {
@@ -321,6 +326,7 @@ def activity_table(
         },
         change_tracking=False,
         is_activity=True,
+        bulk_messages=False,
     )
 
 

@@ -25,6 +25,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sandbox.dataverse.bulk import BulkMessages
 from sandbox.dataverse.fetchxml import parse_fetch, run_fetch
 from sandbox.dataverse.odata import (
     ODataError,
@@ -235,9 +236,12 @@ class WebApi:
                     return self.delete(request, table, first)
             raise ODataError(405, "0x80060888", f"The HTTP method {method} is not allowed here.")
         if first.key is None:
-            raise ODataError(
-                404, "0x8006088a", f"Resource not found for the segment '{segments[1].name}'."
-            )
+            bound = segments[1].name
+            if len(segments) == 2 and bound.startswith("Microsoft.Dynamics.CRM."):
+                if method != "POST":
+                    raise ODataError(405, "0x80060888", "Actions are invoked with POST.")
+                return self.bulk(request, table, bound.removeprefix("Microsoft.Dynamics.CRM."))
+            raise ODataError(404, "0x8006088a", f"Resource not found for the segment '{bound}'.")
         row = self._row(table, first)
         second = segments[1]
         if second.name.startswith("Microsoft.Dynamics.CRM.") and len(segments) == 2:
@@ -728,6 +732,15 @@ class WebApi:
             )
         self.records.delete(table, row, transaction=request.transaction)
         return ApiResponse(204, [("OData-Version", "4.0")])
+
+    def bulk(self, request: ApiRequest, table: Table, message: str) -> ApiResponse:
+        ids = BulkMessages(self.records).run(
+            table, message, _json_body(request), request.transaction
+        )
+        if message != "CreateMultiple":
+            return ApiResponse(204, [("OData-Version", "4.0")])
+        context = f"{request.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
+        return json_response(200, {"@odata.context": context, "Ids": ids})
 
     # Relationships and actions ----------------------------------------------------------------
 
