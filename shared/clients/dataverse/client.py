@@ -11,6 +11,7 @@
 | `changes` | change tracking: delta links, `$deletedEntity`, fallback to full reads |
 | `batch` | `$batch` multipart, change sets, continue-on-error, per-request results |
 | `writes` | create, update (If-Match), upsert by alternate key, delete, retrieve |
+| `bulk` | many records of one table: CreateMultiple / UpdateMultiple / UpsertMultiple |
 | `fetchxml` | FetchXML queries paged with paging cookies |
 | `lists` | marketing lists, static and dynamic members, add/remove members |
 | `activities` | notes and activities with the right `@odata.bind` names |
@@ -37,6 +38,7 @@ import httpx
 from shared.clients.dataverse import (
     activities,
     batch,
+    bulk,
     changes,
     fetchxml,
     lists,
@@ -46,6 +48,7 @@ from shared.clients.dataverse import (
 )
 from shared.clients.dataverse.auth import MsalTokenProvider, TokenProvider
 from shared.clients.dataverse.batch import BatchItem, BatchOutcome
+from shared.clients.dataverse.bulk import BulkOutcome
 from shared.clients.dataverse.changes import ChangeFeed, ChangePosition
 from shared.clients.dataverse.fetchxml import FetchXmlPage, FetchXmlPosition
 from shared.clients.dataverse.lists import MarketingList, MemberPage, MemberPosition, MemberType
@@ -274,6 +277,63 @@ class DataverseClient:
 
     def delete(self, entity_set: str, key: Key, *, if_match: str | None = None) -> None:
         writes.delete(self.transport, entity_set, key, if_match=if_match)
+
+    def create_multiple(
+        self,
+        entity_set: str,
+        records: Sequence[tuple[str | None, Mapping[str, Any]]],
+        *,
+        chunk_size: int = bulk.DEFAULT_CHUNK_SIZE,
+        via_batch: bool | None = None,
+    ) -> BulkOutcome:
+        """Create (id or None, columns) records with CreateMultiple (`$batch` on tables without
+        it). Give every record its id to make a lost answer safe to resend: a replay then
+        finds the id taken (`BulkFailure.taken`) and never creates a second record."""
+        return bulk.write_multiple(
+            self.transport,
+            entity_set,
+            "CreateMultiple",
+            records,
+            chunk_size=chunk_size,
+            via_batch=via_batch,
+        )
+
+    def update_multiple(
+        self,
+        entity_set: str,
+        records: Sequence[tuple[Key, Mapping[str, Any]]],
+        *,
+        chunk_size: int = bulk.DEFAULT_CHUNK_SIZE,
+        via_batch: bool | None = None,
+    ) -> BulkOutcome:
+        """Update existing (key, changed columns) records with UpdateMultiple; records that
+        Dataverse refuses are isolated and reported in `failures`, the others written."""
+        return bulk.write_multiple(
+            self.transport,
+            entity_set,
+            "UpdateMultiple",
+            records,
+            chunk_size=chunk_size,
+            via_batch=via_batch,
+        )
+
+    def upsert_multiple(
+        self,
+        entity_set: str,
+        records: Sequence[tuple[Key, Mapping[str, Any]]],
+        *,
+        chunk_size: int = bulk.DEFAULT_CHUNK_SIZE,
+        via_batch: bool | None = None,
+    ) -> BulkOutcome:
+        """Create or update (id or alternate key, columns) records with UpsertMultiple."""
+        return bulk.write_multiple(
+            self.transport,
+            entity_set,
+            "UpsertMultiple",
+            records,
+            chunk_size=chunk_size,
+            via_batch=via_batch,
+        )
 
     def execute_batch(
         self,
