@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from sandbox.dataverse.app import BATCH_TEMPLATE, COLLECTION_TEMPLATE, RECORD_TEMPLATE
+from sandbox.dataverse.app import (
+    BATCH_TEMPLATE,
+    BULK_TEMPLATE,
+    COLLECTION_TEMPLATE,
+    RECORD_TEMPLATE,
+)
 from sandbox.dataverse.state import DataverseState
 from sandbox.dotdigital.api_address_books import ADDRESS_BOOK_CONTACTS
 from sandbox.dotdigital.contacts import AddressBookRecord
@@ -239,8 +244,35 @@ def test_unknown_emails_follow_the_membership_action(
         assert len(dv.table("lead")) == leads_before
         assert (audit.counts.created, audit.counts.updated) == (0, 1)
         assert f"{Skipped.UNKNOWN}: 2" in detail.message
-    # One $batch finds the three emails; one more creates leads and adds members.
+    # One $batch finds the three emails; one CreateMultiple creates the leads; one more $batch
+    # adds the members.
     assert _batches(dv) - batches_before == 2
+    new_leads = 1 if action is MembershipAction.KNOWN_OR_NEW_LEADS else 0
+    assert dv.counters.count("POST", BULK_TEMPLATE) == new_leads
+
+
+def test_a_lead_dataverse_refuses_is_counted_and_the_rest_of_the_page_is_written(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState, mappings: None,
+) -> None:  # fmt: skip
+    emails = [f"guest{n}@example.com" for n in range(6)]
+    names = {email: {"LASTNAME": f"Guest {n}"} for n, email in enumerate(emails)}
+    names[emails[3]] = {"LASTNAME": "x" * 60}  # longer than lead.lastname allows (50)
+    book = _book(dd, "Open day", emails, data=names)
+    list_id = _linked_list(
+        sync_runtime, dv, book, member_type=LEAD, action=MembershipAction.KNOWN_OR_NEW_LEADS
+    )
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", BOOKS)
+
+    leads = _ids_by_email(dv, "lead")
+    assert emails[3] not in leads
+    assert _members(dv, list_id) == {leads[e][0] for e in emails if e != emails[3]}
+    assert (audit.counts.created, audit.counts.updated, audit.counts.failed) == (5, 5, 1)
+    # The page's CreateMultiple is refused whole, then halved until the bad lead stands alone:
+    # [0-5] refused, [0-2] written, [3-5] refused, [3] refused, [4-5] written.
+    assert dv.counters.count("POST", BULK_TEMPLATE, status=200) == 2
+    assert dv.counters.count("POST", BULK_TEMPLATE, status=400) == 3
 
 
 @pytest.mark.parametrize("only_active", [True, False])
@@ -428,13 +460,14 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
     list_id = _linked_list(
         sync_runtime, dv, book, member_type=LEAD, action=MembershipAction.KNOWN_OR_NEW_LEADS
     )
-    # Slices of one page each (three pages); the second slice loses the answer to its first
-    # write batch (resent: the creates find their ids taken) and then dies before its checkpoint.
+    # Slices of one page each (three pages); the second slice loses the answer to its
+    # CreateMultiple (resent: the creates find their ids taken) and then dies before its
+    # checkpoint.
     pause_every_slice_at_its_first_checkpoint(monkeypatch)
 
     def on_save(number: int) -> None:
         if number == 1:  # page 1 is saved; in slice 2 the list read and the lookup pass, and
-            dv.faults.slow_next(0.0, count=2)  # the answer to the write batch is lost
+            dv.faults.slow_next(0.0, count=2)  # the answer to the CreateMultiple is lost
             dv.faults.lose_response_next()
 
     dying = DyingStateRepository(sync_runtime.state, die_at=2, on_save=on_save)
@@ -470,7 +503,7 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
     already = len(emails) - audit.counts.updated
     assert 0 < already <= 100 and f"{already} already in the list" in detail.message
     assert audit.counts.created <= len(emails) - len(known)
-    assert dv.counters.count("POST", BATCH_TEMPLATE, status=0) == 1  # the lost answer
+    assert dv.counters.count("POST", BULK_TEMPLATE, status=0) == 1  # the lost answer
 
 
 def run_until_killed(rt: Runtime, host: LocalHost, clock: ManualClock) -> bool:

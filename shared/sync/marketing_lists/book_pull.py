@@ -1,11 +1,13 @@
 """One page of an address book into its Dynamics marketing list.
 
 Per page: one `$batch` finds the emails in the list's member table and among its members
-(`pull_match`); members to add and leads to create then go out in one more `$batch`: each new
-lead is a create-only `PATCH leads(<id from the email>)` followed, in the same batch, by the
-`AddMemberList` calls. Every request in that batch is safe to resend (a replayed create finds
-its id taken and changes nothing; adding a member twice is a no-op), so a lost answer is simply
-retried and a redelivered page ends the same.
+(`pull_match`); new leads then go out through CreateMultiple (`DataverseClient.create_multiple`,
+the documented fastest way to write many rows), each with the id derived from its email, and
+the members to add in one more `$batch` of `AddMemberList` calls. Everything is safe to resend:
+a replayed create finds its id taken and changes nothing (the client resends a CreateMultiple
+whose answer was lost only because every lead carries its own id), adding a member twice is a
+no-op; so a lost answer is simply retried and a redelivered page ends the same. A lead
+Dataverse refuses is isolated by the client (the rest of the page is written) and counted.
 
 What each member becomes, by the list's plan:
 - already in the list: nothing to do;
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from shared.clients.dataverse.batch import BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.lists import MarketingList
-from shared.clients.dataverse.odata import entity_path
 from shared.clients.dotdigital.contacts import ListContact
 from shared.sync.marketing_lists.pull_leads import LeadTemplate, lead_id_for
 from shared.sync.marketing_lists.pull_match import Lookup, Match, lookup_emails
@@ -142,40 +143,36 @@ def pull_page(
     if not adds:
         return result
 
-    requests: list[BatchRequest] = []
-    for write in creates:
-        assert plan.new_leads is not None
-        contact = members[write.email]
-        body = plan.new_leads.values(contact.email.strip(), contact.data_fields)
-        requests.append(
-            BatchRequest(
-                "PATCH",
-                entity_path("leads", write.record_id),
-                body,
-                headers={"If-None-Match": "*"},  # create only: never touch an existing lead
-            )
-        )
-    requests.extend(_add_request(plan.mlist, write.record_id) for write in adds)
-    outcome = dataverse.execute_batch(requests)
-
     taken: set[str] = set()  # creates refused: a lead already has this id or this email
-    not_added: set[str] = set()
-    for write, answer in zip([*creates, *adds], outcome.results, strict=True):
-        if write.kind == "create":
-            if answer.ok:
+    not_created: set[str] = set()
+    if creates:
+        assert plan.new_leads is not None
+        template = plan.new_leads
+        new_leads = [(w.record_id, members[w.email]) for w in creates]
+        outcome = dataverse.create_multiple(
+            "leads",
+            [(i, template.values(c.email.strip(), c.data_fields)) for i, c in new_leads],
+        )
+        refused = {failure.index: failure for failure in outcome.failures}
+        for index, write in enumerate(creates):
+            failure = refused.get(index)
+            if failure is None:
                 result.created += 1
-            elif answer.status == 412:
+            elif failure.taken:
                 taken.add(write.email)
             else:
+                not_created.add(write.email)
+                result.failures[write.email] = failure.message
+    adds = [w for w in adds if w.email not in taken and w.email not in not_created]
+    if adds:
+        answers = dataverse.execute_batch([_add_request(plan.mlist, w.record_id) for w in adds])
+        for write, answer in zip(adds, answers.results, strict=True):
+            if answer.ok:
+                result.added += 1
+            elif write.email not in result.failures:  # one failure per email
                 result.failures[write.email] = _why(answer)
-        elif answer.ok:
-            result.added += 1
-        elif write.email in taken:
-            not_added.add(write.email)
-        elif write.email not in result.failures:  # one failure per email
-            result.failures[write.email] = _why(answer)
     if taken:
-        _settle_taken(dataverse, plan, sorted(taken), not_added, result)
+        _settle_taken(dataverse, plan, sorted(taken), result)
     return result
 
 
@@ -183,21 +180,18 @@ def _settle_taken(
     dataverse: DataverseClient,
     plan: PullPlan,
     emails: list[str],
-    not_added: set[str],
     result: PageResult,
 ) -> None:
-    """Creates refused because the lead exists. Either our own create went through on an
-    attempt whose answer was lost (the batch was resent): the lead has our id and this email,
-    it was created by this run and added above. Or another lead took the email since our
-    lookup (an org with an alternate key on the email): add that lead instead."""
+    """Creates refused because the lead exists (none of them was added yet). Either our own
+    create went through on an attempt whose answer was lost (the request was resent): the lead
+    has our id and this email, it was created by this run and is added now. Or another lead
+    took the email since our lookup (an org with an alternate key on the email): add that one."""
     lookup = lookup_emails(dataverse, plan.mlist, plan.email_column, emails)
     adds: list[_Write] = []
     for email in emails:
         matches = lookup.matches.get(email, [])
         if any(m.record_id == lead_id_for(email) for m in matches):
             result.created += 1
-        if email not in not_added:
-            continue
         if email in lookup.failed:
             result.failures[email] = lookup.failed[email]
         elif email in lookup.in_list:
