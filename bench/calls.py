@@ -50,6 +50,7 @@ class CallLog:
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     refused: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     import_body_bytes: list[int] = field(default_factory=list)
+    sent_bytes: Counter[tuple[str, str]] = field(default_factory=Counter)  # request bodies
 
     def api_of(self, url: httpx.URL) -> str:
         origin = (url.scheme, url.netloc.decode().lower())
@@ -63,6 +64,7 @@ class CallLog:
         api = self.api_of(request.url)
         route = route_of(api, request.method, request.url.path)
         self.calls[api, route] += 1
+        self.sent_bytes[api, route] += len(request.content)
         if api == DOTDIGITAL and route == IMPORT_ROUTE:
             self.import_body_bytes.append(len(request.content))
 
@@ -83,6 +85,9 @@ class CallLog:
 
     def total(self) -> int:
         return sum(self.calls.values())
+
+    def bytes_sent(self, api: str, route: str | None = None) -> int:
+        return sum(n for (a, r), n in self.sent_bytes.items() if a == api and route in (None, r))
 
     def by_route(self) -> dict[str, int]:
         """`<API> <METHOD> <route>` -> count, in API order then by route."""
