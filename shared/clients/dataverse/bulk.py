@@ -15,7 +15,9 @@ the Web API reference `upsertmultiple`):
 
 A failed request fails all its targets: it is split in halves and resent until the records
 Dataverse refuses stand alone; those are skipped and reported with Dataverse's message. An
-error answer means nothing was applied (one transaction), so every resend is safe.
+error answer means nothing was applied (one transaction), so every resend is safe. A 403 (a
+missing privilege refuses every record alike) is raised instead; a table found without the
+message (404 on the action segment) continues through `$batch`.
 
 Lost answers: UpdateMultiple and UpsertMultiple are safe to resend. CreateMultiple is not,
 unless every target carries its own primary id: a replay of a create that went through is then
@@ -98,6 +100,11 @@ def _refusal(error: ApiError | PreconditionFailed) -> tuple[int, str | None, str
     return error.status, error.code, message
 
 
+def _message_missing(error: ApiError | PreconditionFailed, message: Message) -> bool:
+    """The answer of a table without the message (unknown bound action: segment not found)."""
+    return error.status == 404 and f"'Microsoft.Dynamics.CRM.{message}'" in str(error)
+
+
 class BulkWriter:
     """One bulk write of one table: chunks, sends, halves failed chunks, collects failures."""
 
@@ -115,15 +122,18 @@ class BulkWriter:
         self.entity_set = check_name(entity_set, "entity set")
         self.message = message
         self.chunk_size = chunk_size
+        self.via_batch = False
 
     def run(self, targets: Sequence[_Target], *, via_batch: bool) -> BulkOutcome:
         outcome = BulkOutcome(ids=[None] * len(targets), via_batch=via_batch)
+        self.via_batch = via_batch
         for start in range(0, len(targets), self.chunk_size):
             chunk = list(targets[start : start + self.chunk_size])
-            if via_batch:
+            if self.via_batch:
                 self._batch(chunk, outcome)
             else:
                 self._bulk(chunk, outcome)
+        outcome.via_batch = self.via_batch
         outcome.failures.sort(key=lambda failure: failure.index)
         return outcome
 
@@ -140,6 +150,12 @@ class BulkWriter:
                 idempotent=not creating or all(t.key is not None for t in chunk),
             )
         except (DataverseApiError, PreconditionFailed) as error:
+            if error.status == 403:
+                raise  # a missing privilege refuses every record alike: halving cannot help
+            if _message_missing(error, self.message):
+                self.via_batch = True  # the table has no such message: $batch from here on
+                self._batch(chunk, outcome)
+                return
             if len(chunk) == 1:
                 status, code, message = _refusal(error)
                 target = chunk[0]

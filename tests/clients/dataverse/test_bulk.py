@@ -7,7 +7,7 @@ import pytest
 
 from sandbox.dataverse import BATCH_TEMPLATE
 from shared.clients import DataverseClient
-from shared.errors import OutcomeUnknown
+from shared.errors import ApiError, OutcomeUnknown
 from tests.fixtures.sandboxes import DataverseSandbox
 
 BULK = "/api/data/v9.2/{entity_set}/Microsoft.Dynamics.CRM.{message}"
@@ -126,3 +126,33 @@ def test_upserts_by_alternate_key(
 
     assert outcome.succeeded == 2
     assert state.row("contact", known)["firstname"] == "K"  # type: ignore[index]
+
+
+def test_a_table_found_without_the_message_continues_through_batch(
+    dataverse_sandbox: DataverseSandbox, dataverse_client: DataverseClient
+) -> None:
+    state = dataverse_sandbox.state
+    state.counters.reset()
+
+    outcome = dataverse_client.create_multiple(
+        "tasks", [(None, {"subject": f"t{n}"}) for n in range(4)], chunk_size=2, via_batch=False
+    )
+
+    assert outcome.via_batch and outcome.succeeded == 4 and not outcome.failures
+    assert state.counters.count("POST", BULK, status=404) == 1  # asked once, then $batch
+    assert state.counters.count("POST", BATCH_TEMPLATE) == 2
+
+
+def test_a_privilege_refusal_is_raised_not_split_record_by_record(
+    dataverse_sandbox: DataverseSandbox, dataverse_client: DataverseClient
+) -> None:
+    state = dataverse_sandbox.state
+    ids = [state.insert("contact", {"lastname": f"c{n}"}) for n in range(8)]
+    state.counters.reset()
+    state.faults.fail_next(403)
+
+    with pytest.raises(ApiError) as raised:
+        dataverse_client.update_multiple("contacts", [(i, {"firstname": "x"}) for i in ids])
+
+    assert raised.value.status == 403
+    assert state.counters.count("POST", BULK) == 1
