@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
+from sandbox.dataverse import BULK_TEMPLATE
 from tests.fixtures.sandboxes import DataverseSandbox
 from tests.sandbox.test_dataverse_fidelity import GUID, assert_headers_present, org, sample
 
 CONTACT = "Microsoft.Dynamics.CRM.contact"
-BULK_TEMPLATE = "/api/data/v9.2/{entity_set}/Microsoft.Dynamics.CRM.{message}"
 
 
 def contact(**values: Any) -> dict[str, Any]:

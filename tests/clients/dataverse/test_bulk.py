@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from sandbox.dataverse import BATCH_TEMPLATE
+from sandbox.dataverse import BULK_TEMPLATE as BULK  # the bulk messages' route
 from shared.clients import DataverseClient
 from shared.errors import ApiError, OutcomeUnknown
 from tests.fixtures.sandboxes import DataverseSandbox
 
-BULK = "/api/data/v9.2/{entity_set}/Microsoft.Dynamics.CRM.{message}"
 MISSING = "00000000-0000-0000-0000-0000000000aa"
 
 
