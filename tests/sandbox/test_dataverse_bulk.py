@@ -62,8 +62,8 @@ def test_update_and_upsert_multiple_answer_the_documented_204(
     first = state.insert("contact", {"lastname": "A", "emailaddress1": "a@example.com"})
     second = state.insert("contact", {"lastname": "B"})
 
-    updated = dataverse_api.post(
-        "contacts/Microsoft.Dynamics.CRM.UpdateMultiple",
+    updated = dataverse_api.post(  # the documented request carries a plug-in `tag`
+        "contacts/Microsoft.Dynamics.CRM.UpdateMultiple?tag=CreateUpdateMultiple",
         json={
             "Targets": [
                 contact(contactid=first, lastname="A2"),
