@@ -38,7 +38,8 @@ COLLECTION_ANNOTATIONS = RECORD_ANNOTATIONS | {TOTAL_COUNT, COUNT_EXCEEDED}
 WRITE_OPTIONS = frozenset({"$select", "$expand", "$id", "tag"})
 # Options the sandbox reads somewhere (each resource refuses those it has no use for);
 # `tag` is documented as a plug-in shared variable, which the sandbox accepts and ignores.
-ACCEPTED_OPTIONS = frozenset(
+# Options of a read (a collection, a record, a FetchXML query).
+READ_OPTIONS = frozenset(
     {
         "$select",
         "$filter",
@@ -48,11 +49,10 @@ ACCEPTED_OPTIONS = frozenset(
         "$expand",
         "$skiptoken",
         "$deltatoken",
-        "$id",
         "fetchXml",
-        "tag",
     }
 )
+ACCEPTED_OPTIONS = READ_OPTIONS | {"$id", "tag"}
 # Options Dataverse answers and the sandbox does not simulate.
 NOT_SIMULATED_OPTIONS = frozenset({"$apply", "$search", "$compute", "savedQuery", "userQuery"})
 # Dataverse functions clients call first; the sandbox names them instead of a bare 404.

@@ -50,6 +50,7 @@ from sandbox.dataverse.query import (
     COUNT_EXCEEDED,
     MAX_COUNT,
     NOT_SIMULATED_FUNCTIONS,
+    READ_OPTIONS,
     RECORD_ANNOTATIONS,
     TOTAL_COUNT,
     annotation_preference,
@@ -78,17 +79,6 @@ TRACKING_OPTIONS = ("$filter", "$orderby", "$expand", "$top")
 FETCH_COOKIE = "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"
 FETCH_MORE = "Microsoft.Dynamics.CRM.morerecords"
 FETCH_ANNOTATIONS = frozenset({FETCH_COOKIE, FETCH_MORE})
-_READ_OPTIONS = {
-    "$select",
-    "$filter",
-    "$top",
-    "$orderby",
-    "$count",
-    "$expand",
-    "$skiptoken",
-    "$deltatoken",
-    "fetchXml",
-}
 _QUERY_SAFE = "$,'()@:!*;/="
 
 
@@ -348,7 +338,7 @@ class WebApi:
     def read_collection(self, request: ApiRequest, table: Table) -> ApiResponse:
         definition = table.definition
         for name, _ in request.query:
-            if name.startswith("$") and name not in _READ_OPTIONS:
+            if name.startswith("$") and name not in READ_OPTIONS:
                 raise unsupported(f"The query option {name}")
         if request.option("fetchXml") is not None:
             for name, _ in request.query:
