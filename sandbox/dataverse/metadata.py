@@ -25,7 +25,7 @@ from sandbox.dataverse.metadata_model import (
     entity_values,
     option_set_json,
 )
-from sandbox.dataverse.odata import ODataError, bad_request
+from sandbox.dataverse.odata import ODataError, bad_request, split_top_level
 from sandbox.dataverse.schema import TableDef
 from sandbox.dataverse.state import ATTRIBUTE_PROPERTIES, AttributeDef
 
@@ -68,17 +68,8 @@ def _select(raw: str | None, allowed: Sequence[str], metadata_type: str) -> tupl
 
 
 def _split_top(text: str, separator: str) -> list[str]:
-    """Split on `separator` outside parentheses."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == separator and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [p.strip() for p in parts if p.strip()]
+    """The non-empty items of `text` split on `separator` outside parentheses and quotes."""
+    return [part.strip() for part in split_top_level(text, separator) if part.strip()]
 
 
 def _expand(raw: str | None, allowed: Sequence[str], metadata_type: str) -> list[Expansion]:

@@ -175,21 +175,26 @@ def preferences(header: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if not header:
         return out
-    for item in _split_outside_quotes(header, ","):
+    for item in split_top_level(header, ",", '"'):
         name, _, value = item.strip().partition("=")
         if name.strip():
             out[name.strip().lower()] = value.strip().strip('"')
     return out
 
 
-def _split_outside_quotes(text: str, separator: str, quote_char: str = '"') -> list[str]:
+def split_top_level(text: str, separator: str, quote_char: str = "'") -> list[str]:
+    """`text` split at `separator`s outside quotes and outside parentheses (an option list
+    inside `$expand=x($select=a,b)`, a comma inside a quoted key value)."""
     parts: list[str] = []
     current: list[str] = []
     inside = False
+    depth = 0
     for char in text:
         if char == quote_char:
             inside = not inside
-        if char == separator and not inside:
+        elif not inside:
+            depth += (char == "(") - (char == ")")
+        if char == separator and not inside and depth == 0:
             parts.append("".join(current))
             current = []
         else:
@@ -245,7 +250,7 @@ def parse_key(text: str, aliases: Mapping[str, str] | None = None) -> str | dict
     if text.startswith("{") and text.endswith("}") and GUID.match(text[1:-1]):
         return text[1:-1].lower()
     key: dict[str, Any] = {}
-    for part in _split_outside_quotes(text, ",", "'"):
+    for part in split_top_level(text, ","):
         name, found, value = part.partition("=")
         if not found or not name.strip():
             raise bad_request(

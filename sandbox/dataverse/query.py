@@ -20,7 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.dataverse.odata import QUERY_ERROR, ODataError, bad_request, unsupported
+from sandbox.dataverse.odata import (
+    QUERY_ERROR,
+    ODataError,
+    bad_request,
+    split_top_level,
+    unsupported,
+)
 from sandbox.dataverse.schema import TableDef
 from sandbox.dataverse.store import Row, Table
 
@@ -136,26 +142,11 @@ class Expansion:
     select: tuple[str, ...]  # empty: every column
 
 
-def _split_top(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if char == separator and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
 def parse_expand(
     raw: str, definition: TableDef, tables: Callable[[str], TableDef]
 ) -> list[Expansion]:
     expansions: list[Expansion] = []
-    for item in _split_top(raw, ","):
+    for item in split_top_level(raw, ","):
         item = item.strip()
         name, found, rest = item.partition("(")
         name = name.strip()
@@ -171,7 +162,7 @@ def parse_expand(
         if found:
             if not rest.endswith(")"):
                 raise query_error(f"Syntax error: ')' expected in $expand '{item}'.")
-            for option in _split_top(rest[:-1], ";"):
+            for option in split_top_level(rest[:-1], ";"):
                 key, _, value = option.strip().partition("=")
                 if key != "$select":
                     raise unsupported(f"The option {key or option.strip()} inside $expand")
