@@ -230,10 +230,7 @@ LIST = TableDef(
         Column("ignoreinactivelistmembers", "bool"),
         Column("statecode", "state"),
         Column("statuscode", "status"),
-        # The connector's own columns (shared.dynamics_schema), as its solution adds them.
-        Column("dms_emailaccountid", "string", 100),
-        Column("dms_emailactivated", "bool"),
-        Column("dms_membershipaction", "picklist"),
+        # The connector's own columns come with its solution (connector_schema.py).
     ),
     states=LIST_STATES,
     default_status={0: 0, 1: 1},
@@ -341,8 +338,14 @@ PHONECALL = activity_table(
 
 
 def standard_tables() -> dict[str, TableDef]:
-    """Fresh copies (a state may switch change tracking off on its own copy)."""
+    """Fresh copies of an org's tables before the connector's solution (a state may switch
+    change tracking off, or add columns, on its own copy)."""
     return {
-        t.logical_name: replace(t)
+        t.logical_name: replace(
+            t,
+            columns=dict(t.columns),
+            lookups=dict(t.lookups),
+            many_to_many=dict(t.many_to_many),
+        )
         for t in (CONTACT, LEAD, ACCOUNT, LIST, LISTMEMBER, ANNOTATION, TASK, PHONECALL)
     }

@@ -33,6 +33,7 @@ from typing import Any
 
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
+from sandbox.dataverse.connector_schema import install as install_connector
 from sandbox.dataverse.generator import ListSpec, SeedResult
 from sandbox.dataverse.generator import seed as seed_rows
 from sandbox.dataverse.odata import ODataError
@@ -244,8 +245,10 @@ class DataverseState:
             self.faults.reset(self.seed)
             self.counters.reset()
             # Rows and change tracking.
+            definitions = standard_tables()
+            install_connector(definitions)
             self.tables: dict[str, Table] = {
-                name: Table(definition) for name, definition in standard_tables().items()
+                name: Table(definition) for name, definition in definitions.items()
             }
             self.membership = Membership()
             self._version = 1_000_000  # rowversion values are large numbers in real orgs

@@ -1,20 +1,8 @@
-"""What the connector adds to Dynamics, as data. Publisher prefix `dms_` (Dynamics Marketing
-Sync) everywhere. The marketing list (`list`) carries three connector columns:
-
-- `dms_emailaccountid` (text): the id of the email account the list syncs with;
-- `dms_emailactivated` (yes/no): whether the list syncs at all;
-- `dms_membershipaction` (choice): what happens to members that only one side has.
-"""
+"""The marketing list's membership action: what happens to members only one side has."""
 
 from __future__ import annotations
 
 from enum import IntEnum
-
-PREFIX = "dms_"
-LIST_EMAIL_ACCOUNT = "dms_emailaccountid"
-LIST_EMAIL_ACTIVATED = "dms_emailactivated"
-LIST_MEMBERSHIP_ACTION = "dms_membershipaction"
-LIST_CONNECTOR_COLUMNS = (LIST_EMAIL_ACCOUNT, LIST_EMAIL_ACTIVATED, LIST_MEMBERSHIP_ACTION)
 
 
 class MembershipAction(IntEnum):

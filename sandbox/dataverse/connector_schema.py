@@ -1,0 +1,116 @@
+"""The connector's own tables and columns, as an org has them once `python -m shared dataverse
+provision` has run (shared/dynamics_schema/connector.py is the product's side of this; a test
+keeps the two equal). The sandbox starts with them installed.
+
+Custom tables have `statecode` 0 Active / 1 Inactive and their lookups' navigation property is
+the lookup column's logical name (`dms_contactid@odata.bind`, read as `_dms_contactid_value`).
+"""
+
+from __future__ import annotations
+
+from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
+
+# Columns the connector adds to tables it does not own: (table, column).
+ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
+    ("list", Column("dms_emailaccountid", "string", 100)),
+    ("list", Column("dms_emailactivated", "bool")),
+    ("list", Column("dms_membershipaction", "picklist")),
+    ("contact", Column("dms_optintype", "picklist")),
+    ("lead", Column("dms_optintype", "picklist")),
+    ("account", Column("dms_optintype", "picklist")),
+)
+
+
+def _custom_table(logical_name: str, primary_name: Column, *columns: Column) -> TableDef:
+    primary_id = f"{logical_name}id"
+    all_columns = [
+        Column(primary_id, "guid"),
+        Column("createdon", "datetime", read_only=True),
+        Column("modifiedon", "datetime", read_only=True),
+        Column("versionnumber", "bigint", read_only=True),
+        primary_name,
+        *columns,
+        Column("statecode", "state"),
+        Column("statuscode", "status"),
+    ]
+    lookups = {
+        c.name: Lookup(c.name, c.name, _target(c.name)) for c in columns if c.kind == "lookup"
+    }
+    return TableDef(
+        logical_name=logical_name,
+        entity_set=logical_name + "s",
+        primary_id=primary_id,
+        primary_name=primary_name.name,
+        columns={c.name: c for c in all_columns},
+        states=ACTIVE_INACTIVE,
+        default_status={0: 1, 1: 2},
+        lookups=lookups,
+    )
+
+
+_STANDARD = frozenset({"contact", "lead", "account", "list"})
+
+
+def _target(lookup: str) -> str:
+    """`dms_contactid` -> contact; `dms_marketingpreferenceid` -> the connector's own table."""
+    name = lookup.removeprefix("dms_").removesuffix("id")
+    return name if name in _STANDARD else "dms_" + name
+
+
+def install(tables: dict[str, TableDef]) -> None:
+    """The connector's solution on an org's tables (fresh copies: see standard_tables)."""
+    for table, column in ADDED_COLUMNS:
+        tables[table].columns[column.name] = column
+    tables.update(connector_tables())
+
+
+def connector_tables() -> dict[str, TableDef]:
+    email = Column("dms_email", "string", 100)
+    account = Column("dms_emailaccountid", "string", 100)
+    tables = [
+        _custom_table(
+            "dms_emailsuppression",
+            email,
+            Column("dms_suppressedon", "datetime"),
+            Column("dms_reason", "string", 100),
+            account,
+            Column("dms_contactid", "lookup"),
+            Column("dms_leadid", "lookup"),
+            Column("dms_requestresubscribe", "bool"),
+            Column("dms_resubscriptionstatus", "picklist"),
+            Column("dms_resubscriptiondetail", "string", 500),
+            Column("dms_source", "picklist"),
+        ),
+        _custom_table(
+            "dms_listunsubscriber",
+            email,
+            Column("dms_unsubscribedon", "datetime"),
+            Column("dms_listid", "lookup"),
+            Column("dms_contactid", "lookup"),
+            Column("dms_leadid", "lookup"),
+            account,
+        ),
+        _custom_table(
+            "dms_marketingpreference",
+            Column("dms_name", "string", 200),
+            Column("dms_privatename", "string", 200),
+            Column("dms_platformid", "int"),
+            Column("dms_category", "string", 200),
+            Column("dms_ispublic", "bool"),
+            account,
+        ),
+        _custom_table(
+            "dms_marketingpreferencesubscription",
+            Column("dms_name", "string", 300),
+            Column("dms_marketingpreferenceid", "lookup"),
+            Column("dms_contactid", "lookup"),
+            Column("dms_leadid", "lookup"),
+            Column("dms_accountid", "lookup"),
+            Column("dms_email", "string", 100),
+            account,
+            Column("dms_optedin", "bool"),
+            Column("dms_lastmodified", "datetime"),
+            Column("dms_syncedoptedin", "bool"),
+        ),
+    ]
+    return {t.logical_name: t for t in tables}
