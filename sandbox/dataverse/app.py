@@ -454,10 +454,14 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         return odata_error(status, code, message)
 
     def throttled(seconds: int) -> Response:
+        # Seeded throttling stands for the execution-time limit (the request-count limit has
+        # its own switch, set_request_budget): code and message as api-limits.md gives them.
         return odata_error(
             429,
             "0x80072321",
-            "Number of requests exceeded the limit of 600 over time window of 300 seconds.",
+            "Combined execution time of incoming requests exceeded limit of 1,200,000 "
+            " milliseconds over time window of 300 seconds. Decrease number of concurrent "
+            "requests or reduce the duration of requests and try again later.",
             headers={"Retry-After": str(seconds)},
         )
 

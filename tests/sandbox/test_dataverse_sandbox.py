@@ -338,6 +338,24 @@ def test_service_protection_429_is_the_documented_one(
     }
 
 
+def test_seeded_throttling_is_the_documented_execution_time_429(
+    dataverse_sandbox: DataverseSandbox, http: httpx.Client, token: str
+) -> None:
+    dataverse_sandbox.state.faults.set_throttle(1.0, seconds=7)
+
+    response = http.get(
+        attributes_url(dataverse_sandbox, "contact"), headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    error = response.json()["error"]
+    assert error["code"] == "0x80072321"  # api-limits.md: combined execution time
+    assert error["message"].startswith(
+        "Combined execution time of incoming requests exceeded limit of 1,200,000"
+    )
+
+
 def test_faults_hit_the_web_api_not_the_identity_endpoints(
     dataverse_sandbox: DataverseSandbox, http: httpx.Client
 ) -> None:
