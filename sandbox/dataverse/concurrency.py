@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.dataverse.odata import ODataError
 from sandbox.dataverse.webapi import error_response
@@ -55,7 +55,20 @@ class ConcurrencyLimitMiddleware:
             )
             await send({"type": "http.response.body", "body": response.body})
             return
+        # The request leaves before its last body part goes out: a client that gets its answer
+        # and sends the next request at once must not find the previous one still counted.
+        left = False
+
+        async def send_and_leave(message: Message) -> None:
+            nonlocal left
+            final = message["type"] == "http.response.body" and not message.get("more_body")
+            if final and not left:
+                left = True
+                self.state.leave_request()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_leave)
         finally:
-            self.state.leave_request()
+            if not left:
+                self.state.leave_request()
