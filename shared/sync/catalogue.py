@@ -11,6 +11,7 @@ from shared.sync.data_labels import DataLabels
 from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync.marketing_lists.data_in import MarketingListsDataIn
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
+from shared.sync.unsubscribes import Unsubscribes
 
 
 @lru_cache(maxsize=1)
@@ -22,5 +23,6 @@ def catalogue() -> SyncTypeRegistry:
             AddressBooks(),
             MarketingListsDataIn(),
             TwoWayMarketingLists(),  # the MarketingListsDataOut schedule
+            Unsubscribes(),
         ]
     )
