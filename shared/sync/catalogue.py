@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
+from shared.sync.contact_opt_in import ContactOptIn
 from shared.sync.crm_metadata import CrmMetadata
 from shared.sync.data_labels import DataLabels
 from shared.sync.marketing_lists.address_books import AddressBooks
@@ -24,5 +25,6 @@ def catalogue() -> SyncTypeRegistry:
             MarketingListsDataIn(),
             TwoWayMarketingLists(),  # the MarketingListsDataOut schedule
             Unsubscribes(),
+            ContactOptIn(),
         ]
     )
