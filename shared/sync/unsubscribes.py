@@ -224,7 +224,10 @@ class _ListWriter:
             outcome = self.dataverse.execute_batch([request for _, _, request in writes])
             for (email, row, request), result in zip(writes, outcome.results, strict=True):
                 deleting = request.method == "DELETE"
-                if result.ok:
+                # A batch sent again after its answer was lost meets its own first send's
+                # work (the member gone, the row there): that work is this run's, counted once.
+                own = result.resent and result.status in (404, ALREADY_RECORDED)
+                if result.ok or own:
                     if deleting:
                         counts.deleted += 1
                     else:

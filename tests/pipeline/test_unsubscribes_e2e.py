@@ -343,3 +343,27 @@ def test_a_dry_run_names_what_it_would_remove_and_record_and_writes_nothing(
     would = _details(sync_runtime, audit)
     assert would["Would DELETE lists (Dynamics)"].counts.read == 1
     assert would["Would PATCH dms_listunsubscribers (Dynamics)"].counts.read == 1
+
+
+def test_a_write_batch_whose_answer_was_lost_is_resent_and_counted_once(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    emails = ["lo1@example.com", "lo2@example.com", "lo3@example.com"]
+    people = [_person(dv, "contact", email) for email in emails]
+    book = _book(dd, "Lost", emails, _ago(clock, days=1))
+    list_id = _linked_list(sync_runtime, dv, book, people)
+    for email in emails:
+        _unsubscribe(dd, book, email, _ago(clock, hours=1))
+    # The list query, the list read and the lookup pass; the writes are applied, their answer
+    # lost, and the client sends the batch again (DELETE and create-only PATCH are safe to).
+    dv.faults.slow_next(0.0, count=3)
+    dv.faults.lose_response_next()
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", UNSUBS)
+
+    assert dv.faults.injected["lose"] == 1
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert dv.list_members(list_id) == [] and len(_unsubscribers(dv)) == 3
+    assert (audit.counts.deleted, audit.counts.created, audit.counts.failed) == (3, 3, 0)
+    assert "recorded already" not in _details(sync_runtime, audit)["CRM Lost"].message
