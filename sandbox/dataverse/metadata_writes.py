@@ -231,7 +231,6 @@ class MetadataWrites:
             states=dict(ACTIVE_INACTIVE),
             default_status={0: 1, 1: 2},
             change_tracking=bool(body.get("ChangeTrackingEnabled", False)),
-            bulk_messages=False,
             display=(singular, plural),
         )
         self.state.tables[name] = Table(table)
