@@ -24,6 +24,14 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sandbox.dataverse.metadata_bodies import (
+    COLUMN_TYPES,
+    INVALID_ARGUMENT,
+    english_label,
+    parse_column,
+    parse_options,
+    type_name,
+)
 from sandbox.dataverse.metadata_model import attributes_of, entity_id
 from sandbox.dataverse.odata import ODataError, bad_request, unsupported
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
@@ -40,37 +48,10 @@ _NAME_KEY = re.compile(r"^\(LogicalName='(?P<name>[a-z0-9_]+)'\)/Attributes$")
 _ID_KEY = re.compile(r"^\((?P<id>[0-9a-fA-F-]{36})\)/Attributes$")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
-# AttributeMetadata types a column can be created with -> (sandbox kind, AttributeType).
-COLUMN_TYPES = {
-    "StringAttributeMetadata": ("string", "String"),
-    "MemoAttributeMetadata": ("memo", "Memo"),
-    "BooleanAttributeMetadata": ("bool", "Boolean"),
-    "DateTimeAttributeMetadata": ("datetime", "DateTime"),
-    "IntegerAttributeMetadata": ("int", "Integer"),
-    "PicklistAttributeMetadata": ("picklist", "Picklist"),
-}
-_MAX_LENGTHS = {"string": 4000, "memo": 1_048_576}
 DUPLICATE_ATTRIBUTE = "0x80047013"
 DUPLICATE_ENTITY = "0x80048403"
 DUPLICATE_RELATIONSHIP = "0x80048418"
-INVALID_ARGUMENT = "0x80048d19"  # the sandbox's code for a malformed metadata body
 MISSING_PRIVILEGE = "0x80040220"
-
-
-def _type_name(body: Mapping[str, Any]) -> str:
-    raw = str(body.get("@odata.type") or "")
-    return raw.lstrip("#").removeprefix(CRM)
-
-
-def _label(body: Mapping[str, Any], name: str) -> str | None:
-    """The English label of a Label property (`LocalizedLabels`), or None."""
-    value = body.get(name)
-    if not isinstance(value, Mapping):
-        return None
-    for item in value.get("LocalizedLabels") or []:
-        if isinstance(item, Mapping) and item.get("LanguageCode") == ENGLISH and item.get("Label"):
-            return str(item["Label"])
-    return None
 
 
 def not_in_metadata_cache(name: str) -> ODataError:
@@ -172,7 +153,7 @@ class MetadataWrites:
     # Tables -----------------------------------------------------------------------------------
 
     def create_table(self, body: Mapping[str, Any], prefixes: set[str]) -> TableDef:
-        kind = _type_name(body)
+        kind = type_name(body)
         if kind not in ("", "EntityMetadata"):
             raise bad_request(f"The type {CRM}{kind} is not an EntityMetadata.", INVALID_ARGUMENT)
         name = self._check_name("entity", body, prefixes)
@@ -183,7 +164,10 @@ class MetadataWrites:
             )
         if body.get("IsActivity"):
             raise unsupported("Creating an activity table")
-        singular, plural = _label(body, "DisplayName"), _label(body, "DisplayCollectionName")
+        singular, plural = (
+            english_label(body, "DisplayName"),
+            english_label(body, "DisplayCollectionName"),
+        )
         if singular is None or plural is None:
             raise bad_request("The specified display name is not valid", INVALID_ARGUMENT)
         ownership = body.get("OwnershipType", "UserOwned")
@@ -202,10 +186,10 @@ class MetadataWrites:
                 "(IsPrimaryName true); add other attributes afterwards.",
                 INVALID_ARGUMENT,
             )
-        if _type_name(primary[0]) != "StringAttributeMetadata":
+        if type_name(primary[0]) != "StringAttributeMetadata":
             raise bad_request("Primary UI Attribute has to be of type String", INVALID_ARGUMENT)
         primary_name = self._check_name("attribute", primary[0], prefixes)
-        primary_column = self._column(primary_name, "string", primary[0])
+        primary_column = parse_column(primary_name, "string", primary[0])
         entity_set = str(body.get("EntitySetName") or name + "s")
         if any(t.definition.entity_set == entity_set for t in self.state.tables.values()):
             raise bad_request(
@@ -260,64 +244,7 @@ class MetadataWrites:
         raise ODataError(404, "0x80040217", f"Could not find an entity with MetadataId = {rest}.")
 
     def _labels(self, body: Mapping[str, Any], fallback: str) -> dict[int, str]:
-        return {ENGLISH: _label(body, "DisplayName") or fallback}
-
-    def _column(self, name: str, kind: str, body: Mapping[str, Any]) -> Column:
-        max_length = None
-        if kind in _MAX_LENGTHS:
-            raw = body.get("MaxLength")
-            if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-                raise bad_request(
-                    f"MaxLength is required for the attribute {name} and must be a positive "
-                    "integer.",
-                    INVALID_ARGUMENT,
-                )
-            if raw > _MAX_LENGTHS[kind]:
-                raise bad_request(
-                    f"MaxLength {raw} of the attribute {name} is over {_MAX_LENGTHS[kind]}.",
-                    INVALID_ARGUMENT,
-                )
-            max_length = raw
-        return Column(name, kind, max_length)
-
-    def _options(self, name: str, kind: str, body: Mapping[str, Any]) -> list[tuple[int, str]]:
-        option_set = body.get("OptionSet")
-        if kind == "bool":
-            if not isinstance(option_set, Mapping) or not all(
-                isinstance(option_set.get(key), Mapping) for key in ("TrueOption", "FalseOption")
-            ):
-                raise bad_request(
-                    f"The Boolean attribute {name} needs an OptionSet with TrueOption and "
-                    "FalseOption.",
-                    INVALID_ARGUMENT,
-                )
-            return [
-                (int(option_set[key].get("Value", value)), _label(option_set[key], "Label") or "")
-                for key, value in (("FalseOption", 0), ("TrueOption", 1))
-            ]
-        if kind != "picklist":
-            return []
-        if body.get("GlobalOptionSet@odata.bind") is not None:
-            raise unsupported("A column bound to a global option set")
-        options = option_set.get("Options") if isinstance(option_set, Mapping) else None
-        if not isinstance(options, list) or not options:
-            raise bad_request(
-                f"The Picklist attribute {name} needs a local OptionSet with Options.",
-                INVALID_ARGUMENT,
-            )
-        parsed = []
-        for option in options:
-            value = option.get("Value") if isinstance(option, Mapping) else None
-            text = _label(option, "Label") if isinstance(option, Mapping) else None
-            if not isinstance(value, int) or isinstance(value, bool) or text is None:
-                raise bad_request(
-                    f"Every option of {name} needs an integer Value and an English Label.",
-                    INVALID_ARGUMENT,
-                )
-            parsed.append((value, text))
-        if len({value for value, _ in parsed}) != len(parsed):
-            raise bad_request(f"The options of {name} repeat a value.", INVALID_ARGUMENT)
-        return parsed
+        return {ENGLISH: english_label(body, "DisplayName") or fallback}
 
     def _add_column(self, table: TableDef, column: Column, attribute: AttributeDef) -> AttributeDef:
         if "statecode" in table.columns:  # keep state and status last, as the tables list them
@@ -334,7 +261,7 @@ class MetadataWrites:
     def create_column(
         self, table: TableDef, body: Mapping[str, Any], prefixes: set[str]
     ) -> AttributeDef:
-        kind_name = _type_name(body)
+        kind_name = type_name(body)
         if kind_name == "LookupAttributeMetadata":
             raise bad_request(
                 "A lookup attribute is created with its relationship: POST a "
@@ -359,8 +286,8 @@ class MetadataWrites:
             raise bad_request(
                 "An attribute with the specified name already exists", DUPLICATE_ATTRIBUTE
             )
-        column = self._column(name, kind, body)
-        options = self._options(name, kind, body)
+        column = parse_column(name, kind, body)
+        options = parse_options(name, kind, body)
         if kind == "picklist":
             self.state.option_sets[(table.logical_name, name)] = options
         attribute = AttributeDef(
@@ -376,7 +303,7 @@ class MetadataWrites:
     # Relationships ----------------------------------------------------------------------------
 
     def create_relationship(self, body: Mapping[str, Any], prefixes: set[str]) -> dict[str, Any]:
-        kind = _type_name(body)
+        kind = type_name(body)
         if kind == "ManyToManyRelationshipMetadata":
             raise unsupported("Creating a many-to-many relationship")
         if kind != "OneToManyRelationshipMetadata":
@@ -399,7 +326,7 @@ class MetadataWrites:
                 INVALID_ARGUMENT,
             )
         lookup = body.get("Lookup")
-        if not isinstance(lookup, Mapping) or _type_name(lookup) not in (
+        if not isinstance(lookup, Mapping) or type_name(lookup) not in (
             "",
             "LookupAttributeMetadata",
         ):
