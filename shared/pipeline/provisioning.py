@@ -177,7 +177,7 @@ def build_plan(client: DataverseClient, solution: str) -> Plan:
                 raise ProvisioningError(
                     f"{table}.{column.logical_name} exists as a {found} column, but the "
                     f"connector needs a {expected} column; delete or rename that column in "
-                    "Dynamics, then run provision again"
+                    "Dynamics, then run `python -m shared dataverse provision` again"
                 )
             plan.present_columns += 1
             return
