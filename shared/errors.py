@@ -11,6 +11,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── CursorError              a saved cursor that cannot be used (engine/cursor.py)
 │   ├── AuthenticationError      the platform, Dataverse or Storage refused the credentials
 │   ├── OutcomeUnknown           a write not safe to resend lost its answer
+│   ├── ProvisioningError        the org cannot take the connector's tables (provisioning.py)
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)

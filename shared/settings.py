@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     dataverse_max_concurrency: int = Field(
         default=4, ge=1, le=52, validation_alias="DATAVERSE_MAX_CONCURRENCY"
     )
+    # The solution `python -m shared dataverse provision` puts the connector's tables in.
+    dataverse_solution: str = Field(
+        default="DynamicsMarketingSync",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,64}$",
+        validation_alias="DATAVERSE_SOLUTION",
+    )
     dotdigital_discovery_url: str = Field(
         default="https://r1-api.dotdigital.com", validation_alias="DOTDIGITAL_DISCOVERY_URL"
     )

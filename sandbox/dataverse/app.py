@@ -7,6 +7,9 @@ Web API (bearer token from the endpoint above, audience = this server's URL):
     GET  /api/data/v9.2/                                         service document
     GET  /api/data/v9.2/WhoAmI()
     GET  /api/data/v9.2/EntityDefinitions[...]                   (sandbox/dataverse/metadata.py)
+    POST /api/data/v9.2/EntityDefinitions[(...)/Attributes], RelationshipDefinitions
+                                                                 (metadata_writes.py)
+    GET  /api/data/v9.2/RelationshipDefinitions[...]             (relationship_reads.py)
     POST /api/data/v9.2/$batch                                   (sandbox/dataverse/batch.py)
     GET/POST            /api/data/v9.2/{entity_set}              (reads, FetchXML, deltas, create)
     GET/PATCH/DELETE    /api/data/v9.2/{entity_set}({key})       (id or alternate key)
@@ -42,7 +45,9 @@ from sandbox.dataverse.batch import BatchRunner
 from sandbox.dataverse.concurrency import ConcurrencyLimitMiddleware
 from sandbox.dataverse.metadata import MetadataApi
 from sandbox.dataverse.metadata_model import service_entity_sets, who_am_i_ids
+from sandbox.dataverse.metadata_writes import MetadataWrites
 from sandbox.dataverse.odata import ODataError
+from sandbox.dataverse.relationship_reads import read_relationships
 from sandbox.dataverse.state import DataverseState
 from sandbox.dataverse.webapi import ApiRequest, ApiResponse, WebApi
 from sandbox.faults import FaultMiddleware
@@ -51,6 +56,7 @@ API = "/api/data/v9.2"
 ATTRIBUTES_TEMPLATE = f"{API}/EntityDefinitions(LogicalName='{{entity}}')/Attributes"
 LOOKUP_ATTRIBUTES_TEMPLATE = f"{ATTRIBUTES_TEMPLATE}/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
 ENTITY_DEFINITIONS_TEMPLATE = f"{API}/EntityDefinitions{{rest:path}}"
+RELATIONSHIP_DEFINITIONS_TEMPLATE = f"{API}/RelationshipDefinitions{{rest:path}}"
 BATCH_TEMPLATE = f"{API}/$batch"
 COLLECTION_TEMPLATE = f"{API}/{{entity_set}}"
 RECORD_TEMPLATE = f"{API}/{{entity_set}}({{key}})"
@@ -313,6 +319,44 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
             return odata_error(error.status, error.code, error.message, error.headers or None)
         return _odata(body, headers=ratelimit_headers())
 
+    writes = MetadataWrites(state)
+
+    async def metadata_post(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        resource = request.url.path[len(API) + 1 :].split("(")[0].split("/")[0]
+        token = request.headers.get("authorization", "")[7:].strip()
+        issued = state.valid_token(token, _base_url(request))
+        body = await request.body()
+        try:
+            with state.lock:
+                created = writes.handle(
+                    resource,
+                    unquote(request.path_params.get("rest", "")),
+                    {key.lower(): value for key, value in request.headers.items()},
+                    body,
+                    f"{_base_url(request)}{API}",
+                    issued.client_id if issued is not None else "",
+                )
+        except ODataError as error:
+            return odata_error(error.status, error.code, error.message, error.headers or None)
+        return Response(status_code=204, headers={"OData-Version": "4.0", **dict(created)})
+
+    async def relationship_definitions(request: Request) -> Response:
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        query = parse_qsl(request.url.query, keep_blank_values=True)
+        try:
+            with state.lock:
+                body = read_relationships(
+                    state, request.path_params["rest"], query, f"{_base_url(request)}{API}"
+                )
+        except ODataError as error:
+            return odata_error(error.status, error.code, error.message, error.headers or None)
+        return _odata(body, headers=ratelimit_headers())
+
     async def service_document(request: Request) -> Response:
         denied = authorize(request)
         if denied is not None:
@@ -438,6 +482,9 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         Route(ATTRIBUTES_TEMPLATE, entity_definitions, methods=["GET"]),
         Route(LOOKUP_ATTRIBUTES_TEMPLATE, lookup_attributes, methods=["GET"]),
         Route(ENTITY_DEFINITIONS_TEMPLATE, entity_definitions, methods=["GET"]),
+        Route(ENTITY_DEFINITIONS_TEMPLATE, metadata_post, methods=["POST"]),
+        Route(RELATIONSHIP_DEFINITIONS_TEMPLATE, relationship_definitions, methods=["GET"]),
+        Route(RELATIONSHIP_DEFINITIONS_TEMPLATE, metadata_post, methods=["POST"]),
         Route(BATCH_TEMPLATE, batch, methods=["POST"]),
         Route(REF_ITEM_TEMPLATE, web_api, methods=["DELETE"]),
         Route(REF_TEMPLATE, web_api, methods=["POST", "DELETE"]),

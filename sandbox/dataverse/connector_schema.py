@@ -8,7 +8,12 @@ the lookup column's logical name (`dms_contactid@odata.bind`, read as `_dms_cont
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
+
+if TYPE_CHECKING:
+    from sandbox.dataverse.state import DataverseState
 
 # Columns the connector adds to tables it does not own: (table, column).
 ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
@@ -19,6 +24,64 @@ ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
     ("lead", Column("dms_optintype", "picklist")),
     ("account", Column("dms_optintype", "picklist")),
 )
+
+
+# The choices of the connector's picklist columns: (table, column) -> [(value, label)].
+_OPT_IN = [(1, "Unknown"), (2, "Single"), (3, "Double"), (4, "VerifiedDouble")]
+_MEMBERSHIP = [
+    (1, "Ignore new and existing address book members not in this marketing list"),
+    (2, "Remove address book members not in this marketing list"),
+    (3, "Allow only known contacts to be added to this marketing list"),
+    (4, "Only allow known leads to be added to this marketing list"),
+    (5, "Allow known leads or create new leads if no match found"),
+]
+OPTION_SETS: dict[tuple[str, str], list[tuple[int, str]]] = {
+    ("contact", "dms_optintype"): _OPT_IN,
+    ("lead", "dms_optintype"): _OPT_IN,
+    ("account", "dms_optintype"): _OPT_IN,
+    ("list", "dms_membershipaction"): _MEMBERSHIP,
+    ("dms_emailsuppression", "dms_resubscriptionstatus"): [
+        (1, "ContactAdded"),
+        (2, "ContactChallenged"),
+        (3, "ContactCannotBeUnsuppressed"),
+    ],
+    ("dms_emailsuppression", "dms_source"): [(1, "Email platform"), (2, "Dynamics")],
+}
+# Labels of the columns added to the seeded tables (their metadata lists them).
+_ADDED_LABELS = {"dms_optintype": "Opt-in Type"}
+_ATTRIBUTE_TYPES = {"picklist": "Picklist", "string": "String", "bool": "Boolean"}
+
+
+def relationship_name(referencing: str, lookup: str) -> str:
+    """The one-to-many relationship behind a connector lookup: `<table>_<lookup column>`
+    (the provisioning command names its relationships the same way)."""
+    return f"{referencing}_{lookup}"
+
+
+def relationship(referencing: TableDef, lookup: Lookup, referenced: TableDef) -> dict[str, Any]:
+    return {
+        "SchemaName": relationship_name(referencing.logical_name, lookup.column),
+        "ReferencedEntity": referenced.logical_name,
+        "ReferencedAttribute": referenced.primary_id,
+        "ReferencingEntity": referencing.logical_name,
+        "ReferencingAttribute": lookup.column,
+        "ReferencingEntityNavigationPropertyName": lookup.navigation,
+    }
+
+
+def install_metadata(state: DataverseState) -> None:
+    """The metadata side of the installed solution: the added columns in the seeded column
+    metadata, the choices, and the relationships behind the lookups."""
+    for table, column in ADDED_COLUMNS:
+        if table in state.attributes:  # seeded metadata; other tables derive theirs
+            state.add_attribute(
+                table, column.name, _ATTRIBUTE_TYPES[column.kind], _ADDED_LABELS.get(column.name)
+            )
+    state.option_sets.update({key: list(options) for key, options in OPTION_SETS.items()})
+    for custom in connector_tables().values():
+        for lookup in custom.lookups.values():
+            found = relationship(custom, lookup, state.tables[lookup.target].definition)
+            state.relationships[found["SchemaName"]] = found
 
 
 def _custom_table(logical_name: str, primary_name: Column, *columns: Column) -> TableDef:

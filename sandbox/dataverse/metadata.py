@@ -358,7 +358,9 @@ class MetadataApi:
         body.update({name: values[name] for name in names if name != "MetadataId"})
         for expansion in expansions:
             inner = _select(expansion.options.get("$select"), OPTION_SET_PROPERTIES, "")
-            body[expansion.name] = option_set_json(attribute, inner, language)
+            body[expansion.name] = option_set_json(
+                attribute, inner, language, self.state.option_sets
+            )
         return body
 
     def option_set(
@@ -374,5 +376,5 @@ class MetadataApi:
         return {
             "@odata.context": f"{context}{key_text}/Attributes({attribute.metadata_id})/"
             f"{CRM}PicklistAttributeMetadata/{navigation}{_context_select(select, ())}/$entity",
-            **option_set_json(attribute, select, self.state.user_language),
+            **option_set_json(attribute, select, self.state.user_language, self.state.option_sets),
         }

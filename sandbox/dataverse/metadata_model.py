@@ -122,7 +122,7 @@ def entity_id(table: TableDef) -> str:
 def entity_values(table: TableDef, language: int) -> dict[str, Any]:
     name = table.logical_name
     custom = is_custom(table)
-    singular, plural = _TABLE_LABELS.get(name, (name, table.entity_set))
+    singular, plural = table.display or _TABLE_LABELS.get(name, (name, table.entity_set))
     return {
         "LogicalName": name,
         "SchemaName": name if custom else name.capitalize(),
@@ -187,9 +187,14 @@ def option_set_id(attribute: AttributeDef) -> str:
 
 
 def option_set_json(
-    attribute: AttributeDef, select: Sequence[str], language: int
+    attribute: AttributeDef,
+    select: Sequence[str],
+    language: int,
+    created: dict[tuple[str, str], list[tuple[int, str]]] | None = None,
 ) -> dict[str, Any]:
-    """OptionSetMetadata: MetadataId first, as in retrieve-metadata-name-metadataid.md."""
+    """OptionSetMetadata: MetadataId first, as in retrieve-metadata-name-metadataid.md.
+    `created`: the state's option sets of columns added by a solution or a metadata write."""
+    key = (attribute.entity, attribute.logical_name)
     managed = not attribute.is_custom
     options: list[dict[str, Any]] = [
         {
@@ -205,7 +210,7 @@ def option_set_json(
             "Label": label(text, managed, *_option_ids(attribute, value), language=language),
             "Description": label(None, managed, language=language),
         }
-        for value, text in OPTIONS.get((attribute.entity, attribute.logical_name), [])
+        for value, text in (created or {}).get(key) or OPTIONS.get(key, [])
     ]
     values: dict[str, Any] = {
         "Options": options,
@@ -233,7 +238,7 @@ def service_entity_sets(state: DataverseState) -> list[str]:
     """The entity sets the service document lists: every table plus the metadata set the
     sandbox serves, sorted like the documented sample (web-api-service-documents.md)."""
     names = [table.definition.entity_set for table in state.tables.values()]
-    return sorted([*names, "EntityDefinitions"], key=str.lower)
+    return sorted([*names, "EntityDefinitions", "RelationshipDefinitions"], key=str.lower)
 
 
 def who_am_i_ids(state: DataverseState, client_id: str) -> dict[str, str]:

@@ -68,6 +68,8 @@ class TableDef:
     # CreateMultiple / UpdateMultiple / UpsertMultiple: "Not all standard tables support these
     # messages" (PAD bulk-operations.md); the sandbox offers them on contact, lead, account, list.
     bulk_messages: bool = True
+    # (singular, plural) display names of a table created through EntityDefinitions.
+    display: tuple[str, str] | None = None
 
     @property
     def lookup_columns(self) -> dict[str, str]:

@@ -34,12 +34,14 @@ from typing import Any
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
 from sandbox.dataverse.connector_schema import install as install_connector
+from sandbox.dataverse.connector_schema import install_metadata as install_connector_metadata
 from sandbox.dataverse.generator import ListSpec, SeedResult
 from sandbox.dataverse.generator import seed as seed_rows
 from sandbox.dataverse.odata import ODataError
 from sandbox.dataverse.records import Records
 from sandbox.dataverse.schema import TableDef, activity_table, standard_tables
 from sandbox.dataverse.seed import ENTITIES
+from sandbox.dataverse.solutions import seed_solutions, solution_tables
 from sandbox.dataverse.store import Membership, Table
 from sandbox.faults import Faults, RateWindow
 
@@ -224,8 +226,16 @@ class DataverseState:
         self.faults = Faults(seed)
         self.reset()
 
-    def reset(self, *, seed: int | None = None, clock: Clock | None = None) -> None:
-        """Back to the seed: demo app only, no tokens, seeded metadata, no faults, no counts."""
+    def reset(
+        self,
+        *,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        connector_solution: bool = True,
+    ) -> None:
+        """Back to the seed: demo app only, no tokens, seeded metadata, no faults, no counts.
+        `connector_solution=False`: a bare org, without the connector's tables and columns
+        (what `python -m shared dataverse provision` starts from)."""
         with self._lock:
             if seed is not None:
                 self.seed = seed
@@ -245,11 +255,17 @@ class DataverseState:
             self.faults.reset(self.seed)
             self.counters.reset()
             # Rows and change tracking.
-            definitions = standard_tables()
-            install_connector(definitions)
+            definitions = {**standard_tables(), **solution_tables()}
+            if connector_solution:
+                install_connector(definitions)
             self.tables: dict[str, Table] = {
                 name: Table(definition) for name, definition in definitions.items()
             }
+            # Metadata writes (metadata_writes.py): choices, relationships, solution contents.
+            self.option_sets: dict[tuple[str, str], list[tuple[int, str]]] = {}
+            self.relationships: dict[str, dict[str, Any]] = {}
+            self.solution_components: dict[str, list[tuple[str, str]]] = {}
+            self.deny_customization = False  # True: the app user lacks System Customizer
             self.membership = Membership()
             self._version = 1_000_000  # rowversion values are large numbers in real orgs
             self.min_delta_version = 0
@@ -261,6 +277,9 @@ class DataverseState:
             self.in_flight = 0
             self.max_in_flight = 0
             self.concurrency_rejections = 0
+            seed_solutions(self, connector=connector_solution)
+            if connector_solution:
+                install_connector_metadata(self)
 
     def now(self) -> float:
         return self.clock()

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from shared.cli import views
+from shared.cli.dataverse import dataverse_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
 from shared.errors import HANDLING, Category
@@ -43,6 +44,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(labels_app, name="labels")
 app.add_typer(mappings_app, name="mappings")
+app.add_typer(dataverse_app, name="dataverse")
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]

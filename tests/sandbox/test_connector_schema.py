@@ -4,7 +4,7 @@ the tables `python -m shared dataverse provision` creates)."""
 
 from __future__ import annotations
 
-from sandbox.dataverse.connector_schema import ADDED_COLUMNS, connector_tables
+from sandbox.dataverse.connector_schema import ADDED_COLUMNS, OPTION_SETS, connector_tables
 from shared.dynamics_schema import COLUMN_ADDITIONS, TABLES, ColumnDef, Kind
 
 SANDBOX_KINDS = {
@@ -46,3 +46,22 @@ def test_the_sandbox_adds_exactly_the_products_columns() -> None:
     assert sorted((table, c.name, c.kind, c.max_length) for table, c in ADDED_COLUMNS) == sorted(
         (a.table, *_shape(a.column)) for a in COLUMN_ADDITIONS
     )
+
+
+def test_the_sandbox_has_exactly_the_products_choices() -> None:
+    products = {
+        (table.logical_name, column.logical_name): [(o.value, o.label) for o in column.options]
+        for table in TABLES
+        for column in table.columns
+        if column.kind is Kind.PICKLIST
+    }
+    products.update(
+        {
+            (addition.table, addition.column.logical_name): [
+                (o.value, o.label) for o in addition.column.options
+            ]
+            for addition in COLUMN_ADDITIONS
+            if addition.column.kind is Kind.PICKLIST
+        }
+    )
+    assert products == OPTION_SETS

@@ -244,7 +244,9 @@ def test_expanded_columns_filtered_by_an_enum_as_documented(
     assert response.status_code == 200
     body = response.json()
     assert body["LogicalName"] == "account"
-    assert [a["LogicalName"] for a in body["Attributes"]] == ["accountcategorycode", "industrycode"]
+    # The sample's org has no connector; the sandbox's installed solution adds dms_optintype.
+    names = [a["LogicalName"] for a in body["Attributes"]]
+    assert names == ["accountcategorycode", "industrycode", "dms_optintype"]
     assert all(a["@odata.type"].endswith("PicklistAttributeMetadata") for a in body["Attributes"])
 
 
@@ -291,7 +293,15 @@ def test_picklist_cast_lists_the_options_of_every_choice_column(
     )
     assert response.status_code == 200
     rows = {row["LogicalName"]: row for row in response.json()["value"]}
-    assert set(rows) == {"gendercode", "preferredcontactmethodcode"}
+    # dms_optintype: the connector's solution, installed in the sandbox by default.
+    assert set(rows) == {"gendercode", "preferredcontactmethodcode", "dms_optintype"}
+    opt_in = rows["dms_optintype"]["OptionSet"]["Options"]
+    assert [o["Label"]["UserLocalizedLabel"]["Label"] for o in opt_in] == [
+        "Unknown",
+        "Single",
+        "Double",
+        "VerifiedDouble",
+    ]
     gender = rows["gendercode"]
     labels = [o["Label"]["UserLocalizedLabel"]["Label"] for o in gender["OptionSet"]["Options"]]
     assert [o["Value"] for o in gender["OptionSet"]["Options"]] == [1, 2]

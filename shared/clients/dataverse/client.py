@@ -16,6 +16,7 @@
 | `lists` | marketing lists, static and dynamic members, add/remove members |
 | `activities` | notes and activities with the right `@odata.bind` names |
 | `metadata` | table columns (`EntityDefinitions`) |
+| `customization` | metadata writes (tables, columns, lookups) in a solution |
 
 Page reads resume: every page says where the read continues (`page.resume`, a small
 JSON-safe pydantic model, None after the last page), and every page iterator takes such a
