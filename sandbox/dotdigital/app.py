@@ -33,6 +33,7 @@ from sandbox.dotdigital import (
     api_campaigns,
     api_contacts,
     api_programs,
+    api_resubscribe,
     api_suppressions,
 )
 from sandbox.dotdigital.state import (
@@ -222,6 +223,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         Route(DATA_FIELDS, endpoint(create_data_field), methods=["POST"]),
         *api_address_books.routes(state, endpoint),
         *api_suppressions.routes(state, endpoint),
+        *api_resubscribe.routes(state, endpoint),
         *api_contacts.routes(state, endpoint),
         *api_campaigns.routes(state, endpoint),
         *api_programs.routes(state, endpoint),

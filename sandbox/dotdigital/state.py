@@ -36,6 +36,7 @@ from sandbox.dotdigital.campaigns import ActivityRecord, CampaignRecord, SendRec
 from sandbox.dotdigital.contacts import SUPPRESSED_STATUSES, ContactStore
 from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import, would_create
 from sandbox.dotdigital.programs import EnrolmentRecord, PreferenceRecord, ProgramRecord
+from sandbox.dotdigital.resubscribe import Resubscriptions, confirm
 from sandbox.faults import Faults, RateWindow
 
 if TYPE_CHECKING:
@@ -146,6 +147,9 @@ class DotdigitalState:
             self._rng = random.Random(self.seed)
             # Contacts, address books, suppressions.
             self.store = ContactStore()
+            # Resubscribes: `resubscriptions.double_opt_in` (the account enforces double opt-in),
+            # pending challenges and the confirmation emails sent.
+            self.resubscriptions = Resubscriptions()
             # v3 imports.
             self.imports: dict[str, ImportJob] = {}
             self.import_not_finished_polls = 1
@@ -520,6 +524,11 @@ class DotdigitalState:
             return None
 
     # Suppressions -----------------------------------------------------------------------------
+
+    def confirm_resubscription(self, email: str) -> bool:
+        """The contact clicks the link of its resubscribe confirmation email."""
+        with self._lock:
+            return confirm(self.store, self.resubscriptions, email, self.now())
 
     def is_suppressed(self, status: str) -> bool:
         return status in SUPPRESSED_STATUSES

@@ -29,6 +29,7 @@ from shared.clients.dotdigital.imports import ImportsApi
 from shared.clients.dotdigital.preferences import PreferencesApi
 from shared.clients.dotdigital.programs import ProgramsApi
 from shared.clients.dotdigital.routes import ACCOUNT_INFO
+from shared.clients.dotdigital.suppression_writes import SuppressionWritesApi
 from shared.clients.dotdigital.suppressions import SuppressionsApi
 from shared.clients.dotdigital.transport import USER_AGENT
 from shared.clients.dotdigital.wire import field
@@ -42,6 +43,7 @@ class DotdigitalClient(
     DataFieldsApi,
     AddressBooksApi,
     SuppressionsApi,
+    SuppressionWritesApi,
     ContactsApi,
     ImportsApi,
     CampaignsApi,

@@ -52,6 +52,10 @@ ADDRESS_BOOK_UNSUBSCRIBED_SINCE = Route(
 # Suppressions (v2)
 SUPPRESSED_SINCE = Route("GET", "/v2/contacts/suppressed-since/{date}")
 UNSUBSCRIBED_SINCE = Route("GET", "/v2/contacts/unsubscribed-since/{date}")
+SUPPRESS_CONTACTS = Route("PUT", "/v2/contacts/suppress-contacts")
+UNSUBSCRIBE = Route("POST", "/v2/contacts/unsubscribe")
+RESUBSCRIBE = Route("POST", "/v2/contacts/resubscribe")
+RESUBSCRIBE_NO_CHALLENGE = Route("POST", "/v2/contacts/resubscribe-with-no-challenge")
 
 # Campaigns (v2)
 LIST_CAMPAIGNS = Route("GET", "/v2/campaigns")
@@ -92,6 +96,10 @@ ROUTES: tuple[Route, ...] = (
     ADDRESS_BOOK_UNSUBSCRIBED_SINCE,
     SUPPRESSED_SINCE,
     UNSUBSCRIBED_SINCE,
+    SUPPRESS_CONTACTS,
+    UNSUBSCRIBE,
+    RESUBSCRIBE,
+    RESUBSCRIBE_NO_CHALLENGE,
     LIST_CAMPAIGNS,
     CAMPAIGNS_WITH_ACTIVITY_SINCE,
     CAMPAIGN_ACTIVITIES_SINCE,

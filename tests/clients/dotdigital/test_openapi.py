@@ -100,6 +100,10 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert list(client.iter_contacts(modified_since=since, list_id=book_id, limit=5))
     assert client.get_contact("email", "tour.one@example.com") is not None
     assert client.get_contact("email", "nobody@example.com") is None  # a 404 envelope
+    assert client.suppress_contacts(["tour.one@example.com", "nobody@example.com"]).not_found
+    assert client.unsubscribe("tour.two@example.com").reason == "Unsubscribed"
+    assert client.resubscribe("tour.two@example.com").status == "ContactChallenged"
+    assert client.resubscribe("tour.one@example.com", challenge=False).status == "ContactAdded"
     with pytest.raises(ApiError):
         client.contact_import_status("00000000-0000-4000-8000-000000000000")  # 404 envelope
     with pytest.raises(ApiError):
