@@ -2,7 +2,7 @@
 `{suppressed, notFound}`), `POST /v2/contacts/unsubscribe` (`ApiContact` -> the suppression),
 `POST /v2/contacts/resubscribe` and `/resubscribe-with-no-challenge`
 (`{unsubscribedContact, preferredLocale?, returnUrlToUseIfChallenged?}` -> `{contact, status}`).
-Request keys in any casing, as Dotdigital accepts them. The outcomes: `sandbox.dotdigital.resubscribe`.
+Request keys in any casing, as Dotdigital accepts them. Outcomes: `sandbox.dotdigital.resubscribe`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ SUPPRESS_CONTACTS = "/v2/contacts/suppress-contacts"
 UNSUBSCRIBE = "/v2/contacts/unsubscribe"
 RESUBSCRIBE = "/v2/contacts/resubscribe"
 RESUBSCRIBE_NO_CHALLENGE = "/v2/contacts/resubscribe-with-no-challenge"
-INVALID_CONTACT = "The contact must be a JSON object with a valid email. ERROR_CONTACT_INVALID"
+INVALID_CODE = "ERROR_CONTACT_INVALID"
+INVALID_CONTACT = f"The contact must be a JSON object with a valid email. {INVALID_CODE}"
 
 
 def _lowered(item: Any) -> dict[str, Any] | None:
@@ -44,7 +45,7 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
     async def suppress_contacts(request: Request) -> Response:
         ok, body = await read_json(request)
         if not ok or not isinstance(body, list) or not body:
-            return v2_error(400, "The body must be a non-empty array of contacts. ERROR_CONTACT_INVALID")
+            return v2_error(400, f"A non-empty array of contacts is expected. {INVALID_CODE}")
         suppressed: list[dict[str, Any]] = []
         not_found: list[dict[str, Any]] = []
         with store_lock:

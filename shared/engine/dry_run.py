@@ -25,6 +25,11 @@ from shared.clients.dotdigital.address_books import AddressBook
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.data_fields import DataField
 from shared.clients.dotdigital.imports import ContactReference, ImportContact, ImportResult
+from shared.clients.dotdigital.suppression_writes import (
+    ResubscribeResult,
+    ResubscribeStatus,
+    SuppressOutcome,
+)
 from shared.runtime import R, Runtime
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
@@ -214,7 +219,18 @@ def dotdigital_sink(client: DotdigitalClient, recorder: WriteRecorder) -> Dotdig
             return iter(())
         return cast(Iterator[Any], client.iter_contacts(*args, **kwargs))
 
+    def suppress_contacts(emails: Sequence[str]) -> SuppressOutcome:
+        recorder.record(system, "suppress contacts", emails)
+        return SuppressOutcome(suppressed=tuple(emails), not_found=())
+
+    def resubscribe(email: str, **_: Any) -> ResubscribeResult:
+        recorder.record(system, "resubscribe contacts", [email])
+        return ResubscribeResult(status=ResubscribeStatus.CHALLENGED, contact=None)
+
     sink = _Sink(client, {
+        "suppress_contacts": suppress_contacts,
+        "resubscribe": resubscribe,
+        "unsubscribe": lambda email: recorder.record(system, "unsubscribe contacts", [email]),
         "create_address_book": create_address_book,
         "create_data_field": create_data_field,
         "submit_contact_imports": submit_contact_imports,

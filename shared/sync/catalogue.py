@@ -12,6 +12,7 @@ from shared.sync.data_labels import DataLabels
 from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync.marketing_lists.data_in import MarketingListsDataIn
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
+from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes
 
 
@@ -26,5 +27,6 @@ def catalogue() -> SyncTypeRegistry:
             TwoWayMarketingLists(),  # the MarketingListsDataOut schedule
             Unsubscribes(),
             ContactOptIn(),
+            SuppressionLists(),
         ]
     )

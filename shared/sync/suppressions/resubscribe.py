@@ -1,0 +1,214 @@
+"""Resubscriptions, both ways.
+
+Requested from Dynamics (`dms_requestresubscribe` on a suppression row): the platform is asked
+through `POST /v2/contacts/resubscribe`, the call that sends the contact a confirmation email
+when one is needed (seed 002: "the contact is sent a resubscribe confirmation email"). The
+outcome goes on the row (status, detail; the flag cleared) and into one note on the row's
+contact/lead (or, for a row that names none, on the records with its email):
+ContactAdded -> the date and the email account; ContactChallenged -> confirmation email sent;
+ContactCannotBeUnsuppressed -> the reason.
+
+Seen in the platform: contacts modified since the last run (`GET /contacts/v3?~modified=gte::`)
+whose email channel is subscribed again. This is the documented call that reports a contact's
+current email status incrementally, so one paged read covers every resubscription (a signup
+form, a confirmed challenge, a resubscribe from here) without a call per suppressed email;
+`suppressed-since` only ever lists new suppressions. The account's rows for such an email are
+removed, the records' Do not Bulk Email cleared (setting on) and a ContactAdded note added: the
+same note id as a ContactAdded answer to a request, so a request never leaves two notes.
+Rows created after the run started are left alone (they may not have reached the platform yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.accounts import EmailAccount
+from shared.clients.dataverse.batch import BatchRequest
+from shared.clients.dataverse.client import DataverseClient
+from shared.clients.dataverse.paging import Record
+from shared.clients.dotdigital.client import DotdigitalClient
+from shared.clients.dotdigital.contacts import Contact
+from shared.clients.dotdigital.suppression_writes import ResubscribeResult, ResubscribeStatus
+from shared.dynamics_schema.connector import RESUBSCRIPTION_STATUSES
+from shared.sync.suppressions import lookup, writes
+from shared.sync.suppressions.lookup import ROWS, Person, RowRef, account_filter
+
+STATUS_VALUES = {option.label: option.value for option in RESUBSCRIPTION_STATUSES}
+REQUEST_FILTER = "dms_requestresubscribe eq true"
+SUBJECTS = {
+    ResubscribeStatus.ADDED: "Resubscribed to email",
+    ResubscribeStatus.CHALLENGED: "Resubscribe confirmation email sent",
+    ResubscribeStatus.CANNOT_BE_UNSUPPRESSED: "Not resubscribed to email",
+}
+# Why the platform would not lift a suppression, by the contact's status (dotdigital.md §4).
+CANNOT_REASONS = {
+    "IspComplained": "the contact complained to their email provider (ISP complaint)",
+    "DomainSuppression": "the email's domain is suppressed",
+}
+GLOBAL_REASON = "the address is on Dotdigital's Global Suppression List"
+DETAIL_LENGTH = 500
+
+
+def request_filter(account_id: str) -> str:
+    return f"{REQUEST_FILTER} and {account_filter(account_id)}"
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def outcome_text(
+    status: ResubscribeStatus,
+    *,
+    email: str,
+    account: EmailAccount,
+    when: datetime,
+    contact_status: str | None = None,
+) -> str:
+    if status is ResubscribeStatus.ADDED:
+        return f"{email} was resubscribed on {_day(when)} to email account {account.name}."
+    if status is ResubscribeStatus.CHALLENGED:
+        return (
+            f"A resubscribe confirmation email was sent to {email} on {_day(when)} (email "
+            f"account {account.name}); the contact is resubscribed when they confirm."
+        )
+    reason = CANNOT_REASONS.get(contact_status or "", GLOBAL_REASON)
+    return f"{email} was not resubscribed to email account {account.name}: {reason}."
+
+
+@dataclass
+class ResubscribeTally:
+    read: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # status -> rows
+    rows_updated: int = 0
+    rows_removed: int = 0
+    unflagged: int = 0  # records whose Do not Bulk Email was cleared
+    notes: int = 0
+    failures: dict[str, str] = field(default_factory=dict)  # email -> why
+
+
+def _targets(ref: RowRef, people: Iterable[Person]) -> list[tuple[str, str]]:
+    """Whom a row's note is about: its contact/lead, else the records with its email."""
+    return list(ref.regarding) or [(p.entity, p.record_id) for p in people]
+
+
+def request_page(
+    dataverse: DataverseClient,
+    platform: DotdigitalClient,
+    account: EmailAccount,
+    rows: Sequence[Record],
+    now: datetime,
+) -> ResubscribeTally:
+    tally = ResubscribeTally(read=len(rows))
+    refs = [lookup.row_ref(row) for row in rows]
+    unnamed = sorted({r.email.lower() for r in refs if not r.regarding and r.email})
+    found = lookup.find(dataverse, account.account_id, unnamed, rows=False) if unnamed else None
+    requests: list[BatchRequest] = []
+    owners: list[tuple[str, str]] = []
+    for ref in refs:
+        if not ref.email:
+            tally.failures[ref.row_id] = "the suppression row has no email"
+            continue
+        answer: ResubscribeResult = platform.resubscribe(ref.email)
+        status = answer.status
+        tally.outcomes[status.value] = tally.outcomes.get(status.value, 0) + 1
+        contact_status = answer.contact.status if answer.contact is not None else None
+        text = outcome_text(
+            status, email=ref.email, account=account, when=now, contact_status=contact_status
+        )
+        requests.append(
+            BatchRequest.update(
+                ROWS,
+                ref.row_id,
+                {
+                    "dms_resubscriptionstatus": STATUS_VALUES[status.value],
+                    "dms_resubscriptiondetail": text[:DETAIL_LENGTH],
+                    "dms_requestresubscribe": False,
+                },
+            )
+        )
+        owners.append((ref.email, "row"))
+        people = found.people.get(ref.email.lower(), []) if found is not None else []
+        for entity, record_id in _targets(ref, people):
+            note = writes.note_id(account.account_id, ref.row_id, entity, record_id, status.value)
+            requests.append(
+                writes.upsert_note(note, entity, record_id, subject=SUBJECTS[status], text=text)
+            )
+            owners.append((ref.email, "note"))
+    _tally_writes(tally, owners, writes.send(dataverse, requests))
+    return tally
+
+
+def _tally_writes(
+    tally: ResubscribeTally, owners: list[tuple[str, str]], sent: writes.Sent
+) -> None:
+    for (key, kind), answer in zip(owners, sent.results, strict=True):
+        if not answer.ok:
+            if not (kind == "delete" and answer.status == 404):  # gone already: a replay
+                tally.failures.setdefault(key, writes.why(answer))
+            continue
+        if kind == "row":
+            tally.rows_updated += 1
+        elif kind == "note":
+            tally.notes += 1
+        elif kind == "delete":
+            tally.rows_removed += 1
+        elif kind == "flag":
+            tally.unflagged += 1
+
+
+def resubscribed_page(
+    dataverse: DataverseClient,
+    account: EmailAccount,
+    contacts: Sequence[Contact],
+    started: datetime,
+) -> ResubscribeTally:
+    """Contacts of one v3 page: those subscribed again lose their suppression rows here."""
+    tally = ResubscribeTally(read=len(contacts))
+    subscribed: dict[str, Contact] = {}
+    for contact in contacts:
+        status = (contact.email_status or contact.status or "").lower()
+        if contact.email and status == "subscribed":
+            subscribed[contact.email.lower()] = contact
+    if not subscribed:
+        return tally
+    found = lookup.find(dataverse, account.account_id, sorted(subscribed))
+    tally.failures.update(found.failed)
+    requests: list[BatchRequest] = []
+    owners: list[tuple[str, str]] = []
+    flag = account.update_do_not_bulk_email
+    for email, contact in subscribed.items():
+        refs = [r for r in found.rows.get(email, []) if r.created is None or r.created < started]
+        if not refs:
+            continue
+        people = found.people.get(email, [])
+        when = contact.updated or started
+        text = outcome_text(
+            ResubscribeStatus.ADDED, email=refs[0].email, account=account, when=when
+        )
+        for ref in refs:
+            requests.append(writes.delete_row(ref.row_id))
+            owners.append((email, "delete"))
+            for entity, record_id in _targets(ref, people):
+                note = writes.note_id(
+                    account.account_id, ref.row_id, entity, record_id, ResubscribeStatus.ADDED
+                )
+                requests.append(
+                    writes.upsert_note(
+                        note,
+                        entity,
+                        record_id,
+                        subject=SUBJECTS[ResubscribeStatus.ADDED],
+                        text=text,
+                    )
+                )
+                owners.append((email, "note"))
+        if flag:
+            for person in people:
+                if person.do_not_bulk_email:
+                    requests.append(writes.set_do_not_bulk_email(person, False))
+                    owners.append((email, "flag"))
+    _tally_writes(tally, owners, writes.send(dataverse, requests))
+    return tally
