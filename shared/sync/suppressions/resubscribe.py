@@ -3,10 +3,11 @@
 Requested from Dynamics (`dms_requestresubscribe` on a suppression row): the platform is asked
 through `POST /v2/contacts/resubscribe`, the call that sends the contact a confirmation email
 when one is needed (seed 002: "the contact is sent a resubscribe confirmation email"). The
-outcome goes on the row (status, detail; the flag cleared) and into one note on the row's
-contact/lead (or, for a row that names none, on the records with its email):
-ContactAdded -> the date and the email account; ContactChallenged -> confirmation email sent;
-ContactCannotBeUnsuppressed -> the reason.
+outcome goes into one note on the row's contact/lead (or, for a row that names none, on the
+records with its email) and onto the row (status, detail; the flag cleared): ContactAdded ->
+the date and the email account, and the row is removed and Do not Bulk Email cleared as for a
+resubscription seen in the platform (the contact is subscribed: its suppression is over);
+ContactChallenged -> confirmation email sent; ContactCannotBeUnsuppressed -> the reason.
 
 Seen in the platform: contacts modified since the last run (`GET /contacts/v3?~modified=gte::`)
 whose email channel is subscribed again. This is the documented call that reports a contact's
@@ -118,20 +119,32 @@ def request_page(
         text = outcome_text(
             status, email=ref.email, account=account, when=now, contact_status=contact_status
         )
-        requests.append(
-            BatchRequest.update(
-                ROWS,
-                ref.row_id,
-                {
-                    "dms_resubscriptionstatus": STATUS_VALUES[status.value],
-                    "dms_resubscriptiondetail": text[:DETAIL_LENGTH],
-                    "dms_requestresubscribe": False,
-                },
-            )
-        )
-        owners.append((ref.email, "row"))
         people = found.people.get(ref.email.lower(), []) if found is not None else []
-        for entity, record_id in _targets(ref, people):
+        targets = _targets(ref, people)
+        if status is ResubscribeStatus.ADDED:
+            # Subscribed again: the suppression is over, as when the platform reports it.
+            requests.append(writes.delete_row(ref.row_id))
+            owners.append((ref.email, "delete"))
+            if account.update_do_not_bulk_email:
+                for entity, record_id in targets:
+                    requests.append(
+                        writes.set_do_not_bulk_email(Person(entity, record_id, True), False)
+                    )
+                    owners.append((ref.email, "flag"))
+        else:
+            requests.append(
+                BatchRequest.update(
+                    ROWS,
+                    ref.row_id,
+                    {
+                        "dms_resubscriptionstatus": STATUS_VALUES[status.value],
+                        "dms_resubscriptiondetail": text[:DETAIL_LENGTH],
+                        "dms_requestresubscribe": False,
+                    },
+                )
+            )
+            owners.append((ref.email, "row"))
+        for entity, record_id in targets:
             note = writes.note_id(account.account_id, ref.row_id, entity, record_id, status.value)
             requests.append(
                 writes.upsert_note(note, entity, record_id, subject=SUBJECTS[status], text=text)
