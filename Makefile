@@ -45,6 +45,10 @@ bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/re
 chaos: install  ## full-size chaos suite (~3 min): kills at every operation, duplicates, faults, poison messages, neighbours; bench/results/chaos.md
 	CHAOS_SIZE=full $(BIN)/python -m pytest -q -p no:cacheprovider tests/chaos $(PYTEST_ARGS)
 
+.PHONY: bench-suppressions
+bench-suppressions: install  ## SuppressionLists at 10,000 and 100,000 suppressions: bench/results/suppression_lists.md
+	$(BIN)/python -m bench.suppression_lists $(BENCH_ARGS)
+
 .PHONY: bench-scheduler
 bench-scheduler: install  ## scheduler tick at 1,000 and 10,000 accounts: bench/results/scheduler.md
 	$(BIN)/python -m bench.scheduler $(BENCH_ARGS)

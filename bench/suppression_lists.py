@@ -1,0 +1,372 @@
+"""Benchmark: SuppressionLists on a large suppression list, platform -> Dynamics.
+
+    python -m bench.suppression_lists [--sizes 10000 100000] [--memory separate|same|off]
+
+Per size N, against a fresh sandbox process (this module with `--serve`) and fresh Azurite
+tables: Dataverse holds N/2 contacts and N/2 leads (`seed_data`); Dotdigital holds N suppressed
+contacts (Unsubscribed, HardBounced, IspComplained, ...), one per Dataverse email and the rest
+emails Dynamics does not have. One first SuppressionLists run goes through the worker
+(`Worker.handle`, its message taken from the Azurite queue, one slice). Measured in this
+process: every request by API and route (`bench.calls`) against the protocol minimum (pages of
+1,000 suppressions; one lookup `$batch` per page; writes in `$batch`es of 1,000), wall time,
+CPU time, and tracemalloc's peak (a second, traced run on fresh data with `--memory separate`).
+The sandbox process then counts the suppression rows (none twice) and the flagged records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from bench.calls import ENTRA_ID, CallLog
+from bench.sandbox_process import REPO_ROOT, Endpoints
+
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "suppression_lists.md"
+DEFAULT_SIZES = (10_000, 100_000)
+REASONS = ("Unsubscribed", "HardBounced", "IspComplained", "SoftBounced", "DirectComplaint")
+UNKNOWN_SHARE = 0.1  # suppressions of emails Dynamics does not have
+ACCOUNT_ID = "bench"
+PAGE = 1000
+SUPPRESSED_SINCE = "GET /v2/contacts/suppressed-since/{date}"
+
+
+# The sandbox process ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    server_calls: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    rows: int = 0
+    duplicate_rows: int = 0  # rows beyond one per (record, suppression)
+    matched_records: int = 0  # contacts and leads whose email is suppressed
+    flagged_records: int = 0  # of those: Do not Bulk Email set
+
+
+def _serve(size: int, stdin: IO[str], stdout: IO[str]) -> None:
+    from sandbox.launch import start_sandboxes
+
+    tls_dir = Path(tempfile.mkdtemp(prefix="bench-suppressions-tls-"))
+    try:
+        running = start_sandboxes(tls_dir=tls_dir)
+        started = time.perf_counter()
+        dv, dd = running.dataverse, running.dotdigital
+        dv.seed_data(contacts=size // 2, leads=size - size // 2)
+        emails: dict[str, None] = {}
+        for table in ("contact", "lead"):
+            for row in dv.table(table).rows.values():
+                email = row.values.get("emailaddress1")
+                if email:
+                    emails[str(email).lower()] = None
+        known = list(emails)[: int(size * (1 - UNKNOWN_SHARE))]
+        wanted = known + [f"gone{n}@example.net" for n in range(size - len(known))]
+        with dd.lock:
+            when = dd.now() - size
+            for n, email in enumerate(wanted):
+                contact = dd.store.add_contact(email, when=when + n)
+                dd.store.suppress(contact, REASONS[n % len(REASONS)], when + n)
+        credentials = running.credentials
+        endpoints = Endpoints(
+            dataverse_url=running.dataverse_url,
+            tenant_id=credentials.tenant_id,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            dotdigital_url=running.dotdigital_url,
+            dotdigital_api_endpoint=running.dotdigital_api_endpoint,
+            api_user=credentials.api_user,
+            api_password=credentials.api_password,
+            ca_path=str(running.ca_path),
+            contacts=size,
+            seed_seconds=round(time.perf_counter() - started, 3),
+        )
+        stdout.write(json.dumps(asdict(endpoints)) + "\n")
+        stdout.flush()
+        cpu_before = time.process_time()
+        stdin.read()  # until the parent closes stdin
+        cpu = time.process_time() - cpu_before
+        stdout.write(json.dumps(asdict(_verdict(running, set(known), cpu))) + "\n")
+        stdout.flush()
+    finally:
+        shutil.rmtree(tls_dir, ignore_errors=True)
+    os._exit(0)  # no graceful shutdown: nothing to flush, and the next size needs the cores
+
+
+def _verdict(running: Any, suppressed: set[str], cpu: float) -> Verdict:
+    calls: dict[str, int] = {}
+    for name, state in (("dataverse", running.dataverse), ("dotdigital", running.dotdigital)):
+        for (method, template), count in sorted(state.counters.by_route().items()):
+            calls[f"{name} {method} {template}"] = count
+    dv = running.dataverse
+    rows = list(dv.table("dms_emailsuppression").rows.values())
+    regarding = [r.values.get("dms_contactid") or r.values.get("dms_leadid") for r in rows]
+    matched = flagged = 0
+    for table in ("contact", "lead"):
+        for row in dv.table(table).rows.values():
+            if str(row.values.get("emailaddress1") or "").lower() in suppressed:
+                matched += 1
+                flagged += 1 if row.values.get("donotbulkemail") else 0
+    return Verdict(calls, cpu, len(rows), len(regarding) - len(set(regarding)), matched, flagged)
+
+
+class ServeProcess:
+    def __init__(self, size: int) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.suppression_lists", "--serve", str(size)],
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        self.endpoints = Endpoints(**self._line("start"))
+
+    def _line(self, what: str) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self._process.wait(timeout=120)
+            self._stderr.seek(0)
+            raise RuntimeError(f"the sandbox process ended during {what}: {self._stderr.read()}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def finish(self) -> Verdict:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        verdict = Verdict(**self._line("finish"))
+        self._process.wait(timeout=60)
+        self._stderr.close()
+        return verdict
+
+
+# The measured process -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    size: int
+    calls: dict[tuple[str, str], int]
+    wall_seconds: float
+    cpu_seconds: float
+    peak_bytes: int | None
+    audit_status: str
+    audit_message: str
+    counts: dict[str, int]
+    verdict: Verdict
+    seed_seconds: float
+
+    def count(self, api: str, route: str | None = None) -> int:
+        return sum(n for (a, r), n in self.calls.items() if a == api and route in (None, r))
+
+    def minimum(self) -> dict[str, int]:
+        """Fewest calls the protocol allows for this run (a first run, in a fresh process)."""
+        pages = self.size // PAGE + 1  # the last page is short (or empty): the end of the list
+        writes = self.counts["created"] + self.counts["updated"]
+        return {
+            ENTRA_ID: 2,  # msal's metadata request and one token
+            "Dotdigital account-info": 1,
+            "Dotdigital suppressed-since pages": pages,
+            "Dotdigital contacts modified since (resubscriptions)": 1,
+            "Dataverse rows read (CRM rows to push, resubscribe requests)": 2,
+            "Dataverse lookup $batch": math.ceil(self.size / PAGE),
+            "Dataverse write $batch": math.ceil(writes / PAGE),
+        }
+
+    @property
+    def delivered(self) -> bool:
+        v = self.verdict
+        return v.duplicate_rows == 0 and v.rows == v.matched_records == v.flagged_records
+
+
+def measured_runtime(azurite: Any, endpoints: Endpoints, log: CallLog) -> Any:
+    """The product's runtime on Azurite and the sandboxes, its httpx clients counting. The
+    run's time budget is the default: a large run goes on in follow-up messages, as deployed."""
+    import ssl
+    import uuid
+
+    import httpx
+
+    from shared.clients import DataverseClient, RetryPolicy
+    from shared.runtime import Runtime
+    from shared.settings import Settings
+
+    os.environ["BENCH_DOTDIGITAL_PASSWORD"] = endpoints.api_password
+    settings = Settings(
+        AzureWebJobsStorage=azurite.connection_string,
+        SYNC_QUEUE_BACKEND="StorageQueue",
+        SYNC_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:8]}",
+        TABLE_PREFIX=f"b{uuid.uuid4().hex[:10]}",
+        DATAVERSE_URL=endpoints.dataverse_url,
+        DATAVERSE_TENANT_ID=endpoints.tenant_id,
+        DATAVERSE_CLIENT_ID=endpoints.client_id,
+        DATAVERSE_CLIENT_SECRET=endpoints.client_secret,
+        DATAVERSE_AUTHORITY_HOST=endpoints.dataverse_url,
+        DOTDIGITAL_DISCOVERY_URL=endpoints.dotdigital_url,
+        HTTP_CA_BUNDLE=endpoints.ca_path,
+    )  # type: ignore[call-arg]
+    rt = Runtime(settings, retry=RetryPolicy())
+    verify = ssl.create_default_context(cafile=endpoints.ca_path)
+    hooks = log.event_hooks()
+    http = httpx.Client(timeout=121, verify=verify, event_hooks=hooks)
+    dv_http = httpx.Client(timeout=121, verify=verify, event_hooks=hooks)
+    dataverse = DataverseClient.from_settings(settings, retry=rt.retry, http=dv_http)
+    # The runtime's clients, built here with counting hooks before it builds its own.
+    rt._singletons.get("http", lambda: http)
+    rt._singletons.get("dataverse", lambda: dataverse)
+    return rt
+
+
+def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
+    from shared.accounts import EmailAccount
+    from shared.messaging.storage_queue import StorageQueueAdapter
+    from shared.pipeline import admin
+    from shared.pipeline.worker import Worker
+    from shared.storage.schedules_repo import ScheduleStatus
+    from shared.sync.catalogue import catalogue
+    from shared.sync.suppressions.sync_type import SuppressionLists
+    from shared.sync_types import SyncType
+
+    kind = SyncType.SUPPRESSION_LISTS
+    sandbox = ServeProcess(size)
+    endpoints = sandbox.endpoints
+    log = CallLog(
+        endpoints.dataverse_url, (endpoints.dotdigital_url, endpoints.dotdigital_api_endpoint)
+    )
+    rt = measured_runtime(azurite, endpoints, log)
+    rt.registry = catalogue().replaced(SuppressionLists())
+    account = EmailAccount(
+        account_id=ACCOUNT_ID, name="Benchmark", api_user=endpoints.api_user,
+        api_password_secret_name="BENCH_DOTDIGITAL_PASSWORD",
+    )  # fmt: skip
+    admin.provision_account(rt, account)
+    log.calls.clear()
+    admin.sync_now(rt, ACCOUNT_ID, kind)
+    queue = rt.queue
+    assert isinstance(queue, StorageQueueAdapter)
+    if traced:
+        tracemalloc.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    while rt.schedules.get(ACCOUNT_ID, kind).status is not ScheduleStatus.NONE:
+        deliveries = queue.receive(max_messages=1, visibility=timedelta(minutes=30))
+        if not deliveries:
+            time.sleep(0.1)
+        for delivery in deliveries:
+            Worker(rt).handle(delivery.body)
+            queue.complete(delivery)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = tracemalloc.get_traced_memory()[1] if traced else None
+    if traced:
+        tracemalloc.stop()
+    [audit] = rt.audit.recent(ACCOUNT_ID, sync_type=kind, limit=1)
+    verdict = sandbox.finish()
+    return Result(
+        size=size, calls=dict(log.calls), wall_seconds=wall, cpu_seconds=cpu,
+        peak_bytes=peak, audit_status=str(audit.status.value), audit_message=audit.message,
+        counts=audit.counts.model_dump(), verdict=verdict, seed_seconds=endpoints.seed_seconds,
+    )  # fmt: skip
+
+
+def measure(size: int, azurite: Any, memory: str) -> Result:
+    timed = run_size(size, azurite, traced=memory == "same")
+    if memory != "separate":
+        return timed
+    traced = run_size(size, azurite, traced=True)
+    return Result(**{**timed.__dict__, "peak_bytes": traced.peak_bytes})
+
+
+# Report ----------------------------------------------------------------------------------------
+
+
+def render(results: list[Result], meta: dict[str, Any]) -> str:
+    lines = [
+        "# SuppressionLists benchmark",
+        "",
+        f"`{meta['command']}`, {meta['started']:%Y-%m-%d %H:%M} UTC, {meta['seconds']:.0f} s, "
+        f"load {meta['load']} (2 cores shared). Sandboxes and Azurite run in other processes: "
+        "the figures are this process's (the connector's client side).",
+        "",
+        "A first run: N suppressions in Dotdigital (90% with a Dynamics contact or lead, 10% "
+        "not), N/2 contacts and N/2 leads in Dynamics; both settings on.",
+        "",
+        "| suppressions | calls | protocol minimum | wall | client CPU | CPU per suppression "
+        "| peak memory | rows created | records flagged | audit |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        total, minimum = sum(r.calls.values()), sum(r.minimum().values())
+        peak = "-" if r.peak_bytes is None else f"{r.peak_bytes / 1e6:.1f} MB"
+        lines.append(
+            f"| {r.size:,} | {total:,} | {minimum:,} | {r.wall_seconds:.1f} s | "
+            f"{r.cpu_seconds:.1f} s | {r.cpu_seconds / r.size * 1000:.3f} ms | {peak} | "
+            f"{r.verdict.rows:,} | {r.verdict.flagged_records:,} | {r.audit_status} |"
+        )
+    for r in results:
+        lines += ["", f"## {r.size:,} suppressions: calls by route", "",
+                  "| API | route | calls |", "|---|---|---:|"]  # fmt: skip
+        for (api, route), count in sorted(r.calls.items()):
+            lines.append(f"| {api} | `{route}` | {count:,} |")
+        lines += ["", "Protocol minimum: " + ", ".join(
+            f"{k} {v:,}" for k, v in r.minimum().items()) + ".", "",
+            f"Audit: {r.audit_message} (counts {r.counts}).",
+            f"Sandbox check: {r.verdict.rows:,} rows for {r.verdict.matched_records:,} matched "
+            f"records, {r.verdict.duplicate_rows} duplicates, {r.verdict.flagged_records:,} "
+            "flagged.",
+        ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.suppression_lists")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
+    parser.add_argument("--memory", choices=("separate", "same", "off"), default="separate")
+    parser.add_argument("--output", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        _serve(args.serve, sys.stdin, sys.stdout)
+        return 0
+    from shared.azurite import start_azurite
+
+    command = "python -m bench.suppression_lists " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    started_at, started = datetime.now(UTC), time.perf_counter()
+    azurite = start_azurite(in_memory=True)
+    results = []
+    try:
+        for size in sorted(set(args.sizes)):
+            result = measure(size, azurite, args.memory)
+            print(
+                f"{size:,}: {sum(result.calls.values())} calls (minimum "
+                f"{sum(result.minimum().values())}), {result.wall_seconds:.1f} s, "
+                f"CPU {result.cpu_seconds:.1f} s, {result.audit_status}: {result.audit_message}",
+                flush=True,
+            )
+            results.append(result)
+    finally:
+        azurite.stop()
+    meta = {
+        "command": command.strip(),
+        "started": started_at,
+        "seconds": time.perf_counter() - started,
+        "load": ", ".join(f"{n:.1f}" for n in os.getloadavg()),
+    }
+    if str(args.output) != "-":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(render(results, meta))
+        print(f"wrote {args.output}")
+    return 0 if all(r.delivered for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
