@@ -39,7 +39,6 @@ REASONS = ("Unsubscribed", "HardBounced", "IspComplained", "SoftBounced", "Direc
 UNKNOWN_SHARE = 0.1  # suppressions of emails Dynamics does not have
 ACCOUNT_ID = "bench"
 PAGE = 1000
-SUPPRESSED_SINCE = "GET /v2/contacts/suppressed-since/{date}"
 
 
 # The sandbox process ---------------------------------------------------------------------------
