@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.dataverse.bulk import BulkMessages
+from sandbox.dataverse.equality_index import candidates
 from sandbox.dataverse.fetchxml import parse_fetch, run_fetch
 from sandbox.dataverse.odata import (
     ODataError,
@@ -385,7 +386,11 @@ class WebApi:
             start = ids.index(last_id) + 1 if last_id in ids else 0
             remaining: Iterator[str] = iter(ids[start:])
         else:
-            remaining = table.ids_after(last_id)
+            narrowed = None
+            if not tracking:  # equality chains (email lookups) read through an index
+                filter_text = request.option("$filter")
+                narrowed = candidates(table, filter_text, self.state.version, last_id)
+            remaining = table.ids_after(last_id) if narrowed is None else narrowed
         rows, more = self._page(table, remaining, predicate, size)
         if applied is None and top is not None:
             more = False
