@@ -33,6 +33,11 @@ class EmailQuery:
     key: str
     email_column: str = "emailaddress1"
     columns: tuple[str, ...] = ()
+    condition: str | None = None  # an OData filter the rows must also meet (and-ed)
+
+    def filter(self, emails: Sequence[str]) -> str:
+        by_email = email_filter(self.email_column, emails)
+        return by_email if self.condition is None else f"{self.condition} and ({by_email})"
 
     def select(self) -> list[str]:
         return list(dict.fromkeys((self.key, self.email_column, *self.columns)))
@@ -89,9 +94,7 @@ def find_by_email(
         return found
     batches = list(groups(wanted))
     requests = [
-        BatchRequest.get(
-            collection_target(q.path, q.select(), filter=email_filter(q.email_column, group))
-        )
+        BatchRequest.get(collection_target(q.path, q.select(), filter=q.filter(group)))
         for group in batches
         for q in queries
     ]
