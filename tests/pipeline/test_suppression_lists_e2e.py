@@ -338,6 +338,28 @@ def test_a_record_dataverse_refuses_is_skipped_counted_and_named(
     assert detail.item == "ben@example.org" and detail.status is AuditStatus.FAILED
 
 
+def test_a_row_the_platform_refuses_is_skipped_counted_and_named(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    _platform_contact(dd, "ada@example.com", "Unsubscribed")
+    _crm_row(dv, "not an email", dms_source=DYNAMICS)  # typed by hand: Dotdigital refuses it
+    _crm_row(dv, "ben@example.org", dms_source=DYNAMICS)
+    _crm_row(dv, "also not an email", dms_requestresubscribe=True, dms_source=PLATFORM)
+    _crm_row(dv, "ada@example.com", dms_requestresubscribe=True, dms_source=PLATFORM)
+
+    audit = _run(sync_runtime, host, clock)
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS, audit.message
+    assert audit.counts.failed == 2
+    ben = dd.store.by_email("ben@example.org")
+    assert ben is not None and ben.status == "Unsubscribed"  # the rest of the page went out
+    assert dd.resubscriptions.confirmation_emails == ["ada@example.com"]
+    failed = {d.item: d for d in sync_runtime.audit.details("acme", audit.row_key)}
+    assert set(failed) == {"not an email", "also not an email"}
+    assert "ERROR_CONTACT_INVALID" in failed["not an email"].message
+
+
 class Killed(BaseException):
     """The worker process dies: nothing after this point of the slice happens."""
 

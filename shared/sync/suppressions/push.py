@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 
 from shared.clients.dataverse.paging import Record
 from shared.clients.dotdigital.client import DotdigitalClient
+from shared.errors import ApiError
 from shared.sync.suppressions.lookup import ROW_ID, account_filter
+from shared.sync.suppressions.writes import refusal
 
 SOURCE_DYNAMICS = 2
 PUSH_COLUMNS = (ROW_ID, "dms_email", "createdon")
@@ -38,6 +40,7 @@ class PushResult:
     read: int = 0
     suppressed: int = 0
     added_unsubscribed: list[str] = field(default_factory=list)  # unknown to the platform before
+    failures: dict[str, str] = field(default_factory=dict)  # email -> the platform's refusal
 
 
 def push_page(platform: DotdigitalClient, rows: list[Record]) -> PushResult:
@@ -48,7 +51,14 @@ def push_page(platform: DotdigitalClient, rows: list[Record]) -> PushResult:
     outcome = platform.suppress_contacts(emails)
     result.suppressed = len(outcome.suppressed)
     for email in outcome.not_found:
-        platform.unsubscribe(email)
+        try:
+            platform.unsubscribe(email)
+        except ApiError as error:
+            reason = refusal(error)
+            if reason is None:
+                raise
+            result.failures[email] = reason  # e.g. not an email address: skipped and counted
+            continue
         result.added_unsubscribed.append(email)
     result.suppressed += len(result.added_unsubscribed)
     return result

@@ -33,6 +33,7 @@ from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.contacts import Contact
 from shared.clients.dotdigital.suppression_writes import ResubscribeResult, ResubscribeStatus
 from shared.dynamics_schema.connector import RESUBSCRIPTION_STATUSES
+from shared.errors import ApiError
 from shared.sync.suppressions import lookup, writes
 from shared.sync.suppressions.lookup import ROWS, Person, RowRef, account_filter
 
@@ -112,7 +113,14 @@ def request_page(
         if not ref.email:
             tally.failures[ref.row_id] = "the suppression row has no email"
             continue
-        answer: ResubscribeResult = platform.resubscribe(ref.email)
+        try:
+            answer: ResubscribeResult = platform.resubscribe(ref.email)
+        except ApiError as error:
+            reason = writes.refusal(error)
+            if reason is None:
+                raise
+            tally.failures[ref.email] = reason  # the row keeps its flag for a corrected email
+            continue
         status = answer.status
         tally.outcomes[status.value] = tally.outcomes.get(status.value, 0) + 1
         contact_status = answer.contact.status if answer.contact is not None else None

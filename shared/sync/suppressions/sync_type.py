@@ -146,7 +146,10 @@ class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
             result = push.push_page(platform, page.records)
             tally.pushed += result.suppressed
             tally.added_unsubscribed += len(result.added_unsubscribed)
-            run.counts += Counts(read=result.read, created=result.suppressed)
+            tally.fail(result.failures)
+            run.counts += Counts(
+                read=result.read, created=result.suppressed, failed=len(result.failures)
+            )
             if page.resume is None:
                 return SyncResult()
             cursor.position = page.resume

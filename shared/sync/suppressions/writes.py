@@ -20,6 +20,7 @@ from shared.clients.dataverse.activities import note_bind_name, reference
 from shared.clients.dataverse.batch import BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.odata import entity_path
+from shared.errors import ApiError
 from shared.sync.suppressions.lookup import DNBE, ROWS, Person
 
 NAMESPACE = uuid.UUID("0b8f4c52-6a1e-4f3d-9c7a-2e5d8b1f4a96")
@@ -87,6 +88,12 @@ def send(dataverse: DataverseClient, requests: Sequence[BatchRequest]) -> Sent:
     if not requests:
         return Sent()
     return Sent(list(dataverse.execute_batch(list(requests)).results))
+
+
+def refusal(error: ApiError) -> str | None:
+    """The platform's refusal of one record (a 4xx other than throttling), to skip and count;
+    None for anything else, which fails the run (or retries it)."""
+    return str(error) if 400 <= error.status < 500 and error.status != 429 else None
 
 
 def why(result: BatchResult) -> str:
