@@ -13,7 +13,7 @@ import pytest
 from sandbox.clock import ManualClock as SandboxClock
 from sandbox.dataverse.app import BATCH_TEMPLATE
 from sandbox.dataverse.state import DataverseState
-from sandbox.dotdigital.api_resubscribe import RESUBSCRIBE
+from sandbox.dotdigital.api_resubscribe import RESUBSCRIBE, SUPPRESS_CONTACTS
 from sandbox.dotdigital.api_suppressions import SUPPRESSED_SINCE
 from sandbox.dotdigital.contacts import ContactRecord
 from sandbox.dotdigital.resubscribe import unsuppress
@@ -209,6 +209,26 @@ def test_rows_added_in_dynamics_become_platform_suppressions(
     assert "to the platform: 2 suppressed" in audit.message
     # Back from suppressed-since in the same run, they are not written a second time.
     assert len(_rows(dv)) == rows_before
+
+
+def test_only_rows_added_since_the_last_run_are_sent_again(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    sandbox_clock: SandboxClock, dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    _crm_row(dv, "ada@example.com", dms_source=DYNAMICS)
+    clock.advance(minutes=10)  # the row is older than the first run by more than the margin
+    _run(sync_runtime, host, clock)
+    assert dd.counters.count("PUT", SUPPRESS_CONTACTS) == 1
+
+    _catch_up(clock, sandbox_clock)
+    quiet = _run(sync_runtime, host, clock)
+    _catch_up(clock, sandbox_clock)
+    _crm_row(dv, "ben@example.org", dms_source=DYNAMICS)
+    later = _run(sync_runtime, host, clock)
+
+    assert quiet.message == Messages.NO_NEW_OBJECTS
+    assert dd.counters.count("PUT", SUPPRESS_CONTACTS) == 2
+    assert "to the platform: 1 suppressed" in later.message
 
 
 # Resubscribes -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ watermark's skew margin) is harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shared.clients.dataverse.paging import Record
 from shared.clients.dotdigital.client import DotdigitalClient
@@ -31,7 +31,8 @@ def push_filter(account_id: str, since: datetime | None) -> str:
         f"(dms_source eq {SOURCE_DYNAMICS} or dms_source eq null) and {account_filter(account_id)}"
     )
     if since is not None:
-        where += f" and createdon ge {since.isoformat().replace('+00:00', 'Z')}"
+        moment = since.astimezone(UTC).replace(microsecond=0, tzinfo=None)  # down: reads more
+        where += f" and createdon ge {moment.isoformat()}Z"
     return where
 
 
