@@ -195,14 +195,20 @@ def resubscribed_page(
             subscribed[contact.email.lower()] = contact
     if not subscribed:
         return tally
-    found = lookup.find(dataverse, account.account_id, sorted(subscribed))
+    # Most modified contacts were never suppressed: look for rows first (one GET per 50
+    # emails), and for the contacts and leads only of emails that have one.
+    found = lookup.find(dataverse, account.account_id, sorted(subscribed), people=False)
+    with_rows = sorted(email for email in found.rows if email in subscribed)
+    if with_rows:
+        people_found = lookup.find(dataverse, account.account_id, with_rows, rows=False)
+        found.people, found.failed = people_found.people, found.failed | people_found.failed
     tally.failures.update(found.failed)
     requests: list[BatchRequest] = []
     owners: list[tuple[str, str]] = []
     flag = account.update_do_not_bulk_email
     for email, contact in subscribed.items():
         refs = [r for r in found.rows.get(email, []) if r.created is None or r.created < started]
-        if not refs:
+        if not refs or email in found.failed:
             continue
         people = found.people.get(email, [])
         when = contact.updated or started
