@@ -220,8 +220,7 @@ def measured_runtime(azurite: Any, endpoints: Endpoints, log: CallLog) -> Any:
     dv_http = httpx.Client(timeout=121, verify=verify, event_hooks=hooks)
     dataverse = DataverseClient.from_settings(settings, retry=rt.retry, http=dv_http)
     # The runtime's clients, built here with counting hooks before it builds its own.
-    rt._singletons.get("http", lambda: http)
-    rt._singletons.get("dataverse", lambda: dataverse)
+    rt.use_clients(http=http, dataverse=dataverse)
     return rt
 
 

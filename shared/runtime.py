@@ -184,6 +184,15 @@ class Runtime:
 
         return self._retry or RetryPolicy.from_settings(self.settings)
 
+    def use_clients(
+        self, *, http: httpx.Client | None = None, dataverse: DataverseClient | None = None
+    ) -> None:
+        """Clients built by the caller (a bench counting their calls), before first use."""
+        if http is not None:
+            self._singletons.get("http", lambda: http)
+        if dataverse is not None:
+            self._singletons.get("dataverse", lambda: dataverse)
+
     @property
     def http(self) -> httpx.Client:
         """One connection pool for the platform APIs (Dataverse keeps its own for msal)."""
