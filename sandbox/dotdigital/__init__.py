@@ -20,14 +20,14 @@ from sandbox.dotdigital.api_campaigns import (
     CAMPAIGNS_WITH_ACTIVITY_SINCE,
 )
 from sandbox.dotdigital.api_contacts import CONTACT, CONTACTS, IMPORT, IMPORT_STATUS
-from sandbox.dotdigital.api_programs import (
+from sandbox.dotdigital.api_preferences import (
     CONTACT_PREFERENCES,
-    ENROLMENT,
-    ENROLMENTS,
+    CONTACT_SUBSCRIPTIONS,
+    OPT_INS_SINCE,
     PREFERENCES,
-    PROGRAMS,
     SET_CONTACT_PREFERENCES,
 )
+from sandbox.dotdigital.api_programs import ENROLMENT, ENROLMENTS, PROGRAMS
 from sandbox.dotdigital.api_suppressions import SUPPRESSED_SINCE, UNSUBSCRIBED_SINCE
 from sandbox.dotdigital.app import ACCOUNT_INFO, DATA_FIELDS, create_dotdigital_app
 from sandbox.dotdigital.generator import Seeded, SeedSpec
@@ -57,6 +57,7 @@ __all__ = [
     "CONTACTS",
     "CONTACT_DELETION",
     "CONTACT_PREFERENCES",
+    "CONTACT_SUBSCRIPTIONS",
     "DATA_FIELDS",
     "DEMO_API_PASSWORD",
     "DEMO_API_USER",
@@ -64,6 +65,7 @@ __all__ = [
     "ENROLMENTS",
     "IMPORT",
     "IMPORT_STATUS",
+    "OPT_INS_SINCE",
     "PREFERENCES",
     "PROGRAMS",
     "RESERVED_FIELDS",

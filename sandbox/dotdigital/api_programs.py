@@ -1,23 +1,18 @@
-"""v2 programs and preferences.
+"""v2 programs (preferences: api_preferences).
 
     GET  /v2/programs                         select/skip
     POST /v2/programs/enrolments              201 (Processing); 20 calls an hour, then 429
     GET  /v2/programs/enrolments/{enrolmentId} Processing, then Finished
-    GET  /v2/preferences                      the tree: categories holding preferences
-    GET  /v2/contacts/{contactID}/preferences  the tree with isOptedIn (id or email)
-    PUT  /v2/contacts/{contactId}/preferences  [{id, isPreference, isOptedIn, preferences}]
 
 Enrolment limits (the docs): at most 25 contacts (400 `ERROR_ENROLMENT_INVALID`) and 10
 address books (400 `ERROR_ADDRESSBOOK_TOOMANY`); 404 `Error: ERROR_PROGRAM_NOT_FOUND`; 422
-`Error: ERROR_PROGRAM_NOT_ACTIVE`; 400 `ERROR_CONTACT_NOT_FOUND`. Preference responses are
-JSON as the developer docs show (the generated spec types them as untyped binary); the PUT
-answers `{"value": ""}` as in the docs' example.
+`Error: ERROR_PROGRAM_NOT_ACTIVE`; 400 `ERROR_CONTACT_NOT_FOUND`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +20,6 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.dotdigital import render
 from sandbox.dotdigital.api_address_books import BOOK_NOT_FOUND
-from sandbox.dotdigital.programs import PreferenceRecord
 from sandbox.dotdigital.state import DotdigitalState
 from sandbox.dotdigital.wire import json_response, read_json, select_skip, v2_error
 
@@ -35,9 +29,6 @@ if TYPE_CHECKING:
 PROGRAMS = "/v2/programs"
 ENROLMENTS = "/v2/programs/enrolments"
 ENROLMENT = "/v2/programs/enrolments/{enrolmentId}"
-PREFERENCES = "/v2/preferences"
-CONTACT_PREFERENCES = "/v2/contacts/{contactID}/preferences"
-SET_CONTACT_PREFERENCES = "/v2/contacts/{contactId}/preferences"
 MAX_CONTACTS = 25
 MAX_BOOKS = 10
 
@@ -114,62 +105,8 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
             record.status = "Finished"
             return json_response(body)
 
-    async def list_preferences(request: Request) -> Response:
-        with state.lock:
-            return json_response([render.preference(p, None) for p in state.preferences])
-
-    async def contact_preferences(request: Request) -> Response:
-        with state.lock:
-            contact = state.store.by_id_or_email(str(request.path_params["contactID"]))
-            if contact is None:
-                return v2_error(404, "Error: ERROR_CONTACT_NOT_FOUND")
-            return json_response(
-                [render.preference(p, contact.preferences) for p in state.preferences]
-            )
-
-    def choices(items: Any, into: dict[int, bool]) -> str | None:
-        """Collect {preference id: opted in} from the PUT body; an error text if invalid."""
-        if not isinstance(items, list):
-            return "The preferences must be an array."
-        for item in items:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
-                return "Each preference needs an id."
-            record: PreferenceRecord | None = state.preference(item["id"])
-            if record is None:
-                return f"The preference {item['id']} does not exist."
-            if record.is_preference:
-                if not isinstance(item.get("isOptedIn"), bool):
-                    return f"The preference {record.id} needs isOptedIn."
-                into[record.id] = item["isOptedIn"]
-            else:
-                problem = choices(item.get("preferences") or [], into)
-                if problem:
-                    return problem
-        return None
-
-    async def set_contact_preferences(request: Request) -> Response:
-        ok, body = await read_json(request)
-        wanted: dict[int, bool] = {}
-        with state.lock:
-            problem = "The body is not JSON." if not ok else choices(body, wanted)
-            if problem:
-                return v2_error(400, f"{problem} ERROR_PARAMETER_INVALID")
-            contact = state.store.by_id_or_email(str(request.path_params["contactId"]))
-            if contact is None:
-                return v2_error(404, "Error: ERROR_CONTACT_NOT_FOUND")
-            for preference_id, opted_in in wanted.items():
-                if opted_in:
-                    contact.preferences.add(preference_id)
-                else:
-                    contact.preferences.discard(preference_id)
-            contact.updated = state.now()
-            return json_response({"value": ""})
-
     return [
         Route(PROGRAMS, endpoint(list_programs), methods=["GET"]),
         Route(ENROLMENTS, endpoint(enrol), methods=["POST"]),
         Route(ENROLMENT, endpoint(enrolment), methods=["GET"]),
-        Route(PREFERENCES, endpoint(list_preferences), methods=["GET"]),
-        Route(CONTACT_PREFERENCES, endpoint(contact_preferences), methods=["GET"]),
-        Route(SET_CONTACT_PREFERENCES, endpoint(set_contact_preferences), methods=["PUT"]),
     ]

@@ -9,7 +9,7 @@ as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
 (tiered scheme) or, when switched to the legacy flat scheme, 400 `ERROR_APIUSAGE_EXCEEDED`.
 Every route is counted and subject to the fault switches. Routes by area:
 `api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
-`api_programs` (programs and preferences); account-info and data fields are here.
+`api_programs`, `api_preferences`; account-info and data fields are here.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sandbox.dotdigital import (
     api_address_books,
     api_campaigns,
     api_contacts,
+    api_preferences,
     api_programs,
     api_resubscribe,
     api_suppressions,
@@ -227,6 +228,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_contacts.routes(state, endpoint),
         *api_campaigns.routes(state, endpoint),
         *api_programs.routes(state, endpoint),
+        *api_preferences.routes(state, endpoint),
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 

@@ -35,6 +35,7 @@ from sandbox.counters import Counters
 from sandbox.dotdigital.campaigns import ActivityRecord, CampaignRecord, SendRecord
 from sandbox.dotdigital.contacts import SUPPRESSED_STATUSES, ContactStore
 from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import, would_create
+from sandbox.dotdigital.preference_optins import OptIns
 from sandbox.dotdigital.programs import EnrolmentRecord, PreferenceRecord, ProgramRecord
 from sandbox.dotdigital.resubscribe import Resubscriptions, confirm
 from sandbox.faults import Faults, RateWindow
@@ -173,6 +174,7 @@ class DotdigitalState:
             self.enrolments_per_hour = 20
             self._enrolment_window = RateWindow(20, 3600, lambda: self.now())
             self.preferences: list[PreferenceRecord] = []
+            self.preference_optins = OptIns()  # dated opt-ins and opt-outs per contact
             self._next_ids = {"campaign": 500_001, "program": 9_001, "preference": 1}
             self.faults.reset(self.seed)
             self.counters.reset()

@@ -36,7 +36,12 @@ from shared.clients.dotdigital.imports import (
     ImportSummary,
 )
 from shared.clients.dotdigital.paging import ItemsPage, Paged
-from shared.clients.dotdigital.preferences import Preference, PreferenceChoice
+from shared.clients.dotdigital.preferences import (
+    ContactOptIns,
+    OptIn,
+    Preference,
+    PreferenceChoice,
+)
 from shared.clients.dotdigital.programs import Program, ProgramEnrolment
 from shared.clients.dotdigital.routes import Route
 from shared.clients.dotdigital.suppressions import Suppression
@@ -64,6 +69,7 @@ __all__ += [
     "CampaignSend",
     "CampaignSummary",
     "Contact",
+    "ContactOptIns",
     "ImportContact",
     "ImportFailedError",
     "ImportFailure",
@@ -75,6 +81,7 @@ __all__ += [
     "ItemsPage",
     "ListContact",
     "ListMembership",
+    "OptIn",
     "Paged",
     "PagingLoopError",
     "Preference",

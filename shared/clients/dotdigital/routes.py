@@ -74,6 +74,10 @@ PROGRAM_ENROLMENT = Route("GET", "/v2/programs/enrolments/{enrolmentId}")
 LIST_PREFERENCES = Route("GET", "/v2/preferences")
 CONTACT_PREFERENCES = Route("GET", "/v2/contacts/{contactID}/preferences")
 SET_CONTACT_PREFERENCES = Route("PUT", "/v2/contacts/{contactId}/preferences")
+CONTACT_SUBSCRIPTIONS = Route("GET", "/v2/contacts/{contactEmail}/subscriptions")
+OPT_INS_SINCE = Route(
+    "GET", "/v2/contacts/with-preference/{preferenceId}/opt-ins-since/{sinceDate}"
+)
 
 # Contacts and imports (v3)
 LIST_CONTACTS = Route("GET", "/contacts/v3")
@@ -112,6 +116,8 @@ ROUTES: tuple[Route, ...] = (
     LIST_PREFERENCES,
     CONTACT_PREFERENCES,
     SET_CONTACT_PREFERENCES,
+    CONTACT_SUBSCRIPTIONS,
+    OPT_INS_SINCE,
     LIST_CONTACTS,
     GET_CONTACT,
     IMPORT_CONTACTS,

@@ -86,6 +86,14 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     )
     flat = [p for tree in client.contact_preferences(contact_id) for p in tree.flatten()]
     assert next(p for p in flat if p.id == first.id).is_opted_in is True
+    email = state.store.contacts[contact_id].email or ""
+    subscriptions = client.contact_subscriptions(email)
+    assert subscriptions is not None and first.id in {
+        o.preference_id for o in subscriptions.opt_ins
+    }
+    assert client.contact_subscriptions("nobody@example.com") is None  # a 404 envelope
+    changed = list(client.iter_opt_ins_since(first.id, since))
+    assert contact_id in {c.contact.id for c in changed}
 
     report = client.import_contacts(
         [
