@@ -161,6 +161,7 @@ def connector_tables() -> dict[str, TableDef]:
             Column("dms_category", "string", 200),
             Column("dms_ispublic", "bool"),
             account,
+            Column("dms_iscategory", "bool"),
         ),
         _custom_table(
             "dms_marketingpreferencesubscription",

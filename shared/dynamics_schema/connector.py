@@ -122,6 +122,8 @@ MARKETING_PREFERENCE = TableDefinition(
         ColumnDef("dms_category", Kind.STRING, "Category", max_length=200),
         ColumnDef("dms_ispublic", Kind.BOOLEAN, "Public"),
         EMAIL_ACCOUNT,
+        # A category groups preferences; contacts opt in to preferences, not to categories.
+        ColumnDef("dms_iscategory", Kind.BOOLEAN, "Category"),
     ),
 )
 

@@ -72,6 +72,7 @@ from shared.errors import ApiError
 from shared.mappings.model import DataMapping, MappedEntity
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel, label_key
+from shared.sync.marketing_lists.history_repo import membership_history
 from shared.sync.marketing_lists.links_repo import ListLink
 from shared.sync.marketing_lists.push_book import link_book
 from shared.sync.marketing_lists.push_index import SnapshotIndex, values_fingerprint
@@ -81,6 +82,7 @@ from shared.sync.marketing_lists.snapshot_chunks import (
     Record,
     hash_bytes,
     member_bytes,
+    member_text,
 )
 from shared.sync.marketing_lists.snapshot_repo import list_members
 from shared.sync.marketing_lists.values import (
@@ -224,6 +226,7 @@ class ListPusher:
         self.email_column = email_field(session.mappings, entity)
         self.key = mlist.member_type.primary_key
         self.repo = list_members(session.services)
+        self.history = membership_history(session.services)
         self.failed_emails: set[str] = set()
 
     # The list ------------------------------------------------------------------------------
@@ -236,6 +239,11 @@ class ListPusher:
             self._link_book()
             yield
         index = SnapshotIndex.load(self.s.services, self.s.account_id, self.mlist.list_id)
+        if not self.history.has_list(self.s.account_id, self.mlist.list_id):
+            self._remember(
+                member_text(key[0]) for _, keys in self._stored_keys() for key in keys
+            )  # members pushed before the history existed
+            self.history.mark_list(self.s.account_id, self.mlist.list_id)
         if p.phase == "push":
             if p.pages == 0:
                 p.had_snapshot = len(index) > 0
@@ -476,6 +484,8 @@ class ListPusher:
             for change, contact_id in pushed
         )
         removed = [member_id for member_id, _ in leaving]
+        # Before the snapshot: once a member is in the snapshot it is no longer new.
+        self._remember(change.member_id for change, _ in pushed if not change.stored)
         self.repo.upsert_many(s.account_id, self.mlist.list_id, snapshots, removed=removed)
         p.pending = None
         if failed_import:
@@ -485,6 +495,11 @@ class ListPusher:
             )
             return False
         return True
+
+    def _remember(self, member_ids: Iterable[str]) -> None:
+        """Record members in the account's list membership history (MarketingPreferences)."""
+        entity = self.mlist.member_type.logical_name
+        self.history.add(self.s.account_id, entity, member_ids)
 
     def _results(self, pending: PendingRound) -> list[ImportResult]:
         """The round's imports once they are no longer NotFinished, polled until then (across
