@@ -126,6 +126,7 @@ var tableNames = [
   'EmailDataMappings'
   'MarketingListLinks'
   'ListSnapshots'
+  'MarketingListHistory'
 ]
 
 var syncQueueName = 'sync-requests'

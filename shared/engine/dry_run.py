@@ -227,10 +227,15 @@ def dotdigital_sink(client: DotdigitalClient, recorder: WriteRecorder) -> Dotdig
         recorder.record(system, "resubscribe contacts", [email])
         return ResubscribeResult(status=ResubscribeStatus.CHALLENGED, contact=None)
 
+    def set_contact_preferences(contact_id: int, choices: Sequence[Any]) -> None:
+        recorder.record(system, "set contact preferences",
+                        [f"contact {contact_id}: {len(choices)} preference(s)"])  # fmt: skip
+
     sink = _Sink(client, {
         "suppress_contacts": suppress_contacts,
         "resubscribe": resubscribe,
         "unsubscribe": lambda email: recorder.record(system, "unsubscribe contacts", [email]),
+        "set_contact_preferences": set_contact_preferences,
         "create_address_book": create_address_book,
         "create_data_field": create_data_field,
         "submit_contact_imports": submit_contact_imports,

@@ -24,6 +24,7 @@ TABLES = (
     "EmailDataMappings",
     "MarketingListLinks",
     "ListSnapshots",
+    "MarketingListHistory",
 )
 
 

@@ -12,6 +12,7 @@ from shared.sync.data_labels import DataLabels
 from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync.marketing_lists.data_in import MarketingListsDataIn
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
+from shared.sync.preferences.sync import MarketingPreferences
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes
 
@@ -28,5 +29,6 @@ def catalogue() -> SyncTypeRegistry:
             Unsubscribes(),
             ContactOptIn(),
             SuppressionLists(),
+            MarketingPreferences(),
         ]
     )

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "EmailDataMappings",
     "MarketingListLinks",
     "ListSnapshots",
+    "MarketingListHistory",
 }
 
 EXPECTED_APP_SETTINGS = {
