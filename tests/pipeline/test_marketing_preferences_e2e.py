@@ -385,3 +385,36 @@ def test_a_new_record_later_gets_the_platform_state_with_one_call_for_its_email(
 
 class _Killed(BaseException):
     """The worker process dies: nothing after this point of the slice happens."""
+
+
+def test_the_cli_shows_a_records_preferences_filtered_as_the_form_does(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from shared.cli import app as cli
+    from shared.cli import preferences as preferences_cli
+
+    monkeypatch.setattr(preferences_cli, "load_local_settings", lambda: None)
+    world.run()
+    _, ada = world.records["ada"]
+
+    def show(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            cli.app, ["preferences", "show", "acme", *args], env={"COLUMNS": "250"}
+        )
+        return result.exit_code, result.output
+
+    code, out = show(f"contact:{ada}")
+    assert code == 0, out
+    assert "Football" in out and "Tennis" in out and "Newsletter" in out
+    code, out = show(f"contact:{ada}", "--filter", "opted-in")
+    assert code == 0 and "Football" in out and "Tennis" not in out, out
+    code, out = show(f"contact:{ada}", "--filter", "opted-out")
+    assert "Football" not in out and "Tennis" in out and "Newsletter" in out, out
+    code, out = show(f"contact:{ada}", "--filter", "private")
+    assert "Newsletter" in out and "newsletter-internal" in out and "Tennis" not in out, out
+    code, out = show("ADA@example.com", "--filter", "public")  # her contact and her lead
+    assert "Newsletter" not in out and out.count("Opted in") == 2 and "lead:" in out, out
+    code, out = show("nobody")
+    assert code == 2 and out.startswith("Error: ") and "contact:<id>" in out, out
