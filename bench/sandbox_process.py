@@ -3,7 +3,8 @@
     python -m bench.sandbox_process --contacts 100000
 
 starts Dataverse (TLS, with its Entra ID token endpoint) and Dotdigital (discovery r1 + the
-account's region r2), seeds `--contacts` Dataverse contacts with `seed_data`, and prints one
+account's region r2), seeds `--contacts` Dataverse contacts with `seed_data` (and, with
+`--preferences N`, Dotdigital preferences and opt-ins: `bench.preferences_seed`), and prints one
 JSON line (`Endpoints`: URLs, the demo credentials, the CA path, seeding time). It then stays
 up until its stdin closes. Whatever was written to stdin before that may be one JSON request
 `{"verify": {"book": <name>, "email": <column>, "fields": {<data field>: <column>}}}`; the
@@ -66,7 +67,7 @@ class Outcome:
     single_import_body_bytes: int = 0  # one import body holding every contact with an email
 
 
-def _serve(contacts: int, stdin: IO[str], stdout: IO[str]) -> None:
+def _serve(contacts: int, stdin: IO[str], stdout: IO[str], preferences: int = 0) -> None:
     from sandbox.launch import start_sandboxes
 
     tls_dir = Path(tempfile.mkdtemp(prefix="bench-sandbox-tls-"))
@@ -74,6 +75,10 @@ def _serve(contacts: int, stdin: IO[str], stdout: IO[str]) -> None:
         running = start_sandboxes(tls_dir=tls_dir)
         started = time.perf_counter()
         running.dataverse.seed_data(contacts=contacts)
+        if preferences:
+            from bench.preferences_seed import seed_preferences
+
+            seed_preferences(running, preferences)
         seed_seconds = time.perf_counter() - started
         credentials = running.credentials
         endpoints = Endpoints(
@@ -160,12 +165,20 @@ def _outcome(running: Any, verify: dict[str, Any] | None, cpu_seconds: float) ->
 class SandboxProcess:
     """The parent's handle: `endpoints` once started, `finish(verify)` for the `Outcome`."""
 
-    def __init__(self, contacts: int) -> None:
+    def __init__(self, contacts: int, *, preferences: int = 0) -> None:
         self.contacts = contacts
         # Kept for the process's lifetime (closed in close()): its last words if it fails.
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.sandbox_process", "--contacts", str(contacts)],
+            [
+                sys.executable,
+                "-m",
+                "bench.sandbox_process",
+                "--contacts",
+                str(contacts),
+                "--preferences",
+                str(preferences),
+            ],
             cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -226,8 +239,12 @@ class SandboxProcess:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sandbox_process")
     parser.add_argument("--contacts", type=int, default=0, help="Dataverse contacts to seed")
+    parser.add_argument(
+        "--preferences", type=int, default=0,
+        help="Dotdigital preferences, and a Dotdigital contact with opt-ins per contact email",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    _serve(args.contacts, sys.stdin, sys.stdout)
+    _serve(args.contacts, sys.stdin, sys.stdout, args.preferences)
 
 
 if __name__ == "__main__":

@@ -172,11 +172,15 @@ class Planner:
         read_from = since if since is not None and not full else EPOCH
         states, calls = read_changes(self.platform, preferences, read_from, since, full=full)
         plan.platform_calls += calls
-        if full:
+        if full or new:
+            # Who is suppressed: one paged read rather than a call per new email (records of
+            # suppressed contacts never get rows, so they stay new, run after run).
             suppressed = read_suppressed(self.platform)
-            for email in by_email:
-                state = states.setdefault(email, EmailState(full=True))
+            plan.platform_calls += 1
+            for email in by_email if full else new & suppressed:
+                state = states.setdefault(email, EmailState(full=full))
                 state.suppressed = state.suppressed or email in suppressed
+            new -= suppressed
         edited = {
             emails[row.record].lower()
             for row in rows.values()

@@ -4,8 +4,8 @@ suppressed; and the per-contact preference writes, a few at a time.
 Reads, cheapest first:
 - `opt-ins-since` per preference (1000 contacts a call): the opt-ins changed since the last run
   (`changed` marks them for the direction rule). On a first run, or when many records are new
-  to the sync, the same call from `EPOCH` reads every opt-in of the account at once, and the
-  suppression list says who is suppressed (`full_read`).
+  to the sync, the same call from `EPOCH` reads every opt-in of the account at once. The
+  suppression list (paged) says who is suppressed whenever records without rows are read.
 - `GET /v2/contacts/{email}/subscriptions` for the few emails whose whole state is needed: a
   record new to the sync, or a Dynamics edit about to be sent (its contact id, whether it is
   suppressed, and the platform's latest opt-in for the direction rule).
