@@ -418,3 +418,35 @@ def test_the_cli_shows_a_records_preferences_filtered_as_the_form_does(
     assert "Newsletter" not in out and out.count("Opted in") == 2 and "lead:" in out, out
     code, out = show("nobody")
     assert code == 2 and out.startswith("Error: ") and "contact:<id>" in out, out
+
+
+def test_a_row_a_crm_user_saves_during_the_run_is_left_to_the_next_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.sync.preferences.plan import Planner
+
+    world.run()
+    world.opt("bob@example.com", world.newsletter, True)  # to reach Bob's row this run...
+    world.tick()
+    plan = Planner.plan
+
+    def and_meanwhile(self: Planner) -> Any:
+        decided = plan(self)
+        world.tick(1)
+        world.edit("bob", "Newsletter", True)  # ...which a CRM user saves after the read
+        world.tick(1)
+        return decided
+
+    monkeypatch.setattr(Planner, "plan", and_meanwhile)
+    audit = world.run()
+    monkeypatch.setattr(Planner, "plan", plan)
+
+    row = world.row("bob", "Newsletter")
+    assert (row["dms_optedin"], row["dms_syncedoptedin"]) == (True, False)  # not overwritten
+    details = {d.item: d for d in world.rt.audit.details("acme", audit.row_key)}
+    assert "1 rows changed in Dynamics meanwhile" in details["Skipped"].message
+    world.run()  # both sides now say opted in: agreed
+    row = world.row("bob", "Newsletter")
+    assert (row["dms_optedin"], row["dms_syncedoptedin"]) == (True, True)
+    assert world.newsletter.id in world.platform("bob@example.com")
+    assert world.run().message == Messages.NO_NEW_OBJECTS
