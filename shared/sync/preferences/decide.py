@@ -21,7 +21,7 @@ from typing import Literal
 Winner = Literal["platform", "dynamics", "none"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowState:
     opted_in: bool | None
     synced: bool | None
@@ -33,14 +33,14 @@ class RowState:
         return self.opted_in is not None and self.opted_in != self.synced
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlatformValue:
     opted_in: bool
     modified: datetime | None  # None: the contact never opted in or out of it
     changed: bool = False  # dated after the last run's start
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     value: bool
     winner: Winner

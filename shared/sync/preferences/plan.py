@@ -37,13 +37,41 @@ SKEW = timedelta(minutes=5)  # read opt-ins from this much before the last run's
 BULK_AT = 500  # records new to the sync above which one full read beats a call per email
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowWrite:
-    request: BatchRequest
-    key: str  # the email, for the audit
-    created: bool
+    """One subscription row to create (`row` None) or update; its request is built when it is
+    sent, so a plan of 100,000 rows holds small records, not request bodies."""
+
+    record: dv.RecordKey
+    preference: Preference
+    key: str  # the record's email (also for the audit)
+    value: bool
+    modified: datetime | None
+    row: dv.SubscriptionRow | None
     depends_on: str = ""  # an email whose platform write must succeed first
     platform_change: datetime | None = None  # a platform change it carries (for the watermark)
+
+    @property
+    def created(self) -> bool:
+        return self.row is None
+
+    def request(self, account_id: str) -> BatchRequest:
+        if self.row is None:
+            body = dv.subscription_body(
+                account_id, self.record, self.preference, self.key, self.value, self.modified
+            )
+            row_id = dv.subscription_row_id(account_id, self.record, self.preference.id)
+            return BatchRequest.upsert(dv.SUBSCRIPTION_SET, row_id, body)
+        changes: dict[str, object] = {
+            "dms_optedin": self.value,
+            "dms_syncedoptedin": self.value,
+            "dms_email": self.key,
+        }
+        if self.modified is not None:
+            changes["dms_lastmodified"] = dv.utc_text(self.modified)
+        return BatchRequest.update(
+            dv.SUBSCRIPTION_SET, self.row.row_id, changes, if_match=self.row.etag
+        )
 
 
 @dataclass
@@ -207,47 +235,24 @@ class Planner:
         writes; when the value is Dynamics' and the platform must be set first, the writes
         depend on that (a refused platform write leaves the rows as edited, tried again)."""
         carried = decision.modified if decision.winner == "platform" else None
-        depends = decision.set_platform
         writes: list[RowWrite] = []
         for record in records:
             email = emails[record]
             row = rows.get((record, preference.id))
-            if row is None:
-                body = dv.subscription_body(
-                    self.account_id, record, preference, email, decision.value, decision.modified
-                )
-                row_id = dv.subscription_row_id(self.account_id, record, preference.id)
-                request = BatchRequest.upsert(dv.SUBSCRIPTION_SET, row_id, body)
-                writes.append(
-                    RowWrite(
-                        request,
-                        email,
-                        True,
-                        depends_on=email.lower() if depends else "",
-                        platform_change=_carry(value),
-                    )
-                )
-                continue
-            agreed = row.opted_in == decision.value and row.synced == decision.value
-            if agreed and row.email == email:
-                continue
-            changes: dict[str, object] = {
-                "dms_optedin": decision.value,
-                "dms_syncedoptedin": decision.value,
-                "dms_email": email,
-            }
-            if decision.modified is not None:
-                changes["dms_lastmodified"] = dv.utc_text(decision.modified)
-            request = BatchRequest.update(
-                dv.SUBSCRIPTION_SET, row.row_id, changes, if_match=row.etag
-            )
+            if row is not None:
+                agreed = row.opted_in == decision.value and row.synced == decision.value
+                if agreed and row.email == email:
+                    continue
             writes.append(
                 RowWrite(
-                    request,
+                    record,
+                    preference,
                     email,
-                    False,
-                    depends_on=email.lower() if depends else "",
-                    platform_change=carried,
+                    decision.value,
+                    decision.modified,
+                    row,
+                    depends_on=email.lower() if decision.set_platform else "",
+                    platform_change=_carry(value) if row is None else carried,
                 )
             )
         return writes

@@ -39,7 +39,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass
+@dataclass(slots=True)
 class EmailState:
     """One email on the platform: its contact, and its opt-ins by preference id."""
 

@@ -138,7 +138,7 @@ class MarketingPreferences(SyncTypeTemplate[PreferencesCursor]):
         self, run: Run[PreferencesCursor], dataverse: DataverseClient, rows: Sequence[RowWrite]
     ) -> None:
         c = run.cursor
-        requests: list[BatchRequest] = [w.request for w in rows]
+        requests: list[BatchRequest] = [w.request(run.account.account_id) for w in rows]
         outcome = dataverse.execute_batch(requests)
         for result, write in zip(outcome.results, rows, strict=True):
             if result.ok:
