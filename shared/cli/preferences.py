@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.cli.environment import load_local_settings
+from shared.cli import environment
 from shared.pipeline import admin
 from shared.runtime import Runtime, get_runtime
 from shared.sync.preferences.view import PreferenceFilter, PreferenceLine, record_preferences
@@ -32,7 +32,7 @@ def _table(lines: list[PreferenceLine], title: str) -> Table:
 
 
 def _runtime() -> Runtime:
-    load_local_settings()
+    environment.load_local_settings()
     return get_runtime()
 
 

@@ -393,9 +393,9 @@ def test_the_cli_shows_a_records_preferences_filtered_as_the_form_does(
     from typer.testing import CliRunner
 
     from shared.cli import app as cli
-    from shared.cli import preferences as preferences_cli
+    from shared.cli import environment
 
-    monkeypatch.setattr(preferences_cli, "load_local_settings", lambda: None)
+    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
     world.run()
     _, ada = world.records["ada"]
 

@@ -41,6 +41,7 @@ def test_every_readme_command_runs_as_written(
 ) -> None:  # fmt: skip
     monkeypatch.setenv(demo.PASSWORD_SETTING, sandboxes.credentials.api_password)
     monkeypatch.setattr(cli, "load_local_settings", lambda: None)
+    monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # command groups
     monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # dataverse commands
     demo._provision(sync_runtime, sandboxes.credentials.api_user)
     for sync_type in demo.DEMO_TYPES:  # what the demo's first minutes leave behind
