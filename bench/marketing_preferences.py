@@ -247,7 +247,7 @@ def _minimum(records: int, prefs: int, opt_in_pages: int, suppressed_pages: int,
     (records of suppressed contacts have no rows, so each run must learn they still are);
     the records' emails; the rows; and per contact edited in Dynamics its opt-in dates and
     the write."""
-    rows = records * prefs
+    rows = records * prefs  # records: those not suppressed (suppressed ones get no rows)
     dataverse = 1 + math.ceil(math.ceil(records / 50) / 1000)  # preferences, emails ($batch)
     dataverse += max(1, math.ceil(rows / 5000)) if not first else 1  # subscription pages
     writes = (1 + math.ceil(rows / 1000)) if first else math.ceil(changed_rows / 1000)
@@ -278,17 +278,18 @@ def run_bench(
         suppressed = len(list(platform.iter_suppressions_since(EPOCH)))
         setup_seconds = time.perf_counter() - started
         opt_in_pages = _opt_in_pages(platform, preference_ids)
-        first_min = _minimum(records, prefs, opt_in_pages, max(1, math.ceil(suppressed / 1000)),
+        listed = records - suppressed  # suppressed contacts get no rows
+        first_min = _minimum(listed, prefs, opt_in_pages, max(1, math.ceil(suppressed / 1000)),
                              first=True)  # fmt: skip
         first = _measure("first run", rt, log, first_min, trace=trace)
         changed = _change(dataverse, platform, share, preference_ids)
         time.sleep(1)  # dates of the changes after the run's start, whole seconds apart
         edited = changed // 2
         suppressed_pages = max(1, math.ceil(suppressed / 1000)) if suppressed else 0
-        increment_min = _minimum(records, prefs, 0, suppressed_pages, first=False,
+        increment_min = _minimum(listed, prefs, 0, suppressed_pages, first=False,
                                  edited=edited, changed_rows=changed)  # fmt: skip
         increment = _measure(f"{share:.0%} changed", rt, log, increment_min, trace=trace)
-        idle_min = _minimum(records, prefs, 0, suppressed_pages, first=False)
+        idle_min = _minimum(listed, prefs, 0, suppressed_pages, first=False)
         idle = _measure("nothing changed", rt, log, idle_min, trace=trace)
         rows = _rows(dataverse)
         opted_now = _opt_ins(platform, preference_ids)
