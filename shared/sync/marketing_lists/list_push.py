@@ -41,7 +41,12 @@ index itself tells who was not seen, and those members leave with the last impor
 bulk removal job); when the read was split across slices (a pause, a crash), the member ids
 are read again (id, state and email only) before anything is removed.
 
-About 560 lines on purpose: reading, comparing, importing and removing share one import
+Members pushed for the first time are recorded in the account's list membership history
+(`history_repo`: MarketingPreferences syncs every record ever listed) just before the snapshot
+that makes them known; a list pushed before the history existed adds its snapshot's members
+once.
+
+About 600 lines on purpose: reading, comparing, importing and removing share one import
 round's state (`_Batch`, `PendingRound`) and one list's progress, and their order is the
 crash-safety argument above; the book choice (`push_book`), the snapshot store and index,
 linked values and value mapping are modules of their own.

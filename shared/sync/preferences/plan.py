@@ -82,7 +82,6 @@ class Plan:
     records: int = 0
     suppressed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (key, reason)
-    platform_calls: int = 0
 
 
 def _flatten(tree: list[Preference]) -> dict[int, tuple[Preference, Preference | None]]:
@@ -198,13 +197,11 @@ class Planner:
         }
         full = since is None or len(new) > self.bulk_at
         read_from = since if since is not None and not full else EPOCH
-        states, calls = read_changes(self.platform, preferences, read_from, since, full=full)
-        plan.platform_calls += calls
+        states = read_changes(self.platform, preferences, read_from, since, full=full)
         if full or new:
             # Who is suppressed: one paged read rather than a call per new email (records of
             # suppressed contacts never get rows, so they stay new, run after run).
             suppressed = read_suppressed(self.platform)
-            plan.platform_calls += 1
             for email in by_email if full else new & suppressed:
                 state = states.setdefault(email, EmailState(full=full))
                 state.suppressed = state.suppressed or email in suppressed
@@ -217,7 +214,6 @@ class Planner:
         wanted = edited if full else edited | new
         need = sorted(e for e in wanted if not _known(states.get(e)))
         states.update(read_full(self.platform, need, since))
-        plan.platform_calls += len(need)
         return states
 
     # Decisions -> writes ---------------------------------------------------------------------

@@ -82,18 +82,16 @@ def read_changes(
     since: datetime | None,
     *,
     full: bool,
-) -> tuple[dict[str, EmailState], int]:
+) -> dict[str, EmailState]:
     """Opt-ins of these preferences changed since `read_from`, by lower-cased email (`since`
     decides which count as changes); with `full`, `read_from` is `EPOCH` and the states are
-    complete. Also returns the calls made."""
+    complete."""
     states: dict[str, EmailState] = {}
-    calls = 0
     for preference_id in preference_ids:
         for page in platform.iter_opt_ins_since(preference_id, read_from).pages():
-            calls += 1
             for item in page.items:
                 _absorb(states, item, since, full=full)
-    return states, calls
+    return states
 
 
 def read_suppressed(platform: DotdigitalClient) -> set[str]:
