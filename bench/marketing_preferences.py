@@ -133,9 +133,7 @@ def measured_runtime(azurite: AzuriteProcess, endpoints: Endpoints, log: CallLog
     platform_http = httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks)
     dv_http = httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks)
     dataverse = DataverseClient.from_settings(settings, retry=rt.retry, http=dv_http)
-    # The runtime's own clients, built here with counting hooks before anything asks for them.
-    rt._singletons.get("http", lambda: platform_http)
-    rt._singletons.get("dataverse", lambda: dataverse)
+    rt.use_clients(http=platform_http, dataverse=dataverse)  # counting, before first use
     return rt
 
 
