@@ -88,6 +88,12 @@ class OncePerKey(Generic[K, V]):
         with self._lock:
             self._builds.pop(key, None)
 
+    def built(self) -> list[V]:
+        """The values built successfully so far (none is built by asking)."""
+        with self._lock:
+            futures = list(self._builds.values())
+        return [f.result() for f in futures if f.done() and f.exception() is None]
+
     def clear(self) -> None:
         """Forget every value built (the next call of each key builds it again)."""
         with self._lock:
@@ -163,11 +169,17 @@ class Runtime:
         return self._queue
 
     def close(self) -> None:
-        """Release the queue's connections (the Service Bus sender and client) at shutdown."""
+        """Release connections at shutdown: the queue's (the Service Bus sender and client)
+        and the API clients' pools (so servers see no idle keep-alive connections left)."""
         queue, self._queue = self._queue, None
         self._singletons.forget("queue")
         if queue is not None:
             queue.close()
+        for client in self._singletons.built():
+            if client is not queue and hasattr(client, "close"):
+                client.close()
+        self._singletons.clear()
+        self._dotdigital.clear()
 
     def _build_queue(self) -> SyncQueue:
         if self.settings.queue_backend is QueueBackend.STORAGE_QUEUE:

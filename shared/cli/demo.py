@@ -8,9 +8,11 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
 from shared.accounts import EmailAccount
@@ -18,6 +20,7 @@ from shared.audit import AuditStatus
 from shared.azurite import PROJECT_ROOT, start_azurite
 from shared.cli import views
 from shared.cli.environment import DEMO_STATE
+from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
 from shared.localhost.run import build_host
 from shared.pipeline.admin import provision_account
 from shared.runtime import Runtime, install_runtime
@@ -26,8 +29,16 @@ from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
 
+if TYPE_CHECKING:  # the sandboxes load only when the demo runs
+    from sandbox.dataverse.state import DataverseState
+
 ACCOUNT_ID = "demo"
-DEMO_TYPES = (SyncType.CRM_METADATA, SyncType.DATA_LABELS)
+DEMO_TYPES = (
+    SyncType.CRM_METADATA,
+    SyncType.DATA_LABELS,
+    SyncType.SUPPRESSION_LISTS,
+    SyncType.CONTACT_OPT_IN,
+)
 PASSWORD_SETTING = "DEMO_DOTDIGITAL_PASSWORD"
 WAIT_SECONDS = 180
 
@@ -61,14 +72,44 @@ def _finished(rt: Runtime, since: datetime) -> bool:
     return True
 
 
+def _people_table(dataverse: DataverseState, ids: tuple[str, ...]) -> Table:
+    """The demo's people as a CRM user sees them after the syncs."""
+    from sandbox.demo_people import PEOPLE
+
+    suppressions: dict[str, str] = {}
+    table_rows = dataverse.table(EMAIL_SUPPRESSION.logical_name).rows
+    for row_id in list(table_rows):
+        row = dataverse.row(EMAIL_SUPPRESSION.logical_name, row_id) or {}
+        for column in ("_dms_contactid_value", "_dms_leadid_value"):
+            if row.get(column):
+                suppressions[row[column]] = str(row.get("dms_reason") or "")
+    opt_in = {option.value: option.label for option in OPT_IN_TYPES}
+    table = Table(title="Demo people in Dynamics")
+    for column in ("email", "table", "Do not Bulk Email", "Opt-in Type", "Email Suppression"):
+        table.add_column(column)
+    for person, record_id in zip(PEOPLE, ids, strict=True):
+        row = dataverse.row(person.table, record_id) or {}
+        table.add_row(
+            person.email,
+            person.table,
+            "Do Not Allow" if row.get("donotbulkemail") else "Allow",
+            opt_in.get(row.get("dms_optintype") or 0, "-"),
+            suppressions.get(record_id, "-"),
+        )
+    return table
+
+
 def run_demo(console: Console, *, keep_running: bool) -> None:
+    from sandbox.demo_people import seed_demo_people
     from sandbox.launch import start_sandboxes
 
     console.print("Starting Azurite (data in .local/azurite) and the API sandboxes...")
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", PROJECT_ROOT / ".local" / "azurite"))
     azurite = start_azurite(in_memory=False, location=data_dir)
     sandboxes = start_sandboxes()
+    people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
     host = None
+    rt: Runtime | None = None
     try:
         shared_values = {
             "AzureWebJobsStorage": azurite.connection_string,
@@ -98,7 +139,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         started = rt.clock()
         _provision(rt, sandboxes.credentials.api_user)
         console.print(
-            f"Provisioned email account '{ACCOUNT_ID}': CrmMetadata and DataLabels every 5 "
+            f"Provisioned email account '{ACCOUNT_ID}': {', '.join(DEMO_TYPES)} every 5 "
             "minutes, first run now. Starting the local Functions host..."
         )
         host = build_host(rt, poll_seconds=0.5)
@@ -126,6 +167,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         console.print(views.labels_table(rt.data_labels.for_account(ACCOUNT_ID), "Data labels"))
         fields = rt.crm_fields.for_account(ACCOUNT_ID)
         console.print(f"CrmFields table: {len(fields)} mappable CRM fields stored.")
+        console.print(_people_table(sandboxes.dataverse, people))
         if not _finished(rt, started):
             console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
             raise SystemExit(1)
@@ -144,6 +186,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     finally:
         if host is not None:
             host.stop()
+        if rt is not None:
+            rt.close()
         install_runtime(None)
         sandboxes.stop()
         azurite.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sandbox.demo_people import seed_demo_people
 from sandbox.launch import Sandboxes
 from shared.cli import app as cli
 from shared.cli import demo, environment
@@ -42,7 +43,7 @@ def test_every_readme_command_runs_as_written(
     monkeypatch.setenv(demo.PASSWORD_SETTING, sandboxes.credentials.api_password)
     monkeypatch.setattr(cli, "load_local_settings", lambda: None)
     monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # command groups
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # dataverse commands
+    people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
     demo._provision(sync_runtime, sandboxes.credentials.api_user)
     for sync_type in demo.DEMO_TYPES:  # what the demo's first minutes leave behind
         run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
@@ -53,3 +54,13 @@ def test_every_readme_command_runs_as_written(
         host.drain()  # the demo's host takes queued runs at once
     runs = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.DATA_LABELS)
     assert {r.trigger for r in runs} >= {"Manual", "Dry run"}
+    # The demo's people, as its closing table shows them: the suppressed ones flagged and
+    # listed, opt-in types raised.
+    shown = demo._people_table(sandboxes.dataverse, people)
+    cells = [list(column.cells) for column in shown.columns]
+    assert list(zip(*cells, strict=True)) == [
+        ("ada.lovelace@example.com", "contact", "Allow", "VerifiedDouble", "-"),
+        ("grace.hopper@example.com", "contact", "Do Not Allow", "Double", "HardBounced"),
+        ("alan.turing@example.com", "lead", "Do Not Allow", "Single", "Unsubscribed"),
+        ("katherine.johnson@example.com", "contact", "Allow", "Double", "-"),
+    ]
