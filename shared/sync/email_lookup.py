@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
 
-from shared.clients.dataverse.batch import BatchRequest, BatchResult
+from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.odata import check_name, literal
-from shared.clients.dataverse.paging import Record, collection_target, iter_collection
+from shared.clients.dataverse.paging import Record, collection_target
 
 EMAILS_PER_QUERY = 50  # keeps each GET's URL near 3 KB, far below the service's limit
 ETAG = "@odata.etag"
@@ -65,24 +64,6 @@ def email_filter(column: str, emails: Sequence[str]) -> str:
     return " or ".join(f"{column} eq {literal(email)}" for email in emails)
 
 
-def why(result: BatchResult) -> str:
-    if result.status is None:
-        return "not processed by Dataverse"
-    return result.error_message or f"HTTP {result.status}"
-
-
-def _rows(dataverse: DataverseClient, result: BatchResult, label: str) -> list[Record]:
-    """The rows a batch GET answered, following a nextLink should a group ever match more rows
-    than one page holds."""
-    body: Any = result.body
-    rows: list[Record] = list(body.get("value") or []) if isinstance(body, dict) else []
-    next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-    if next_link:
-        for page in iter_collection(dataverse.transport, str(next_link), label=label):
-            rows.extend(page.records)
-    return rows
-
-
 def find_by_email(
     dataverse: DataverseClient, queries: Sequence[EmailQuery], emails: Sequence[str]
 ) -> list[Found]:
@@ -104,9 +85,9 @@ def find_by_email(
         for query, answer in zip(queries, found, strict=True):
             result = next(results)
             if not result.ok:
-                answer.failed.update(dict.fromkeys(group, why(result)))
+                answer.failed.update(dict.fromkeys(group, result.why))
                 continue
-            for row in _rows(dataverse, result, query.path):
+            for row in dataverse.batch_rows(result, query.path):
                 email = str(row.get(query.email_column) or "").lower()
                 if email in members:
                     answer.rows.setdefault(email, []).append(row)

@@ -20,7 +20,7 @@ from shared.clients.dataverse.batch import BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.odata import entity_path, query_string, select_option
 from shared.dynamics_schema.connector import OPT_IN_TYPE, OPT_IN_TYPES
-from shared.sync.email_lookup import ETAG, EmailQuery, find_by_email, why
+from shared.sync.email_lookup import ETAG, EmailQuery, find_by_email
 
 COLUMN = OPT_IN_TYPE.logical_name
 RANKS: dict[str, int] = {option.label.lower(): option.value for option in OPT_IN_TYPES}
@@ -117,7 +117,7 @@ class OptInWriter:
             elif result.status == 404:
                 continue  # deleted since it was read: nothing to raise
             else:
-                outcome.failed[f"{write.table} {write.record_id}"] = why(result)
+                outcome.failed[f"{write.table} {write.record_id}"] = result.why
                 if _can_pass(result):
                     outcome.retry.add(write.email)
         return self._decide_again(conflicts, outcome) if conflicts else []
@@ -138,7 +138,7 @@ class OptInWriter:
             if read.status == 404:
                 continue
             if not read.ok or not isinstance(body, dict):
-                outcome.failed[f"{write.table} {write.record_id}"] = why(read)
+                outcome.failed[f"{write.table} {write.record_id}"] = read.why
                 outcome.retry.add(write.email)
                 continue
             current = body.get(COLUMN)

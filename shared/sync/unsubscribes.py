@@ -42,7 +42,7 @@ from shared.engine import (
     WatermarkWindow,
 )
 from shared.mappings.model import MappedEntity
-from shared.sync.email_lookup import EmailQuery, Found, find_by_email, why
+from shared.sync.email_lookup import EmailQuery, Found, find_by_email
 from shared.sync.marketing_lists.links_repo import list_links
 from shared.sync.marketing_lists.values import email_field
 from shared.sync_types import SyncType
@@ -237,7 +237,7 @@ class _ListWriter:
                 elif not deleting and result.status == ALREADY_RECORDED:
                     tally.already += 1
                 else:
-                    tally.fail(email, why(result))
+                    tally.fail(email, result.why)
                     counts.failed += 1
                     self._hold(row)
         tally.counts += counts

@@ -171,6 +171,13 @@ class BatchResult:
         return self.status is not None
 
     @property
+    def why(self) -> str:
+        """Why it failed, for an audit detail: Dataverse's message, else its status."""
+        if self.status is None:
+            return "not processed by Dataverse"
+        return self.error_message or f"HTTP {self.status}"
+
+    @property
     def entity_id(self) -> str | None:
         """The id from `OData-EntityId` (creates, upserts), else none."""
         return entity_id_from_url(self.headers.get("odata-entityid"))

@@ -48,7 +48,7 @@ from shared.clients.dataverse import (
     writes,
 )
 from shared.clients.dataverse.auth import MsalTokenProvider, TokenProvider
-from shared.clients.dataverse.batch import BatchItem, BatchOutcome
+from shared.clients.dataverse.batch import BatchItem, BatchOutcome, BatchResult
 from shared.clients.dataverse.bulk import BulkOutcome
 from shared.clients.dataverse.changes import ChangeFeed, ChangePosition
 from shared.clients.dataverse.fetchxml import FetchXmlPage, FetchXmlPosition
@@ -351,6 +351,17 @@ class DataverseClient:
             continue_on_error=continue_on_error,
             max_batch_size=max_batch_size,
         )
+
+    def batch_rows(self, result: BatchResult, label: str) -> list[Record]:
+        """The rows a `$batch` GET answered, following a nextLink should it ever match more
+        rows than one page holds."""
+        body: Any = result.body
+        rows: list[Record] = list(body.get("value") or []) if isinstance(body, dict) else []
+        next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
+        if next_link:
+            for page in paging.iter_collection(self.transport, str(next_link), label=label):
+                rows.extend(page.records)
+        return rows
 
     # Marketing lists ----------------------------------------------------------------------
 

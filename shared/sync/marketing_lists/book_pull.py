@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shared.clients.dataverse.batch import BatchRequest, BatchResult
+from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.lists import MarketingList
 from shared.clients.dotdigital.contacts import ListContact
@@ -170,7 +170,7 @@ def pull_page(
             if answer.ok:
                 result.added += 1
             elif write.email not in result.failures:  # one failure per email
-                result.failures[write.email] = _why(answer)
+                result.failures[write.email] = answer.why
     if taken:
         _settle_taken(dataverse, plan, sorted(taken), result)
     return result
@@ -209,14 +209,10 @@ def _settle_taken(
         if answer.ok:
             result.added += 1
         else:
-            result.failures[write.email] = _why(answer)
+            result.failures[write.email] = answer.why
 
 
 def _add_request(mlist: MarketingList, record_id: str) -> BatchRequest:
     return BatchRequest.action(
         "lists", mlist.list_id, "AddMemberList", {"EntityId": record_id}, safe_to_resend=True
     )
-
-
-def _why(answer: BatchResult) -> str:
-    return answer.error_message or f"HTTP {answer.status or 'no answer'}"

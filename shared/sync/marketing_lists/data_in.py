@@ -362,7 +362,7 @@ class DataInRun:
                     page_counts.updated += 1
                     agreed.append(snapshot)
                     continue
-                tally.fail(f"{entity} {snapshot.member_id}: {_error(result)}")
+                tally.fail(f"{entity} {snapshot.member_id}: {result.why}")
                 if _retry_later(result):
                     self._hold(contact)
         if agreed:
@@ -396,7 +396,7 @@ class DataInRun:
             if result.ok and isinstance(result.body, dict):
                 records[member_id] = result.body
             elif result.status != 404:
-                tally.fail(f"{member_type.logical_name} {member_id}: {_error(result)}")
+                tally.fail(f"{member_type.logical_name} {member_id}: {result.why}")
                 if _retry_later(result):
                     self._hold(contacts[member_id])
         return records
@@ -404,9 +404,3 @@ class DataInRun:
     def _hold(self, contact: Contact) -> None:
         """Keep the watermark at or before this contact's change, so it is read again."""
         self.cursor.window.hold_back(contact.updated)
-
-
-def _error(result: BatchResult) -> str:
-    if result.status is None:
-        return "not processed by Dataverse"
-    return result.error_message or f"HTTP {result.status}"

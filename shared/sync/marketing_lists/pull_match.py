@@ -11,16 +11,15 @@ Dotdigital treats emails, so matches are keyed by the lower-cased email.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import Any
 
-from shared.clients.dataverse.batch import BatchRequest, BatchResult
+from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.lists import MarketingList
-from shared.clients.dataverse.odata import check_name, entity_path, literal
-from shared.clients.dataverse.paging import Record, collection_target, iter_collection
+from shared.clients.dataverse.odata import entity_path
+from shared.clients.dataverse.paging import Record, collection_target
+from shared.sync.email_lookup import email_filter, groups
 from shared.sync.marketing_lists.values import STATE_COLUMN
 
 EMAILS_PER_QUERY = 50  # keeps each GET's URL near 3 KB, far below the service's limit
@@ -63,33 +62,6 @@ class Lookup:
                 self.in_list.add(email)
 
 
-def _groups(emails: Sequence[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(emails)
-    while group := list(islice(iterator, size)):
-        yield group
-
-
-def email_filter(column: str, emails: Sequence[str]) -> str:
-    check_name(column)
-    return " or ".join(f"{column} eq {literal(email)}" for email in emails)
-
-
-def _rows(dataverse: DataverseClient, result: BatchResult, label: str) -> list[Record]:
-    """The records a batch GET answered, following a nextLink should a group ever match
-    more rows than one page holds."""
-    body: Any = result.body
-    rows: list[Record] = list(body.get("value") or []) if isinstance(body, dict) else []
-    next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-    if next_link:
-        for page in iter_collection(dataverse.transport, str(next_link), label=label):
-            rows.extend(page.records)
-    return rows
-
-
-def _why(result: BatchResult) -> str:
-    return result.error_message or f"HTTP {result.status or 'no answer'}"
-
-
 def lookup_emails(
     dataverse: DataverseClient,
     mlist: MarketingList,
@@ -104,9 +76,9 @@ def lookup_emails(
     member_type = mlist.member_type
     key = member_type.primary_key
     members_path = f"{entity_path('lists', mlist.list_id)}/{member_type.navigation}"
-    groups = list(_groups(emails, EMAILS_PER_QUERY))
+    batches = list(groups(emails, EMAILS_PER_QUERY))
     requests: list[BatchRequest] = []
-    for group in groups:
+    for group in batches:
         where = email_filter(email_column, group)
         requests.append(
             BatchRequest.get(
@@ -119,14 +91,16 @@ def lookup_emails(
             BatchRequest.get(collection_target(members_path, [key, email_column], filter=where))
         )
     outcome = dataverse.execute_batch(requests)
-    for number, group in enumerate(groups):
+    for number, group in enumerate(batches):
         found, members = outcome.results[2 * number], outcome.results[2 * number + 1]
         failure = next((r for r in (found, members) if not r.ok), None)
         if failure is not None:
-            lookup.failed.update(dict.fromkeys(group, _why(failure)))
+            lookup.failed.update(dict.fromkeys(group, failure.why))
             continue
         wanted = set(group)
-        lookup.add_found(_rows(dataverse, found, member_type.entity_set), key, email_column, wanted)
+        lookup.add_found(
+            dataverse.batch_rows(found, member_type.entity_set), key, email_column, wanted
+        )
         navigation = f"lists({mlist.list_id})/{member_type.navigation}"
-        lookup.add_in_list(_rows(dataverse, members, navigation), email_column, wanted)
+        lookup.add_in_list(dataverse.batch_rows(members, navigation), email_column, wanted)
     return lookup

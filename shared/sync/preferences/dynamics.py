@@ -10,18 +10,18 @@ row a CRM user changed in between answers 412 and is decided again next run.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
-from shared.clients.dataverse.batch import BatchRequest, BatchResult
+from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.odata import check_name, literal
-from shared.clients.dataverse.paging import Record, collection_target, iter_collection
+from shared.clients.dataverse.paging import Record, collection_target
 from shared.clients.dotdigital.preferences import Preference
 from shared.dynamics_schema.connector import MARKETING_PREFERENCE, MARKETING_PREFERENCE_SUBSCRIPTION
+from shared.sync.email_lookup import groups
 
 PREFERENCE_SET = MARKETING_PREFERENCE.entity_set
 SUBSCRIPTION_SET = MARKETING_PREFERENCE_SUBSCRIPTION.entity_set
@@ -182,12 +182,6 @@ def subscription_body(
 # Records -------------------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def read_emails(
     dataverse: DataverseClient, entity: str, record_ids: Iterable[str], email_column: str
 ) -> tuple[dict[str, str], int]:
@@ -195,7 +189,7 @@ def read_emails(
     `$batch` of filtered GETs per 1000 groups, and how many groups could not be read."""
     key = check_name(f"{entity}id")
     check_name(email_column)
-    groups = list(_chunks(sorted(record_ids), IDS_PER_QUERY))
+    batches = list(groups(sorted(record_ids), IDS_PER_QUERY))
     requests = [
         BatchRequest.get(
             collection_target(
@@ -204,7 +198,7 @@ def read_emails(
                 filter=" or ".join(f"{key} eq {uuid.UUID(i)}" for i in group),
             )
         )
-        for group in groups
+        for group in batches
     ]
     emails: dict[str, str] = {}
     failed = 0
@@ -214,18 +208,8 @@ def read_emails(
         if not result.ok:
             failed += 1
             continue
-        for row in _rows(dataverse, result, f"{entity}s"):
+        for row in dataverse.batch_rows(result, f"{entity}s"):
             email = str(row.get(email_column) or "").strip()
             if email and row.get(key):
                 emails[str(row[key]).lower()] = email
     return emails, failed
-
-
-def _rows(dataverse: DataverseClient, result: BatchResult, label: str) -> list[Record]:
-    body: Any = result.body
-    rows: list[Record] = list(body.get("value") or []) if isinstance(body, dict) else []
-    next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-    if next_link:
-        for page in iter_collection(dataverse.transport, str(next_link), label=label):
-            rows.extend(page.records)
-    return rows
