@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from pydantic import SecretStr
 
 from bench.calls import DOTDIGITAL, CallLog
 from bench.marketing_lists_report import POLLS, mb, render
+from bench.product_runtime import bench_settings, counting_runtime, run_to_completion
 from bench.sandbox_process import Endpoints, Outcome, SandboxProcess
 from shared.accounts import EmailAccount
 from shared.azurite import AzuriteProcess, start_azurite
@@ -54,13 +55,9 @@ from shared.clients import BatchRequest, DataverseClient, MemberType, MsalTokenP
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.dynamics_schema import MembershipAction
 from shared.mappings.model import DataMapping, MappedEntity
-from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
-from shared.pipeline.worker import Worker
 from shared.runtime import Runtime
-from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin
-from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists import list_push
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
@@ -320,54 +317,22 @@ def measured_runtime(
     azurite: AzuriteProcess, endpoints: Endpoints, log: CallLog, current: CurrentClocks
 ) -> Runtime:
     """The product's runtime on Azurite and the sandboxes, its httpx clients counting."""
-    os.environ[PASSWORD_SETTING] = endpoints.api_password
-    settings = Settings(
-        AzureWebJobsStorage=azurite.connection_string,
-        SYNC_QUEUE_BACKEND="StorageQueue",
-        SYNC_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:8]}",
-        TABLE_PREFIX=f"b{uuid.uuid4().hex[:10]}",
-        DATAVERSE_URL=endpoints.dataverse_url,
-        DATAVERSE_TENANT_ID=endpoints.tenant_id,
-        DATAVERSE_CLIENT_ID=endpoints.client_id,
-        DATAVERSE_CLIENT_SECRET=endpoints.client_secret,
-        DATAVERSE_AUTHORITY_HOST=endpoints.dataverse_url,
-        DOTDIGITAL_DISCOVERY_URL=endpoints.dotdigital_url,
-        HTTP_CA_BUNDLE=endpoints.ca_path,
-    ).model_copy(
+    settings = bench_settings(azurite, endpoints).model_copy(
         # One slice per run, so the figures are of the work and not of its continuations.
         # Past the host's functionTimeout on purpose (Settings would refuse it): no host here.
         update={"run_time_budget_seconds": 3600.0, "run_lease_seconds": 7200.0}
     )
-    rt = Runtime(settings, retry=RetryPolicy(sleep=current.sleep))
+    rt = counting_runtime(
+        settings, endpoints, log, retry=RetryPolicy(sleep=current.sleep),
+        timeout=HTTP_TIMEOUT_SECONDS,
+    )  # fmt: skip
     rt.registry = catalogue().replaced(MarketingListsDataOut())  # DataOut alone
-    hooks = log.event_hooks()
-    verify = ssl.create_default_context(cafile=endpoints.ca_path)
-    rt.use_clients(
-        http=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks),
-        dataverse=DataverseClient.from_settings(
-            settings,
-            retry=rt.retry,
-            http=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks),
-        ),
-    )
     return rt
 
 
 def run_once(rt: Runtime) -> None:
     """Sync Now, then the worker takes the message(s) until the run is over."""
-    admin.sync_now(rt, ACCOUNT_ID, OUT)
-    queue = rt.queue
-    assert isinstance(queue, StorageQueueAdapter)
-    deadline = time.monotonic() + 3600
-    while rt.schedules.get(ACCOUNT_ID, OUT).status is not ScheduleStatus.NONE:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the run did not finish within an hour")
-        deliveries = queue.receive(max_messages=1, visibility=timedelta(minutes=30))
-        if not deliveries:
-            time.sleep(0.2)
-        for delivery in deliveries:
-            Worker(rt).handle(delivery.body)
-            queue.complete(delivery)
+    run_to_completion(rt, ACCOUNT_ID, OUT)
 
 
 # Measuring -----------------------------------------------------------------------------------

@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import os
 import random
-import ssl
 import sys
 import time
 import tracemalloc
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -36,18 +33,20 @@ from pydantic import SecretStr
 
 from bench.calls import DATAVERSE, DOTDIGITAL, CallLog
 from bench.marketing_lists_push import setup_client
+from bench.product_runtime import (
+    PASSWORD_SETTING,
+    bench_settings,
+    counting_runtime,
+    run_to_completion,
+)
 from bench.sandbox_process import Endpoints, SandboxProcess
 from shared.accounts import EmailAccount
 from shared.azurite import AzuriteProcess, start_azurite
 from shared.clients import BatchRequest, DataverseClient, RetryPolicy
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.preferences import PreferenceChoice
-from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
-from shared.pipeline.worker import Worker
 from shared.runtime import Runtime
-from shared.settings import Settings
-from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.history_repo import membership_history
 from shared.sync.preferences import dynamics as dv_rows
@@ -58,7 +57,6 @@ from shared.sync_types import SyncType
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "marketing_preferences.md"
 PREFS = SyncType.MARKETING_PREFERENCES
 ACCOUNT_ID = "bench"
-PASSWORD_SETTING = "BENCH_DOTDIGITAL_PASSWORD"
 MEMORY_MODES = ("separate", "same", "off")
 HTTP_TIMEOUT_SECONDS = 300.0
 
@@ -110,47 +108,19 @@ def _platform(endpoints: Endpoints) -> DotdigitalClient:
 def measured_runtime(azurite: AzuriteProcess, endpoints: Endpoints, log: CallLog) -> Runtime:
     """The product's runtime on Azurite and the sandboxes, its httpx clients counting; the
     largest time budget, so a run at these sizes is one slice."""
-    os.environ[PASSWORD_SETTING] = endpoints.api_password
-    settings = Settings(
-        AzureWebJobsStorage=azurite.connection_string,
-        SYNC_QUEUE_BACKEND="StorageQueue",
-        SYNC_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:8]}",
-        TABLE_PREFIX=f"b{uuid.uuid4().hex[:10]}",
-        DATAVERSE_URL=endpoints.dataverse_url,
-        DATAVERSE_TENANT_ID=endpoints.tenant_id,
-        DATAVERSE_CLIENT_ID=endpoints.client_id,
-        DATAVERSE_CLIENT_SECRET=endpoints.client_secret,
-        DATAVERSE_AUTHORITY_HOST=endpoints.dataverse_url,
-        DOTDIGITAL_DISCOVERY_URL=endpoints.dotdigital_url,
-        HTTP_CA_BUNDLE=endpoints.ca_path,
+    settings = bench_settings(
+        azurite,
+        endpoints,
         RUN_TIME_BUDGET_SECONDS="440",  # the most host.json's 600 s allows
         RUN_LEASE_SECONDS="620",
     )
-    rt = Runtime(settings, retry=RetryPolicy())
+    rt = counting_runtime(settings, endpoints, log, timeout=HTTP_TIMEOUT_SECONDS)
     rt.registry = catalogue().replaced(MarketingPreferences())
-    hooks = log.event_hooks()
-    verify = ssl.create_default_context(cafile=endpoints.ca_path)
-    platform_http = httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks)
-    dv_http = httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, verify=verify, event_hooks=hooks)
-    dataverse = DataverseClient.from_settings(settings, retry=rt.retry, http=dv_http)
-    rt.use_clients(http=platform_http, dataverse=dataverse)  # counting, before first use
     return rt
 
 
 def _run(rt: Runtime) -> None:
-    admin.sync_now(rt, ACCOUNT_ID, PREFS)
-    queue = rt.queue
-    assert isinstance(queue, StorageQueueAdapter)
-    deadline = time.monotonic() + 3600
-    while rt.schedules.get(ACCOUNT_ID, PREFS).status is not ScheduleStatus.NONE:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the run did not finish within an hour")
-        deliveries = queue.receive(max_messages=1, visibility=timedelta(minutes=30))
-        if not deliveries:
-            time.sleep(0.2)
-        for delivery in deliveries:
-            Worker(rt).handle(delivery.body)
-            queue.complete(delivery)
+    run_to_completion(rt, ACCOUNT_ID, PREFS)
 
 
 def _measure(

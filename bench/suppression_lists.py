@@ -26,7 +26,7 @@ import tempfile
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -190,46 +190,15 @@ class Result:
 def measured_runtime(azurite: Any, endpoints: Endpoints, log: CallLog) -> Any:
     """The product's runtime on Azurite and the sandboxes, its httpx clients counting. The
     run's time budget is the default: a large run goes on in follow-up messages, as deployed."""
-    import ssl
-    import uuid
+    from bench.product_runtime import bench_settings, counting_runtime
 
-    import httpx
-
-    from shared.clients import DataverseClient, RetryPolicy
-    from shared.runtime import Runtime
-    from shared.settings import Settings
-
-    os.environ["BENCH_DOTDIGITAL_PASSWORD"] = endpoints.api_password
-    settings = Settings(
-        AzureWebJobsStorage=azurite.connection_string,
-        SYNC_QUEUE_BACKEND="StorageQueue",
-        SYNC_QUEUE_NAME=f"bench-{uuid.uuid4().hex[:8]}",
-        TABLE_PREFIX=f"b{uuid.uuid4().hex[:10]}",
-        DATAVERSE_URL=endpoints.dataverse_url,
-        DATAVERSE_TENANT_ID=endpoints.tenant_id,
-        DATAVERSE_CLIENT_ID=endpoints.client_id,
-        DATAVERSE_CLIENT_SECRET=endpoints.client_secret,
-        DATAVERSE_AUTHORITY_HOST=endpoints.dataverse_url,
-        DOTDIGITAL_DISCOVERY_URL=endpoints.dotdigital_url,
-        HTTP_CA_BUNDLE=endpoints.ca_path,
-    )  # type: ignore[call-arg]
-    rt = Runtime(settings, retry=RetryPolicy())
-    verify = ssl.create_default_context(cafile=endpoints.ca_path)
-    hooks = log.event_hooks()
-    http = httpx.Client(timeout=121, verify=verify, event_hooks=hooks)
-    dv_http = httpx.Client(timeout=121, verify=verify, event_hooks=hooks)
-    dataverse = DataverseClient.from_settings(settings, retry=rt.retry, http=dv_http)
-    # The runtime's clients, built here with counting hooks before it builds its own.
-    rt.use_clients(http=http, dataverse=dataverse)
-    return rt
+    return counting_runtime(bench_settings(azurite, endpoints), endpoints, log)
 
 
 def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
+    from bench.product_runtime import PASSWORD_SETTING, run_to_completion
     from shared.accounts import EmailAccount
-    from shared.messaging.storage_queue import StorageQueueAdapter
     from shared.pipeline import admin
-    from shared.pipeline.worker import Worker
-    from shared.storage.schedules_repo import ScheduleStatus
     from shared.sync.catalogue import catalogue
     from shared.sync.suppressions.sync_type import SuppressionLists
     from shared.sync_types import SyncType
@@ -244,23 +213,14 @@ def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
     rt.registry = catalogue().replaced(SuppressionLists())
     account = EmailAccount(
         account_id=ACCOUNT_ID, name="Benchmark", api_user=endpoints.api_user,
-        api_password_secret_name="BENCH_DOTDIGITAL_PASSWORD",
+        api_password_secret_name=PASSWORD_SETTING,
     )  # fmt: skip
     admin.provision_account(rt, account)
     log.calls.clear()
-    admin.sync_now(rt, ACCOUNT_ID, kind)
-    queue = rt.queue
-    assert isinstance(queue, StorageQueueAdapter)
     if traced:
         tracemalloc.start()
     wall, cpu = time.perf_counter(), time.process_time()
-    while rt.schedules.get(ACCOUNT_ID, kind).status is not ScheduleStatus.NONE:
-        deliveries = queue.receive(max_messages=1, visibility=timedelta(minutes=30))
-        if not deliveries:
-            time.sleep(0.1)
-        for delivery in deliveries:
-            Worker(rt).handle(delivery.body)
-            queue.complete(delivery)
+    run_to_completion(rt, ACCOUNT_ID, kind)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if traced else None
     if traced:

@@ -24,7 +24,7 @@ from shared.clients.dotdigital.routes import (
     UNSUBSCRIBE,
 )
 from shared.clients.dotdigital.suppressions import Suppression, suppression
-from shared.clients.dotdigital.transport import DotdigitalTransport
+from shared.clients.dotdigital.transport import DotdigitalTransport, json_body
 from shared.clients.dotdigital.wire import as_list, as_object, field, str_field
 from shared.errors import ApiError
 
@@ -64,7 +64,7 @@ class SuppressionWritesApi(DotdigitalTransport):
         if not emails:
             raise ValueError("no emails to suppress")
         response = self._call(SUPPRESS_CONTACTS, json=[{"email": email} for email in emails])
-        body = as_object(_json(response, SUPPRESS_CONTACTS), "a suppression answer")
+        body = as_object(json_body(response, SUPPRESS_CONTACTS), "a suppression answer")
         return SuppressOutcome(
             suppressed=_emails(field(body, "suppressed"), "suppressed contacts"),
             not_found=_emails(field(body, "notFound"), "contacts not found"),
@@ -73,14 +73,14 @@ class SuppressionWritesApi(DotdigitalTransport):
     def unsubscribe(self, email: str) -> Suppression:
         """Unsubscribe one email from the account; the suppression as Dotdigital records it."""
         response = self._call(UNSUBSCRIBE, json={"email": email})
-        return suppression(_json(response, UNSUBSCRIBE))
+        return suppression(json_body(response, UNSUBSCRIBE))
 
     def resubscribe(self, email: str, *, challenge: bool = True) -> ResubscribeResult:
         """Ask the platform to resubscribe `email`: with `challenge` (the product's way, seed
         002) through a confirmation email; without, where the account allows it."""
         route = RESUBSCRIBE if challenge else RESUBSCRIBE_NO_CHALLENGE
         response = self._call(route, json={"unsubscribedContact": {"email": email}})
-        body = as_object(_json(response, route), "a resubscribe answer")
+        body = as_object(json_body(response, route), "a resubscribe answer")
         status = str_field(body, "status")
         try:
             outcome = ResubscribeStatus(status)
@@ -93,13 +93,3 @@ class SuppressionWritesApi(DotdigitalTransport):
         return ResubscribeResult(
             status=outcome, contact=list_contact(contact) if isinstance(contact, dict) else None
         )
-
-
-def _json(response: Any, route: object) -> Any:
-    try:
-        return response.json()
-    except ValueError as error:
-        raise ApiError(
-            f"Dotdigital {route} answered HTTP {response.status_code} without JSON",
-            status=response.status_code,
-        ) from error

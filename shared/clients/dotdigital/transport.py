@@ -36,6 +36,17 @@ _LOST_ANSWER = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, h
 _NOT_PROCESSED_STATUSES = frozenset({429, 503})
 
 
+def json_body(response: httpx.Response, route: object) -> Any:
+    """The answer's JSON; an answer without it is the API's fault, said as such."""
+    try:
+        return response.json()
+    except ValueError as error:
+        raise ApiError(
+            f"Dotdigital {route} answered HTTP {response.status_code} without JSON",
+            status=response.status_code,
+        ) from error
+
+
 class DotdigitalTransport:
     def __init__(
         self,
@@ -143,14 +154,7 @@ class DotdigitalTransport:
         params: Mapping[str, QueryValue | None] | None = None,
     ) -> Any:
         """GET and decode the JSON body."""
-        response = self._call(route, path=path, params=params)
-        try:
-            return response.json()
-        except ValueError as error:
-            raise ApiError(
-                f"Dotdigital {route} answered HTTP {response.status_code} without JSON",
-                status=response.status_code,
-            ) from error
+        return json_body(self._call(route, path=path, params=params), route)
 
     # Time, for polling jobs: the retry policy's clock and sleep (injectable in tests). ----------
 
