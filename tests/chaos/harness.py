@@ -30,6 +30,7 @@ from shared.pipeline.scheduler import Scheduler
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync_types import SyncType
 from tests.chaos.world import OUT, ChaosWorld
 
 TABLE_OPERATIONS = (
@@ -147,6 +148,7 @@ class Broker:
     switch: KillSwitch = field(default_factory=KillSwitch)
     duplicate: bool = False
     seed: int = 0  # which earlier message is replayed
+    sync_type: SyncType = OUT  # the run's type: the broker stops once its schedule is free
     log: RunLog = field(default_factory=RunLog)
 
     def __post_init__(self) -> None:
@@ -167,7 +169,7 @@ class Broker:
                     idle = 0
                     continue
                 rt = self.world.runtime()
-                if rt.schedules.get(account_id, OUT).status is ScheduleStatus.NONE:
+                if rt.schedules.get(account_id, self.sync_type).status is ScheduleStatus.NONE:
                     return self.log
                 # A message was lost with its process (killed before it was sent): the
                 # scheduler's recovery re-enqueues the run once its timeout has passed.

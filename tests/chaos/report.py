@@ -26,6 +26,10 @@ SCENARIOS = {
         "Malformed messages, each delivered several times",
         "{good} of {n} messages audited once and dead-lettered",
     ),
+    "consent kills": (
+        "Unsubscribes, ContactOptIn: worker killed at a Table, queue or HTTP operation",
+        "{n} kills -> {good} identical end states and audits (counts and messages)",
+    ),
     "neighbours": ("A good account beside 3 failing ones, 2 concurrent workers", ""),
 }
 

@@ -17,6 +17,7 @@ from shared.accounts import EmailAccount
 from shared.azurite import AzuriteProcess
 from shared.clients.retry import RetryPolicy
 from shared.dynamics_schema import MembershipAction
+from shared.engine import SyncTypeTemplate
 from shared.mappings.model import DataMapping, MappedEntity, default_mappings
 from shared.pipeline import admin
 from shared.runtime import Runtime
@@ -64,6 +65,7 @@ class ChaosWorld:
     list_id: str
     account_id: str = "acme"
     runtimes: int = 0
+    types: tuple[SyncTypeTemplate[Any], ...] = ()  # other sync types' test instances (sizes)
 
     def runtime(self) -> Runtime:
         """A fresh worker process's Runtime: nothing cached from an earlier one."""
@@ -80,7 +82,8 @@ class ChaosWorld:
                 data_out=MarketingListsDataOut(
                     page_size=self.spec.page_size, flush_at=self.spec.page_size
                 )
-            )
+            ),
+            *self.types,
         )
         return rt
 

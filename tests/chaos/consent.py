@@ -1,0 +1,238 @@
+"""Chaos worlds for the consent sync types (issue 10): the marketing-list world with, on top, what
+each type reads (address book unsubscribes of a linked list; platform opt-in types), and an end
+state that covers what they write: the connector's Dynamics tables, list members, opt-in types,
+Do not Bulk Email, notes, the platform's contacts, and the audit with its messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.dataverse.records import Records
+from sandbox.launch import Sandboxes
+from shared.audit import AuditStatus
+from shared.azurite import AzuriteProcess
+from shared.engine import SyncTypeTemplate
+from shared.pipeline import admin
+from shared.sync.contact_opt_in import ContactOptIn
+from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.unsubscribes import Unsubscribes, row_id
+from shared.sync_types import SyncType
+from tests.chaos.harness import Broker, KillSwitch
+from tests.chaos.world import LIST_NAME, SANDBOX_START, ChaosWorld, WorldSpec, build_world
+
+# What the consent types write in Dynamics (the tables a sandbox does not have are skipped).
+TABLES = (
+    "contact",
+    "lead",
+    "account",
+    "list",
+    "dms_listunsubscriber",
+    "dms_emailsuppression",
+    "dms_marketingpreference",
+    "dms_marketingpreferencesubscription",
+    "annotation",
+)
+OPT_IN_TYPES = ("Unknown", "Single", "Double", "VerifiedDouble")
+HOUR = 3600.0
+
+AuditLine = tuple[str, str, tuple[int, int, int, int, int], str]  # item, status, counts, message
+
+
+@dataclass(frozen=True)
+class ConsentCase:
+    """One sync type's chaos run: its world and its instance (page size: several pages)."""
+
+    sync_type: SyncType
+    members: int  # the marketing list's contacts (the world has 10% more contacts)
+    page_size: int
+    seed: Callable[[ChaosWorld], None]
+    make: Callable[[int], SyncTypeTemplate[Any]]
+
+    @property
+    def name(self) -> str:
+        return self.sync_type.value
+
+
+def _seed_unsubscribes(world: ChaosWorld) -> None:
+    """The list's address book (linked) holds the list's members; 60% of them unsubscribed in
+    the last hours, with 10 contacts outside the list and 5 unknown emails; 5 unsubscribers were
+    recorded and removed by an earlier run (the run finds them "recorded already")."""
+    dv, store = world.sandboxes.dataverse, world.sandboxes.dotdigital.store
+    members = [dv.row("contact", m) for m in dv.list_members(world.list_id)]
+    emails = [str(r["emailaddress1"]) for r in members if r and r.get("emailaddress1")]
+    in_list = {str(r["emailaddress1"]).lower() for r in members if r and r.get("emailaddress1")}
+    outside = [
+        str(r["emailaddress1"])
+        for r in (dv.row("contact", c) for c in list(dv.table("contact").rows))
+        if r and r.get("emailaddress1") and str(r["emailaddress1"]).lower() not in in_list
+    ][:10]
+    unknown = [f"nobody{n}@example.org" for n in range(5)]
+    book = store.add_book(LIST_NAME)
+    start = SANDBOX_START - 2 * 24 * HOUR
+    for email in emails + outside + unknown:
+        store.join(book, store.by_email(email) or store.add_contact(email, when=start), start)
+    gone = [e for n, e in enumerate(emails) if n % 5 < 3] + outside + unknown
+    for n, email in enumerate(gone):
+        contact = store.by_email(email)
+        assert contact is not None
+        store.unsubscribe_from_book(book, contact, SANDBOX_START - 3 * HOUR + n)
+    rt = world.runtime()
+    list_links(rt).save(
+        world.account_id,
+        ListLink(list_id=world.list_id, list_name=LIST_NAME, member_type="contact",
+                 address_book_id=book.id, address_book_name=book.name, origin="Dynamics"),
+    )  # fmt: skip
+    by_email = {str(r["emailaddress1"]).lower(): r["contactid"] for r in members if r}
+    for record in book.unsubscribes[:5]:  # an earlier run's work: the row there, out of the list
+        email = store.contacts[record.contact_id].email or ""
+        with dv.lock:
+            Records(dv).remove_member(dv.tables["list"].get(world.list_id), by_email[email.lower()])
+        moment = datetime.fromtimestamp(record.date, UTC)
+        dv.insert("dms_listunsubscriber", {
+            "dms_listunsubscriberid": row_id(world.account_id, world.list_id, email, moment),
+            "dms_email": email, "dms_emailaccountid": world.account_id,
+        })  # fmt: skip
+
+
+def _seed_opt_in(world: ChaosWorld) -> None:
+    """Every Dynamics contact with an email is a platform contact with an opt-in type (the four
+    in turn, changed an hour ago); leads and accounts share some of the emails; some records
+    hold a type already (higher: kept; equal: unchanged)."""
+    dv, store = world.sandboxes.dataverse, world.sandboxes.dotdigital.store
+    contacts = [dv.row("contact", c) for c in list(dv.table("contact").rows)]
+    emails = sorted(str(r["emailaddress1"]) for r in contacts if r and r.get("emailaddress1"))
+    when = SANDBOX_START - HOUR
+    for n, email in enumerate(emails):
+        contact = store.by_email(email) or store.add_contact(email, when=when)
+        contact.opt_in_type = OPT_IN_TYPES[n % 4]
+        contact.updated = when + n
+    for n, email in enumerate(emails[::5]):
+        dv.insert("lead", {"emailaddress1": email.upper(), "lastname": f"Lead {n}",
+                           "dms_optintype": 3 if n % 3 == 0 else None})  # fmt: skip
+    accounts = sorted(list(dv.table("account").rows))
+    for account_id, email in zip(accounts, emails[1::7], strict=False):
+        dv.update("account", account_id, {"emailaddress1": email})
+    for n, contact_id in enumerate(sorted(list(dv.table("contact").rows))):
+        if n % 7 == 0:
+            dv.update("contact", contact_id, {"dms_optintype": 4})
+
+
+CASES = (
+    ConsentCase(
+        SyncType.UNSUBSCRIBES,
+        300,
+        40,
+        _seed_unsubscribes,
+        lambda size: Unsubscribes(page_size=size),
+    ),
+    ConsentCase(
+        SyncType.CONTACT_OPT_IN, 300, 60, _seed_opt_in, lambda size: ContactOptIn(page_size=size)
+    ),
+)
+CASE_IDS = [case.name for case in CASES]
+
+
+def build_consent_world(
+    azurite: AzuriteProcess, sandboxes: Sandboxes, case: ConsentCase, *, page_size: int = 0
+) -> ChaosWorld:
+    world = build_world(azurite, sandboxes, WorldSpec(members=case.members))
+    world.types = (case.make(page_size or case.page_size),)
+    case.seed(world)
+    return world
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    dataverse: dict[str, str]  # table -> digest of its rows
+    members: tuple[str, ...]  # the marketing list's members
+    platform: str  # digest of the platform's contacts (status, opt-in type, books)
+    audit: tuple[AuditLine, ...]
+    details: tuple[AuditLine, ...]
+
+    def differences(self, other: ConsentState) -> list[str]:
+        """Human-readable differences (empty when equal); `self` is the expected state."""
+        out = []
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if mine == theirs:
+                continue
+            if isinstance(mine, dict):
+                changed = sorted(k for k in mine.keys() | theirs.keys()
+                                 if mine.get(k) != theirs.get(k))  # fmt: skip
+                out.append(f"{f.name}: tables differ {changed}")
+            elif f.name == "members":
+                out.append(f"members: {len(theirs)}, expected {len(mine)}")
+            elif isinstance(mine, tuple):
+                lost = [line for line in mine if line not in theirs]
+                new = [line for line in theirs if line not in mine]
+                out.append(f"{f.name}: {new}, expected {lost}")
+            else:
+                out.append(f"{f.name}: differs")
+        return out
+
+
+def capture_consent(world: ChaosWorld) -> ConsentState:
+    rt = world.runtime()
+    dv = world.sandboxes.dataverse
+    digests = {}
+    for name in TABLES:
+        if name not in dv.tables:
+            continue
+        rows = sorted(json.dumps(dv.row(name, r), sort_keys=True, default=str)
+                      for r in list(dv.table(name).rows))  # fmt: skip
+        digests[name] = _digest(rows)
+    store = world.sandboxes.dotdigital.store
+    platform = sorted(
+        (c.email or "", c.status, c.opt_in_type, sorted(c.books.items()))
+        for c in store.contacts.values()
+    )
+    audit: list[AuditLine] = []
+    details: list[AuditLine] = []
+    for row in sorted(rt.audit.recent(world.account_id, limit=50), key=lambda r: r.row_key):
+        audit.append((str(row.sync_type), row.status.value, _counts(row.counts), row.message))
+        for d in rt.audit.details(world.account_id, row.row_key):
+            details.append((f"{row.sync_type}: {d.item}", d.status.value, _counts(d.counts),
+                            d.message))  # fmt: skip
+    return ConsentState(
+        dataverse=digests,
+        members=tuple(sorted(dv.list_members(world.list_id))),
+        platform=_digest(platform),
+        audit=tuple(audit),
+        details=tuple(sorted(details)),
+    )
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
+
+
+def _counts(counts: Any) -> tuple[int, int, int, int, int]:
+    return (counts.read, counts.created, counts.updated, counts.deleted, counts.failed)
+
+
+@dataclass(frozen=True)
+class ConsentReference:
+    case: ConsentCase
+    state: ConsentState
+    trace: list[str]
+
+
+def consent_reference(
+    azurite: AzuriteProcess, sandboxes: Sandboxes, case: ConsentCase
+) -> ConsentReference:
+    """The run of `case` nobody killed and nothing disturbed."""
+    world = build_consent_world(azurite, sandboxes, case)
+    admin.sync_now(world.runtime(), world.account_id, case.sync_type)
+    switch = KillSwitch(kill_at=None)
+    log = Broker(world, switch, sync_type=case.sync_type).run_to_the_end()
+    state = capture_consent(world)
+    assert log.kills == 0 and log.deliveries >= 1
+    [line] = state.audit
+    assert line[1] == AuditStatus.COMPLETED.value, line
+    assert line[2][0] > case.page_size, line  # several pages read
+    return ConsentReference(case, state, switch.trace)
