@@ -7,16 +7,20 @@ List Unsubscriber row in Dynamics (email, date, list, contact or lead, email acc
 costs one `$batch` of lookups and one of writes.
 
 Idempotent: a member already out of the list is not looked for again, and a row's id is derived
-from the account, the list, the email and the date of the unsubscribe, written create-only
-(`If-None-Match: *`), so a re-run, a redelivered message or a killed run's replay finds it
-there (412: "already recorded") and never makes a second one. Watermarks are per book and move
-only when the run completes; a failure that can pass holds its book's watermark back.
+from the account, the list, the email and the date of the unsubscribe, looked up with the page
+and written create-only (`If-None-Match: *`), so a re-run or a redelivered message finds it there
+("recorded already") and never makes a second one. Counts are durable with the writes: a page's
+plan (its counts as decided) is checkpointed before its writes, so the replay of a page whose
+worker died after writing counts that work as the page's own, as an unkilled run does.
+Watermarks are per book and move only when the run completes; a failure that can pass holds
+its book's watermark back.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,9 +85,18 @@ class ListTally(BaseModel):
     errors: list[str] = []
 
     def fail(self, email: str, message: str) -> None:
-        self.counts.failed += 1
+        """Name a failure in the list's message (it is counted with the page's counts)."""
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(f"{email}: {message}"[:300])
+
+
+class PagePlan(BaseModel):
+    """A page of a list whose writes are under way: its counts as decided before them."""
+
+    index: int  # the target
+    skip: int  # the page's position in the target's unsubscribes
+    counts: Counts
+    already: int
 
 
 class UnsubscribesCursor(Cursor):
@@ -96,6 +109,7 @@ class UnsubscribesCursor(Cursor):
     kept: list[int] = []  # books that could not be read: their watermark stays
     lists: int = 0  # lists with a detail row
     failed_lists: int = 0
+    in_flight: PagePlan | None = None  # saved before a page's writes, cleared with its end
 
 
 class Unsubscribes(SyncTypeTemplate[UnsubscribesCursor]):
@@ -157,7 +171,17 @@ class Unsubscribes(SyncTypeTemplate[UnsubscribesCursor]):
             )
             writer = _ListWriter(run, dataverse, mlist, target)
             for page in unsubscribes.pages():
-                writer.page(page.items)
+                decision = writer.decide(page.items)
+                plan, replay = cursor.in_flight, True
+                if plan is None or (plan.index, plan.skip) != (cursor.index, cursor.skip):
+                    # The page's intent is saved before its writes: were the worker to die
+                    # after them, the replay of this page counts them as this run's work.
+                    plan, replay = decision.plan(cursor.index, cursor.skip, len(page.items)), False
+                    cursor.in_flight = plan
+                    run.save_only()
+                    yield
+                writer.write(decision, plan, replay)
+                cursor.in_flight = None
                 if page.resume is None:
                     break  # the last page's work is saved with the list's end, just below
                 cursor.skip = page.resume
@@ -174,6 +198,21 @@ class Unsubscribes(SyncTypeTemplate[UnsubscribesCursor]):
         cursor.skip = 0
         cursor.tally = ListTally()
         yield
+
+
+@dataclass
+class _Decision:
+    """What a page sets out to do, decided from its lookups (no write made yet)."""
+
+    writes: list[tuple[str, Suppression, BatchRequest]] = field(default_factory=list)
+    failures: list[tuple[str, str, Suppression]] = field(default_factory=list)  # lookups
+    already: int = 0  # rows an earlier run recorded (found by the lookup)
+
+    def plan(self, index: int, skip: int, read: int) -> PagePlan:
+        deletes = sum(request.method == "DELETE" for _, _, request in self.writes)
+        counts = Counts(read=read, deleted=deletes, created=len(self.writes) - deletes,
+                        failed=len(self.failures))  # fmt: skip
+        return PagePlan(index=index, skip=skip, counts=counts, already=self.already)
 
 
 class _ListWriter:
@@ -197,64 +236,84 @@ class _ListWriter:
         self.key = member_type.primary_key
         self.members_path = f"{entity_path('lists', mlist.list_id)}/{member_type.navigation}"
 
-    def page(self, rows: Sequence[Suppression]) -> None:
-        tally = self.run.cursor.tally
+    def decide(self, rows: Sequence[Suppression]) -> _Decision:
+        """The page's writes: members to remove and rows to record (not those recorded)."""
         started = self.run.cursor.started
         latest: dict[str, Suppression] = {}  # an email twice in a page: its latest unsubscribe
         for row in sorted(rows, key=lambda r: r.date_removed or started):
             if row.email.strip():
                 latest[row.email.strip().lower()] = row
-        counts = Counts(read=len(rows))
-        members, records = self._lookup(list(latest))
-        writes: list[tuple[str, Suppression, BatchRequest]] = []
+        members, records, recorded = self._lookup(list(latest))
+        decision = _Decision()
         for email, row in latest.items():
             problem = members.failed.get(email) or records.failed.get(email)
+            problem = problem or recorded.failed.get(email)
             if problem:
-                tally.fail(email, problem)
-                counts.failed += 1
-                self._hold(row)
+                decision.failures.append((email, problem, row))
                 continue
             in_list = members.ids(email, self.key)
             for member_id in in_list:
                 url = f"{self.members_path}({member_id})/$ref"
-                writes.append((email, row, BatchRequest("DELETE", url)))
+                decision.writes.append((email, row, BatchRequest("DELETE", url)))
             regarding = in_list or records.ids(email, self.key)
-            writes.append((email, row, self._record(row, regarding[0] if regarding else None)))
-        if writes:
-            outcome = self.dataverse.execute_batch([request for _, _, request in writes])
-            for (email, row, request), result in zip(writes, outcome.results, strict=True):
+            request, key = self._record(row, regarding[0] if regarding else None)
+            if key in recorded.ids(email, LIST_UNSUBSCRIBER.primary_id):
+                decision.already += 1
+            else:
+                decision.writes.append((email, row, request))
+        return decision
+
+    def write(self, decision: _Decision, plan: PagePlan, replay: bool) -> None:
+        """Send the decided writes; the page's counts are its plan's, less what did not happen.
+
+        On a replay (the plan was saved before a kill), the lookups no longer find what the
+        earlier attempt did (members removed, rows recorded): the plan still counts them."""
+        tally = self.run.cursor.tally
+        counts = plan.counts.model_copy()
+        already = plan.already
+        for email, problem, row in decision.failures:
+            if replay:  # a lookup that failed only this time: its writes' fate is unknown
+                counts.failed += 1
+            tally.fail(email, problem)
+            self._hold(row)
+        if decision.writes:
+            outcome = self.dataverse.execute_batch([request for _, _, request in decision.writes])
+            for (email, row, request), result in zip(decision.writes, outcome.results, strict=True):
                 deleting = request.method == "DELETE"
                 # A batch sent again after its answer was lost meets its own first send's
                 # work (the member gone, the row there): that work is this run's, counted once.
-                own = result.resent and result.status in (404, ALREADY_RECORDED)
-                if result.ok or own:
-                    if deleting:
-                        counts.deleted += 1
-                    else:
-                        counts.created += 1
-                elif deleting and result.status == 404:
-                    continue  # left the list since the lookup: nothing to remove
-                elif not deleting and result.status == ALREADY_RECORDED:
-                    tally.already += 1
+                if result.ok or (result.resent and result.status in (404, ALREADY_RECORDED)):
+                    continue
+                if deleting:
+                    counts.deleted -= 1
                 else:
-                    tally.fail(email, result.why)
-                    counts.failed += 1
-                    self._hold(row)
+                    counts.created -= 1
+                if deleting and result.status == 404:
+                    continue  # left the list since the lookup: nothing to remove
+                if not deleting and result.status == ALREADY_RECORDED:
+                    already += 1  # recorded by another run since the lookup
+                    continue
+                tally.fail(email, result.why)
+                counts.failed += 1
+                self._hold(row)
+        tally.already += already
         tally.counts += counts
         self.run.counts += counts
 
-    def _lookup(self, emails: list[str]) -> tuple[Found, Found]:
-        """Which of the emails are members of the list (with their ids), and the records of
-        the list's member type with them (the row's contact or lead when none is a member)."""
+    def _lookup(self, emails: list[str]) -> tuple[Found, Found, Found]:
+        """Which of the emails are members of the list (with their ids), the records of the
+        list's member type with them (the row's contact or lead when none is a member), and
+        the list unsubscriber rows with them (which of this page's are recorded already)."""
         records = EmailQuery(self.mlist.member_type.entity_set, self.key, self.email_column)
+        rows = EmailQuery(LIST_UNSUBSCRIBER.entity_set, LIST_UNSUBSCRIBER.primary_id, "dms_email")
         if self.mlist.dynamic:  # its members are its query's rows: none to remove
-            [found] = find_by_email(self.dataverse, [records], emails)
-            return Found(), found
+            found, recorded = find_by_email(self.dataverse, [records, rows], emails)
+            return Found(), found, recorded
         in_list = EmailQuery(self.members_path, self.key, self.email_column)
-        members, found = find_by_email(self.dataverse, [in_list, records], emails)
-        return members, found
+        members, found, recorded = find_by_email(self.dataverse, [in_list, records, rows], emails)
+        return members, found, recorded
 
-    def _record(self, row: Suppression, regarding: str | None) -> BatchRequest:
+    def _record(self, row: Suppression, regarding: str | None) -> tuple[BatchRequest, str]:
         account_id = self.run.account.account_id
         key = row_id(account_id, self.mlist.list_id, row.email, row.date_removed)
         body: dict[str, Any] = {
@@ -267,13 +326,14 @@ class _ListWriter:
         if regarding is not None and member_type is not MemberType.ACCOUNT:
             column = f"dms_{member_type.logical_name}id"
             body[f"{column}@odata.bind"] = f"/{entity_path(member_type.entity_set, regarding)}"
-        # Create-only: a row already there is this unsubscribe recorded by an earlier run.
-        return BatchRequest(
+        # Create-only: a row already there is this unsubscribe recorded by another run.
+        request = BatchRequest(
             "PATCH",
             entity_path(LIST_UNSUBSCRIBER.entity_set, key),
             body,
             headers={"If-None-Match": "*"},
         )
+        return request, key
 
     def _hold(self, row: Suppression) -> None:
         holds = self.run.cursor.holds
