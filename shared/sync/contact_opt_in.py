@@ -9,13 +9,18 @@ rather than v2 `GET /v2/contacts/modified-since/{date}`: Dotdigital's reference 
 contact reads deprecated and points to v3, which filters on the same modification date, pages
 up to 5,000 by marker and returns the type in the same response.
 
-One detail row per table with records raised, and one naming the records that failed.
+One detail row per table with records raised, and one naming the records that failed. Counts
+are durable with the writes: a page's plan (the records it sets out to raise, per table) is
+checkpointed before its writes, so the replay of a page whose worker died after writing counts
+those raises as the page's own, as an unkilled run does, instead of finding them "unchanged".
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import ClassVar
+
+from pydantic import BaseModel
 
 from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
@@ -30,7 +35,7 @@ from shared.engine import (
     SyncTypeTemplate,
     WatermarkWindow,
 )
-from shared.sync.opt_in_writer import TABLES, OptInWriter, WriteOutcome, rank_of
+from shared.sync.opt_in_writer import TABLES, Decision, OptInWriter, WriteOutcome, rank_of
 from shared.sync_types import SyncType
 
 PAGE_SIZE = 1000  # contacts per v3 page: one $batch of lookups and one of writes each
@@ -40,6 +45,13 @@ MAX_FAILURES = 20  # failed records named in the audit detail (all are counted)
 FAILED_ITEM = "Records that failed"
 
 
+class PagePlan(BaseModel):
+    """A page whose writes are under way: where it starts and what it set out to raise."""
+
+    marker: str | None
+    raises: dict[str, int]  # table -> records
+
+
 class OptInCursor(Cursor):
     version: ClassVar[int] = 1
 
@@ -47,6 +59,7 @@ class OptInCursor(Cursor):
     marker: str | None = None  # v3 position after the last page done
     updated: dict[str, int] = {}  # table -> records raised
     failures: list[str] = []  # "<key>: <why>", the first MAX_FAILURES
+    in_flight: PagePlan | None = None  # saved before a page's writes, cleared after them
 
 
 class ContactOptIn(SyncTypeTemplate[OptInCursor]):
@@ -91,15 +104,38 @@ class ContactOptIn(SyncTypeTemplate[OptInCursor]):
                 if contact.updated is not None:
                     seen = changed.get(email)
                     changed[email] = contact.updated if seen is None else min(seen, contact.updated)
-            outcome = writer.apply(values) if values else WriteOutcome()
+            decision = writer.decide(values)
+            plan = cursor.in_flight
+            if plan is None or plan.marker != cursor.marker:
+                # The page's intent is saved before its writes: were the worker to die after
+                # them, the replay of this page finds them done and counts them as its own.
+                plan = PagePlan(marker=cursor.marker, raises=decision.raises())
+                cursor.in_flight = plan
+                run.save_only()
+                yield
+            outcome = writer.write(decision)
             for email in outcome.retry:
                 cursor.window.hold_back(changed.get(email))
-            _tally(run, len(page.items), outcome)
+            _tally(run, len(page.items), _as_planned(outcome, decision, plan))
+            cursor.in_flight = None
             if page.resume is None:
                 break
             cursor.marker = page.resume
             yield
         return _result(run)
+
+
+def _as_planned(outcome: WriteOutcome, decision: Decision, plan: PagePlan) -> WriteOutcome:
+    """The page's raises as its plan counted them, less the planned ones this attempt did not
+    make (404, a higher type written in between, a failure). On a replay the records that the
+    dead attempt raised are no longer pending: the plan still counts them."""
+    planned = decision.raises()
+    updated = {
+        table: count - (planned.get(table, 0) - outcome.updated.get(table, 0))
+        for table, count in plan.raises.items()
+    }
+    outcome.updated = {table: count for table, count in updated.items() if count > 0}
+    return outcome
 
 
 def _tally(run: Run[OptInCursor], read: int, outcome: WriteOutcome) -> None:

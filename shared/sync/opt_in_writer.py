@@ -57,6 +57,22 @@ class WriteOutcome:
         return sum(self.updated.values())
 
 
+@dataclass
+class Decision:
+    """A batch's writes as decided from its lookups, before any is sent."""
+
+    pending: list[_Write] = field(default_factory=list)  # records to raise
+    unchanged: int = 0  # records already at that type or higher
+    failed: dict[str, str] = field(default_factory=dict)  # email -> why its lookup failed
+
+    def raises(self) -> dict[str, int]:
+        """table -> records it sets out to raise."""
+        planned: dict[str, int] = {}
+        for write in self.pending:
+            planned[write.table] = planned.get(write.table, 0) + 1
+        return planned
+
+
 def _can_pass(result: BatchResult) -> bool:
     return result.status is None or result.status in _RETRY_LATER or result.status >= 500
 
@@ -69,25 +85,37 @@ class OptInWriter:
         self.max_attempts = max_attempts
 
     def apply(self, values: Mapping[str, int]) -> WriteOutcome:
-        outcome = WriteOutcome()
+        return self.write(self.decide(values))
+
+    def decide(self, values: Mapping[str, int]) -> Decision:
+        """Look the emails up: the records to raise, the ones unchanged, the failed lookups."""
+        decision = Decision()
         emails = sorted(values)
         queries = [
             EmailQuery(entity_set, f"{table}id", columns=(COLUMN,)) for table, entity_set in TABLES
         ]
+        if not emails:
+            return decision
         found = find_by_email(self.dataverse, queries, emails)
-        pending: list[_Write] = []
         for (table, entity_set), answer in zip(TABLES, found, strict=True):
-            for email, problem in answer.failed.items():
-                outcome.failed[email] = problem
-                outcome.retry.add(email)
+            decision.failed.update(answer.failed)
             for email, rows in answer.rows.items():
                 for row in rows:
                     write = _Write(table, entity_set, str(row[f"{table}id"]).lower(), email,
                                    values[email], str(row.get(ETAG) or "*"))  # fmt: skip
                     if _raises(row.get(COLUMN), write.value):
-                        pending.append(write)
+                        decision.pending.append(write)
                     else:
-                        outcome.unchanged += 1
+                        decision.unchanged += 1
+        return decision
+
+    def write(self, decision: Decision) -> WriteOutcome:
+        """The decided writes, conditional on the values they were decided from."""
+        outcome = WriteOutcome(unchanged=decision.unchanged)
+        for email, problem in decision.failed.items():
+            outcome.failed[email] = problem
+            outcome.retry.add(email)
+        pending = list(decision.pending)
         attempt = 0
         while pending:
             attempt += 1
