@@ -40,6 +40,10 @@ TABLES = (
 OPT_IN_TYPES = ("Unknown", "Single", "Double", "VerifiedDouble")
 HOUR = 3600.0
 
+# Written by Dataverse at each write: equal when the same writes happened at the same (sandbox)
+# times; retries under faults wait in sandbox time, so those runs compare the rest only.
+STAMPS = ("@odata.etag", "versionnumber", "modifiedon", "createdon")
+
 AuditLine = tuple[str, str, tuple[int, int, int, int, int], str]  # item, status, counts, message
 
 
@@ -148,7 +152,8 @@ def build_consent_world(
 
 @dataclass(frozen=True)
 class ConsentState:
-    dataverse: dict[str, str]  # table -> digest of its rows
+    dataverse: dict[str, str]  # table -> digest of its rows (what a CRM user sees)
+    stamps: dict[str, str]  # table -> digest of when and how often its rows were written
     members: tuple[str, ...]  # the marketing list's members
     platform: str  # digest of the platform's contacts (status, opt-in type, books)
     audit: tuple[AuditLine, ...]
@@ -179,13 +184,14 @@ class ConsentState:
 def capture_consent(world: ChaosWorld) -> ConsentState:
     rt = world.runtime()
     dv = world.sandboxes.dataverse
-    digests = {}
+    digests, stamps = {}, {}
     for name in TABLES:
         if name not in dv.tables:
             continue
-        rows = sorted(json.dumps(dv.row(name, r), sort_keys=True, default=str)
-                      for r in list(dv.table(name).rows))  # fmt: skip
-        digests[name] = _digest(rows)
+        rows = [dv.row(name, r) or {} for r in list(dv.table(name).rows)]
+        digests[name] = _digest(sorted(_dumps({k: v for k, v in row.items() if k not in STAMPS})
+                                       for row in rows))  # fmt: skip
+        stamps[name] = _digest(sorted(_dumps({k: row.get(k) for k in STAMPS}) for row in rows))
     store = world.sandboxes.dotdigital.store
     platform = sorted(
         (c.email or "", c.status, c.opt_in_type, sorted(c.books.items()))
@@ -200,11 +206,16 @@ def capture_consent(world: ChaosWorld) -> ConsentState:
                             d.message))  # fmt: skip
     return ConsentState(
         dataverse=digests,
+        stamps=stamps,
         members=tuple(sorted(dv.list_members(world.list_id))),
         platform=_digest(platform),
         audit=tuple(audit),
         details=tuple(sorted(details)),
     )
+
+
+def _dumps(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, default=str)
 
 
 def _digest(value: Any) -> str:
@@ -236,3 +247,15 @@ def consent_reference(
     assert line[1] == AuditStatus.COMPLETED.value, line
     assert line[2][0] > case.page_size, line  # several pages read
     return ConsentReference(case, state, switch.trace)
+
+
+_references: dict[str, ConsentReference] = {}
+
+
+def reference_for(
+    case: ConsentCase, azurite: AzuriteProcess, sandboxes: Sandboxes
+) -> ConsentReference:
+    """The case's unkilled run, once a session (the worlds are deterministic)."""
+    if case.name not in _references:
+        _references[case.name] = consent_reference(azurite, sandboxes, case)
+    return _references[case.name]

@@ -30,6 +30,14 @@ SCENARIOS = {
         "Unsubscribes, ContactOptIn: worker killed at a Table, queue or HTTP operation",
         "{n} kills -> {good} identical end states and audits (counts and messages)",
     ),
+    "consent duplicates": (
+        "Unsubscribes, ContactOptIn: every message delivered twice, earlier ones replayed",
+        "{good} of {n} runs with the rows, list and audit of a single delivery, no copy working",
+    ),
+    "consent faults": (
+        "Unsubscribes, ContactOptIn: 10% of API answers 429, 5xx, dropped or lost",
+        "{good} of {n} runs with correct data and honest audits (Completed: the same counts)",
+    ),
     "neighbours": ("A good account beside 3 failing ones, 2 concurrent workers", ""),
 }
 

@@ -16,10 +16,9 @@ from tests.chaos.consent import (
     CASE_IDS,
     CASES,
     ConsentCase,
-    ConsentReference,
     build_consent_world,
     capture_consent,
-    consent_reference,
+    reference_for,
 )
 from tests.chaos.harness import Broker, KillSwitch
 from tests.chaos.report import ChaosReport
@@ -42,18 +41,6 @@ def kill_points(trace: list[str]) -> list[int]:
     others = [n for n in every if n not in writes]
     sampled = random.Random(SEED).sample(others, max(SAMPLE - len(writes[:3]), 0))
     return sorted(writes[:3] + sampled)
-
-
-_references: dict[str, ConsentReference] = {}
-
-
-def reference_for(
-    case: ConsentCase, azurite: AzuriteProcess, sandboxes: Sandboxes
-) -> ConsentReference:
-    """The case's unkilled run, once a session."""
-    if case.name not in _references:
-        _references[case.name] = consent_reference(azurite, sandboxes, case)
-    return _references[case.name]
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
