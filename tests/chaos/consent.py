@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from shared.engine import SyncTypeTemplate
 from shared.pipeline import admin
 from shared.sync.contact_opt_in import ContactOptIn
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes, row_id
 from shared.sync_types import SyncType
 from tests.chaos.harness import Broker, KillSwitch
@@ -37,12 +39,15 @@ TABLES = (
     "dms_marketingpreferencesubscription",
     "annotation",
 )
+SUPPRESSION_ROWS = "dms_emailsuppression"
 OPT_IN_TYPES = ("Unknown", "Single", "Double", "VerifiedDouble")
 HOUR = 3600.0
 
 # Written by Dataverse at each write: equal when the same writes happened at the same (sandbox)
 # times; retries under faults wait in sandbox time, so those runs compare the rest only.
 STAMPS = ("@odata.etag", "versionnumber", "modifiedon", "createdon")
+
+WHEN_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
 
 AuditLine = tuple[str, str, tuple[int, int, int, int, int], str]  # item, status, counts, message
 
@@ -126,6 +131,58 @@ def _seed_opt_in(world: ChaosWorld) -> None:
             dv.update("contact", contact_id, {"dms_optintype": 4})
 
 
+def _seed_suppressions(world: ChaosWorld) -> None:
+    """Every phase of SuppressionLists has work: 20 rows a CRM user added (5 emails unknown to
+    the platform); 15 rows with Request Resubscribe (5 challenged, 5 that cannot be, 5 subscribed
+    already); 125 platform suppressions (every 4th email also a lead; 5 not in Dynamics); 15
+    rows of contacts resubscribed in the platform since the last run."""
+    dv, dd = world.sandboxes.dataverse, world.sandboxes.dotdigital
+    store = dd.store
+    rows = [dv.row("contact", c) for c in sorted(dv.table("contact").rows)]
+    people = {
+        str(r["emailaddress1"]): str(r["contactid"]) for r in rows if r and r.get("emailaddress1")
+    }
+    emails = sorted(people)
+    when = SANDBOX_START - 3 * HOUR
+    old = SANDBOX_START - 3 * 24 * HOUR
+
+    def contact(email: str, status: str = "Subscribed", at: float = when) -> None:
+        record = store.by_email(email) or store.add_contact(email, when=old)
+        if status != "Subscribed":
+            store.suppress(record, status, at)
+
+    def row(email: str, source: int, **values: Any) -> None:
+        bind = (
+            {"dms_contactid@odata.bind": f"/contacts({people[email]})"} if email in people else {}
+        )
+        account = {"dms_emailaccountid": world.account_id}
+        dv.insert(SUPPRESSION_ROWS, {"dms_email": email, "dms_source": source, **account,
+                                     **bind, **values})  # fmt: skip
+
+    reasons = ("Unsubscribed", "HardBounced", "IspComplained", "Suppressed")
+    for n, email in enumerate(emails[:120] + [f"gone{n}@example.org" for n in range(5)]):
+        contact(email, reasons[n % 4], when + n)
+    for n, email in enumerate(emails[:120:4]):
+        dv.insert("lead", {"emailaddress1": email, "lastname": f"Lead {n}"})
+    for email in emails[200:215] + [f"new{n}@example.org" for n in range(5)]:
+        if email in people:
+            contact(email)
+        row(email, 2)
+    for n, email in enumerate(emails[215:230]):
+        contact(email, ("Unsubscribed", "IspComplained", "Subscribed")[n // 5], when + n)
+        dv.update("contact", people[email], {"donotbulkemail": True})
+        row(email, 1, dms_requestresubscribe=True)
+    for email in emails[230:245]:
+        contact(email)
+        store.by_email(email).updated = SANDBOX_START - HOUR  # type: ignore[union-attr]
+        dv.update("contact", people[email], {"donotbulkemail": True})
+        row(email, 1)
+    rt = world.runtime()
+    earlier = datetime.fromtimestamp(SANDBOX_START - 2 * 24 * HOUR, UTC).isoformat()
+    rt.state.set_value(world.account_id, f"{SyncType.SUPPRESSION_LISTS.value}-Resubscribed",
+                       earlier, world.clock.now)  # fmt: skip
+
+
 CASES = (
     ConsentCase(
         SyncType.UNSUBSCRIBES,
@@ -136,6 +193,13 @@ CASES = (
     ),
     ConsentCase(
         SyncType.CONTACT_OPT_IN, 300, 60, _seed_opt_in, lambda size: ContactOptIn(page_size=size)
+    ),
+    ConsentCase(
+        SyncType.SUPPRESSION_LISTS,
+        300,
+        25,
+        _seed_suppressions,
+        lambda size: SuppressionLists(page_size=size),
     ),
 )
 CASE_IDS = [case.name for case in CASES]
@@ -193,10 +257,12 @@ def capture_consent(world: ChaosWorld) -> ConsentState:
                                        for row in rows))  # fmt: skip
         stamps[name] = _digest(sorted(_dumps({k: row.get(k) for k in STAMPS}) for row in rows))
     store = world.sandboxes.dotdigital.store
-    platform = sorted(
-        (c.email or "", c.status, c.opt_in_type, sorted(c.books.items()))
-        for c in store.contacts.values()
-    )
+    platform = [
+        sorted((c.email or "", c.status, c.opt_in_type, sorted(c.books.items()))
+               for c in store.contacts.values()),
+        sorted((s.contact_id, s.date, s.reason) for s in store.suppressions),
+        sorted(world.sandboxes.dotdigital.resubscriptions.confirmation_emails),
+    ]  # fmt: skip
     audit: list[AuditLine] = []
     details: list[AuditLine] = []
     for row in sorted(rt.audit.recent(world.account_id, limit=50), key=lambda r: r.row_key):
@@ -215,7 +281,10 @@ def capture_consent(world: ChaosWorld) -> ConsentState:
 
 
 def _dumps(row: dict[str, Any]) -> str:
-    return json.dumps(row, sort_keys=True, default=str)
+    text = json.dumps(row, sort_keys=True, default=str)
+    # A note's "on <minute> UTC" is the connector's time of the write: a kill delays it by the
+    # lease, the same write otherwise.
+    return WHEN_IN_TEXT.sub("<minute> UTC", text)
 
 
 def _digest(value: Any) -> str:
