@@ -13,7 +13,7 @@ failed is counted failed with its email in the details.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.accounts import EmailAccount
 from shared.clients.dataverse.batch import BatchRequest
@@ -41,19 +41,33 @@ def latest_by_email(page: Sequence[Suppression]) -> dict[str, Suppression]:
     return chosen
 
 
+@dataclass
+class PullWork:
+    """A page decided: its counts if every write succeeds, and the writes."""
+
+    planned: PullResult
+    requests: list[BatchRequest] = field(default_factory=list)
+    owners: list[tuple[str, str]] = field(default_factory=list)  # (email, "row" | "flag")
+
+
 def pull_page(
     dataverse: DataverseClient, account: EmailAccount, page: Sequence[Suppression]
 ) -> PullResult:
-    result = PullResult(read=len(page))
+    return send_page(dataverse, plan_page(dataverse, account, page))
+
+
+def plan_page(
+    dataverse: DataverseClient, account: EmailAccount, page: Sequence[Suppression]
+) -> PullWork:
+    work = PullWork(PullResult(read=len(page)))
+    result = work.planned
     add_rows = account.add_global_unsubscribers_to_crm_suppression_list
     flag = account.update_do_not_bulk_email
     by_email = latest_by_email(page)
     if not by_email or not (add_rows or flag):
-        return result
+        return work
     found = lookup.find(dataverse, account.account_id, sorted(by_email), rows=add_rows)
     result.failures.update(found.failed)
-    requests: list[BatchRequest] = []
-    owners: list[tuple[str, str]] = []  # (email, "row" | "flag") per request
     for email, item in by_email.items():
         if email in found.failed:
             continue
@@ -66,7 +80,7 @@ def pull_page(
         elif add_rows:
             for person in people:
                 row = writes.row_id(account.account_id, person, item.date_removed)
-                requests.append(
+                work.requests.append(
                     writes.create_row(
                         row,
                         person,
@@ -76,21 +90,30 @@ def pull_page(
                         account_id=account.account_id,
                     )
                 )
-                owners.append((email, "row"))
+                work.owners.append((email, "row"))
+                result.rows_created += 1
         if flag:
             for person in people:
                 if not person.do_not_bulk_email:
-                    requests.append(writes.set_do_not_bulk_email(person, True))
-                    owners.append((email, "flag"))
-    sent = writes.send(dataverse, requests)
-    for (email, kind), answer in zip(owners, sent.results, strict=True):
-        if answer.ok:
-            if kind == "row":
-                result.rows_created += 1
-            else:
-                result.flagged += 1
-        elif kind == "row" and answer.status == 412:
-            result.rows_existing += 1  # written by an earlier attempt of this run
+                    work.requests.append(writes.set_do_not_bulk_email(person, True))
+                    work.owners.append((email, "flag"))
+                    result.flagged += 1
+    return work
+
+
+def send_page(dataverse: DataverseClient, work: PullWork) -> PullResult:
+    """The writes sent: the planned counts less the writes that did not happen."""
+    result = replace(work.planned, failures=dict(work.planned.failures))
+    sent = writes.send(dataverse, work.requests)
+    for (email, kind), answer in zip(work.owners, sent.results, strict=True):
+        if answer.ok or (answer.resent and kind == "row" and answer.status == 412):
+            continue  # a resent batch meeting its own first send's row: written by this run
+        if kind == "row":
+            result.rows_created -= 1
+        else:
+            result.flagged -= 1
+        if kind == "row" and answer.status == 412:
+            result.rows_existing += 1  # written by another run since the lookup
         else:
             result.failures.setdefault(email, writes.why(answer))
     return result

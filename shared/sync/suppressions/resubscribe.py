@@ -22,7 +22,7 @@ Rows created after the run started are left alone (they may not have reached the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.accounts import EmailAccount
@@ -96,6 +96,23 @@ def _targets(ref: RowRef, people: Iterable[Person]) -> list[tuple[str, str]]:
     return list(ref.regarding) or [(p.entity, p.record_id) for p in people]
 
 
+@dataclass
+class ResubscribeWork:
+    """A page decided: its counts if every Dynamics write succeeds, and the writes."""
+
+    planned: ResubscribeTally
+    requests: list[BatchRequest] = field(default_factory=list)
+    owners: list[tuple[str, str]] = field(default_factory=list)  # (email, kind) per request
+
+    def add(self, email: str, kind: str, request: BatchRequest) -> None:
+        self.requests.append(request)
+        self.owners.append((email, kind))
+        setattr(self.planned, KINDS[kind], getattr(self.planned, KINDS[kind]) + 1)
+
+
+KINDS = {"row": "rows_updated", "note": "notes", "delete": "rows_removed", "flag": "unflagged"}
+
+
 def request_page(
     dataverse: DataverseClient,
     platform: DotdigitalClient,
@@ -103,12 +120,22 @@ def request_page(
     rows: Sequence[Record],
     now: datetime,
 ) -> ResubscribeTally:
-    tally = ResubscribeTally(read=len(rows))
+    return send(dataverse, plan_requests(dataverse, platform, account, rows, now))
+
+
+def plan_requests(
+    dataverse: DataverseClient,
+    platform: DotdigitalClient,
+    account: EmailAccount,
+    rows: Sequence[Record],
+    now: datetime,
+) -> ResubscribeWork:
+    """Ask the platform to resubscribe each row's email; decide the Dynamics writes."""
+    work = ResubscribeWork(ResubscribeTally(read=len(rows)))
+    tally = work.planned
     refs = [lookup.row_ref(row) for row in rows]
     unnamed = sorted({r.email.lower() for r in refs if not r.regarding and r.email})
     found = lookup.find(dataverse, account.account_id, unnamed, rows=False) if unnamed else None
-    requests: list[BatchRequest] = []
-    owners: list[tuple[str, str]] = []
     for ref in refs:
         if not ref.email:
             tally.failures[ref.row_id] = "the suppression row has no email"
@@ -131,16 +158,15 @@ def request_page(
         targets = _targets(ref, people)
         if status is ResubscribeStatus.ADDED:
             # Subscribed again: the suppression is over, as when the platform reports it.
-            requests.append(writes.delete_row(ref.row_id))
-            owners.append((ref.email, "delete"))
+            work.add(ref.email, "delete", writes.delete_row(ref.row_id))
             if account.update_do_not_bulk_email:
                 for entity, record_id in targets:
-                    requests.append(
-                        writes.set_do_not_bulk_email(Person(entity, record_id, True), False)
-                    )
-                    owners.append((ref.email, "flag"))
+                    person = Person(entity, record_id, True)
+                    work.add(ref.email, "flag", writes.set_do_not_bulk_email(person, False))
         else:
-            requests.append(
+            work.add(
+                ref.email,
+                "row",
                 BatchRequest.update(
                     ROWS,
                     ref.row_id,
@@ -149,35 +175,30 @@ def request_page(
                         "dms_resubscriptiondetail": text[:DETAIL_LENGTH],
                         "dms_requestresubscribe": False,
                     },
-                )
+                ),
             )
-            owners.append((ref.email, "row"))
         for entity, record_id in targets:
             note = writes.note_id(account.account_id, ref.row_id, entity, record_id, status.value)
-            requests.append(
-                writes.upsert_note(note, entity, record_id, subject=SUBJECTS[status], text=text)
+            text_note = writes.upsert_note(
+                note, entity, record_id, subject=SUBJECTS[status], text=text
             )
-            owners.append((ref.email, "note"))
-    _tally_writes(tally, owners, writes.send(dataverse, requests))
-    return tally
+            work.add(ref.email, "note", text_note)
+    return work
 
 
-def _tally_writes(
-    tally: ResubscribeTally, owners: list[tuple[str, str]], sent: writes.Sent
-) -> None:
-    for (key, kind), answer in zip(owners, sent.results, strict=True):
-        if not answer.ok:
-            if not (kind == "delete" and answer.status == 404):  # gone already: a replay
-                tally.failures.setdefault(key, writes.why(answer))
+def send(dataverse: DataverseClient, work: ResubscribeWork) -> ResubscribeTally:
+    """The writes sent: the planned counts less the writes that did not happen."""
+    tally = replace(work.planned, outcomes=dict(work.planned.outcomes),
+                    failures=dict(work.planned.failures))  # fmt: skip
+    sent = writes.send(dataverse, work.requests)
+    for (key, kind), answer in zip(work.owners, sent.results, strict=True):
+        gone = kind == "delete" and answer.status == 404
+        if answer.ok or (gone and answer.resent):  # a resent batch meeting its own delete
             continue
-        if kind == "row":
-            tally.rows_updated += 1
-        elif kind == "note":
-            tally.notes += 1
-        elif kind == "delete":
-            tally.rows_removed += 1
-        elif kind == "flag":
-            tally.unflagged += 1
+        setattr(tally, KINDS[kind], getattr(tally, KINDS[kind]) - 1)
+        if not gone:  # gone already: removed by someone else since the lookup
+            tally.failures.setdefault(key, writes.why(answer))
+    return tally
 
 
 def resubscribed_page(
@@ -186,15 +207,25 @@ def resubscribed_page(
     contacts: Sequence[Contact],
     started: datetime,
 ) -> ResubscribeTally:
+    return send(dataverse, plan_resubscribed(dataverse, account, contacts, started))
+
+
+def plan_resubscribed(
+    dataverse: DataverseClient,
+    account: EmailAccount,
+    contacts: Sequence[Contact],
+    started: datetime,
+) -> ResubscribeWork:
     """Contacts of one v3 page: those subscribed again lose their suppression rows here."""
-    tally = ResubscribeTally(read=len(contacts))
+    work = ResubscribeWork(ResubscribeTally(read=len(contacts)))
+    tally = work.planned
     subscribed: dict[str, Contact] = {}
     for contact in contacts:
         status = (contact.email_status or contact.status or "").lower()
         if contact.email and status == "subscribed":
             subscribed[contact.email.lower()] = contact
     if not subscribed:
-        return tally
+        return work
     # Most modified contacts were never suppressed: look for rows first (one GET per 50
     # emails), and for the contacts and leads only of emails that have one.
     found = lookup.find(dataverse, account.account_id, sorted(subscribed), people=False)
@@ -203,8 +234,6 @@ def resubscribed_page(
         people_found = lookup.find(dataverse, account.account_id, with_rows, rows=False)
         found.people, found.failed = people_found.people, found.failed | people_found.failed
     tally.failures.update(found.failed)
-    requests: list[BatchRequest] = []
-    owners: list[tuple[str, str]] = []
     flag = account.update_do_not_bulk_email
     for email, contact in subscribed.items():
         refs = [r for r in found.rows.get(email, []) if r.created is None or r.created < started]
@@ -216,26 +245,16 @@ def resubscribed_page(
             ResubscribeStatus.ADDED, email=refs[0].email, account=account, when=when
         )
         for ref in refs:
-            requests.append(writes.delete_row(ref.row_id))
-            owners.append((email, "delete"))
+            work.add(email, "delete", writes.delete_row(ref.row_id))
             for entity, record_id in _targets(ref, people):
                 note = writes.note_id(
                     account.account_id, ref.row_id, entity, record_id, ResubscribeStatus.ADDED
                 )
-                requests.append(
-                    writes.upsert_note(
-                        note,
-                        entity,
-                        record_id,
-                        subject=SUBJECTS[ResubscribeStatus.ADDED],
-                        text=text,
-                    )
-                )
-                owners.append((email, "note"))
+                subject = SUBJECTS[ResubscribeStatus.ADDED]
+                upsert = writes.upsert_note(note, entity, record_id, subject=subject, text=text)
+                work.add(email, "note", upsert)
         if flag:
             for person in people:
                 if person.do_not_bulk_email:
-                    requests.append(writes.set_do_not_bulk_email(person, False))
-                    owners.append((email, "flag"))
-    _tally_writes(tally, owners, writes.send(dataverse, requests))
-    return tally
+                    work.add(email, "flag", writes.set_do_not_bulk_email(person, False))
+    return work
