@@ -12,7 +12,7 @@ Each direction has its own watermark (SyncState `SuppressionLists-Dynamics`, `-P
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Literal
 
@@ -33,7 +33,8 @@ from shared.engine import (
     SyncTypeTemplate,
     WatermarkWindow,
 )
-from shared.sync.suppressions import pull, push, resubscribe
+from shared.sync.suppressions import intent, lookup, pull, push, resubscribe
+from shared.sync.suppressions.intent import PagePlan
 from shared.sync.suppressions.lookup import ROW_COLUMNS, ROWS
 from shared.sync_types import SyncType
 
@@ -90,6 +91,7 @@ class SuppressionsCursor(Cursor):
     skip: int = 0  # suppressed-since offset
     marker: str | None = None  # v3 contacts marker
     tally: Tally = Tally()
+    in_flight: PagePlan | None = None  # a page's intent, saved before its writes
 
 
 class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
@@ -157,33 +159,30 @@ class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
         return SyncResult()
 
     def _requests(self, run: Run[SuppressionsCursor]) -> Steps:
-        cursor, tally = run.cursor, run.cursor.tally
+        cursor = run.cursor
         where = resubscribe.request_filter(run.account.account_id)
         dataverse = run.services.dataverse()
         pages = dataverse.iter_pages(
             ROWS, ROW_COLUMNS, filter=where, page_size=self.page_size, resume=cursor.position
         )
         platform = run.platform(DotdigitalClient)
+        position = _where(cursor.position)
         for page in pages:
+            refs = [lookup.row_ref(row) for row in page.records]
+            first = refs[0].row_id if refs else ""
+            _written_before(run, position, first)
             now = run.services.clock()
-            page_tally = resubscribe.request_page(
-                dataverse, platform, run.account, page.records, now
-            )
-            for status, number in page_tally.outcomes.items():
-                tally.resubscribe_outcomes[status] = (
-                    tally.resubscribe_outcomes.get(status, 0) + number
-                )
-            tally.notes += page_tally.notes
-            tally.fail(page_tally.failures)
-            run.counts += Counts(
-                read=page_tally.read,
-                updated=page_tally.rows_updated,
-                failed=len(page_tally.failures),
-            )
+            work = resubscribe.plan_requests(dataverse, platform, run.account, page.records, now)
+            plan = yield from _intent(run, "requests", position, first, work.planned, work.requests)
+            page_tally = intent.settle(resubscribe.send(dataverse, work), work.planned, plan)
+            cursor.in_flight = None
+            _add_requests(run, page_tally)
             if page.resume is None:
                 return SyncResult()
             cursor.position = page.resume
+            position = _where(cursor.position)
             yield
+        _written_before(run, position, None)
         return SyncResult()
 
     def _pull(self, run: Run[SuppressionsCursor]) -> Steps:
@@ -193,7 +192,11 @@ class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
         since = cursor.pull_window.read_from(SKEW) or EPOCH
         pages = platform.iter_suppressions_since(since, select=self.page_size, skip=cursor.skip)
         for page in pages.pages():
-            result = pull.pull_page(dataverse, run.account, page.items)
+            work = pull.plan_page(dataverse, run.account, page.items)
+            position = str(cursor.skip)
+            plan = yield from _intent(run, "pull", position, "", work.planned, work.requests)
+            result = intent.settle(pull.send_page(dataverse, work), work.planned, plan)
+            cursor.in_flight = None
             tally.rows_created += result.rows_created
             tally.rows_existing += result.rows_existing
             tally.flagged += result.flagged
@@ -227,9 +230,13 @@ class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
             marker=cursor.marker,
         )
         for page in contacts.pages():
-            result = resubscribe.resubscribed_page(
-                dataverse, run.account, page.items, window.started
+            work = resubscribe.plan_resubscribed(dataverse, run.account, page.items, window.started)
+            position = cursor.marker or ""
+            plan = yield from _intent(
+                run, "resubscribed", position, "", work.planned, work.requests
             )
+            result = intent.settle(resubscribe.send(dataverse, work), work.planned, plan)
+            cursor.in_flight = None
             tally.rows_removed += result.rows_removed
             tally.unflagged += result.unflagged
             tally.notes += result.notes
@@ -246,6 +253,54 @@ class SuppressionLists(SyncTypeTemplate[SuppressionsCursor]):
             cursor.marker = page.resume
             yield
         return SyncResult()
+
+
+def _intent(
+    run: Run[SuppressionsCursor],
+    phase: str,
+    position: str,
+    first: str,
+    planned: object,
+    requests: Sequence[object],
+) -> Generator[None, None, dict[str, int]]:
+    """The page's counts as planned: saved now, before its writes (a checkpoint that does not
+    pause), or as the dead attempt that wrote this page saved them."""
+    cursor = run.cursor
+    plan = cursor.in_flight
+    if plan is not None and (plan.phase, plan.position, plan.first) == (phase, position, first):
+        return plan.counts
+    counts = intent.flat(planned)
+    if not requests:  # nothing to write: a replay decides the same
+        return counts
+    cursor.in_flight = intent.PagePlan(phase=phase, position=position, first=first, counts=counts)
+    run.save_only()
+    yield
+    return counts
+
+
+def _written_before(run: Run[SuppressionsCursor], position: str, first: str | None) -> None:
+    """A requests page planned by a dead attempt and not the page read now (`first`, None: no
+    page) was written: its rows left the filter with their flag cleared. Its counts are the
+    plan's."""
+    stale = run.cursor.in_flight
+    if stale is None or (stale.phase, stale.position) != ("requests", position):
+        return
+    if stale.first != first:
+        _add_requests(run, intent.restore(resubscribe.ResubscribeTally(), stale.counts))
+        run.cursor.in_flight = None
+
+
+def _where(position: LinkPosition | None) -> str:
+    return position.model_dump_json() if position is not None else ""
+
+
+def _add_requests(run: Run[SuppressionsCursor], page: resubscribe.ResubscribeTally) -> None:
+    tally = run.cursor.tally
+    for status, number in page.outcomes.items():
+        tally.resubscribe_outcomes[status] = tally.resubscribe_outcomes.get(status, 0) + number
+    tally.notes += page.notes
+    tally.fail(page.failures)
+    run.counts += Counts(read=page.read, updated=page.rows_updated, failed=len(page.failures))
 
 
 def _earliest(items: Sequence[Suppression], failures: dict[str, str]) -> datetime | None:
