@@ -29,18 +29,23 @@ MAX_OPERATIONS = 160  # the full size kills at every operation (up to ~140 here)
 
 
 def kill_points(trace: list[str]) -> list[int]:
-    """Full size: every operation. Small: the lost answers of the write batches (every
-    `$batch` after the first of a page is a write here: lookups come first), then a seeded
-    sample of the rest."""
+    """Full size: every operation. Small: the lost answer of the last `$batch` before a
+    checkpoint (a page's writes: applied, then the worker dies) at the start, middle and end
+    of the run, then a seeded sample of the rest."""
     every = list(range(1, len(trace) + 1))
     if SIZE.kill_points == 0:
         return every
-    batches = [n for n, op in zip(every, trace, strict=True)
-               if op.startswith("http POST") and op.endswith("$batch (answer lost)")]  # fmt: skip
-    writes = batches[1::2]
-    others = [n for n in every if n not in writes]
-    sampled = random.Random(SEED).sample(others, max(SAMPLE - len(writes[:3]), 0))
-    return sorted(writes[:3] + sampled)
+    writes: list[int] = []
+    last_batch = 0
+    for n, op in zip(every, trace, strict=True):
+        if op.startswith("http POST") and op.endswith("$batch (answer lost)"):
+            last_batch = n
+        elif op == "table upsert_entity SyncState" and last_batch and last_batch not in writes:
+            writes.append(last_batch)
+    spread = sorted({writes[0], writes[len(writes) // 2], writes[-1]}) if writes else []
+    others = [n for n in every if n not in spread]
+    sampled = random.Random(SEED).sample(others, max(SAMPLE - len(spread), 0))
+    return sorted(spread + sampled)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
