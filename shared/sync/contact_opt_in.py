@@ -110,9 +110,10 @@ class ContactOptIn(SyncTypeTemplate[OptInCursor]):
                 # The page's intent is saved before its writes: were the worker to die after
                 # them, the replay of this page finds them done and counts them as its own.
                 plan = PagePlan(marker=cursor.marker, raises=decision.raises())
-                cursor.in_flight = plan
-                run.save_only()
-                yield
+                if decision.pending:  # nothing to write: a replay decides the same
+                    cursor.in_flight = plan
+                    run.save_only()
+                    yield
             outcome = writer.write(decision)
             for email in outcome.retry:
                 cursor.window.hold_back(changed.get(email))

@@ -177,9 +177,10 @@ class Unsubscribes(SyncTypeTemplate[UnsubscribesCursor]):
                     # The page's intent is saved before its writes: were the worker to die
                     # after them, the replay of this page counts them as this run's work.
                     plan, replay = decision.plan(cursor.index, cursor.skip, len(page.items)), False
-                    cursor.in_flight = plan
-                    run.save_only()
-                    yield
+                    if decision.writes:  # nothing to write: a replay decides the same
+                        cursor.in_flight = plan
+                        run.save_only()
+                        yield
                 writer.write(decision, plan, replay)
                 cursor.in_flight = None
                 if page.resume is None:
