@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+CONSENT = "Unsubscribes, ContactOptIn, SuppressionLists"
 # scenario -> (what was done, what "as it should" means for {good} of {n} trials)
 SCENARIOS = {
     "kills": (
@@ -27,15 +28,15 @@ SCENARIOS = {
         "{good} of {n} messages audited once and dead-lettered",
     ),
     "consent kills": (
-        "Unsubscribes, ContactOptIn: worker killed at a Table, queue or HTTP operation",
+        CONSENT + ": worker killed at a Table, queue or HTTP operation",
         "{n} kills -> {good} identical end states and audits (counts and messages)",
     ),
     "consent duplicates": (
-        "Unsubscribes, ContactOptIn: every message delivered twice, earlier ones replayed",
+        CONSENT + ": every message delivered twice, earlier ones replayed",
         "{good} of {n} runs with the rows, list and audit of a single delivery, no copy working",
     ),
     "consent faults": (
-        "Unsubscribes, ContactOptIn: 10% of API answers 429, 5xx, dropped or lost",
+        CONSENT + ": 10% of API answers 429, 5xx, dropped or lost",
         "{good} of {n} runs with correct data and honest audits (Completed: the same counts)",
     ),
     "neighbours": ("A good account beside 3 failing ones, 2 concurrent workers", ""),
