@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from sandbox.dataverse.records import Records
 from sandbox.launch import Sandboxes
 from shared.audit import AuditStatus
@@ -20,7 +22,9 @@ from shared.azurite import AzuriteProcess
 from shared.engine import SyncTypeTemplate
 from shared.pipeline import admin
 from shared.sync.contact_opt_in import ContactOptIn
+from shared.sync.marketing_lists.history_repo import membership_history
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
+from shared.sync.preferences.sync import MarketingPreferences
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes, row_id
 from shared.sync_types import SyncType
@@ -40,6 +44,7 @@ TABLES = (
     "annotation",
 )
 SUPPRESSION_ROWS = "dms_emailsuppression"
+SUBSCRIPTIONS = "dms_marketingpreferencesubscription"
 OPT_IN_TYPES = ("Unknown", "Single", "Double", "VerifiedDouble")
 HOUR = 3600.0
 
@@ -183,6 +188,55 @@ def _seed_suppressions(world: ChaosWorld) -> None:
                        earlier, world.clock.now)  # fmt: skip
 
 
+def _seed_preferences(world: ChaosWorld) -> None:
+    """The list's contacts (and 30 leads sharing their emails) are in the membership history;
+    three preferences (two in a category, one private); every email a platform contact, 250
+    opted in to one or two preferences. A first run (undisturbed) makes the rows; then 25 rows
+    are changed in Dynamics and 25 contacts change a preference on the platform: the run under
+    test writes both ways."""
+    dv, dd = world.sandboxes.dataverse, world.sandboxes.dotdigital
+    store = dd.store
+    # The connector's clock and the APIs' agree (the direction rule compares their dates).
+    world.sandbox_clock.advance(world.clock.now.timestamp() - world.sandbox_clock.now() - 3600)
+    topics = dd.add_preference_category("Topics")
+    prefs = [dd.add_preference("Football", category=topics),
+             dd.add_preference("Tennis", category=topics),
+             dd.add_preference("Insiders", is_public=False)]  # fmt: skip
+    members = [dv.row("contact", m) for m in dv.list_members(world.list_id)]
+    people = sorted((str(r["emailaddress1"]), str(r["contactid"]))
+                    for r in members if r and r.get("emailaddress1"))  # fmt: skip
+    leads = [dv.insert("lead", {"emailaddress1": e, "lastname": f"Lead {n}"})
+             for n, (e, _) in enumerate(people[:30])]  # fmt: skip
+    rt = world.runtime()
+    history = membership_history(rt)
+    history.add(world.account_id, "contact", [c for _, c in people])
+    history.add(world.account_id, "lead", leads)
+    when = dd.now() - 1800
+    for n, (email, _) in enumerate(people):
+        contact = store.by_email(email) or store.add_contact(email, when=when - 86400)
+        if n >= 250:
+            continue  # no preference yet
+        dd.preference_optins.change(contact, prefs[n % 3].id, True, when + n)
+        if n % 4 == 0:
+            dd.preference_optins.change(contact, prefs[(n + 1) % 3].id, True, when + n)
+    admin.sync_now(rt, world.account_id, SyncType.MARKETING_PREFERENCES)
+    Broker(world, sync_type=SyncType.MARKETING_PREFERENCES).run_to_the_end()
+    world.clock.advance(minutes=10)
+    world.sandbox_clock.advance(world.clock.now.timestamp() - world.sandbox_clock.now())
+    rows = sorted(dv.table(SUBSCRIPTIONS).rows)
+    for key in rows[:: len(rows) // 25][:25]:  # a CRM user flips 25 subscriptions
+        row = dv.row(SUBSCRIPTIONS, key) or {}
+        dv.update(SUBSCRIPTIONS, key, {"dms_optedin": not row.get("dms_optedin")})
+    world.sandbox_clock.advance(60)
+    for n, (email, _) in enumerate(people[100:125]):  # 25 contacts change one on the platform
+        contact = store.by_email(email)
+        assert contact is not None
+        opted = prefs[2].id in contact.preferences
+        dd.preference_optins.change(contact, prefs[2].id, not opted, dd.now() + n)
+    world.sandbox_clock.advance(60)
+    world.clock.now = datetime.fromtimestamp(world.sandbox_clock.now(), UTC)
+
+
 CASES = (
     ConsentCase(
         SyncType.UNSUBSCRIBES,
@@ -201,8 +255,36 @@ CASES = (
         _seed_suppressions,
         lambda size: SuppressionLists(page_size=size),
     ),
+    ConsentCase(
+        SyncType.MARKETING_PREFERENCES,
+        300,
+        100,
+        _seed_preferences,
+        lambda size: MarketingPreferences(rows_per_batch=size, contacts_per_unit=10),
+    ),
 )
 CASE_IDS = [case.name for case in CASES]
+# Divergences found and not fixed yet: the chaos case is the failing test a fix starts from.
+KNOWN_DIVERGENCES = {
+    ("kills", SyncType.MARKETING_PREFERENCES): (
+        "a continuation plans again and counts only what is left: the writes of a unit whose "
+        "worker died after sending them are not counted (lower counts than an unkilled run)"
+    ),
+    ("duplicates", SyncType.MARKETING_PREFERENCES): (
+        "a run paused at every checkpoint ends with other dms_lastmodified values on the rows "
+        "the run under test changed than a run in one slice"
+    ),
+}
+
+
+def case_params(scenario: str) -> list[Any]:
+    """The cases as test parameters, a known divergence marked as an expected failure."""
+    params = []
+    for case in CASES:
+        reason = KNOWN_DIVERGENCES.get((scenario, case.sync_type))
+        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params
 
 
 def build_consent_world(
