@@ -13,7 +13,8 @@ run's window and its running counts, and nothing is counted twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 
 from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
@@ -31,6 +32,7 @@ from shared.engine import (
 )
 from shared.engine.watermark import WatermarkWindow
 from shared.sync.marketing_lists.history_repo import membership_history
+from shared.sync.preferences.in_flight import Kind, UnitPlan, key, planned, settle, take
 from shared.sync.preferences.plan import Plan, Planner, RowWrite
 from shared.sync.preferences.platform import write_preferences
 from shared.sync_types import SyncType
@@ -53,6 +55,7 @@ class PreferencesCursor(Cursor):
     changed_meanwhile: int = 0  # rows a CRM user changed between the read and the write
     suppressed: int = 0
     failures: list[str] = []  # "key: reason", the first MAX_REPORTED
+    in_flight: UnitPlan | None = None  # the unit being written, saved before its writes
 
 
 class MarketingPreferences(SyncTypeTemplate[PreferencesCursor]):
@@ -104,50 +107,90 @@ class MarketingPreferences(SyncTypeTemplate[PreferencesCursor]):
             for key, reason in plan.failures:
                 _fail(run, key, reason)
 
+        writer = _Writer(run, dataverse, platform)
+        if c.in_flight is not None:  # a unit a dead worker wrote: finish what is left of it
+            unit = c.in_flight
+            yield from writer.unit(unit.kind, take(plan, unit), unit)
         if plan.preferences:
-            outcome = dataverse.execute_batch([request for request, _ in plan.preferences])
-            for result, (request, created) in zip(outcome.results, plan.preferences, strict=True):
-                if not result.ok:
-                    _fail(run, request.url, result.error_message or f"HTTP {result.status}")
-                elif created:
-                    c.preferences_created += 1
-                    run.counts += Counts(created=1)
-                else:
-                    c.preferences_updated += 1
-                    run.counts += Counts(updated=1)
-            yield
-
-        refused: set[str] = set()
+            yield from writer.unit("preferences", plan.preferences)
         for start in range(0, len(plan.platform), self.contacts_per_unit):
-            chunk = plan.platform[start : start + self.contacts_per_unit]
-            failed = write_preferences(platform, chunk)
-            for write, reason in failed:
-                refused.add(write.email)
-                _fail(run, write.email, reason)
-            c.contacts_set += len(chunk) - len(failed)
-            run.counts += Counts(updated=len(chunk) - len(failed))
-            yield
-
-        rows = [w for w in plan.rows if not w.depends_on or w.depends_on not in refused]
+            yield from writer.unit(
+                "platform", plan.platform[start : start + self.contacts_per_unit]
+            )
+        rows = [w for w in plan.rows if not w.depends_on or w.depends_on not in writer.refused]
         for start in range(0, len(rows), self.rows_per_batch):
-            self._write_rows(run, dataverse, rows[start : start + self.rows_per_batch])
-            yield
+            yield from writer.unit("rows", rows[start : start + self.rows_per_batch])
         return _result(run, plan)
 
-    def _write_rows(
-        self, run: Run[PreferencesCursor], dataverse: DataverseClient, rows: Sequence[RowWrite]
+
+class _Writer:
+    """One slice's units: each saved as intended, written, then counted (see `in_flight`)."""
+
+    def __init__(
+        self, run: Run[PreferencesCursor], dataverse: DataverseClient, platform: DotdigitalClient
     ) -> None:
+        self.run = run
+        self.dataverse = dataverse
+        self.platform = platform
+        self.refused: set[str] = set()  # emails whose platform write was refused this slice
+
+    def unit(
+        self, kind: Kind, items: list[Any], resumed: UnitPlan | None = None
+    ) -> Generator[None, None, None]:
+        """One unit: its intent saved (a checkpoint that does not pause), its writes, its counts
+        (`resumed`: the intent of the unit a dead worker was writing; `items`: what is left)."""
+        run = self.run
         c = run.cursor
+        meant = planned(kind, items)
+        if resumed is None:
+            c.in_flight = UnitPlan(kind=kind, keys=[key(kind, i) for i in items], counts=meant)
+            run.save_only()
+            yield
+        intended = resumed.counts if resumed is not None else meant
+        if kind == "preferences":
+            done = self._write_preferences(items)
+        elif kind == "platform":
+            done = self._write_platform(items)
+        else:
+            done = self._write_rows(items)
+        for counter, number in settle(intended, meant, done).items():
+            setattr(c, counter, getattr(c, counter) + number)
+            created = counter.endswith("_created")
+            run.counts += Counts(created=number) if created else Counts(updated=number)
+        c.in_flight = None
+        yield
+
+    def _write_preferences(self, items: Sequence[tuple[BatchRequest, bool]]) -> dict[str, int]:
+        run, dataverse = self.run, self.dataverse
+        done = {"preferences_created": 0, "preferences_updated": 0}
+        if not items:
+            return done
+        outcome = dataverse.execute_batch([request for request, _ in items])
+        for result, (request, created) in zip(outcome.results, items, strict=True):
+            if not result.ok:
+                _fail(run, request.url, result.error_message or f"HTTP {result.status}")
+            else:
+                done["preferences_created" if created else "preferences_updated"] += 1
+        return done
+
+    def _write_platform(self, chunk: Sequence[Any]) -> dict[str, int]:
+        failed = write_preferences(self.platform, chunk) if chunk else []
+        for write, reason in failed:
+            self.refused.add(write.email)
+            _fail(self.run, write.email, reason)
+        return {"contacts_set": len(chunk) - len(failed)}
+
+    def _write_rows(self, rows: Sequence[RowWrite]) -> dict[str, int]:
+        run, dataverse = self.run, self.dataverse
+        c = run.cursor
+        done = {"rows_created": 0, "rows_updated": 0}
+        if not rows:
+            return done
         requests: list[BatchRequest] = [w.request(run.account.account_id) for w in rows]
         outcome = dataverse.execute_batch(requests)
         for result, write in zip(outcome.results, rows, strict=True):
             if result.ok:
-                if write.created:
-                    c.rows_created += 1
-                    run.counts += Counts(created=1)
-                else:
-                    c.rows_updated += 1
-                    run.counts += Counts(updated=1)
+                done["rows_created" if write.created else "rows_updated"] += 1
                 continue
             if write.platform_change is not None:
                 c.window.hold_back(write.platform_change)  # read that change again next run
@@ -155,6 +198,7 @@ class MarketingPreferences(SyncTypeTemplate[PreferencesCursor]):
                 c.changed_meanwhile += 1  # decided again next run, with the CRM user's value
                 continue
             _fail(run, write.key, result.error_message or f"HTTP {result.status}")
+        return done
 
 
 def _fail(run: Run[PreferencesCursor], key: str, reason: str) -> None:
