@@ -13,8 +13,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from sandbox.dataverse.records import Records
 from sandbox.launch import Sandboxes
 from shared.audit import AuditStatus
@@ -264,27 +262,6 @@ CASES = (
     ),
 )
 CASE_IDS = [case.name for case in CASES]
-# Divergences found and not fixed yet: the chaos case is the failing test a fix starts from.
-KNOWN_DIVERGENCES = {
-    ("kills", SyncType.MARKETING_PREFERENCES): (
-        "a continuation plans again and counts only what is left: the writes of a unit whose "
-        "worker died after sending them are not counted (lower counts than an unkilled run)"
-    ),
-    ("duplicates", SyncType.MARKETING_PREFERENCES): (
-        "a run paused at every checkpoint ends with other dms_lastmodified values on the rows "
-        "the run under test changed than a run in one slice"
-    ),
-}
-
-
-def case_params(scenario: str) -> list[Any]:
-    """The cases as test parameters, a known divergence marked as an expected failure."""
-    params = []
-    for case in CASES:
-        reason = KNOWN_DIVERGENCES.get((scenario, case.sync_type))
-        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-        params.append(pytest.param(case, id=case.name, marks=marks))
-    return params
 
 
 def build_consent_world(

@@ -11,10 +11,11 @@ from shared.azurite import AzuriteProcess
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome
 from tests.chaos.consent import (
+    CASE_IDS,
+    CASES,
     ConsentCase,
     build_consent_world,
     capture_consent,
-    case_params,
     reference_for,
 )
 from tests.chaos.harness import Broker
@@ -24,7 +25,7 @@ from tests.fixtures.runtime import pause_at_every_checkpoint
 WORK = {Outcome.FINISHED.value, Outcome.PAUSED.value, Outcome.RETRYING.value}
 
 
-@pytest.mark.parametrize("case", case_params("duplicates"))
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_duplicated_and_replayed_consent_messages_change_nothing(
     case: ConsentCase,
     azurite: AzuriteProcess,

@@ -13,10 +13,11 @@ from shared.azurite import AzuriteProcess
 from shared.pipeline import admin
 from tests.chaos.conftest import SIZE
 from tests.chaos.consent import (
+    CASE_IDS,
+    CASES,
     ConsentCase,
     build_consent_world,
     capture_consent,
-    case_params,
     reference_for,
 )
 from tests.chaos.harness import Broker, KillSwitch
@@ -47,7 +48,7 @@ def kill_points(trace: list[str]) -> list[int]:
     return sorted(spread + sampled)
 
 
-@pytest.mark.parametrize("case", case_params("kills"))
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("n", range(SAMPLE if SIZE.kill_points else MAX_OPERATIONS))
 def test_a_consent_run_killed_at_any_operation_ends_like_an_unkilled_one(
     n: int,

@@ -62,3 +62,11 @@ def test_the_latest_edit_among_records_sharing_the_email_is_the_dynamics_side() 
     lead_in = RowState(opted_in=True, synced=False, modified=T0 + timedelta(minutes=5))
     both = _decided([contact_out, lead_in], PlatformValue(False, LONG_AGO))
     assert (both.value, both.winner) == (True, "dynamics")
+
+
+def test_an_edit_the_platform_already_holds_keeps_the_edit_s_date() -> None:
+    # The CRM user opted in at T0; a first slice set the platform (dated a minute later, by the
+    # connector); the continuation decides again: the change is still the edit, as dated.
+    crm_edit = RowState(opted_in=True, synced=False, modified=T0)
+    decision = _decided([crm_edit], PlatformValue(True, T0 + timedelta(minutes=1), changed=True))
+    assert (decision.value, decision.modified, decision.set_platform) == (True, T0, False)

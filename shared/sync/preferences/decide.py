@@ -8,7 +8,9 @@ read returned it: `changed`) or differs from what the rows last agreed on (a con
 out and in again since is a change too, though its value is the agreed one). When both sides
 changed, the later change wins; on a tie the platform wins: its opt-in is the
 contact's own statement (a preference centre, a form), and Dotdigital is where emails are sent
-from. The outcome is one agreed value: rows that do not hold it are written, and the platform
+from. When both sides already hold a Dynamics edit's value, the edit is the change (its date is
+the row's last modification), so a run continued after it set the platform agrees with one that
+was not. The outcome is one agreed value: rows that do not hold it are written, and the platform
 is set when it does not.
 """
 
@@ -69,6 +71,10 @@ def decide(rows: list[RowState], platform: PlatformValue | None) -> Decision | N
             return Decision(value, "dynamics", latest_edit.modified, set_platform)
     if platform is None:
         return None
+    if latest_edit is not None and latest_edit.opted_in == platform.opted_in:
+        # Both sides hold the edit's value: the change is the Dynamics edit, dated as edited
+        # (the platform's later date is this connector setting it, seen by a continuation).
+        return Decision(platform.opted_in, "dynamics", latest_edit.modified, False)
     winner: Winner = "platform" if platform_changed else "none"
     return Decision(platform.opted_in, winner, platform.modified, False)
 
