@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-CONSENT = "Unsubscribes, ContactOptIn, SuppressionLists"
+CONSENT = "Unsubscribes, ContactOptIn, SuppressionLists, MarketingPreferences"
 # scenario -> (what was done, what "as it should" means for {good} of {n} trials)
 SCENARIOS = {
     "kills": (

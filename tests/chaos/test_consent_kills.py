@@ -25,7 +25,7 @@ from tests.chaos.report import ChaosReport
 
 SEED = 10
 SAMPLE = 6  # kill points per type in the small size: the lost answers of writes first
-MAX_OPERATIONS = 160  # the full size kills at every operation (up to ~140 here)
+MAX_OPERATIONS = 220  # the full size kills at every operation (up to ~170 here)
 
 
 def kill_points(trace: list[str]) -> list[int]:
