@@ -7,8 +7,9 @@ A run reads both sides and decides (`Planner`), then writes in units, each follo
 checkpoint: the preference rows, the platform's per-contact preferences a chunk of contacts at a
 time (then the rows that waited for them), and the subscription rows a `$batch` at a time. A
 continuation (a pause, a killed worker, a redelivered message) reads and decides again: what
-was written is then agreed on both sides and not written twice, so the cursor holds only the
-run's window and its running counts, and nothing is counted twice.
+was written is then agreed on both sides and not written twice, so the cursor holds the run's
+window, its running counts and the intent of the unit being written (`in_flight`): nothing is
+counted twice, and a unit whose worker died after writing it is still counted once.
 """
 
 from __future__ import annotations
