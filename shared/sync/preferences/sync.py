@@ -15,12 +15,14 @@ counted twice, and a unit whose worker died after writing it is still counted on
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
 from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
+from shared.clients.dataverse.odata import entity_path, query_string, select_option
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.engine import (
     Cursor,
@@ -33,6 +35,7 @@ from shared.engine import (
 )
 from shared.engine.watermark import WatermarkWindow
 from shared.sync.marketing_lists.history_repo import membership_history
+from shared.sync.preferences.dynamics import SUBSCRIPTION_SET
 from shared.sync.preferences.in_flight import Kind, UnitPlan, key, planned, settle, take
 from shared.sync.preferences.plan import Plan, Planner, RowWrite
 from shared.sync.preferences.platform import write_preferences
@@ -189,7 +192,12 @@ class _Writer:
             return done
         requests: list[BatchRequest] = [w.request(run.account.account_id) for w in rows]
         outcome = dataverse.execute_batch(requests)
-        for result, write in zip(outcome.results, rows, strict=True):
+        results = list(outcome.results)
+        resent = [n for n, r in enumerate(results) if r.status == STALE and r.resent]
+        for n, own in zip(resent, self._own_writes([rows[n] for n in resent]), strict=True):
+            if own:  # the first send of a batch whose answer was lost wrote it: ours
+                results[n] = replace(results[n], status=200)
+        for result, write in zip(results, rows, strict=True):
             if result.ok:
                 done["rows_created" if write.created else "rows_updated"] += 1
                 continue
@@ -200,6 +208,24 @@ class _Writer:
                 continue
             _fail(run, write.key, result.error_message or f"HTTP {result.status}")
         return done
+
+    def _own_writes(self, rows: Sequence[RowWrite]) -> list[bool]:
+        """Whether each row (412 on a resent batch) holds what this run wrote: both columns at
+        the value (a CRM user's change since would differ in one of them)."""
+        ids = [w.row.row_id if w.row is not None else "" for w in rows]
+        if not all(ids):  # only updates are conditional
+            return [False] * len(rows)
+        if not rows:
+            return []
+        select = query_string([("$select", select_option(["dms_optedin", "dms_syncedoptedin"]))])
+        requests = [BatchRequest.get(f"{entity_path(SUBSCRIPTION_SET, i)}?{select}") for i in ids]
+        own = []
+        for write, read in zip(rows, self.dataverse.execute_batch(requests).results, strict=True):
+            body: Any = read.body
+            own.append(read.ok and isinstance(body, dict)
+                       and body.get("dms_optedin") == write.value
+                       and body.get("dms_syncedoptedin") == write.value)  # fmt: skip
+        return own
 
 
 def _fail(run: Run[PreferencesCursor], key: str, reason: str) -> None:
