@@ -115,5 +115,5 @@ def send_page(dataverse: DataverseClient, work: PullWork) -> PullResult:
         if kind == "row" and answer.status == 412:
             result.rows_existing += 1  # written by another run since the lookup
         else:
-            result.failures.setdefault(email, writes.why(answer))
+            result.failures.setdefault(email, answer.why)
     return result

@@ -197,7 +197,7 @@ def send(dataverse: DataverseClient, work: ResubscribeWork) -> ResubscribeTally:
             continue
         setattr(tally, KINDS[kind], getattr(tally, KINDS[kind]) - 1)
         if not gone:  # gone already: removed by someone else since the lookup
-            tally.failures.setdefault(key, writes.why(answer))
+            tally.failures.setdefault(key, answer.why)
     return tally
 
 

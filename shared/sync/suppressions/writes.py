@@ -94,7 +94,3 @@ def refusal(error: ApiError) -> str | None:
     """The platform's refusal of one record (a 4xx other than throttling), to skip and count;
     None for anything else, which fails the run (or retries it)."""
     return str(error) if 400 <= error.status < 500 and error.status != 429 else None
-
-
-def why(result: BatchResult) -> str:
-    return result.error_message or f"HTTP {result.status or 'no answer'}"
