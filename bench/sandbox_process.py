@@ -30,7 +30,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the sandboxes load in the child process only
+    from sandbox.launch import Sandboxes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ENVELOPE_BYTES = len(b'{"mergeOption":"overwrite","contacts":[]}')
@@ -53,6 +56,24 @@ class Endpoints:
     ca_path: str
     contacts: int
     seed_seconds: float
+
+    @classmethod
+    def of(cls, running: Sandboxes, *, contacts: int, seed_seconds: float) -> Endpoints:
+        """What a parent process needs to reach these running sandboxes."""
+        credentials = running.credentials
+        return cls(
+            dataverse_url=running.dataverse_url,
+            tenant_id=credentials.tenant_id,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            dotdigital_url=running.dotdigital_url,
+            dotdigital_api_endpoint=running.dotdigital_api_endpoint,
+            api_user=credentials.api_user,
+            api_password=credentials.api_password,
+            ca_path=str(running.ca_path),
+            contacts=contacts,
+            seed_seconds=round(seed_seconds, 3),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,20 +101,7 @@ def _serve(contacts: int, stdin: IO[str], stdout: IO[str], preferences: int = 0)
 
             seed_preferences(running, preferences)
         seed_seconds = time.perf_counter() - started
-        credentials = running.credentials
-        endpoints = Endpoints(
-            dataverse_url=running.dataverse_url,
-            tenant_id=credentials.tenant_id,
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
-            dotdigital_url=running.dotdigital_url,
-            dotdigital_api_endpoint=running.dotdigital_api_endpoint,
-            api_user=credentials.api_user,
-            api_password=credentials.api_password,
-            ca_path=str(running.ca_path),
-            contacts=contacts,
-            seed_seconds=round(seed_seconds, 3),
-        )
+        endpoints = Endpoints.of(running, contacts=contacts, seed_seconds=seed_seconds)
         stdout.write(json.dumps(asdict(endpoints)) + "\n")
         stdout.flush()
         cpu_before = time.process_time()

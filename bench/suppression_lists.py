@@ -76,20 +76,7 @@ def _serve(size: int, stdin: IO[str], stdout: IO[str]) -> None:
             for n, email in enumerate(wanted):
                 contact = dd.store.add_contact(email, when=when + n)
                 dd.store.suppress(contact, REASONS[n % len(REASONS)], when + n)
-        credentials = running.credentials
-        endpoints = Endpoints(
-            dataverse_url=running.dataverse_url,
-            tenant_id=credentials.tenant_id,
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
-            dotdigital_url=running.dotdigital_url,
-            dotdigital_api_endpoint=running.dotdigital_api_endpoint,
-            api_user=credentials.api_user,
-            api_password=credentials.api_password,
-            ca_path=str(running.ca_path),
-            contacts=size,
-            seed_seconds=round(time.perf_counter() - started, 3),
-        )
+        endpoints = Endpoints.of(running, contacts=size, seed_seconds=time.perf_counter() - started)
         stdout.write(json.dumps(asdict(endpoints)) + "\n")
         stdout.flush()
         cpu_before = time.process_time()
