@@ -42,7 +42,7 @@ bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/re
 	$(BIN)/python -m bench.contacts_push $(BENCH_ARGS)
 
 .PHONY: chaos
-chaos: install  ## full-size chaos suite (~3 min): kills at every operation, duplicates, faults, poison messages, neighbours; bench/results/chaos.md
+chaos: install  ## full-size chaos suite (~15 min): kills at every operation, duplicates, faults, poison messages, neighbours; bench/results/chaos.md
 	CHAOS_SIZE=full $(BIN)/python -m pytest -q -p no:cacheprovider tests/chaos $(PYTEST_ARGS)
 
 .PHONY: bench-suppressions
