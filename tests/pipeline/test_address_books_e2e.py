@@ -4,7 +4,6 @@ Dotdigital address books into Dynamics marketing lists."""
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -28,8 +27,6 @@ from shared.localhost.host import LocalHost
 from shared.mappings.model import default_mappings
 from shared.pipeline import admin
 from shared.runtime import Runtime
-from shared.storage.schedules_repo import ScheduleStatus
-from shared.storage.sync_state_repo import SyncStateRepository
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.address_books import PAGE_SIZE, AddressBooks
 from shared.sync.marketing_lists.book_pull import Skipped
@@ -38,7 +35,8 @@ from shared.sync.marketing_lists.pull_leads import lead_id_for
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
-from tests.pipeline.helpers import EVERY_5, run_scheduled
+from tests.pipeline.helpers import run_scheduled
+from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 BOOKS = SyncType.ADDRESS_BOOKS
 CONTACT, LEAD = 2, 4
@@ -422,31 +420,6 @@ def test_thousands_of_members_cost_two_batches_per_thousand(
     assert dd.counters.count("GET", ADDRESS_BOOK_CONTACTS) == pages
 
 
-class Killed(BaseException):
-    """The worker process dies: nothing after this point of the slice happens."""
-
-
-class DyingStateRepository:
-    """The run's state table, except that the worker dies just before its checkpoint number
-    `die_at` is saved (after the page's leads were created and members added)."""
-
-    def __init__(self, inner: SyncStateRepository, die_at: int, on_save: Any) -> None:
-        self._inner = inner
-        self._die_at = die_at
-        self._on_save = on_save
-        self.saves = 0
-
-    def save_checkpoint(self, *args: Any, **kwargs: Any) -> None:
-        self.saves += 1
-        self._on_save(self.saves)
-        if self.saves == self._die_at:
-            raise Killed
-        self._inner.save_checkpoint(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
     dv: DataverseState, dd: DotdigitalState, monkeypatch: pytest.MonkeyPatch,
@@ -470,20 +443,12 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
             dv.faults.slow_next(0.0, count=2)  # the answer to the CreateMultiple is lost
             dv.faults.lose_response_next()
 
-    dying = DyingStateRepository(sync_runtime.state, die_at=2, on_save=on_save)
-    sync_runtime.state = dying  # type: ignore[assignment]
-    assert run_until_killed(sync_runtime, host, clock), "the worker never died"
+    die_at_save(monkeypatch, sync_runtime, 2, on_save)
+    assert run_until_killed(sync_runtime, host, clock, "acme", BOOKS), "the worker never died"
     created_before_redelivery = len(dv.table("lead")) - len(known)
     assert created_before_redelivery > 0  # the dead slice had created its leads
 
-    clock.advance(seconds=sync_runtime.settings.run_lease_seconds + 5)  # the lease runs out
-    deadline = time.monotonic() + 40
-    while sync_runtime.schedules.get("acme", BOOKS).status is not ScheduleStatus.NONE:
-        assert time.monotonic() < deadline, "nobody finished the run"
-        if not host.process_once():  # the message comes back once its visibility expires
-            time.sleep(0.2)
-
-    [audit] = sync_runtime.audit.recent("acme", sync_type=BOOKS)
+    audit = finish_after_lease(sync_runtime, host, clock, "acme", BOOKS)
     assert audit.status is AuditStatus.COMPLETED, audit.message
     leads = _ids_by_email(dv, "lead")
     duplicates = {email: ids for email, ids in leads.items() if len(ids) > 1}
@@ -504,23 +469,6 @@ def test_a_run_killed_mid_book_and_redelivered_ends_as_an_uninterrupted_run(
     assert 0 < already <= 100 and f"{already} already in the list" in detail.message
     assert audit.counts.created <= len(emails) - len(known)
     assert dv.counters.count("POST", BULK_TEMPLATE, status=0) == 1  # the lost answer
-
-
-def run_until_killed(rt: Runtime, host: LocalHost, clock: ManualClock) -> bool:
-    """Fire the schedule and work the queue until the worker dies."""
-    admin.set_schedule(rt, "acme", BOOKS, EVERY_5)
-    record = rt.schedules.get("acme", BOOKS)
-    assert record.next_sync is not None
-    clock.now = record.next_sync
-    host.fire_timer("scheduler_tick")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if not host.process_once():
-                time.sleep(0.2)
-        except Killed:
-            return True
-    return False
 
 
 def test_a_dry_run_names_the_list_and_members_it_would_add_and_writes_none(

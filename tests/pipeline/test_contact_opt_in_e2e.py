@@ -3,7 +3,6 @@ platform opt-in types reach contacts, leads and accounts with the same email, on
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,6 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
-from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync.contact_opt_in import WATERMARK_KEY, ContactOptIn
 from shared.sync_types import SyncType
@@ -26,6 +24,7 @@ from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_c
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.conftest import PASSWORD_SETTING
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
+from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 OPT_IN = SyncType.CONTACT_OPT_IN
 UNKNOWN, SINGLE, DOUBLE, VERIFIED = 1, 2, 3, 4
@@ -160,10 +159,6 @@ def test_a_redelivered_message_changes_nothing(
     assert audit.counts.updated == 1
 
 
-class Killed(BaseException):
-    """The worker process dies: nothing after this point of the slice happens."""
-
-
 def test_a_run_killed_after_writing_a_page_and_redelivered_ends_like_an_uninterrupted_one(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
     dv: DataverseState, dd: DotdigitalState, monkeypatch: pytest.MonkeyPatch,
@@ -176,35 +171,11 @@ def test_a_run_killed_after_writing_a_page_and_redelivered_ends_like_an_uninterr
         _platform(dd, email, types[n % 4], _ago(clock, hours=1))
         records[email] = (_record(dv, "lead", email), n % 4 + 1)
     pause_every_slice_at_its_first_checkpoint(monkeypatch)
-    saves = 0
-    real_save = sync_runtime.state.save_checkpoint
+    # The run's plan, then each page's intent and its end: page 2 is written, never saved.
+    die_at_save(monkeypatch, sync_runtime, 5)
+    assert run_until_killed(sync_runtime, host, clock, "acme", OPT_IN), "the worker never died"
 
-    def dying_save(*args: Any, **kwargs: Any) -> None:
-        nonlocal saves
-        saves += 1
-        # The run's plan, then each page's intent and its end: page 2 is written, never saved.
-        if saves == 5:
-            raise Killed
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(sync_runtime.state, "save_checkpoint", dying_save)
-    admin.set_schedule(sync_runtime, "acme", OPT_IN, EVERY_5)
-    record = sync_runtime.schedules.get("acme", OPT_IN)
-    assert record.next_sync is not None
-    clock.now = record.next_sync
-    host.fire_timer("scheduler_tick")
-    with pytest.raises(Killed):
-        while True:
-            host.process_once()
-
-    clock.advance(seconds=sync_runtime.settings.run_lease_seconds + 5)  # the lease runs out
-    deadline = time.monotonic() + 40
-    while sync_runtime.schedules.get("acme", OPT_IN).status is not ScheduleStatus.NONE:
-        assert time.monotonic() < deadline, "nobody finished the run"
-        if not host.process_once():  # the message comes back once its visibility expires
-            time.sleep(0.2)
-
-    [audit] = sync_runtime.audit.recent("acme", sync_type=OPT_IN)
+    audit = finish_after_lease(sync_runtime, host, clock, "acme", OPT_IN)
     assert audit.status is AuditStatus.COMPLETED, audit.message
     for email, (lead, expected) in records.items():
         assert _value(dv, "lead", lead) == expected, email

@@ -4,7 +4,6 @@ resubscribes requested from Dynamics and resubscriptions seen in the platform.""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,14 +24,13 @@ from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
-from shared.storage.schedules_repo import ScheduleStatus
-from shared.storage.sync_state_repo import SyncStateRepository
 from shared.sync.catalogue import catalogue
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
-from tests.pipeline.helpers import EVERY_5, run_scheduled
+from tests.pipeline.helpers import run_scheduled
+from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 SUPPRESSIONS = SyncType.SUPPRESSION_LISTS
 ROWS = "dms_emailsuppression"
@@ -380,55 +378,6 @@ def test_a_row_the_platform_refuses_is_skipped_counted_and_named(
     assert "ERROR_CONTACT_INVALID" in failed["not an email"].message
 
 
-class Killed(BaseException):
-    """The worker process dies: nothing after this point of the slice happens."""
-
-
-class DyingStateRepository:
-    """The run's state table, except that the worker dies just before checkpoint `die_at`."""
-
-    def __init__(self, inner: SyncStateRepository, die_at: int) -> None:
-        self._inner = inner
-        self._die_at = die_at
-        self.saves = 0
-
-    def save_checkpoint(self, *args: Any, **kwargs: Any) -> None:
-        self.saves += 1
-        if self.saves == self._die_at:
-            raise Killed
-        self._inner.save_checkpoint(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _run_until_killed(rt: Runtime, host: LocalHost, clock: ManualClock) -> bool:
-    admin.set_schedule(rt, "acme", SUPPRESSIONS, EVERY_5)
-    record = rt.schedules.get("acme", SUPPRESSIONS)
-    assert record.next_sync is not None
-    clock.now = record.next_sync
-    host.fire_timer("scheduler_tick")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if not host.process_once():
-                time.sleep(0.2)
-        except Killed:
-            return True
-    return False
-
-
-def _finish_after_lease(rt: Runtime, host: LocalHost, clock: ManualClock) -> AuditRecord:
-    clock.advance(seconds=rt.settings.run_lease_seconds + 5)  # the lease runs out
-    deadline = time.monotonic() + 40
-    while rt.schedules.get("acme", SUPPRESSIONS).status is not ScheduleStatus.NONE:
-        assert time.monotonic() < deadline, "nobody finished the run"
-        if not host.process_once():  # the message comes back once its visibility expires
-            time.sleep(0.2)
-    [audit] = rt.audit.recent("acme", sync_type=SUPPRESSIONS)
-    return audit
-
-
 @pytest.mark.parametrize("die_at", [2, 4])  # 2: in the resubscribe requests; 4: in the pull
 def test_a_run_killed_after_its_writes_and_redelivered_writes_no_second_row_or_note(
     die_at: int,
@@ -448,12 +397,10 @@ def test_a_run_killed_after_its_writes_and_redelivered_writes_no_second_row_or_n
         )  # fmt: skip
     # Slices of one page each: push (no rows) | requests page 1 | requests page 2 | pull ...
     pause_every_slice_at_its_first_checkpoint(monkeypatch)
-    dying = DyingStateRepository(sync_runtime.state, die_at=die_at)
-    sync_runtime.state = dying  # type: ignore[assignment]
-    assert _run_until_killed(sync_runtime, host, clock), "the worker never died"
-    sync_runtime.state = dying._inner  # type: ignore[assignment]
+    die_at_save(monkeypatch, sync_runtime, die_at)
+    assert run_until_killed(sync_runtime, host, clock, "acme", SUPPRESSIONS), "it never died"
 
-    audit = _finish_after_lease(sync_runtime, host, clock)
+    audit = finish_after_lease(sync_runtime, host, clock, "acme", SUPPRESSIONS)
 
     assert audit.status is AuditStatus.COMPLETED, audit.message
     rows = _rows(dv)

@@ -4,7 +4,6 @@ List Unsubscriber row."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,6 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
-from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.unsubscribes import Unsubscribes, row_id, watermark_key
@@ -30,6 +28,7 @@ from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
+from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 UNSUBS = SyncType.UNSUBSCRIBES
 CONTACT, LEAD = 2, 4
@@ -268,10 +267,6 @@ def test_a_redelivered_message_and_a_rerun_from_an_old_watermark_write_nothing_t
     assert "3 recorded already" in _details(sync_runtime, again)["CRM Club"].message
 
 
-class Killed(BaseException):
-    """The worker process dies: nothing after this point of the slice happens."""
-
-
 def test_a_run_killed_after_writing_a_page_and_redelivered_ends_like_an_uninterrupted_one(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
     dv: DataverseState, dd: DotdigitalState, monkeypatch: pytest.MonkeyPatch,
@@ -285,36 +280,12 @@ def test_a_run_killed_after_writing_a_page_and_redelivered_ends_like_an_uninterr
     for n, email in enumerate(gone):
         _unsubscribe(dd, book, email, _ago(clock, hours=2, minutes=-n))
     pause_every_slice_at_its_first_checkpoint(monkeypatch)
-    saves = 0
-    real_save = sync_runtime.state.save_checkpoint
-
-    def dying_save(*args: Any, **kwargs: Any) -> None:
-        nonlocal saves
-        saves += 1
-        # The run's plan, then each page's intent and its end: page 2 is written, never saved.
-        if saves == 5:
-            raise Killed
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(sync_runtime.state, "save_checkpoint", dying_save)
-    admin.set_schedule(sync_runtime, "acme", UNSUBS, EVERY_5)
-    record = sync_runtime.schedules.get("acme", UNSUBS)
-    assert record.next_sync is not None
-    clock.now = record.next_sync
-    host.fire_timer("scheduler_tick")
-    with pytest.raises(Killed):
-        while True:
-            host.process_once()
+    # The run's plan, then each page's intent and its end: page 2 is written, never saved.
+    die_at_save(monkeypatch, sync_runtime, 5)
+    assert run_until_killed(sync_runtime, host, clock, "acme", UNSUBS), "the worker never died"
     assert len(_unsubscribers(dv)) == 20  # two pages written before the death
 
-    clock.advance(seconds=sync_runtime.settings.run_lease_seconds + 5)  # the lease runs out
-    deadline = time.monotonic() + 40
-    while sync_runtime.schedules.get("acme", UNSUBS).status is not ScheduleStatus.NONE:
-        assert time.monotonic() < deadline, "nobody finished the run"
-        if not host.process_once():  # the message comes back once its visibility expires
-            time.sleep(0.2)
-
-    [audit] = sync_runtime.audit.recent("acme", sync_type=UNSUBS)
+    audit = finish_after_lease(sync_runtime, host, clock, "acme", UNSUBS)
     assert audit.status is AuditStatus.COMPLETED, audit.message
     rows = _unsubscribers(dv)
     assert [r["dms_email"] for r in rows] == sorted(gone)  # one row each, none twice
