@@ -28,6 +28,7 @@ from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
+from shared.storage.webhook_registrations import WebhookRegistrations
 
 if TYPE_CHECKING:
     import httpx
@@ -156,6 +157,10 @@ class Runtime:
     @cached_property
     def mappings(self) -> MappingRepository:
         return MappingRepository(self.tables.client("EmailDataMappings"))
+
+    @cached_property
+    def webhook_registrations(self) -> WebhookRegistrations:
+        return WebhookRegistrations(self.tables.client(WebhookRegistrations.TABLE))
 
     def repository(self, kind: type[R]) -> R:
         """The runtime's one instance of a capability's repository (tests wrap its methods)."""

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         default=45.0, gt=0, validation_alias="SCHEDULER_TICK_BUDGET_SECONDS"
     )
     audit_retention_days: int = Field(default=30, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
+    # The key Dataverse sends with each webhook post (`?code=`, or the header or query value
+    # registered); in Azure also the webhook function's key. Unset: every post is refused.
+    dynamics_webhook_key: SecretStr | None = Field(
+        default=None, validation_alias="DYNAMICS_WEBHOOK_KEY"
+    )
+    # Webhook events within this window become one run per (account, sync type).
+    webhook_coalesce_seconds: float = Field(
+        default=5.0, ge=0, le=300, validation_alias="WEBHOOK_COALESCE_SECONDS"
+    )
 
     def __init__(self, **values: Any) -> None:
         try:

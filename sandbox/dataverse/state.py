@@ -38,6 +38,7 @@ from sandbox.dataverse.connector_schema import install_metadata as install_conne
 from sandbox.dataverse.generator import ListSpec, SeedResult
 from sandbox.dataverse.generator import seed as seed_rows
 from sandbox.dataverse.odata import ODataError
+from sandbox.dataverse.plugin_registration import registration_tables, seed_messages
 from sandbox.dataverse.records import Records
 from sandbox.dataverse.schema import TableDef, activity_table, standard_tables
 from sandbox.dataverse.seed import ENTITIES
@@ -255,7 +256,7 @@ class DataverseState:
             self.faults.reset(self.seed)
             self.counters.reset()
             # Rows and change tracking.
-            definitions = {**standard_tables(), **solution_tables()}
+            definitions = {**standard_tables(), **solution_tables(), **registration_tables()}
             if connector_solution:
                 install_connector(definitions)
             self.tables: dict[str, Table] = {
@@ -280,6 +281,7 @@ class DataverseState:
             seed_solutions(self, connector=connector_solution)
             if connector_solution:
                 install_connector_metadata(self)
+            seed_messages(self)
 
     def now(self) -> float:
         return self.clock()

@@ -22,6 +22,7 @@ class Trigger(StrEnum):
     CONTINUATION = "Continuation"
     RECOVERY = "Recovery"
     DRY_RUN = "Dry run"  # Sync Now --dry-run: reads and decisions only, writes recorded
+    WEBHOOK = "Webhook"  # Dynamics webhook events for this (account, sync type)
 
 
 class SyncRequest(BaseModel):

@@ -25,6 +25,9 @@ TABLES = (
     "MarketingListLinks",
     "ListSnapshots",
     "MarketingListHistory",
+    "WebhookRegistrations",
+    "WebhookEvents",
+    "WebhookTargets",
 )
 
 
