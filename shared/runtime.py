@@ -28,6 +28,7 @@ from shared.storage.mappings_repo import MappingRepository
 from shared.storage.schedules_repo import ScheduleRepository
 from shared.storage.sync_state_repo import SyncStateRepository
 from shared.storage.tables import Tables
+from shared.storage.webhook_inbox import WebhookEvents, WebhookTargets
 from shared.storage.webhook_registrations import WebhookRegistrations
 
 if TYPE_CHECKING:
@@ -157,6 +158,14 @@ class Runtime:
     @cached_property
     def mappings(self) -> MappingRepository:
         return MappingRepository(self.tables.client("EmailDataMappings"))
+
+    @cached_property
+    def webhook_events(self) -> WebhookEvents:
+        return WebhookEvents(self.tables.client(WebhookEvents.TABLE))
+
+    @cached_property
+    def webhook_targets(self) -> WebhookTargets:
+        return WebhookTargets(self.tables.client(WebhookTargets.TABLE))
 
     @cached_property
     def webhook_registrations(self) -> WebhookRegistrations:

@@ -57,6 +57,7 @@ class Slice:
     save: Save
     add_detail: Callable[[AuditDetail], None]
     counts: Counts | None = None  # the run's counts when the slice ended (saved or not)
+    trigger: str = ""
 
     def run(self, saved: dict[str, Any], counts: Counts) -> SyncResult | Paused:
         recorder = WriteRecorder.load(saved.get(DRY_RUN_KEY)) if self.dry_run else None
@@ -70,6 +71,7 @@ class Slice:
             dry_run=self.dry_run,
             deadline=time.monotonic() + self.budget_seconds,
             add_detail=self.add_detail,
+            trigger=self.trigger,
         )
         self.counts = counts
         try:

@@ -72,6 +72,9 @@ class Run(Generic[C]):
     # What start() read that run() can reuse in the same slice (never saved: a continuation
     # starts without it).
     memo: dict[str, Any] = field(default_factory=dict)
+    # What started the run (`Trigger` value: "Scheduled", "Webhook", ...): a Webhook run may
+    # narrow its plan to the event targets pending for it.
+    trigger: str = ""
 
     # Set by `save_only()`, cleared by the runner at the next checkpoint.
     no_pause: bool = False
@@ -119,6 +122,7 @@ class Run(Generic[C]):
             deadline=self.deadline,
             add_detail=add_detail,
             memo=self.memo,  # one slice: the phases share what they read
+            trigger=self.trigger,
         )
 
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from shared.accounts import EmailAccount
 from shared.messaging.contract import SyncRequest, Trigger
+from shared.pipeline import webhook_events
 from shared.pipeline.runs import mark_free, mark_queued
 from shared.pipeline.worker import UNKNOWN_ACCOUNT
 from shared.runtime import Runtime
@@ -50,6 +51,7 @@ class TickReport:
     skipped: int = 0
     invalid: int = 0
     left_for_next_tick: int = 0  # due schedules not reached before the budget ran out
+    webhook_runs: int = 0  # runs started for webhook targets left without one
 
 
 class Scheduler:
@@ -94,6 +96,10 @@ class Scheduler:
                 )
                 break
             self._run_chunk(chunk, now, report)
+        try:
+            report.webhook_runs = webhook_events.sweep(rt, now)
+        except Exception:
+            log.exception("Scheduler: the webhook targets sweep failed")
         if report.enqueued or report.recovered:
             log.info(
                 "Scheduler: %d runs enqueued, %d recovered",

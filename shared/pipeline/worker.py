@@ -16,7 +16,7 @@ import hashlib
 import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,7 @@ from shared.errors import (
 )
 from shared.messaging.contract import SyncRequest, Trigger, peek_fields
 from shared.pipeline.runs import mark_free, mark_queued
+from shared.pipeline.webhook_events import after_run
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key, failure_record
 from shared.storage.entities import fit_string
@@ -144,6 +145,7 @@ class Worker:
             budget_seconds=rt.settings.run_time_budget_seconds,
             save=save,
             add_detail=lambda d: self._add_detail(record, d),
+            trigger=record.run_trigger,
         )
         try:
             result: SyncResult | Paused = work.run(
@@ -296,13 +298,24 @@ class Worker:
             record.last_sync = record.run_started
             record.last_status = result.status.value
             record.last_message = result.message[:1000]
+        started = record.run_started
         mark_free(record, now=now)
         try:
             rt.schedules.save(record)
         except ConcurrencyConflict:
             return Outcome.LEASE_LOST
         rt.state.clear_checkpoint(record.account_id, record.sync_type)
+        if not dry_run and started is not None:
+            self._after_run(record, started, failed=result.status is AuditStatus.FAILED)
         return Outcome.FINISHED
+
+    def _after_run(self, record: ScheduleRecord, started: datetime, *, failed: bool) -> None:
+        """Webhook targets: done ones removed, the next run started for new ones. A fault here
+        leaves them pending for the scheduler's sweep; the finished run stays finished."""
+        try:
+            after_run(self.runtime, record.account_id, record.sync_type, started, failed=failed)
+        except Exception:
+            log.exception("Webhook follow-up of %s/%s failed", record.account_id, record.sync_type)
 
     def _write_audit(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.scheduling.errors import ScheduleError
 from shared.scheduling.intervals import Interval
-from shared.scheduling.next_sync import next_sync, upcoming
+from shared.scheduling.next_sync import in_window, next_sync, upcoming
 from shared.scheduling.once_a_day import schedule_once_a_day
 from shared.scheduling.schedule_spec import ScheduleSpec
 from shared.scheduling.sync_window import SyncWindow, WindowKind
@@ -17,6 +17,7 @@ __all__ = [
     "SyncWindow",
     "Weekday",
     "WindowKind",
+    "in_window",
     "next_sync",
     "schedule_once_a_day",
     "upcoming",

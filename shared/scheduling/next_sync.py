@@ -36,6 +36,19 @@ def next_sync(spec: ScheduleSpec, *, after: datetime) -> datetime | None:
     raise AssertionError(f"no run within {_DAYS_SCANNED} days of {after} for {spec!r}")
 
 
+def in_window(spec: ScheduleSpec, moment: datetime) -> bool:
+    """Whether a run started at `moment` (aware UTC) is inside the schedule's window: always for
+    Any time, never for a Specific time (its run is the one at that time)."""
+    moment = as_utc(moment, "moment")
+    if spec.window.kind is WindowKind.SPECIFIC_TIME:
+        return False
+    for day in (moment.date() - _ONE_DAY, moment.date()):
+        instance = _instance_on(spec.window, day)
+        if instance is not None and instance[0] <= moment < instance[1]:
+            return True
+    return False
+
+
 def upcoming(spec: ScheduleSpec, *, after: datetime, count: int) -> list[datetime]:
     """The next `count` run times (for the CLI to show a timetable)."""
     if count < 0:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -43,6 +44,7 @@ from shared.engine import (
     SyncTypeTemplate,
 )
 from shared.errors import SyncError
+from shared.messaging.contract import Trigger
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.list_push import (
     FLUSH_AT,
@@ -54,6 +56,7 @@ from shared.sync.marketing_lists.list_push import (
 )
 from shared.sync.marketing_lists.snapshot_repo import list_members
 from shared.sync_types import SyncType
+from shared.webhooks.targets import TargetKind
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,15 @@ class DataOutCursor(Cursor):
     shared_names: list[str] = []  # list names used twice: their detail rows name the id
     stats: RunStats = RunStats()
     unlink: list[str] = []  # linked lists found deleted: unlinked once this cursor is saved
+
+
+@dataclass(frozen=True)
+class WebhookScope:
+    lists: frozenset[str]
+    member_types: frozenset[str]
+
+    def wants(self, list_id: str, member_type: str = "") -> bool:
+        return list_id.lower() in self.lists or member_type in self.member_types
 
 
 # Mapped fields may name labels the platform does not have yet; pushing lists then would lose
@@ -168,9 +180,14 @@ class _Lists:
         plan: list[str] = []
         problems: list[tuple[str, str]] = []
         seen: set[str] = set()
+        scope = self._webhook_scope()
+        if scope is not None:
+            links = {list_id: link for list_id, link in links.items() if scope.wants(list_id)}
         for mlist in dataverse.iter_marketing_lists(active_only=True):
             seen.add(mlist.list_id)
             if not mlist.email_activated:
+                continue
+            if scope is not None and not scope.wants(mlist.list_id, mlist.member_type.logical_name):
                 continue
             if _same_account(mlist.email_account_id, self.account_id):
                 plan.append(mlist.list_id)
@@ -206,6 +223,22 @@ class _Lists:
         cursor.shared_names = sorted({name for name in names if names.count(name) > 1})
         cursor.unlink = [link.list_id for link in gone]
         return cursor
+
+    def _webhook_scope(self) -> WebhookScope | None:
+        """A Webhook run syncs only the lists its pending targets name, and the lists of the
+        member types whose members changed (which lists hold a member, the list push finds
+        out by reading them); other runs sync every list."""
+        if self.ctx.trigger != Trigger.WEBHOOK.value:
+            return None
+        pending = self.ctx.services.webhook_targets.pending(
+            self.account_id, SyncType.MARKETING_LISTS_DATA_OUT
+        )
+        if any(target.kind is TargetKind.ALL for target in pending):
+            return None
+        return WebhookScope(
+            lists=frozenset(t.record_id for t in pending if t.kind is TargetKind.LIST),
+            member_types=frozenset(t.entity for t in pending if t.kind is TargetKind.MEMBER),
+        )
 
     # One list ------------------------------------------------------------------------------
 
