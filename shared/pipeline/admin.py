@@ -163,4 +163,6 @@ def purge_audit(rt: Runtime, *, now: datetime | None = None) -> int:
 
     cutoff = (now or rt.clock()) - timedelta(days=rt.settings.audit_retention_days)
     accounts = [a.account_id for a in rt.accounts.all()] + [UNKNOWN_ACCOUNT]
-    return rt.audit.purge(accounts, older_than=cutoff)
+    removed = rt.audit.purge(accounts, older_than=cutoff)
+    # Webhook events are kept as long as the audit: a redelivery older than that is long over.
+    return removed + rt.webhook_events.purge(cutoff)

@@ -5,6 +5,7 @@ local host and both sandboxes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from shared.webhooks.targets import Target, TargetKind
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, take_queued
+from tests.pipeline.kills import Killed, die_at_save
 from tests.pipeline.webhook_world import OUT, WebhookWorld, build_world
 
 
@@ -284,4 +286,62 @@ def test_targets_of_an_account_that_was_removed_are_dropped(world: WebhookWorld)
     world.clock.advance(minutes=5)
     assert webhook_events.sweep(world.rt, world.clock()) == 0
 
+    assert world.rt.webhook_targets.pending_pairs() == {}
+
+
+def test_an_oversized_post_is_read_back_from_dynamics(world: WebhookWorld) -> None:
+    member = world.members("Newsletter")[0]
+    world.dv.state.update("contact", member["contactid"], {"jobtitle": "Big payload"})
+    # Over 256 KB Dataverse drops InputParameters and the images: no columns to look at.
+    event = world.event("Update", "contact", member["contactid"]).model_copy(
+        update={"size_exceeded": True}
+    )
+
+    assert world.post(event) is RecordOutcome.RECORDED
+    world.process()
+
+    assert world.book("Newsletter")[member["emailaddress1"]]["JOBROLE"] == "Big payload"
+
+
+def test_a_deleted_contact_leaves_its_address_book(world: WebhookWorld) -> None:
+    member = world.members("Newsletter")[0]
+    world.dv.state.delete("contact", member["contactid"])
+
+    assert world.post(world.event("Delete", "contact", member["contactid"])) is (
+        RecordOutcome.RECORDED
+    )
+    world.process()
+
+    assert member["emailaddress1"] not in world.book("Newsletter")
+
+
+# The run saves 7 checkpoints (plan, the list's pages and import round, the list done): each.
+@pytest.mark.parametrize("die_at", range(1, 8))
+def test_a_webhook_run_killed_at_a_checkpoint_ends_like_an_unkilled_one(
+    world: WebhookWorld, monkeypatch: pytest.MonkeyPatch, die_at: int
+) -> None:
+    members = world.members("Newsletter")[:20]
+    for n, member in enumerate(members):
+        world.edit_contact(member["contactid"], jobtitle=f"Role {n}")
+    die_at_save(monkeypatch, world.rt, die_at)
+
+    world.clock.advance(seconds=10)
+    with pytest.raises(Killed):
+        while world.host.process_once():
+            pass
+    world.clock.advance(seconds=world.rt.settings.run_lease_seconds + 5)
+    deadline = time.monotonic() + 40
+    while world.rt.schedules.get("acme", OUT).status is not ScheduleStatus.NONE:
+        assert time.monotonic() < deadline, "nobody finished the run"
+        if not world.host.process_once():
+            time.sleep(0.2)
+
+    book = world.book("Newsletter")
+    assert [book[m["emailaddress1"]]["JOBROLE"] for m in members] == [
+        f"Role {n}" for n in range(20)
+    ]
+    [run] = _webhook_runs(world)
+    assert run.status is AuditStatus.COMPLETED, run.message
+    [detail] = world.rt.audit.details("acme", run.row_key)
+    assert (detail.counts.updated, detail.counts.created, detail.counts.failed) == (20, 0, 0)
     assert world.rt.webhook_targets.pending_pairs() == {}
