@@ -127,6 +127,9 @@ var tableNames = [
   'MarketingListLinks'
   'ListSnapshots'
   'MarketingListHistory'
+  'WebhookRegistrations'
+  'WebhookEvents'
+  'WebhookTargets'
 ]
 
 var syncQueueName = 'sync-requests'
@@ -359,6 +362,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           // the secret value never appears in app settings or deployment history.
           name: 'DATAVERSE_CLIENT_SECRET'
           value: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=dataverse-client-secret)'
+        }
+        {
+          // The key Dataverse sends with each webhook post; the same value is the webhook
+          // function's key `dynamics-webhook` (README: Webhooks).
+          name: 'DYNAMICS_WEBHOOK_KEY'
+          value: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=dynamics-webhook-key)'
         }
         {
           name: 'DOTDIGITAL_DISCOVERY_URL'

@@ -39,6 +39,9 @@ EXPECTED_TABLES = {
     "MarketingListLinks",
     "ListSnapshots",
     "MarketingListHistory",
+    "WebhookRegistrations",
+    "WebhookEvents",
+    "WebhookTargets",
 }
 
 EXPECTED_APP_SETTINGS = {
@@ -353,6 +356,7 @@ def test_app_settings_values(main: Doc) -> None:
     assert resolve(main, settings["SYNC_QUEUE_NAME"]) == "sync-requests"
     assert settings["DOTDIGITAL_DISCOVERY_URL"] == "https://r1-api.dotdigital.com"
     assert settings["AUDIT_RETENTION_DAYS"] == "30"
+    assert settings["DYNAMICS_WEBHOOK_KEY"].startswith("@Microsoft.KeyVault(")
     assert accessor(settings["KEY_VAULT_URL"]) == [vault_symbol, "properties", "vaultUri"]
     assert accessor(settings["APPLICATIONINSIGHTS_CONNECTION_STRING"]) == [
         insights_symbol,
