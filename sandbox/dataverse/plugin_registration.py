@@ -16,6 +16,7 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sandbox.dataverse.odata import ODataError
 from sandbox.dataverse.schema import Column, Lookup, TableDef
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ SERVICEENDPOINT = _table(
     Column("description", "memo", 2000),
     Column("contract", "picklist"),
     Column("authtype", "picklist"),
-    Column("authvalue", "memo", 4000),  # write-only in Dataverse: never returned on a read
+    # IsValidForRead False: stored, never returned by a read (`auth_value` reads it).
+    Column("authvalue", "string", 2048, write_only=True),
     Column("url", "string", 2000),
     Column("messageformat", "picklist"),
     Column("userclaim", "picklist"),
@@ -143,6 +145,38 @@ def registration_tables() -> dict[str, TableDef]:
             SDKMESSAGEPROCESSINGSTEPIMAGE,
         )
     }
+
+
+def auth_value(state: DataverseState, endpoint_id: str) -> str | None:
+    """The stored `authvalue` of a service endpoint, which the Web API never returns."""
+    with state.lock:
+        row = state.tables["serviceendpoint"].get(endpoint_id)
+        value = None if row is None else row.values.get("authvalue")
+    return None if value is None else str(value)
+
+
+# The registration tables an app user without System Customizer cannot write, by schema name.
+_PRIVILEGE_TABLES = {
+    "serviceendpoint": "ServiceEndpoint",
+    "sdkmessageprocessingstep": "SdkMessageProcessingStep",
+    "sdkmessageprocessingstepimage": "SdkMessageProcessingStepImage",
+}
+_PRIVILEGE_VERBS = {"POST": "Create", "PATCH": "Write", "DELETE": "Delete"}
+MISSING_PRIVILEGE = "0x80040220"
+
+
+def check_privilege(state: DataverseState, logical_name: str, method: str) -> None:
+    """`state.deny_customization` (no System Customizer role) also refuses registration
+    writes, with Dataverse's missing-privilege error."""
+    schema = _PRIVILEGE_TABLES.get(logical_name)
+    verb = _PRIVILEGE_VERBS.get(method)
+    if state.deny_customization and schema and verb:
+        raise ODataError(
+            403,
+            MISSING_PRIVILEGE,
+            f"Principal user (Id={state.first_app_user_id()}, type=8) is missing "
+            f"prv{verb}{schema} privilege.",
+        )
 
 
 def message_id(name: str) -> str:

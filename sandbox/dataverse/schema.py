@@ -34,6 +34,8 @@ class Column:
     kind: str  # a key of EDM_TYPES
     max_length: int | None = None
     read_only: bool = False
+    # Written but never read back (IsValidForRead False, e.g. serviceendpoint.authvalue).
+    write_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,11 @@ class TableDef:
 
     def readable(self) -> list[str]:
         """Column names as read (`_x_value` for lookups), in definition order."""
-        return [f"_{c.name}_value" if c.kind == "lookup" else c.name for c in self.columns.values()]
+        return [
+            f"_{c.name}_value" if c.kind == "lookup" else c.name
+            for c in self.columns.values()
+            if not c.write_only
+        ]
 
 
 def _columns(*columns: Column) -> dict[str, Column]:

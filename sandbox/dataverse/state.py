@@ -292,6 +292,11 @@ class DataverseState:
 
     # Identity ---------------------------------------------------------------------------------
 
+    def first_app_user_id(self) -> str:
+        """The systemuserid of the first application user (errors that cannot tell callers
+        apart name this one)."""
+        return deterministic_id(self.tenant_id, "systemuser", min(self.application_users))
+
     def register_app(
         self, client_id: str, client_secret: str, *, application_user: bool = True
     ) -> RegisteredApp:

@@ -46,6 +46,7 @@ from sandbox.dataverse.odata import (
     skiptoken_param,
     unsupported,
 )
+from sandbox.dataverse.plugin_registration import check_privilege
 from sandbox.dataverse.query import (
     COLLECTION_ANNOTATIONS,
     COUNT_EXCEEDED,
@@ -212,6 +213,7 @@ class WebApi:
             raise unsupported(f"The function {first.name}")
         table = self.records.table_for_set(first.name)
         method = request.method.upper()
+        check_privilege(self.state, table.definition.logical_name, method)
         if len(segments) == 1:
             if first.key is None:
                 if method == "GET":
