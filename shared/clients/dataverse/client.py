@@ -17,6 +17,7 @@
 | `activities` | notes and activities with the right `@odata.bind` names |
 | `metadata` | table columns (`EntityDefinitions`) |
 | `customization` | metadata writes (tables, columns, lookups) in a solution |
+| `plugin_registration` | WhoAmI, webhook service endpoints, steps and images |
 
 Page reads resume: every page says where the read continues (`page.resume`, a small
 JSON-safe pydantic model, None after the last page), and every page iterator takes such a
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
 from types import TracebackType
 from typing import Any
 
@@ -56,6 +58,7 @@ from shared.clients.dataverse.lists import MarketingList, MemberPage, MemberPosi
 from shared.clients.dataverse.metadata import CrmAttribute
 from shared.clients.dataverse.odata import MAX_PAGE_SIZE, Key
 from shared.clients.dataverse.paging import LinkPosition, Page, Record
+from shared.clients.dataverse.plugin_registration import PluginRegistration
 from shared.clients.dataverse.transport import (
     API_PATH,
     DEFAULT_MAX_CONCURRENCY,
@@ -155,6 +158,11 @@ class DataverseClient:
     @property
     def max_concurrency(self) -> int:
         return self.transport.max_concurrency
+
+    @cached_property
+    def plugin_registration(self) -> PluginRegistration:
+        """WhoAmI and the org's webhook registrations (service endpoints, steps, images)."""
+        return PluginRegistration(self.transport)
 
     # Metadata -----------------------------------------------------------------------------
 
