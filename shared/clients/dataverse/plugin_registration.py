@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape
 
 from shared.clients.dataverse import writes
 from shared.clients.dataverse.odata import check_guid, check_name, literal, query_string
@@ -116,7 +116,11 @@ def column_list(names: Iterable[str]) -> str:
 def settings_auth_value(name: str, value: str) -> str:
     """The `authvalue` of HttpHeader / HttpQueryString: one named setting (format inferred,
     see the module docstring)."""
-    return f"<settings><setting name={quoteattr(name)} value={quoteattr(value)} /></settings>"
+    return f'<settings><setting name="{_attr(name)}" value="{_attr(value)}" /></settings>'
+
+
+def _attr(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
 
 
 def _rows(transport: DataverseTransport, entity_set: str, options: Sequence[tuple[str, str]],
