@@ -2,11 +2,11 @@
 the asynchronous post-operation steps (message, table, filtering attributes, image) whose
 changes the sync types act on. `webhook_registration` compares it with the org and applies it.
 
-Filtering attributes of contact, lead and account are the columns a push to the platform
-reads (`marketing_lists.values.select_columns`): the email column, `statecode` and every
-column an account maps towards the platform (a column mapped only ToDynamics is written by the
-connector, never pushed, so its changes need no event). A linked field's change on the linked
-record (an account's name shown on its contacts) is left to the scheduled syncs.
+Filtering attributes of contact, lead and account are the columns the event recorder watches
+(`shared.webhooks.targets.watched_columns` over every account's mappings: the state, the email
+column and every mapped column), so Dynamics posts exactly the updates that become targets. A
+linked field's change on the linked record (an account's name shown on its contacts) is left
+to the scheduled syncs.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ from shared.clients.dataverse.plugin_registration import (
     NO_TABLE,
     settings_auth_value,
 )
-from shared.dynamics_schema import EMAIL_SUPPRESSION, LIST_CONNECTOR_COLUMNS
+from shared.dynamics_schema import EMAIL_SUPPRESSION
 from shared.errors import BadInputError
-from shared.mappings.model import DataMapping, MappedEntity
-from shared.sync.marketing_lists.values import STATE_COLUMN, email_field, outbound
+from shared.mappings.model import EMAIL_LABEL, DataMapping, MappedEntity
+from shared.webhooks.targets import (
+    DEFAULT_EMAIL_COLUMN,
+    LIST_COLUMNS,
+    REQUEST_RESUBSCRIBE,
+    watched_columns,
+)
 
 ENDPOINT_NAME = "Dynamics Marketing Sync"
 STEP_PREFIX = f"{ENDPOINT_NAME}: "
@@ -38,7 +43,6 @@ KEY_HEADER = "x-functions-key"
 KEY_QUERY = "code"
 
 SUPPRESSION = EMAIL_SUPPRESSION.logical_name
-REQUEST_RESUBSCRIBE = "dms_requestresubscribe"
 SUPPRESSION_IMAGE = ("dms_email", "dms_emailaccountid", REQUEST_RESUBSCRIBE)
 
 
@@ -161,12 +165,21 @@ def _sorted(*groups: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def member_columns(mappings: list[list[DataMapping]], entity: MappedEntity) -> tuple[str, ...]:
-    """The columns whose change may change what a push sends for this entity, over every
-    account's mappings (`mappings`: one list per account)."""
-    columns: set[str] = {STATE_COLUMN, "emailaddress1"}
+    """The columns whose change becomes an event for this entity, over every account's
+    mappings (`mappings`: one list per account)."""
+    if not mappings:
+        return _sorted(watched_columns([], entity))
+    return _sorted(*(watched_columns(account, entity) for account in mappings))
+
+
+def _email_columns(mappings: list[list[DataMapping]], entity: MappedEntity) -> tuple[str, ...]:
+    columns = {DEFAULT_EMAIL_COLUMN}
     for account in mappings:
-        columns.add(email_field(account, entity))
-        columns.update(m.primary_field for m in outbound(account, entity))
+        columns.update(
+            m.primary_field
+            for m in account
+            if m.entity is entity and m.label.upper() == EMAIL_LABEL
+        )
     return _sorted(columns)
 
 
@@ -175,14 +188,12 @@ def planned_steps(mappings: list[list[DataMapping]]) -> list[StepPlan]:
     steps: list[StepPlan] = []
     for entity in MappedEntity:
         columns = member_columns(mappings, entity)
-        email_columns = _sorted(
-            "emailaddress1", *(email_field(account, entity) for account in mappings)
-        )
+        email_columns = _email_columns(mappings, entity)
         steps.append(StepPlan("Update", entity.value, columns, ImagePlan(IMAGE_POST, columns)))
         # A deleted member leaves its lists: the email (gone with the record) comes in the
         # pre-image.
         steps.append(StepPlan("Delete", entity.value, (), ImagePlan(IMAGE_PRE, email_columns)))
-    list_columns = _sorted(LIST_CONNECTOR_COLUMNS, STATE_COLUMN)
+    list_columns = _sorted(LIST_COLUMNS)
     steps.append(StepPlan("Update", "list", list_columns, ImagePlan(IMAGE_POST, list_columns)))
     # List memberships (listcontact_association, ...): these messages have no table filter.
     steps.append(StepPlan("Associate", NO_TABLE))

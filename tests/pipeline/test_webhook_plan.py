@@ -16,7 +16,7 @@ def _map(label: str, entity: MappedEntity, field: str, **more: object) -> DataMa
     return DataMapping(label=label, entity=entity, primary_field=field, **more)  # type: ignore[arg-type]
 
 
-def test_filtering_attributes_are_the_union_of_every_accounts_outbound_columns() -> None:
+def test_filtering_attributes_are_the_union_of_every_accounts_watched_columns() -> None:
     first = [
         _map("EMAIL", MappedEntity.ACCOUNT, "emailaddress2"),  # this account's email column
         _map("NAME", MappedEntity.ACCOUNT, "name"),
@@ -36,7 +36,7 @@ def test_filtering_attributes_are_the_union_of_every_accounts_outbound_columns()
 
     account = plan[("Update", "account")]
     assert account.filtering == (
-        "emailaddress1", "emailaddress2", "name", "statecode", "telephone1"
+        "description", "emailaddress1", "emailaddress2", "name", "statecode", "telephone1"
     )  # fmt: skip
     assert account.image is not None and account.image.alias == "PostImage"
     # A linked field is watched through its lookup column on the record that holds it.

@@ -69,7 +69,7 @@ def rt(
         DataMapping(label="EMAIL", entity=MappedEntity.CONTACT, primary_field="emailaddress1"),
         DataMapping(label="FIRSTNAME", entity=MappedEntity.CONTACT, primary_field="firstname"),
         DataMapping(label="CITY", entity=MappedEntity.LEAD, primary_field="address1_city"),
-        # Written to Dynamics only: its changes in Dynamics need no event.
+        # Written to Dynamics: watched all the same (the recorder's watched_columns).
         DataMapping(
             label="SCORE",
             entity=MappedEntity.CONTACT,
@@ -138,9 +138,9 @@ def test_register_then_nothing_to_change(rt: Runtime, dataverse_sandbox: Dataver
     for row in registered.values():
         assert (row["mode"], row["stage"], row["statecode"]) == (1, 40, 0)
         assert row["_eventhandler_value"] == endpoint_id and row["asyncautodelete"] is True
-    # Outbound mapped columns, the email column and the state: not the ToDynamics one.
+    # The mapped columns, the email column and the state (the recorder's watched columns).
     contact = registered[("Update", "contact")]
-    assert contact["filteringattributes"] == "emailaddress1,firstname,statecode"
+    assert contact["filteringattributes"] == "description,emailaddress1,firstname,statecode"
     assert registered[("Update", "lead")]["filteringattributes"] == (
         "address1_city,emailaddress1,statecode"
     )
@@ -153,7 +153,7 @@ def test_register_then_nothing_to_change(rt: Runtime, dataverse_sandbox: Dataver
     assert registered[("Delete", "contact")]["filteringattributes"] is None
     (post,) = images(dataverse_sandbox, contact["sdkmessageprocessingstepid"])
     assert (post["imagetype"], post["entityalias"], post["attributes"]) == (
-        1, "PostImage", "emailaddress1,firstname,statecode"
+        1, "PostImage", "description,emailaddress1,firstname,statecode"
     )  # fmt: skip
 
     who = rt.dataverse().plugin_registration.who_am_i()
@@ -193,7 +193,7 @@ def test_a_new_mapping_updates_the_filtering_attributes_and_strays_are_put_right
     assert code == 0, out
     assert (
         "updated filtering attributes of step Update of contact: "
-        "emailaddress1,firstname,jobtitle,statecode" in out
+        "description,emailaddress1,firstname,jobtitle,statecode" in out
     )
     assert "updated PostImage of step Update of contact" in out
     assert "enabled step Update of lead" in out
@@ -202,7 +202,9 @@ def test_a_new_mapping_updates_the_filtering_attributes_and_strays_are_put_right
     assert ("Update", "task") not in registered
     assert dataverse_sandbox.state.row("sdkmessageprocessingstep", by_hand) is None
     contact = registered[("Update", "contact")]
-    assert contact["filteringattributes"] == "emailaddress1,firstname,jobtitle,statecode"
+    assert contact["filteringattributes"] == (
+        "description,emailaddress1,firstname,jobtitle,statecode"
+    )
     assert registered[("Update", "lead")]["statecode"] == 0
     assert "Nothing to change" in invoke("webhooks", "register", "--url", URL)[1]
 
@@ -290,7 +292,7 @@ def test_list_then_remove(rt: Runtime, dataverse_sandbox: DataverseSandbox) -> N
     assert code == 0, out
     assert "WebhookRegistrations" in out and "WebhookKey" in out
     line = next(li for li in out.splitlines() if "Update" in li and "contact" in li)
-    assert "emailaddress1,firstname,statecode" in line and "Enabled" in line
+    assert "description,emailaddress1,firstname,statecode" in line and "Enabled" in line
 
     code, out = invoke("webhooks", "remove")
     assert code == 0, out
