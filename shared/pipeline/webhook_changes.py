@@ -14,6 +14,7 @@ from typing import Any
 from shared.clients.dataverse.plugin_registration import (
     MESSAGE_FORMAT_JSON,
     MODE_ASYNC,
+    NO_TABLE,
     STAGE_POST_OPERATION,
     STATE_ENABLED,
     PluginRegistration,
@@ -93,6 +94,9 @@ class Differ:
             for table, filter_id in self.api.message_filters(messages[message], tables).items():
                 filters[(message, table)] = filter_id
         for step in plan:
+            if step.table == NO_TABLE:
+                # Associate / Disassociate: a step may also be registered without a filter.
+                filters.setdefault((step.message, step.table), "")
             if (step.message, step.table) not in filters:
                 raise WebhookRegistrationError(
                     f"the org cannot register {step.message} of {step.table} (no such table "
@@ -122,12 +126,14 @@ class Differ:
         return changes
 
     def _create(self, step: StepPlan, message_id: str, filter_id: str) -> Change:
+        """`filter_id` "": a step without a table filter."""
+
         def run() -> None:
             step_id = self.api.create_step(
                 name=step.name,
                 description=f"{step.what}: posts the change to {ENDPOINT_NAME}.",
                 message_id=message_id,
-                filter_id=filter_id,
+                filter_id=filter_id or None,
                 endpoint_id=self.endpoint_id,
                 filtering_attributes=step.filtering,
             )

@@ -344,3 +344,25 @@ def test_errors_are_one_line_saying_what_to_do(
         assert "System Customizer" in line
     finally:
         install_runtime(None)
+
+
+def test_relationship_steps_need_no_table_filter(
+    rt: Runtime, dataverse_sandbox: DataverseSandbox
+) -> None:
+    # An org whose Associate / Disassociate have no `none` filter: the steps go without one.
+    for message in ("Associate", "Disassociate"):
+        dataverse_sandbox.state.delete("sdkmessagefilter", filter_id(message, "none"))
+
+    code, out = invoke("webhooks", "register", "--url", URL)
+    assert code == 0, out
+    state = dataverse_sandbox.state
+    rows = [state.row("sdkmessageprocessingstep", i)
+            for i in state.tables["sdkmessageprocessingstep"].rows]  # fmt: skip
+    unfiltered = [r for r in rows if r and r["_sdkmessagefilterid_value"] is None]
+    assert sorted(str(r["name"]) for r in unfiltered) == [
+        "Dynamics Marketing Sync: Associate",
+        "Dynamics Marketing Sync: Disassociate",
+    ]
+    assert "Nothing to change" in invoke("webhooks", "register", "--url", URL)[1]
+    code, listed = invoke("webhooks", "list")
+    assert code == 0 and "Associate" in listed

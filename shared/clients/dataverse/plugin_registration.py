@@ -260,12 +260,12 @@ class PluginRegistration:
         name: str,
         description: str,
         message_id: str,
-        filter_id: str,
+        filter_id: str | None,
         endpoint_id: str,
         filtering_attributes: Iterable[str] = (),
     ) -> str:
         """An asynchronous post-operation step (the only stage async steps may use) whose
-        system jobs are deleted once they succeed."""
+        system jobs are deleted once they succeed; `filter_id` None: no table filter."""
         body: dict[str, Any] = {
             "name": name,
             "description": description,
@@ -275,9 +275,10 @@ class PluginRegistration:
             "supporteddeployment": DEPLOYMENT_SERVER,
             "asyncautodelete": True,
             "sdkmessageid@odata.bind": f"/{MESSAGES}({check_guid(message_id)})",
-            "sdkmessagefilterid@odata.bind": f"/{FILTERS}({check_guid(filter_id)})",
             "eventhandler_serviceendpoint@odata.bind": f"/{ENDPOINTS}({check_guid(endpoint_id)})",
         }
+        if filter_id is not None:
+            body["sdkmessagefilterid@odata.bind"] = f"/{FILTERS}({check_guid(filter_id)})"
         attributes = list(filtering_attributes)
         if attributes:
             body["filteringattributes"] = column_list(attributes)
