@@ -12,6 +12,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── AuthenticationError      the platform, Dataverse or Storage refused the credentials
 │   ├── OutcomeUnknown           a write not safe to resend lost its answer
 │   ├── ProvisioningError        the org cannot take the connector's tables (provisioning.py)
+│   ├── WebhookRegistrationError the org cannot take the webhook's steps (webhook_changes.py)
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
