@@ -17,7 +17,7 @@ def _bindings() -> dict[str, dict[str, Any]]:
 
 
 def test_every_blueprint_function_is_registered() -> None:
-    assert set(_bindings()) == {"scheduler_tick", "sync_worker", "audit_purge"}
+    assert set(_bindings()) == {"scheduler_tick", "sync_worker", "audit_purge", "dynamics_webhook"}
 
 
 def test_scheduler_runs_every_minute_and_purge_daily() -> None:
@@ -35,6 +35,14 @@ def test_worker_binds_to_service_bus_by_setting_names() -> None:
     # Setting names, not values: identity (`__fullyQualifiedNamespace`) or a connection string.
     assert worker["connection"] == "ServiceBusConnection"
     assert worker["queueName"] == "%SYNC_QUEUE_NAME%"
+
+
+def test_webhook_is_an_http_trigger_taking_posts_with_a_function_key() -> None:
+    webhook = _bindings()["dynamics_webhook"]
+    assert webhook["type"] == "httpTrigger"
+    assert webhook["route"] == "dynamics/webhook"
+    assert webhook["methods"] == ["POST"]
+    assert webhook["authLevel"] == "FUNCTION"
 
 
 def test_local_settings_example_names_the_same_settings() -> None:
