@@ -201,12 +201,15 @@ def mappings_add(
 
 
 @app.command("host")
-def host() -> None:
-    """Run the local Functions host (timers and the queue worker) until Ctrl+C."""
+def host(
+    http_port: Annotated[int, typer.Option(help="Port of the HTTP functions (Core Tools' 7071); "
+                                           "0 picks a free one.", min=0, max=65535)] = 7071,
+) -> None:  # fmt: skip
+    """Run the local Functions host (timers, the queue worker, HTTP functions) until Ctrl+C."""
     from shared.localhost.run import run_host
 
     load_local_settings()
-    run_host(console)
+    run_host(console, http_port=http_port)
 
 
 @app.command("demo")

@@ -1,5 +1,6 @@
-"""Run timer and queue-triggered functions locally: timers on their NCRONTAB schedules, the
-Service Bus trigger fed from the Azure Storage Queue (Azurite) of the same name.
+"""Run the functions locally: timers on their NCRONTAB schedules, the Service Bus trigger fed
+from the Azure Storage Queue (Azurite) of the same name, HTTP triggers at `base_url/api/<route>`
+(shared/localhost/http_server.py; function keys are not checked, as in Core Tools).
 
 Delivery follows the broker's rules: a message is deleted only after the function returns;
 if the function raises, it reappears after the visibility timeout; after `max_deliveries` it
@@ -22,6 +23,7 @@ from croniter import croniter
 from shared.clock import utc_now
 from shared.errors import InvalidMessage
 from shared.localhost.bindings import IndexedFunction, index, resolve
+from shared.localhost.http_server import HttpServer, asgi_app, http_routes
 from shared.messaging.storage_queue import StorageQueueAdapter
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,12 @@ class LocalHost:
         max_deliveries: int = 5,
         poll_seconds: float = 1.0,
         workers: int = 2,
+        http_port: int = 0,
     ) -> None:
         self.functions = index(app)
+        self.http_port = http_port  # 0: a free port, chosen when the HTTP server starts
+        self.http_routes = http_routes(self.functions)
+        self._http: HttpServer | None = None
         self.visibility = visibility
         self.max_deliveries = max_deliveries
         self.poll_seconds = poll_seconds
@@ -76,7 +82,7 @@ class LocalHost:
             elif kind == "serviceBusTrigger":
                 queue = queue_factory(resolve(function.trigger["queueName"], app_settings))
                 self.queues.append((function, queue))
-            else:
+            elif kind != "httpTrigger":  # HTTP triggers: served by serve_http()
                 log.warning("Local host skips %s: %s is not supported", function.name, kind)
 
     # One-shot operations (tests and the demo drive the host with these).
@@ -134,8 +140,23 @@ class LocalHost:
         queue.complete(delivery)
         self.stats.messages_done += 1
 
+    def serve_http(self) -> str:
+        """Start serving the HTTP-triggered functions (once); returns `base_url`."""
+        if self._http is None:
+            self._http = HttpServer(asgi_app(self.http_routes), self.http_port)
+        return self._http.base_url
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`; the functions are under `/api/<route>`."""
+        if self._http is None:
+            raise RuntimeError("the local host serves HTTP once started (or serve_http())")
+        return self._http.base_url
+
     # Long-running mode.
     def start(self, *, fire_timers_now: bool = False) -> None:
+        if self.http_routes:
+            self.serve_http()
         if fire_timers_now:
             for timer in self.timers:
                 self._safe_fire(timer)
@@ -145,6 +166,9 @@ class LocalHost:
 
     def stop(self) -> None:
         self._stop.set()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
         for thread in self._threads:
             thread.join(timeout=30)
 

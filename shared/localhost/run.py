@@ -45,12 +45,27 @@ def build_host(runtime: Runtime, **options: Any) -> LocalHost:
     return LocalHost(load_function_app(), queue_factory, app_settings=app_settings, **options)
 
 
-def run_host(console: Console) -> None:
+def run_host(console: Console, *, http_port: int = 0) -> None:
     runtime = get_runtime()
-    host = build_host(runtime)
+    host = build_host(runtime, http_port=http_port)
     names = ", ".join(f.name for f in host.functions)
+    try:
+        host.start()
+    except OSError as error:
+        host.stop()
+        raise ConfigurationError(
+            f"The local host cannot serve HTTP on port {http_port} ({error.strerror}): "
+            "pass --http-port 0 for a free port, or another port."
+        ) from error
     console.print(f"Local host running {names}. Press Ctrl+C to stop.")
-    host.start()
+    for route in host.http_routes:
+        methods = ", ".join(sorted(route.methods)) or "any method"
+        console.print(f"  {route.function.name}: {methods} {host.base_url}/api/{route.template}")
+    if any(r.function.name == "dynamics_webhook" for r in host.http_routes):
+        console.print(
+            "  Dataverse posts webhooks there with ?code=<DYNAMICS_WEBHOOK_KEY> "
+            "(function keys are not checked locally; the webhook checks its own)."
+        )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
