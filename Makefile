@@ -52,3 +52,7 @@ bench-suppressions: install  ## SuppressionLists at 10,000 and 100,000 suppressi
 .PHONY: bench-scheduler
 bench-scheduler: install  ## scheduler tick at 1,000 and 10,000 accounts: bench/results/scheduler.md
 	$(BIN)/python -m bench.scheduler $(BENCH_ARGS)
+
+.PHONY: fuzz-webhooks
+fuzz-webhooks: install  ## 10,000 generated webhook posts through the endpoint (~1 min): bench/results/webhook_fuzz.md
+	$(BIN)/python -m bench.webhook_fuzz $(BENCH_ARGS)

@@ -110,7 +110,7 @@ def _event(context: _Context, headers: Mapping[str, str], size_exceeded: bool) -
         changed = attributes(target, "InputParameters.Target")
         # The version as sent (not converted), so a redelivery hashes to the same key.
         version = _text(target.get("RowVersion")) or _text(_raw(target, "modifiedon"))
-    elif message == "Delete" and target is not None:
+    elif message == "Delete" and "Target" in inputs:
         reference_id(target, "InputParameters.Target")
         version = _text(target.get("RowVersion")) if isinstance(target, dict) else ""
     elif message in _RELATIONSHIP_MESSAGES and not size_exceeded:

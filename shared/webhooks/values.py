@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, JsonValue
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, JsonValue
 
 # `/Date(1506409448000-0700)/`: milliseconds since 1970-01-01 UTC, then optionally the sender's
 # UTC offset. The offset only says which zone the sender was in: it does NOT shift the instant.
@@ -38,6 +38,9 @@ def _instant(value: object) -> object:
         if instant is None:
             raise ValueError(r"is not a WCF date like /Date(1506409448000-0700)/")
         return instant
+    if not isinstance(value, str | datetime):
+        # Not a number either: pydantic would read one as a Unix time, Dataverse never sends it.
+        raise ValueError(r"should be a WCF date like /Date(1506409448000-0700)/")
     return value  # ISO 8601 text or a datetime: pydantic's own rules (an offset is required)
 
 
@@ -50,7 +53,7 @@ def _guid(value: str) -> str:
 # A GUID as Dataverse sends it, lower-cased (Dataverse is case-insensitive about them).
 Guid = Annotated[str, AfterValidator(_guid)]
 # A date as a WCF date string (or ISO 8601 with an offset).
-WcfDate = Annotated[datetime, BeforeValidator(_instant)]
+WcfDate = Annotated[AwareDatetime, BeforeValidator(_instant)]
 
 
 def is_guid(value: object) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,13 @@ CONTACT_ID = "6d81597f-0f9f-e711-8122-000d3aa2331c"
 LIST_ID = "0f3a6c1e-5b7d-4c2a-9e8f-1a2b3c4d5e6f"
 USER_ID = "75c2dd85-e89e-e711-8122-000d3aa2331c"
 CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts"
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def is_guid_text(text: str) -> bool:
+    return _GUID.fullmatch(text) is not None
 
 
 def sample() -> dict[str, Any]:

@@ -136,6 +136,8 @@ def _target_column(name: str, value: Any) -> bytes:
         (_with(OrganizationId="not-a-guid"), "OrganizationId: Value error, is not a GUID"),
         (_with(OperationCreatedOn="/Date(abc)/"), "OperationCreatedOn: Value error, is not a WCF"),
         (_with(OperationCreatedOn="/Date(999999999999999)/"), "OperationCreatedOn"),
+        (_with(OperationCreatedOn=1506409448000), "OperationCreatedOn: Value error, should be"),
+        (_with(OperationCreatedOn="2017-09-26T07:04:08"), "OperationCreatedOn: Input should have"),
         (_with(Depth="deep"), "Depth: Input should be a valid integer"),
         (_with(InputParameters={"Target": 1}), "InputParameters: Input should be a valid list"),
         (_with(InputParameters=[{"value": 1}]), "InputParameters.0 should be an object with"),
