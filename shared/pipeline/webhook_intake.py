@@ -133,7 +133,7 @@ def _receive(
         return _problem(HTTPStatus.FORBIDDEN, detail), None, None
     outcome = record(rt, event, registration)
     body = {"status": outcome.value, "event": event.key}
-    return WebhookAnswer(HTTPStatus.ACCEPTED, body), event, outcome
+    return WebhookAnswer(int(HTTPStatus.ACCEPTED), body), event, outcome
 
 
 def _problem(
