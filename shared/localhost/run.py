@@ -60,11 +60,13 @@ def run_host(console: Console, *, http_port: int = 0) -> None:
     console.print(f"Local host running {names}. Press Ctrl+C to stop.")
     for route in host.http_routes:
         methods = ", ".join(sorted(route.methods)) or "any method"
-        console.print(f"  {route.function.name}: {methods} {host.base_url}/api/{route.template}")
+        url = f"{host.base_url}/api/{route.template}"
+        console.print(f"  {route.function.name}: {methods} {url}", soft_wrap=True)
     if any(r.function.name == "dynamics_webhook" for r in host.http_routes):
         console.print(
             "  Dataverse posts webhooks there with ?code=<DYNAMICS_WEBHOOK_KEY> "
-            "(function keys are not checked locally; the webhook checks its own)."
+            "(function keys are not checked locally; the webhook checks its own).",
+            soft_wrap=True,
         )
     try:
         threading.Event().wait()
