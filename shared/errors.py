@@ -19,6 +19,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │       └── ImportFailedError    a contact import ended in a failure status (same module)
 ├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
+│   ├── InvalidWebhook           a webhook body that is not a RemoteExecutionContext (webhooks/)
 │   ├── ScheduleError            a schedule or sync window the product refuses (scheduling/)
 │   ├── MappingError             a data mapping the product refuses (mappings/model.py)
 │   ├── NotAvailable             a sync type the account's platform lacks (engine/registry.py)
