@@ -96,6 +96,10 @@ def _list(event: ChangeEvent) -> list[Target]:
 
 
 def _membership(event: ChangeEvent) -> list[Target]:
+    if event.size_exceeded and not event.relationship:
+        # Over 256 KB (thousands of members at once) Dataverse drops the relationship and the
+        # records: every list of the account is compared with its snapshot.
+        return [Target(SyncType.MARKETING_LISTS_DATA_OUT, TargetKind.ALL)]
     if event.relationship.lower() not in MEMBERSHIP_RELATIONSHIPS:
         return []
     if event.entity == LIST_TABLE:

@@ -90,6 +90,11 @@ def test_membership_changes_target_the_list_from_either_side() -> None:
     assert targets_of(from_member, frozenset()) == expected
 
 
+def test_an_oversized_membership_change_targets_every_list() -> None:
+    event = _event("Associate", "none", "00000000-0000-0000-0000-000000000000", size_exceeded=True)
+    assert targets_of(event, frozenset()) == [Target(OUT, TargetKind.ALL)]
+
+
 def test_other_relationships_target_nothing() -> None:
     event = _event(
         "Associate", "contact", relationship="contactleads_association",
