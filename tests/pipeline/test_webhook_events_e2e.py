@@ -345,3 +345,17 @@ def test_a_webhook_run_killed_at_a_checkpoint_ends_like_an_unkilled_one(
     [detail] = world.rt.audit.details("acme", run.row_key)
     assert (detail.counts.updated, detail.counts.created, detail.counts.failed) == (20, 0, 0)
     assert world.rt.webhook_targets.pending_pairs() == {}
+
+
+def test_a_webhook_run_is_the_two_way_run_with_its_data_in_first(world: WebhookWorld) -> None:
+    world.rt.registry = catalogue()  # the product's MarketingListsDataOut schedule: two-way
+    member = world.members("Newsletter")[0]
+
+    world.edit_contact(member["contactid"], jobtitle="Both ways")
+    world.process()
+
+    assert world.book("Newsletter")[member["emailaddress1"]]["JOBROLE"] == "Both ways"
+    [run] = _webhook_runs(world)
+    assert run.status is AuditStatus.COMPLETED, run.message
+    data_in = world.rt.audit.recent("acme", sync_type=SyncType.MARKETING_LISTS_DATA_IN, limit=1)
+    assert [(r.trigger, r.run_id) for r in data_in] == [("Webhook", run.run_id)]
