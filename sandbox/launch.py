@@ -77,6 +77,7 @@ class Sandboxes:
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
+        self.dataverse.webhooks.stop()
         if self._tls_dir is not None:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
@@ -124,6 +125,8 @@ def start_sandboxes(*, seed: int = 0, tls_dir: Path | None = None) -> Sandboxes:
         raise
     dataverse_server, discovery_server, regional_server = servers
     dotdigital.api_endpoint = regional_server.url + "/"
+    # x-ms-dynamics-organization: the org's host name, as the product's DATAVERSE_URL has it.
+    dataverse.webhooks.organization_host = dataverse_server.host
     return Sandboxes(
         dataverse_url=dataverse_server.url,
         dotdigital_url=discovery_server.url,

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.azurite",
     "tests.fixtures.sandboxes",
     "tests.fixtures.runtime",
+    "tests.fixtures.webhook_receiver",
 ]

@@ -454,13 +454,23 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         body = b"" if answer.status in (204, 304) else answer.body
         return Response(body, status_code=answer.status, headers=headers)
 
+    def caller_user_id(request: Request) -> str:
+        """The application user of the token's app: the UserId webhooks report."""
+        header = request.headers.get("authorization", "")
+        issued = state.valid_token(header[7:].strip(), _base_url(request))
+        return who_am_i_ids(state, issued.client_id if issued is not None else "")["UserId"]
+
     async def web_api(request: Request) -> Response:
         denied = authorize(request)
         if denied is not None:
             return denied
         call = api_request(request, await request.body())
+        user_id = caller_user_id(request)
         with state.lock:
-            answer = api.handle(call)
+            try:
+                answer = api.handle(call)
+            finally:  # one request, one CorrelationId for the webhooks of its changes
+                state.webhooks.commit(user_id)
         return starlette_response(answer)
 
     async def batch(request: Request) -> Response:
@@ -468,8 +478,13 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         if denied is not None:
             return denied
         call = api_request(request, await request.body())
+        user_id = caller_user_id(request)
         with state.lock:
-            answer = batches.run(call)
+            try:
+                # Each top-level part and each change set is one operation for the webhooks.
+                answer = batches.run(call, after_unit=lambda: state.webhooks.commit(user_id))
+            finally:
+                state.webhooks.commit(user_id)
         return starlette_response(answer)
 
     routes: list[BaseRoute] = [

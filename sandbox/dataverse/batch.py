@@ -208,7 +208,9 @@ class BatchRunner:
             return error_response(error, self.new_id())
         return self.handle(request)
 
-    def run(self, outer: ApiRequest) -> ApiResponse:
+    def run(self, outer: ApiRequest, after_unit: Callable[[], object] | None = None) -> ApiResponse:
+        """`after_unit` runs after each top-level part and each change set (committed or
+        rolled back)."""
         content_type = outer.headers.get("content-type", "")
         boundary = boundary_of(content_type)
         if not content_type.lower().startswith("multipart/mixed") or boundary is None:
@@ -241,6 +243,8 @@ class BatchRunner:
             else:
                 text, ok = self._run_change_set(outer, part, inner)
                 encoded.append(text)
+            if after_unit is not None:
+                after_unit()
             if not ok:
                 failed = True
                 if not continue_on_error:

@@ -22,12 +22,13 @@ Seeding and switches (all reset by `reset()`):
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ from sandbox.dataverse.schema import TableDef, activity_table, standard_tables
 from sandbox.dataverse.seed import ENTITIES
 from sandbox.dataverse.solutions import seed_solutions, solution_tables
 from sandbox.dataverse.store import Membership, Table
+from sandbox.dataverse.webhooks import CRM_USER_ID, Webhooks
 from sandbox.faults import Faults, RateWindow
 
 DEMO_TENANT_ID = "00000000-0000-4000-8000-0000000000d0"
@@ -225,6 +227,7 @@ class DataverseState:
         self.clock: Clock = clock
         self.counters = Counters()
         self.faults = Faults(seed)
+        self.webhooks = Webhooks(self)  # before reset(): seeding writes rows
         self.reset()
 
     def reset(
@@ -255,6 +258,7 @@ class DataverseState:
             self.rng = random.Random(self.seed)
             self.faults.reset(self.seed)
             self.counters.reset()
+            self.webhooks.reset()
             # Rows and change tracking.
             definitions = {**standard_tables(), **solution_tables(), **registration_tables()}
             if connector_solution:
@@ -338,6 +342,15 @@ class DataverseState:
             for token in live:
                 token.revoked = True
             return len(live)
+
+    @property
+    def organization_id(self) -> str:
+        """The org's id, as WhoAmI and webhooks report it (name-based, stable per tenant)."""
+        return deterministic_id(self.tenant_id, "organization")
+
+    @property
+    def business_unit_id(self) -> str:
+        return deterministic_id(self.tenant_id, "businessunit")
 
     def trace_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -472,12 +485,13 @@ class DataverseState:
             )
 
     def insert(self, logical_name: str, values: Mapping[str, Any]) -> str:
-        """Create a row as the Web API would (validation, defaults, new version); its id."""
-        with self._lock:
+        """Create a row as the Web API would (validation, defaults, new version); its id.
+        Edits through the state are a CRM user's (`CRM_USER_ID`) and post webhooks."""
+        with self._lock, self._as_crm_user():
             return Records(self).create(self.tables[logical_name], values).id
 
     def update(self, logical_name: str, row_id: str, values: Mapping[str, Any]) -> None:
-        with self._lock:
+        with self._lock, self._as_crm_user():
             table = self.tables[logical_name]
             row = table.get(row_id)
             if row is None:
@@ -485,7 +499,7 @@ class DataverseState:
             Records(self).update(table, row, values)
 
     def delete(self, logical_name: str, row_id: str) -> None:
-        with self._lock:
+        with self._lock, self._as_crm_user():
             table = self.tables[logical_name]
             row = table.get(row_id)
             if row is None:
@@ -507,7 +521,7 @@ class DataverseState:
             return self.membership.member_ids(list_id.lower())
 
     def add_list_member(self, list_id: str, member_id: str) -> str:
-        with self._lock:
+        with self._lock, self._as_crm_user():
             list_row = self.tables["list"].get(list_id)
             if list_row is None:
                 raise KeyError(f"list({list_id})")
@@ -515,6 +529,25 @@ class DataverseState:
                 return Records(self).add_member(list_row, member_id)[0]
             except ODataError as error:
                 raise ValueError(error.message) from None
+
+    def remove_list_member(self, list_id: str, member_id: str) -> bool:
+        """Take a member off a static list; False if it was not on it."""
+        with self._lock, self._as_crm_user():
+            list_row = self.tables["list"].get(list_id)
+            if list_row is None:
+                raise KeyError(f"list({list_id})")
+            return Records(self).remove_member(list_row, member_id)
+
+    @contextlib.contextmanager
+    def _as_crm_user(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.webhooks.commit(CRM_USER_ID)
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
+        """True once every webhook post queued so far has been made (see webhooks.py)."""
+        return self.webhooks.wait(timeout)
 
     def expire_change_tokens(self) -> None:
         """Every delta link issued so far is answered as expired; new ones work."""
