@@ -515,3 +515,50 @@ def test_stopping_ends_the_delivery_thread() -> None:
     state.webhooks.stop()
 
     assert not thread.is_alive()
+
+
+def test_bulk_messages_post_one_change_per_row_and_nothing_when_refused(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client, webhook_receiver: Receiver
+) -> None:
+    state = dataverse_sandbox.state
+    first, second = new_contact(state), new_contact(state, emailaddress1="bo@x.test")
+    for message in ("Create", "Update", "Delete"):
+        register_step(state, webhook_receiver.url, message, "contact")
+    typed = {"@odata.type": "Microsoft.Dynamics.CRM.contact"}
+
+    updated = dataverse_api.post(
+        "contacts/Microsoft.Dynamics.CRM.UpdateMultiple",
+        json={
+            "Targets": [
+                typed | {"contactid": first, "jobtitle": "One"},
+                typed | {"contactid": second, "jobtitle": "Two"},
+            ]
+        },
+    )
+    upserted = dataverse_api.post(
+        "contacts/Microsoft.Dynamics.CRM.UpsertMultiple",
+        json={
+            "Targets": [
+                typed | {"@odata.id": "contacts(emailaddress1='new@x.test')", "lastname": "New"},
+                typed | {"@odata.id": "contacts(emailaddress1='bo@x.test')", "jobtitle": "Три"},
+            ]
+        },
+    )
+    refused = dataverse_api.post(
+        "contacts/Microsoft.Dynamics.CRM.CreateMultiple",
+        json={"Targets": [typed | {"lastname": "Fine"}, typed | {"lastname": "x" * 500}]},
+    )
+    deleted = dataverse_api.delete(f"contacts({first})")
+
+    assert [r.status_code for r in (updated, upserted, refused, deleted)] == [204, 204, 400, 204]
+    contexts = [p.json() for p in delivered(state, webhook_receiver)]
+    assert [(c["MessageName"], c["PrimaryEntityId"]) for c in contexts] == [
+        ("Update", first),
+        ("Update", second),
+        ("Create", contexts[2]["PrimaryEntityId"]),
+        ("Update", second),
+        ("Delete", first),
+    ]
+    assert attributes(parameters(contexts[3])["Target"])["jobtitle"] == "Три"
+    correlations = [c["CorrelationId"] for c in contexts]
+    assert correlations[0] == correlations[1] != correlations[2] == correlations[3]
