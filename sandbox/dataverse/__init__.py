@@ -23,6 +23,7 @@ from sandbox.dataverse.state import (
     AttributeDef,
     DataverseState,
 )
+from sandbox.dataverse.webhooks import CRM_USER_ID
 
 __all__ = [
     "ACTION_TEMPLATE",
@@ -30,6 +31,7 @@ __all__ = [
     "BATCH_TEMPLATE",
     "BULK_TEMPLATE",
     "COLLECTION_TEMPLATE",
+    "CRM_USER_ID",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
     "DEMO_TENANT_ID",

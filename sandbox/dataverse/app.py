@@ -19,7 +19,8 @@ Web API (bearer token from the endpoint above, audience = this server's URL):
                         (CreateMultiple, UpdateMultiple, UpsertMultiple: bulk.py)
     POST/DELETE         /api/data/v9.2/{entity_set}({key})/{navigation}[({related})]/$ref
     an unknown entity set -> 404 "Resource not found for the segment ..."
-Every Web API request counts toward the concurrent-request limit (429 0x80072326).
+Every Web API request counts toward the concurrent-request limit (429 0x80072326). Row and
+list-membership changes post webhooks to the registered steps after the request (webhooks.py).
 
 Errors use the documented shapes: Entra `{"error","error_description","error_codes",...}`
 (AADSTS codes) and Dataverse `{"error":{"code","message"}}`.

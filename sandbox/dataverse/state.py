@@ -18,6 +18,8 @@ Seeding and switches (all reset by `reset()`):
     state.repeat_next_link = True         # a broken service: nextLinks and FetchXML paging
                                           # cookies stop advancing
     state.add_activity_table("new_emailevent")
+    state.wait_for_webhooks(10.0)         # webhook posts for registered steps (webhooks.py);
+    state.webhooks.hold() / .release()    # edits through the state are CRM_USER_ID's
 """
 
 from __future__ import annotations
