@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.dataverse.odata import GUID, ODataError, bad_request, iso, new_guid
 from sandbox.dataverse.schema import EDM_TYPES, Column, TableDef
 from sandbox.dataverse.store import Row, Table, Transaction
-from sandbox.dataverse.webhook_context import Change
+from sandbox.dataverse.webhook_context import Change, membership_change, sent_columns
 
 if TYPE_CHECKING:
     from sandbox.dataverse.state import DataverseState
@@ -58,27 +58,6 @@ def _conversion_error(table: TableDef, value: Any, column: Column) -> ODataError
         f"type '{EDM_TYPES[column.kind]}'.",
         "0x80048d19",
     )
-
-
-def _sent_columns(definition: TableDef, body: Mapping[str, Any]) -> tuple[str, ...]:
-    """The columns a write's body sets, in its order (`x@odata.bind` names its lookup column);
-    a state or status alone brings the other along."""
-    names: list[str] = []
-    for name in body:
-        if name.endswith("@odata.bind"):
-            lookup = definition.lookups.get(name[: -len("@odata.bind")])
-            column = lookup.column if lookup is not None else None
-        elif "@" in name or name == definition.primary_id:
-            column = None
-        else:
-            known = definition.columns.get(name)
-            column = name if known is not None and not known.read_only else None
-        if column is not None and column not in names:
-            names.append(column)
-    for pair in (("statecode", "statuscode"), ("statuscode", "statecode")):
-        if pair[0] in names and pair[1] not in names and pair[1] in definition.columns:
-            names.append(pair[1])
-    return tuple(names)
 
 
 def member_table_of(list_row: Row) -> str:
@@ -323,9 +302,7 @@ class Records:
         self._check_keys(table, values, row_id)
         row = Row(row_id, values, self.state.next_version())
         table.put(row, transaction)
-        self._changed(
-            Change("Create", definition, row_id, row.version, after=dict(values)), transaction
-        )
+        self._changed(Change("Create", definition, row_id, row.version, after=values), transaction)
         return row
 
     def update(
@@ -353,9 +330,9 @@ class Records:
             definition,
             row.id,
             updated.version,
-            before=dict(row.values),
-            after=dict(values),
-            sent=_sent_columns(definition, body),
+            before=row.values,
+            after=values,
+            sent=sent_columns(definition, body),
         )
         self._changed(change, transaction)
         return updated
@@ -385,7 +362,7 @@ class Records:
                 notes.delete(note.id, self.state.next_version(), transaction)
         version = self.state.next_version()
         table.delete(row.id, version, transaction)
-        change = Change("Delete", table.definition, row.id, version, before=dict(row.values))
+        change = Change("Delete", table.definition, row.id, version, before=row.values)
         self._changed(change, transaction)
 
     # Marketing list members -------------------------------------------------------------------
@@ -433,7 +410,10 @@ class Records:
         touched = self.touch(
             lists, current, {"membercount": membership.count(list_row.id)}, transaction
         )
-        self._membership_changed("Associate", touched, member_logical, member_id, transaction)
+        change = membership_change(
+            "Associate", lists.definition, touched, member_logical, member_id
+        )
+        self._changed(change, transaction)
         return listmember_id, True
 
     def remove_member(
@@ -444,9 +424,10 @@ class Records:
         if removed:
             current = self.table("list").get(list_row.id) or list_row
             member_logical = member_table_of(current)
-            self._membership_changed(
-                "Disassociate", current, member_logical, member_id, transaction
+            change = membership_change(
+                "Disassociate", self.table("list").definition, current, member_logical, member_id
             )
+            self._changed(change, transaction)
         return removed
 
     # Webhooks ---------------------------------------------------------------------------------
@@ -455,24 +436,6 @@ class Records:
         """Every row and membership change reaches the webhooks from here (a rolled back
         transaction takes it back)."""
         self.state.webhooks.capture(change, transaction)
-
-    def _membership_changed(
-        self,
-        message: str,
-        list_row: Row,
-        member_logical: str,
-        member_id: str,
-        transaction: Transaction | None,
-    ) -> None:
-        change = Change(
-            message,
-            self.table("list").definition,
-            list_row.id,
-            list_row.version,
-            relationship=f"list{member_logical}_association",
-            related=((member_logical, member_id),),
-        )
-        self._changed(change, transaction)
 
     def _drop_member(
         self, list_id: str, member_id: str, transaction: Transaction | None, *, update_list: bool

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.dataverse.schema import TableDef
+from sandbox.dataverse.store import Row
 
 CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts"
 MAX_PAYLOAD_BYTES = 256 * 1024  # "When the size of the entire HTTP payload exceeds 256KB"
@@ -40,7 +41,8 @@ SIZE_EXCEEDED_REMOVES = ("ParentContext", "InputParameters", "PreEntityImages", 
 
 @dataclass(frozen=True)
 class Change:
-    """One row or membership change, captured when it was written (values are copies)."""
+    """One row or membership change, captured when it was written. The value dicts are the
+    rows' own: a write replaces a row's dict, never edits it, so they stay as written."""
 
     message: str  # Create / Update / Delete / Associate / Disassociate
     definition: TableDef  # the row's table (Associate / Disassociate: list)
@@ -59,6 +61,41 @@ class Change:
     def target_columns(self) -> list[str]:
         """The Target's attribute names (what filtering attributes are compared with)."""
         return [name for name, _ in _target_attributes(self, "")]
+
+
+def sent_columns(definition: TableDef, body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The columns a write's body sets, in its order (`x@odata.bind` names its lookup column);
+    a state or status alone brings the other along."""
+    names: list[str] = []
+    for name in body:
+        if name.endswith("@odata.bind"):
+            lookup = definition.lookups.get(name[: -len("@odata.bind")])
+            column = lookup.column if lookup is not None else None
+        elif "@" in name or name == definition.primary_id:
+            column = None
+        else:
+            known = definition.columns.get(name)
+            column = name if known is not None and not known.read_only else None
+        if column is not None and column not in names:
+            names.append(column)
+    for pair in (("statecode", "statuscode"), ("statuscode", "statecode")):
+        if pair[0] in names and pair[1] not in names and pair[1] in definition.columns:
+            names.append(pair[1])
+    return tuple(names)
+
+
+def membership_change(
+    message: str, lists: TableDef, list_row: Row, member_logical: str, member_id: str
+) -> Change:
+    """Associate / Disassociate of one member of a marketing list (the list is the Target)."""
+    return Change(
+        message,
+        lists,
+        list_row.id,
+        list_row.version,
+        relationship=f"list{member_logical}_association",
+        related=((member_logical, member_id),),
+    )
 
 
 @dataclass(frozen=True)
