@@ -111,7 +111,10 @@ def _settings(authvalue: str) -> list[tuple[str, str]]:
 def _with_query(url: str, pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed URL fails when posted, never in the request that wrote
+        return url + ("&" if "?" in url else "?") + urlencode(pairs)
     query = "&".join(q for q in (parts.query, urlencode(pairs)) if q)
     return urlunsplit(parts._replace(query=query))
 
@@ -317,7 +320,7 @@ class Webhooks:
         try:
             response = client.post(delivery.url, content=delivery.body, headers=delivery.headers)
             return response.status_code
-        except httpx.HTTPError as error:
+        except Exception as error:  # a bad URL too: a failed job, never a dead delivery thread
             return f"{type(error).__name__}: {error}"
 
     def _deliver(self, client: httpx.Client, generation: int, delivery: Delivery) -> None:
