@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandbox.dataverse.metadata_model import who_am_i_ids
 from sandbox.dataverse.plugin_registration import IMAGE_BOTH, IMAGE_POST, IMAGE_PRE
@@ -368,3 +369,49 @@ def test_bulk_messages_post_one_change_per_row_and_nothing_when_refused(
     assert attributes(parameters(contexts[3])["Target"])["jobtitle"] == "Три"
     correlations = [c["CorrelationId"] for c in contexts]
     assert correlations[0] == correlations[1] != correlations[2] == correlations[3]
+
+
+def test_every_kind_of_post_parses_into_the_connectors_change_event(
+    dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client, webhook_receiver: Receiver
+) -> None:
+    # Runs once the endpoint's parser (shared.webhooks.context) is on the branch.
+    context_module = pytest.importorskip("shared.webhooks.context")
+    state = dataverse_sandbox.state
+    list_id = state.insert("list", {"listname": "Newsletter", "createdfromcode": 2})
+    for message, table in [
+        ("Create", "contact"),
+        ("Update", "contact"),
+        ("Delete", "contact"),
+        ("Associate", "list"),
+        ("Disassociate", "list"),
+        ("Update", "list"),
+    ]:
+        register_step(state, webhook_receiver.url, message, table)
+
+    contact_id = new_contact(state)
+    assert dataverse_api.patch(f"contacts({contact_id})", json={"jobtitle": "Poet"}).is_success
+    state.add_list_member(list_id, contact_id)
+    state.remove_list_member(list_id, contact_id)
+    state.update("list", list_id, {"query": "<fetch>" + "x" * 300_000 + "</fetch>"})
+    state.delete("contact", contact_id)
+
+    events = [
+        context_module.parse_event(post.body, post.headers)
+        for post in delivered(state, webhook_receiver)
+    ]
+    app_user = who_am_i_ids(state, dataverse_sandbox.client_id)["UserId"]
+    assert [(e.message, e.entity, e.record_id, e.user_id) for e in events] == [
+        ("Create", "contact", contact_id, CRM_USER_ID),
+        ("Update", "contact", contact_id, app_user),
+        ("Associate", "list", list_id, CRM_USER_ID),
+        ("Disassociate", "list", list_id, CRM_USER_ID),
+        ("Update", "list", list_id, CRM_USER_ID),
+        ("Delete", "contact", contact_id, CRM_USER_ID),
+    ]
+    assert {e.organization_id for e in events} == {state.organization_id}
+    assert {e.organization_domain for e in events} == {"127.0.0.1"}
+    assert events[1].attributes["jobtitle"] == "Poet"
+    assert [(r.logical_name, r.id) for r in events[2].related] == [("contact", contact_id)]
+    assert events[2].relationship == "listcontact_association"
+    assert [e.size_exceeded for e in events] == [False, False, False, False, True, False]
+    assert len({e.key for e in events}) == len(events)
