@@ -156,7 +156,14 @@ def typed_value(definition: TableDef, name: str, value: Any) -> Any:
 
 
 def _pairs(definition: TableDef, values: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    return [{"key": name, "value": typed_value(definition, name, value)} for name, value in values]
+    """The `[{"key","value"}]` list; write-only columns (a service endpoint's `authvalue`) are
+    never posted, as they are never read."""
+    columns = definition.columns
+    return [
+        {"key": name, "value": typed_value(definition, name, value)}
+        for name, value in values
+        if name not in columns or not columns[name].write_only
+    ]
 
 
 def _target_attributes(change: Change, user_id: str) -> list[tuple[str, Any]]:

@@ -415,3 +415,31 @@ def test_every_kind_of_post_parses_into_the_connectors_change_event(
     assert events[2].relationship == "listcontact_association"
     assert [e.size_exceeded for e in events] == [False, False, False, False, True, False]
     assert len({e.key for e in events}) == len(events)
+
+
+def test_a_step_without_a_filter_fires_for_every_table_but_never_posts_a_write_only_column(
+    dataverse_sandbox: DataverseSandbox, webhook_receiver: Receiver
+) -> None:
+    state = dataverse_sandbox.state
+    register_step(
+        state,
+        webhook_receiver.url,
+        "Create",
+        "any",
+        filtered=False,
+        images=(("After", IMAGE_POST, None),),
+    )
+
+    register_step(state, "http://127.0.0.1:9/other", "Update", "contact", authvalue="other-key")
+
+    posts = delivered(state, webhook_receiver)[-2:]  # (the first: the step's own creation)
+    assert [p.json()["PrimaryEntityName"] for p in posts] == [
+        "serviceendpoint",
+        "sdkmessageprocessingstep",
+    ]
+    context = posts[0].json()
+    target = attributes(parameters(context)["Target"])
+    assert target["url"] == "http://127.0.0.1:9/other"
+    assert "authvalue" not in target
+    assert "authvalue" not in attributes(context["PostEntityImages"][0]["value"])
+    assert b"other-key" not in posts[0].body
