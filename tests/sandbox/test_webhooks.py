@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 
 from sandbox.dataverse.metadata_model import who_am_i_ids
 from sandbox.dataverse.plugin_registration import IMAGE_BOTH, IMAGE_POST, IMAGE_PRE
 from sandbox.dataverse.webhooks import CRM_USER_ID
+from shared.webhooks.context import parse_event
 from tests.fixtures.sandboxes import DataverseSandbox
 from tests.fixtures.webhook_receiver import (
     WEBHOOK_KEY,
@@ -374,8 +374,6 @@ def test_bulk_messages_post_one_change_per_row_and_nothing_when_refused(
 def test_every_kind_of_post_parses_into_the_connectors_change_event(
     dataverse_sandbox: DataverseSandbox, dataverse_api: httpx.Client, webhook_receiver: Receiver
 ) -> None:
-    # Runs once the endpoint's parser (shared.webhooks.context) is on the branch.
-    context_module = pytest.importorskip("shared.webhooks.context")
     state = dataverse_sandbox.state
     list_id = state.insert("list", {"listname": "Newsletter", "createdfromcode": 2})
     for message, table in [
@@ -395,10 +393,7 @@ def test_every_kind_of_post_parses_into_the_connectors_change_event(
     state.update("list", list_id, {"query": "<fetch>" + "x" * 300_000 + "</fetch>"})
     state.delete("contact", contact_id)
 
-    events = [
-        context_module.parse_event(post.body, post.headers)
-        for post in delivered(state, webhook_receiver)
-    ]
+    events = [parse_event(post.body, post.headers) for post in delivered(state, webhook_receiver)]
     app_user = who_am_i_ids(state, dataverse_sandbox.client_id)["UserId"]
     assert [(e.message, e.entity, e.record_id, e.user_id) for e in events] == [
         ("Create", "contact", contact_id, CRM_USER_ID),
