@@ -9,25 +9,15 @@ from shared.runtime import Runtime
 from shared.sync_types import SyncType
 from shared.webhooks.event import ChangeEvent
 from shared.webhooks.targets import Target, TargetKind
+from tests.webhooks.events import change_event
 
 OUT = SyncType.MARKETING_LISTS_DATA_OUT
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def _event(record_id: str, when: datetime = T0, version: str = "1") -> ChangeEvent:
-    return ChangeEvent(
-        organization_id="4ef5b371-e89e-e711-8122-000d3aa2331c",
-        organization_domain="contoso.crm.dynamics.com",
-        correlation_id="b374239d-4233-41a9-8b17-a86cb4f737b5",
-        message="Update",
-        entity="contact",
-        record_id=record_id,
-        version=version,
-        operation_created=when,
-        user_id="75c2dd85-e89e-e711-8122-000d3aa2331c",
-        initiating_user_id="75c2dd85-e89e-e711-8122-000d3aa2331c",
-        depth=1,
-        attributes={"jobtitle": "CTO"},
+    return change_event(
+        "Update", "contact", record_id, version=version, when=when, attributes={"jobtitle": "CTO"}
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.mappings.model import DataMapping, MappedEntity, default_mappings
 from shared.sync_types import SyncType
 from shared.webhooks.event import ChangeEvent, EntityRef
 from shared.webhooks.targets import Target, TargetKind, targets_of, watched_columns
+from tests.webhooks.events import change_event
 
 CONTACT = "6d81597f-0f9f-e711-8122-000d3aa2331c"
 LIST = "a1b2c3d4-0000-4000-8000-000000000001"
@@ -16,20 +16,7 @@ OUT = SyncType.MARKETING_LISTS_DATA_OUT
 
 
 def _event(message: str, entity: str, record_id: str = CONTACT, **fields: Any) -> ChangeEvent:
-    return ChangeEvent(
-        organization_id="4ef5b371-e89e-e711-8122-000d3aa2331c",
-        organization_domain="contoso.crm.dynamics.com",
-        correlation_id="b374239d-4233-41a9-8b17-a86cb4f737b5",
-        message=message,
-        entity=entity,
-        record_id=record_id,
-        version="1",
-        operation_created=datetime(2026, 11, 27, tzinfo=UTC),
-        user_id="75c2dd85-e89e-e711-8122-000d3aa2331c",
-        initiating_user_id="75c2dd85-e89e-e711-8122-000d3aa2331c",
-        depth=1,
-        **fields,
-    )
+    return change_event(message, entity, record_id, **fields)
 
 
 WATCHED = watched_columns(
