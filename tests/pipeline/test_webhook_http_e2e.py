@@ -1,10 +1,12 @@
 """A Dataverse post over HTTP, through the local host, the endpoint and the real recorder, to the
 address book: the contact edit arrives; a redelivery and the connector's own write do not start
-anything. Azurite, the local host and both sandboxes."""
+anything; a registered webhook carries a CRM edit over the whole path. Azurite, the local host
+and both sandboxes."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ from pydantic import SecretStr
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.localhost.host import LocalHost
+from shared.pipeline.webhook_registration import register
 from shared.runtime import Runtime
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.data_out import MarketingListsDataOut
@@ -94,3 +97,25 @@ def test_the_connectors_own_write_is_taken_and_ignored(world: WebhookWorld) -> N
     assert (answer.status_code, answer.json()["status"]) == (202, "written by the connector")
     world.process()
     assert [r for r in world.runs() if r.trigger == "Webhook"] == []
+
+
+def test_a_registered_webhook_carries_a_crm_edit_to_the_address_book(
+    world: WebhookWorld,
+) -> None:
+    """The whole path: `webhooks register` against the local host's URL, then a person edits a
+    contact in Dynamics; the sandbox posts it, the endpoint records it, a Webhook run pushes it."""
+    outcome = register(world.rt, f"{world.host.base_url}/api/dynamics/webhook")
+    assert outcome.changes, outcome.summary
+    member, other = world.members("Newsletter")[:2]
+
+    world.dv.state.update("contact", member["contactid"], {"jobtitle": "Edited in Dynamics"})
+    world.dv.state.update("contact", other["contactid"], {"description": "not a synced column"})
+
+    assert world.dv.state.wait_for_webhooks(10.0)
+    posts = world.dv.state.webhooks
+    assert (posts.counts.answered, posts.failures) == (Counter({202: 1}), [])
+    world.process()
+    book = world.book("Newsletter")
+    assert book[member["emailaddress1"]]["JOBROLE"] == "Edited in Dynamics"
+    webhook_runs = [r for r in world.runs() if r.trigger == "Webhook"]
+    assert [r.status for r in webhook_runs] == [AuditStatus.COMPLETED]
