@@ -48,3 +48,26 @@ def seed_demo_people(dataverse: DataverseState, dotdigital: DotdigitalState) -> 
             if person.status != "Subscribed":
                 dotdigital.store.suppress(contact, person.status, dotdigital.now())
     return tuple(ids)
+
+
+DEMO_LIST = "Demo newsletter"
+
+
+def seed_demo_list(dataverse: DataverseState, ids: tuple[str, ...], account_id: str) -> str:
+    """A static marketing list of the demo's contacts, email-activated for `account_id`, so
+    MarketingListsDataOut has an address book to fill and the webhook step something to edit."""
+    list_id = dataverse.insert(
+        "list",
+        {
+            "listname": DEMO_LIST,
+            "type": False,  # static
+            "createdfromcode": 2,  # contacts
+            "dms_emailaccountid": account_id,
+            "dms_emailactivated": True,
+            "dms_membershipaction": 1,
+        },
+    )
+    for person, record_id in zip(PEOPLE, ids, strict=True):
+        if person.table == "contact":
+            dataverse.add_list_member(list_id, record_id)
+    return list_id

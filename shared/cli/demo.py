@@ -19,6 +19,7 @@ from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.azurite import PROJECT_ROOT, start_azurite
 from shared.cli import views
+from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import DEMO_STATE
 from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
 from shared.localhost.run import build_host
@@ -38,6 +39,7 @@ DEMO_TYPES = (
     SyncType.DATA_LABELS,
     SyncType.SUPPRESSION_LISTS,
     SyncType.CONTACT_OPT_IN,
+    SyncType.MARKETING_LISTS_DATA_OUT,
 )
 PASSWORD_SETTING = "DEMO_DOTDIGITAL_PASSWORD"
 WAIT_SECONDS = 180
@@ -100,7 +102,7 @@ def _people_table(dataverse: DataverseState, ids: tuple[str, ...]) -> Table:
 
 
 def run_demo(console: Console, *, keep_running: bool) -> None:
-    from sandbox.demo_people import seed_demo_people
+    from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
 
     console.print("Starting Azurite (data in .local/azurite) and the API sandboxes...")
@@ -108,6 +110,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     azurite = start_azurite(in_memory=False, location=data_dir)
     sandboxes = start_sandboxes()
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
+    seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
     host = None
     rt: Runtime | None = None
     try:
@@ -121,6 +124,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         os.environ.update(
             {
                 PASSWORD_SETTING: sandboxes.credentials.api_password,
+                "DYNAMICS_WEBHOOK_KEY": DEMO_WEBHOOK_KEY,
                 # Short slices and leases so a stopped demo recovers quickly:
                 # lease > budget + HTTP timeout + margin (checked at start).
                 "RUN_TIME_BUDGET_SECONDS": "20",
@@ -142,7 +146,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
             f"Provisioned email account '{ACCOUNT_ID}': {', '.join(DEMO_TYPES)} every 5 "
             "minutes, first run now. Starting the local Functions host..."
         )
-        host = build_host(rt, poll_seconds=0.5)
+        host = build_host(rt, poll_seconds=0.5)  # HTTP on a free port: the webhook's URL
         host.start(fire_timers_now=True)
 
         deadline = time.monotonic() + WAIT_SECONDS
@@ -171,11 +175,25 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         if not _finished(rt, started):
             console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
             raise SystemExit(1)
+        ada = next(i for i, p in enumerate(PEOPLE) if p.table == "contact")
+        if not show_webhook(
+            console,
+            rt,
+            host,
+            (sandboxes.dataverse, sandboxes.dotdigital),
+            account_id=ACCOUNT_ID,
+            contact=(people[ada], PEOPLE[ada].email),
+            book_name=DEMO_LIST,
+        ):
+            console.print("[red]The webhook's change did not reach the address book in time.[/red]")
+            raise SystemExit(1)
         if keep_running:
             console.print(
                 "\nAzurite keeps running, with the local host (timers every minute).\n"
                 "Browse it in Azure Storage Explorer: Connect > Local storage emulator, or this "
                 f"connection string:\n  {azurite.connection_string}\n"
+                f"Dynamics webhooks post to {host.base_url}/api/dynamics/webhook "
+                f"(key: ?code={DEMO_WEBHOOK_KEY}).\n"
                 "In another terminal: .venv/bin/python -m shared audit demo\n"
                 "Press Ctrl+C to stop (the data stays in .local/azurite)."
             )

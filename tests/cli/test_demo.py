@@ -1,4 +1,5 @@
-"""`make demo` end to end, as a newcomer runs it (in its stop-after-the-audit mode)."""
+"""`make demo` end to end, as a newcomer runs it (in its stop-after-the-audit mode): the scheduled
+syncs, their audit, and a contact edit in Dynamics carried to its address book by the webhook."""
 
 from __future__ import annotations
 
@@ -24,4 +25,8 @@ def test_demo_runs_the_scheduled_syncs_and_prints_the_audit(tmp_path: Path) -> N
     assert "Completed With Errors" in out  # the demo's deliberately invalid label
     assert "ERROR_DATAFIELD_INVALID - Failed to sync dataLabel Loyalty Tier! to Dotdigital" in out
     assert "mappable CRM fields stored" in out
+    # The webhook step: registered against the local host, a CRM edit reaches the book.
+    assert "Webhook: Made 13 changes" in out
+    assert "The change reached the address book 'Demo newsletter'" in out
+    assert "FIRSTNAME = 'Augusta Ada'" in out
     assert any(tmp_path.joinpath("azurite").iterdir())  # data persisted where asked
