@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.azurite",
     "tests.fixtures.sandboxes",
     "tests.fixtures.runtime",
+    "tests.fixtures.sync_runtime",
     "tests.fixtures.webhook_receiver",
 ]

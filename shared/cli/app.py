@@ -5,13 +5,14 @@ A failed command prints one line (`Error: ...`) and exits with its error's categ
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from shared.cli import views
+from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
@@ -19,10 +20,10 @@ from shared.cli.preferences import preferences_app
 from shared.cli.webhooks import webhooks_app
 from shared.errors import HANDLING, Category
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection
-from shared.pipeline import admin
 from shared.runtime import Runtime, get_runtime
-from shared.scheduling import Interval, ScheduleSpec, SyncWindow, upcoming
-from shared.scheduling.window_text import parse_clock
+from shared.scheduling import Interval
+from shared.service import audit as audit_service
+from shared.service import labels, mappings, schedules
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
 
@@ -36,7 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineErrors,
 )
-accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Show and set sync schedules.", no_args_is_help=True)
 mappings_app = typer.Typer(help="Data mappings between CRM fields and data labels.",
                            no_args_is_help=True)  # fmt: skip
@@ -64,18 +64,11 @@ def main() -> None:
     """Dynamics Marketing Sync operator CLI."""
 
 
-@accounts_app.command("list")
-def accounts_list() -> None:
-    """List the connected email accounts."""
-    console.print(views.accounts_table(_runtime().accounts.all()))
-
-
 @schedule_app.command("show")
 def schedule_show(account: AccountArg) -> None:
     """Show every sync type's interval, window, status, last and next sync."""
-    rt = _runtime()
-    admin.require_account(rt, account)
-    console.print(views.schedules_table(rt.schedules.for_account(account), f"Schedules: {account}"))
+    found = schedules.show(_runtime(), account)
+    console.print(views.schedules_table(found, f"Schedules: {account}"))
 
 
 @schedule_app.command("set")
@@ -90,13 +83,12 @@ def schedule_set(
     ] = "any",
 ) -> None:  # fmt: skip
     """Set a sync type's interval and sync window."""
-    rt = _runtime()
-    spec = ScheduleSpec(interval=interval, window=SyncWindow.parse(window))
-    record = admin.set_schedule(rt, account, sync_type, spec)
-    console.print(f"{sync_type.value}: {interval.value}, {spec.window.describe()}.")
-    runs = upcoming(spec, after=rt.clock(), count=6)
-    console.print("Next runs (UTC): " + (", ".join(views.when(r) for r in runs) or "manual only"))
-    console.print(f"Status: {record.status.value}")
+    change = schedules.ScheduleChange(interval=interval, window=window)
+    result = schedules.set_schedule(_runtime(), account, sync_type, change)
+    console.print(f"{sync_type.value}: {interval.value}, {result.schedule.window}.")
+    runs = ", ".join(views.when(r) for r in result.upcoming) or "manual only"
+    console.print(f"Next runs (UTC): {runs}")
+    console.print(f"Status: {result.schedule.status.value}")
 
 
 @schedule_app.command("start")
@@ -108,10 +100,9 @@ def schedule_start(
                                            "of the current next sync.")] = None,
 ) -> None:  # fmt: skip
     """Once a day at a specific time: first run on --date, then daily at that time."""
-    rt = _runtime()
-    start_time = parse_clock(at) if at else None
-    record = admin.set_once_a_day_start(rt, account, sync_type, on.date(), start_time)
-    console.print(f"{sync_type.value}: once a day, next sync {views.when(record.next_sync)} UTC.")
+    change = schedules.StartChange(date=on.date(), time=at)
+    result = schedules.set_start(_runtime(), account, sync_type, change)
+    console.print(f"{sync_type.value}: once a day, next sync {views.when(result.next_sync)} UTC.")
 
 
 @app.command("sync-now")
@@ -122,7 +113,7 @@ def sync_now(
                                           "lists what would be written; nothing is.")] = False,
 ) -> None:  # fmt: skip
     """Enqueue a sync at once (does nothing if one is already queued or in progress)."""
-    result = admin.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
+    result = schedules.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
     console.print(result.message, style="green" if result.accepted else "yellow")
     if not result.accepted:  # already queued or running: a conflict with the schedule's state
         raise typer.Exit(code=HANDLING[Category.CONFLICT].exit_code)
@@ -133,18 +124,20 @@ def audit(
     account: AccountArg,
     sync_type: Annotated[SyncType | None, typer.Option(help="Only this sync type.")] = None,
     since: Annotated[datetime | None, typer.Option(help="Only runs started at or after this "
-                                                   "UTC time (default: 30 days ago).")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+                                                   "UTC time, e.g. 2026-11-20T00:00 or "
+                                                   "2026-11-20 (default: 30 days ago).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.", min=1,
+                                       max=audit_service.MAX_PAGE)] = 50,
     details: Annotated[bool, typer.Option(help="Also show each run's detail rows.")] = False,
 ) -> None:  # fmt: skip
     """Show the sync audit of an account, newest first."""
     rt = _runtime()
-    start = since.replace(tzinfo=UTC) if since else rt.clock() - timedelta(days=30)
-    records = rt.audit.recent(account, sync_type=sync_type, since=start, limit=limit)
-    console.print(views.audit_table(records, f"Sync audit: {account}"))
+    query = audit_service.AuditQuery(sync_type=sync_type, since=since, limit=limit)
+    page = audit_service.runs(rt, account, query)
+    console.print(views.audit_table(page.runs, f"Sync audit: {account}"))
     if details:
-        for record in records:
-            rows = rt.audit.details(account, record.row_key)
+        for record in page.runs:
+            rows = audit_service.run(rt, account, record.row_key).details
             if rows:
                 title = f"{record.sync_type} {views.when(record.started)}"
                 console.print(views.details_table(rows, title))
@@ -153,10 +146,8 @@ def audit(
 @labels_app.command("list")
 def labels_list(account: AccountArg) -> None:
     """List the account's email data labels."""
-    rt = _runtime()
-    console.print(
-        views.labels_table(rt.data_labels.for_account(account), f"Data labels: {account}")
-    )
+    found = labels.list_labels(_runtime(), account)
+    console.print(views.labels_table(found, f"Data labels: {account}"))
 
 
 @labels_app.command("add")
@@ -171,15 +162,27 @@ def labels_add(
     """Create a data label; the next DataLabels sync creates it in Dotdigital."""
     label = DataLabel(name=name, type=label_type, default_value=default,
                       description=description, is_private=not public)  # fmt: skip
-    admin.add_label(_runtime(), account, label)
-    console.print(f"Label {name} saved; it is created in Dotdigital at the next DataLabels sync.")
+    saved = labels.add_label(_runtime(), account, label)
+    console.print(
+        f"Label {saved.name} saved; it is created in Dotdigital at the next DataLabels sync."
+    )
+
+
+@labels_app.command("delete")
+def labels_delete(
+    account: AccountArg,
+    name: Annotated[str, typer.Argument(help="Label name (see `labels list`).")],
+) -> None:
+    """Delete a data label from the connector (never from Dotdigital); refused while a mapping
+    uses it."""
+    console.print(labels.delete_label(_runtime(), account, name).message)
 
 
 @mappings_app.command("list")
 def mappings_list(account: AccountArg) -> None:
     """List the account's data mappings."""
-    mappings = _runtime().mappings.for_account(account)
-    console.print(views.mappings_table(mappings, f"Data mappings: {account}"))
+    found = mappings.list_mappings(_runtime(), account)
+    console.print(views.mappings_table(found, f"Data mappings: {account}"))
 
 
 @mappings_app.command("add")
@@ -196,8 +199,18 @@ def mappings_add(
     mapping = DataMapping(label=label, entity=entity, primary_field=field,
                           linked_entity=linked_entity, linked_field=linked_field,
                           direction=direction)  # fmt: skip
-    admin.add_mapping(_runtime(), account, mapping)
-    console.print(f"Saved {mapping.describe}; it applies from the next sync.")
+    saved = mappings.add_mapping(_runtime(), account, mapping)
+    console.print(f"Saved {saved.describe}; it applies from the next sync.")
+
+
+@mappings_app.command("delete")
+def mappings_delete(
+    account: AccountArg,
+    label: Annotated[str, typer.Argument(help="Data label of the mapping.")],
+    entity: Annotated[MappedEntity, typer.Option(help="contact, lead or account.")],
+) -> None:
+    """Delete a data mapping; the next sync no longer applies it."""
+    console.print(mappings.delete_mapping(_runtime(), account, label, entity).message)
 
 
 @app.command("host")

@@ -26,6 +26,7 @@ from shared.localhost.run import build_host
 from shared.pipeline.admin import provision_account
 from shared.runtime import Runtime, install_runtime
 from shared.scheduling import Interval, ScheduleSpec
+from shared.service.schedules import view
 from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
@@ -153,7 +154,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         with Live(console=console, refresh_per_second=4) as live:
             while time.monotonic() < deadline:
                 done = _finished(rt, started)
-                records = [rt.schedules.get(ACCOUNT_ID, st) for st in DEMO_TYPES]
+                records = [view(rt.schedules.get(ACCOUNT_ID, st)) for st in DEMO_TYPES]
                 live.update(
                     Group(
                         views.schedules_table(records, "Demo schedules (live)"),

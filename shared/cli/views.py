@@ -10,9 +10,8 @@ from rich.table import Table
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord
 from shared.mappings.model import DataMapping
+from shared.service.schedules import ScheduleView
 from shared.storage.data_labels_repo import DataLabel
-from shared.storage.schedules_repo import ScheduleRecord
-from shared.sync_types import DISPLAY_NAMES
 
 
 def when(value: datetime | None) -> str:
@@ -29,22 +28,19 @@ def accounts_table(accounts: Iterable[EmailAccount]) -> Table:
     return table
 
 
-def schedules_table(records: Iterable[ScheduleRecord], title: str) -> Table:
+def schedules_table(schedules: Iterable[ScheduleView], title: str) -> Table:
     table = Table("Sync type", "Shown as", "Interval", "Sync window (UTC)", "Status",
                   "Last sync", "Next sync", "Last result", title=title)  # fmt: skip
     invalid = []
-    for r in records:
-        if r.problems:  # a hand-edited row: show what is stored and why it cannot be used
-            invalid.append(r.invalid_reason)
-            table.add_row(r.sync_type.value, DISPLAY_NAMES.get(r.sync_type, ""),
-                          "INVALID", "; ".join(r.problems), "-", when(r.last_sync), "-",
-                          r.last_status, style="red")  # fmt: skip
+    for s in schedules:
+        if s.problems:  # a hand-edited row: show what is stored and why it cannot be used
+            invalid.append(s.fix)
+            table.add_row(s.sync_type.value, s.shown_as, "INVALID", "; ".join(s.problems), "-",
+                          when(s.last_sync), "-", s.last_result, style="red")  # fmt: skip
             continue
-        table.add_row(
-            r.sync_type.value, DISPLAY_NAMES.get(r.sync_type, ""), r.spec.interval.value,
-            r.spec.window.describe(), r.status.value, when(r.last_sync), when(r.next_sync),
-            r.last_status,
-        )  # fmt: skip
+        interval = s.interval.value if s.interval else ""
+        table.add_row(s.sync_type.value, s.shown_as, interval, s.window, s.status.value,
+                      when(s.last_sync), when(s.next_sync), s.last_result)  # fmt: skip
     if invalid:
         table.caption = "\n".join(invalid)
     return table

@@ -161,10 +161,15 @@ class AuditRepository:
         sync_type: SyncType | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[AuditRecord]:
-        """Newest first. `since` becomes a RowKey bound, so old rows are never read."""
+        """Newest first. `since` becomes a RowKey bound, so old rows are never read; `after`
+        (a row key) starts past that row, for the next page."""
         query = "PartitionKey eq @pk"
         params: dict[str, Any] = {"pk": account_id}
+        if after is not None:
+            query += " and RowKey gt @after"
+            params["after"] = after
         if since is not None:
             query += " and RowKey le @upper"
             params["upper"] = inverted_ticks(since) + "_~"

@@ -8,8 +8,9 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from shared.errors import BadInputError
 from shared.storage.entities import aware
 
 
@@ -35,6 +36,14 @@ class DataLabel(BaseModel):
     is_synchronised: bool = False
     last_error: str = ""
     created_utc: datetime | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            # Not a ValueError: the operator reads this line, not pydantic's wrapping of it.
+            raise BadInputError("A data label needs a name, e.g. LOYALTYTIER.")
+        return value.strip() if isinstance(value, str) else value
 
 
 def label_key(name: str) -> str:
@@ -89,3 +98,7 @@ class DataLabelRepository:
 
     def save(self, account_id: str, label: DataLabel) -> None:
         self._table.upsert_entity(_entity(account_id, label), mode=UpdateMode.REPLACE)
+
+    def delete(self, account_id: str, name: str) -> None:
+        """Remove the label's row (its key is case-insensitive); a missing row is not an error."""
+        self._table.delete_entity(account_id, label_key(name))

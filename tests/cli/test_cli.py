@@ -219,7 +219,7 @@ def test_an_unexpected_error_is_one_line_too(
     def broken(*_: object, **__: object) -> None:
         raise KeyError("row without PartitionKey\nsecond line")
 
-    monkeypatch.setattr(cli.admin, "sync_now", broken)
+    monkeypatch.setattr(cli.schedules, "sync_now", broken)
     code, out = invoke("sync-now", "acme", "CrmMetadata")
     assert code == FATAL
     assert error_line(out).startswith("Error: unexpected KeyError: ")

@@ -1,0 +1,144 @@
+"""`accounts list | show | add | edit | disable | enable | test`: the Email Accounts screen and
+its Test Connection, over `shared.service.accounts`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+from shared.cli import environment, views
+from shared.errors import HANDLING, Category
+from shared.runtime import Runtime, get_runtime
+from shared.service import accounts
+
+console = Console()
+accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
+AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
+
+
+def _runtime() -> Runtime:
+    environment.load_local_settings()
+    return get_runtime()
+
+
+def _yes(value: bool) -> str:
+    return "Yes" if value else "No"
+
+
+def _details(account: EmailAccount) -> Table:
+    table = Table("Setting", "Value", title=f"Email account {account.account_id}")
+    for name, value in (
+        ("Name", account.name),
+        ("Description", account.description),
+        ("Platform", account.platform.value),
+        ("Owner", account.owner),
+        ("Default account", _yes(account.is_default)),
+        ("Status", "Disabled" if account.disabled else "Enabled"),
+        ("API user", account.api_user),
+        ("API password setting", account.api_password_secret_name),
+        ("Update Do not Bulk Email", _yes(account.update_do_not_bulk_email)),
+        ("Add global unsubscribers to the CRM suppression list",
+         _yes(account.add_global_unsubscribers_to_crm_suppression_list)),
+        ("Sync only open leads and active contacts",
+         _yes(account.sync_only_open_leads_and_active_contacts)),
+        ("Campaign sync level", account.campaign_sync_level.value),
+    ):  # fmt: skip
+        table.add_row(name, value)
+    return table
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List the connected email accounts."""
+    console.print(views.accounts_table(accounts.list_accounts(_runtime())))
+
+
+@accounts_app.command("show")
+def accounts_show(account: AccountArg) -> None:
+    """Show an account's information and admin settings."""
+    console.print(_details(accounts.get_account(_runtime(), account)))
+
+
+@accounts_app.command("add")
+def accounts_add(
+    account: Annotated[str, typer.Argument(help="New account id: letters, digits and dashes.")],
+    name: Annotated[str, typer.Option(help="Name shown to users.")],
+    api_user: Annotated[str, typer.Option(help="The platform's API user name.")],
+    password_setting: Annotated[str, typer.Option(
+        help="NAME of the app setting or Key Vault secret holding the API user's password "
+             "(never the password itself).")],
+    description: Annotated[str, typer.Option(help="What the account is for.")] = "",
+    owner: Annotated[str, typer.Option(help="Who looks after it.")] = "",
+    platform: Annotated[Platform, typer.Option(help="The email platform.")] = Platform.DOTDIGITAL,
+    default: Annotated[bool, typer.Option("--default", help="The default account.")] = False,
+) -> None:  # fmt: skip
+    """Add an email account with its default data mappings; its schedules start as Manual."""
+    new = EmailAccount(
+        account_id=account, name=name, description=description, owner=owner,
+        platform=platform, is_default=default, api_user=api_user,
+        api_password_secret_name=password_setting,
+    )  # fmt: skip
+    accounts.add_account(_runtime(), new)
+    console.print(
+        f"Added email account '{account}'. Check it with `accounts test {account}`, then set "
+        f"its schedules with `schedule set {account} ...`."
+    )
+
+
+@accounts_app.command("edit")
+def accounts_edit(
+    account: AccountArg,
+    name: Annotated[str | None, typer.Option(help="Name shown to users.")] = None,
+    description: Annotated[str | None, typer.Option(help="What the account is for.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Who looks after it.")] = None,
+    api_user: Annotated[str | None, typer.Option(help="The platform's API user name.")] = None,
+    password_setting: Annotated[str | None, typer.Option(
+        help="NAME of the setting holding the API password.")] = None,
+    update_do_not_bulk_email: Annotated[bool | None, typer.Option(
+        help="Suppressions set Do not Bulk Email in Dynamics.")] = None,
+    add_global_unsubscribers: Annotated[bool | None, typer.Option(
+        help="Global unsubscribers become CRM suppression records.")] = None,
+    only_open_leads_and_active_contacts: Annotated[bool | None, typer.Option(
+        help="Sync only open leads and active contacts.")] = None,
+    campaign_sync_level: Annotated[CampaignSyncLevel | None, typer.Option(
+        help="Summary or Detailed campaign statistics.")] = None,
+) -> None:  # fmt: skip
+    """Change an account's name, description or admin settings (others keep their value)."""
+    changes = accounts.AccountChanges(
+        name=name, description=description, owner=owner, api_user=api_user,
+        api_password_secret_name=password_setting,
+        update_do_not_bulk_email=update_do_not_bulk_email,
+        add_global_unsubscribers_to_crm_suppression_list=add_global_unsubscribers,
+        sync_only_open_leads_and_active_contacts=only_open_leads_and_active_contacts,
+        campaign_sync_level=campaign_sync_level,
+    )  # fmt: skip
+    console.print(_details(accounts.edit_account(_runtime(), account, changes)))
+
+
+@accounts_app.command("disable")
+def accounts_disable(account: AccountArg) -> None:
+    """Disable an account: its schedules are kept and nothing runs until it is enabled."""
+    accounts.set_enabled(_runtime(), account, enabled=False)
+    console.print(f"Email account '{account}' is disabled.")
+
+
+@accounts_app.command("enable")
+def accounts_enable(account: AccountArg) -> None:
+    """Enable a disabled account: its schedules run again."""
+    accounts.set_enabled(_runtime(), account, enabled=True)
+    console.print(f"Email account '{account}' is enabled.")
+
+
+@accounts_app.command("test")
+def accounts_test(account: AccountArg) -> None:
+    """Test Connection: sign in to the platform's API with the account's stored credentials."""
+    result = accounts.test_connection(_runtime(), account)
+    if result.success:
+        console.print(f"Connection succeeded. {result.message}", style="green")
+        return
+    console.print(f"Connection failed: {result.message}", style="red")
+    raise typer.Exit(code=HANDLING[Category.FATAL].exit_code)
