@@ -17,6 +17,7 @@ from shared.cli.dataverse import dataverse_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
 from shared.cli.preferences import preferences_app
+from shared.cli.suppressions import suppressions_app
 from shared.cli.webhooks import webhooks_app
 from shared.errors import HANDLING, Category
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection
@@ -48,6 +49,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(preferences_app, name="preferences")
+app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.cli import environment
-from shared.pipeline import admin
 from shared.runtime import Runtime, get_runtime
-from shared.sync.preferences.view import PreferenceFilter, PreferenceLine, record_preferences
+from shared.service import preferences
+from shared.service.preferences import PreferenceFilter, PreferenceLine
 
 console = Console()
 preferences_app = typer.Typer(
@@ -48,9 +48,7 @@ def show(
 ) -> None:
     """A record's marketing preferences in an email account: all, opted in, opted out,
     private or public."""
-    rt = _runtime()
-    admin.require_account(rt, account)
-    lines = record_preferences(rt.dataverse(), account, record, filter)
+    lines = preferences.record_preferences_of(_runtime(), account, record, filter)
     if not lines:
         console.print(f"No {filter.value} marketing preferences for {record} in {account}.")
         return

@@ -1,0 +1,66 @@
+"""`suppressions list | resubscribe`: the Email Suppressions screen and its Request Resubscribe."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.cli import environment
+from shared.runtime import Runtime, get_runtime
+from shared.service import suppressions
+from shared.service.suppressions import SuppressionView
+
+console = Console()
+suppressions_app = typer.Typer(
+    help="Email suppressions (kept in Dynamics by SuppressionLists).", no_args_is_help=True
+)
+AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
+
+
+def _runtime() -> Runtime:
+    environment.load_local_settings()
+    return get_runtime()
+
+
+def _table(rows: list[SuppressionView], title: str) -> Table:
+    table = Table("Id", "Email", "Reason", "Suppressed on (UTC)", "Regarding", "Source",
+                  "Resubscribe", "Resubscription status", title=title)  # fmt: skip
+    for s in rows:
+        when = s.suppressed_on.strftime("%Y-%m-%d %H:%M") if s.suppressed_on else ""
+        requested = "Requested" if s.resubscribe_requested else ""
+        table.add_row(s.id, s.email, s.reason, when, s.regarding, s.source, requested,
+                      s.resubscription_status)  # fmt: skip
+    return table
+
+
+@suppressions_app.command("list")
+def suppressions_list(
+    account: AccountArg,
+    email: Annotated[str | None, typer.Option(help="Only this email address.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows per page.", min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page.")] = None,
+) -> None:
+    """List the account's email suppressions, one page at a time."""
+    page = suppressions.list_suppressions(
+        _runtime(), account, email=email, limit=limit, cursor=cursor
+    )
+    if not page.suppressions:
+        console.print(f"No email suppressions in {account}" + (f" for {email}." if email else "."))
+        return
+    console.print(_table(page.suppressions, f"Email suppressions: {account}"))
+    if page.next_cursor:
+        more = f"More: `suppressions list {account} --cursor {page.next_cursor}`"
+        console.print(more, soft_wrap=True)  # one line, to copy whole
+
+
+@suppressions_app.command("resubscribe")
+def suppressions_resubscribe(
+    account: AccountArg,
+    suppression: Annotated[str, typer.Argument(help="The suppression's id (see the list).")],
+) -> None:
+    """Request Resubscribe: the next SuppressionLists run asks the platform (it may email the
+    contact a confirmation) and records the outcome on the row."""
+    console.print(suppressions.request_resubscribe(_runtime(), account, suppression).message)
