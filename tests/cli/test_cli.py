@@ -21,12 +21,6 @@ runner = CliRunner()
 FATAL, BAD_INPUT, CONFLICT, NOT_FOUND, RETRIABLE = 1, 2, 3, 4, 75
 
 
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tests' runtime is installed; local.settings.json must not leak into os.environ.
-    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
-
-
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(cli.app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.output

@@ -6,18 +6,10 @@ from __future__ import annotations
 import pytest
 
 from shared.accounts import EmailAccount
-from shared.cli import app, environment
 from shared.runtime import Runtime
 from shared.sync_types import SyncType
 from tests.cli.test_cli import BAD_INPUT, CONFLICT, FATAL, NOT_FOUND, error_line, invoke
 from tests.fixtures.sync_runtime import PASSWORD_SETTING
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tests' runtime is installed; local.settings.json must not leak into os.environ.
-    monkeypatch.setattr(app, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def test_add_then_show_an_account_with_its_defaults(sync_runtime: Runtime) -> None:

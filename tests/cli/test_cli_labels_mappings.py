@@ -6,18 +6,11 @@ from __future__ import annotations
 import pytest
 
 from shared.accounts import EmailAccount
-from shared.cli import app, environment
 from shared.mappings.model import MappedEntity, default_mappings
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel
 from tests.cli.test_cli import BAD_INPUT, CONFLICT, NOT_FOUND, error_line, invoke
 from tests.fixtures.crm_fields import marketing_crm_fields
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 @pytest.fixture

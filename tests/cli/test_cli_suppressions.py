@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from shared.accounts import EmailAccount
-from shared.cli import app, environment
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
@@ -13,12 +10,6 @@ from tests.cli.test_cli import NOT_FOUND, error_line, invoke
 from tests.fixtures.sandboxes import DataverseSandbox
 
 ROWS = "dms_emailsuppression"
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def test_list_pages_and_resubscribe(
