@@ -33,9 +33,15 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   │   ├── TransactionRefused   a Table transaction met a changed, gone or existing row
 │   │   └── StoreConflict        a list snapshot's compaction met another writer (snapshot_repo)
 │   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
-│   └── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
+│   ├── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
+│   ├── AccountExists            an email account with that id exists already (service/)
+│   └── LabelInUse               a mapping still uses the data label (service/labels.py)
 └── NotFoundError                NOT_FOUND: what the request names does not exist
-    └── AccountNotFound          no email account with that id (pipeline/admin.py)
+    ├── AccountNotFound          no email account with that id (pipeline/admin.py)
+    ├── RunNotFound              no audit row with that key (service/audit.py)
+    ├── LabelNotFound            no data label of that name (service/labels.py)
+    ├── MappingNotFound          no mapping for that label and entity (service/mappings.py)
+    └── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)
 
 Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up
 (a BaseException, so that no handler of a sync type mistakes it for a failure).
