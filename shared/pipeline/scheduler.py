@@ -134,7 +134,8 @@ class Scheduler:
                 assert entry.sync_type is not None
                 row = rows.get(account_id, {}).get(entry.sync_type.value)
                 if row is None:
-                    # Not due by its DueUtc: a stale index row, or a hand edit of DueUtc.
+                    # Not due by its Run_DueUtc: a stale index row, a hand edit of Run_DueUtc, or a
+                    # row written before the Run_ columns (the next save rewrites it).
                     row = rt.schedules.row(account_id, entry.sync_type)
                 record = from_entity(row) if row is not None else None
                 if record is None or record.due_key != entry.key:

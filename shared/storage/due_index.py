@@ -4,7 +4,7 @@ RowKey `<yyyymmddHHMMSS>_<account>_<sync type>` sorts by time, so one range quer
 partition returns exactly what is due. Rows are spread over `SHARDS` partitions by a stable
 hash of the account id: every run moves its row several times (queued, claimed, each lease
 renewal, finished), and one partition serves about 2,000 operations a second, which 130,000
-runs in minutes would exceed. A schedule's `DueKey` column holds `<partition>/<RowKey>`; a
+runs in minutes would exceed. A schedule's `Run_DueKey` column holds `<partition>/<RowKey>`; a
 key without a partition is a row of the single `Due` partition written before sharding, which
 is still read and removed as its schedules move on.
 

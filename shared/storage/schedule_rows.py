@@ -1,9 +1,16 @@
 """A schedule as a record and as a `SyncSchedules` row, read leniently.
 
-Operators can edit these rows in Storage Explorer. A column that does not parse does not make
-the row unreadable: the record keeps a default for it and names the problem in `problems`, so
-the scheduler can skip and audit that one schedule, the CLI can show it as invalid, and
-`schedule set` can overwrite it.
+Operators read and edit these rows in Storage Explorer. The columns they read come first-class
+(Interval, the window, Status, LastSyncUtc, NextSyncUtc, LastStatus, LastMessage); the state of
+the current run and of the due index is kept in the same row, under the `Run_` prefix, because
+the row's ETag guards the run (one conditional write moves both). Unset values are left out of
+the entity: a date column then only ever holds dates. Rows written before (run state without
+the prefix, unset dates as "") still read the same, and are rewritten in this shape when saved.
+
+A column that does not parse does not make the row unreadable: the record keeps a default for
+it and names the problem in `problems`, so the scheduler can skip and audit that one schedule,
+the CLI can show it as invalid, and `schedule set` can overwrite it. A blank value (a cleared
+cell) or a removed column is unset.
 """
 
 from __future__ import annotations
@@ -82,31 +89,45 @@ def _window_columns(window: SyncWindow) -> dict[str, Any]:
     }
 
 
-def _or_blank(value: datetime | None) -> datetime | str:
-    return value if value is not None else ""
+# Run-internal columns: (column, legacy column written before the prefix).
+RUN_PREFIX = "Run_"
+RUN_COLUMNS = {
+    "run_id": ("Run_Id", "RunId"),
+    "run_trigger": ("Run_Trigger", "RunTrigger"),
+    "run_sequence": ("Run_Sequence", "RunSequence"),
+    "run_started": ("Run_StartedUtc", "RunStartedUtc"),
+    "audit_row_key": ("Run_AuditRowKey", "AuditRowKey"),
+    "queued_at": ("Run_QueuedUtc", "QueuedUtc"),
+    "lease_owner": ("Run_LeaseOwner", "LeaseOwner"),
+    "lease_until": ("Run_LeaseUntilUtc", "LeaseUntilUtc"),
+    "due_at": ("Run_DueUtc", "DueUtc"),
+    "due_key": ("Run_DueKey", "DueKey"),
+}
+DUE_COLUMN = RUN_COLUMNS["due_at"][0]
+
+
+def _set(columns: dict[str, Any]) -> dict[str, Any]:
+    """The columns that hold a value: None and "" are left out of the entity."""
+    return {name: value for name, value in columns.items() if value is not None and value != ""}
 
 
 def to_entity(record: ScheduleRecord) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        column: getattr(record, attribute) for attribute, (column, _) in RUN_COLUMNS.items()
+    }
+    if not record.run_id:
+        del run["Run_Sequence"]  # 0 when there is no run, as a missing column reads
     return {
         "PartitionKey": record.account_id,
         "RowKey": record.sync_type.value,
         "Interval": record.spec.interval.value,
         **_window_columns(record.spec.window),
         "Status": record.status.value,
-        "LastSyncUtc": _or_blank(record.last_sync),
-        "NextSyncUtc": _or_blank(record.next_sync),
+        # Text columns an operator reads stay even when blank; dates only when set.
         "LastStatus": record.last_status,
         "LastMessage": record.last_message,
-        "RunId": record.run_id,
-        "RunTrigger": record.run_trigger,
-        "RunSequence": record.run_sequence,
-        "RunStartedUtc": _or_blank(record.run_started),
-        "AuditRowKey": record.audit_row_key,
-        "QueuedUtc": _or_blank(record.queued_at),
-        "LeaseOwner": record.lease_owner,
-        "LeaseUntilUtc": _or_blank(record.lease_until),
-        "DueUtc": _or_blank(record.due_at),
-        "DueKey": record.due_key,
+        **_set({"LastSyncUtc": record.last_sync, "NextSyncUtc": record.next_sync}),
+        **_set(run),
     }
 
 
@@ -119,8 +140,8 @@ class _Reader:
 
     def column(self, name: str, parse: Callable[[Any], T], default: T, what: str) -> T:
         value = self.entity.get(name)
-        if value is None:
-            return default
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default  # a removed column or a cleared cell: unset
         try:
             return parse(value)
         except (ValueError, TypeError, KeyError):
@@ -129,6 +150,15 @@ class _Reader:
 
     def text(self, name: str) -> str:
         return self.column(name, _text, "", "text")
+
+    def run(self, attribute: str, parse: Callable[[Any], T], default: T, what: str) -> T:
+        """A run column, from its `Run_` column or, in a row written before, its old name."""
+        column, legacy = RUN_COLUMNS[attribute]
+        name = column if column in self.entity or legacy not in self.entity else legacy
+        return self.column(name, parse, default, what)
+
+    def run_text(self, attribute: str) -> str:
+        return self.run(attribute, _text, "", "text")
 
 
 def _text(value: Any) -> str:
@@ -181,16 +211,16 @@ def from_entity(entity: dict[str, Any]) -> ScheduleRecord:
         next_sync=read.column("NextSyncUtc", aware, None, "a date and time"),
         last_status=read.text("LastStatus"),
         last_message=read.text("LastMessage"),
-        run_id=read.text("RunId"),
-        run_trigger=read.text("RunTrigger"),
-        run_sequence=read.column("RunSequence", _number, 0, "a number"),
-        run_started=read.column("RunStartedUtc", aware, None, "a date and time"),
-        audit_row_key=read.text("AuditRowKey"),
-        queued_at=read.column("QueuedUtc", aware, None, "a date and time"),
-        lease_owner=read.text("LeaseOwner"),
-        lease_until=read.column("LeaseUntilUtc", aware, None, "a date and time"),
-        due_at=read.column("DueUtc", aware, None, "a date and time"),
-        due_key=read.text("DueKey"),
+        run_id=read.run_text("run_id"),
+        run_trigger=read.run_text("run_trigger"),
+        run_sequence=read.run("run_sequence", _number, 0, "a number"),
+        run_started=read.run("run_started", aware, None, "a date and time"),
+        audit_row_key=read.run_text("audit_row_key"),
+        queued_at=read.run("queued_at", aware, None, "a date and time"),
+        lease_owner=read.run_text("lease_owner"),
+        lease_until=read.run("lease_until", aware, None, "a date and time"),
+        due_at=read.run("due_at", aware, None, "a date and time"),
+        due_key=read.run_text("due_key"),
         etag=str(entity.metadata["etag"]) if hasattr(entity, "metadata") else None,
         problems=tuple(read.problems),
     )
