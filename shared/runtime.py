@@ -153,7 +153,7 @@ class Runtime:
 
     @cached_property
     def data_labels(self) -> DataLabelRepository:
-        return DataLabelRepository(self.tables.client("EmailDataLabels"))
+        return DataLabelRepository(self.tables.client("EmailDataLabels"), self.clock)
 
     @cached_property
     def mappings(self) -> MappingRepository:

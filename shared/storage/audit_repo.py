@@ -99,13 +99,12 @@ class AuditRepository:
             "Message": fit_string(record.message),
             **_counts_columns(record.counts),
             "StartedUtc": record.started,
-            "FinishedUtc": finished if finished is not None else "",
-            "DurationSeconds": (
-                round((finished - record.started).total_seconds(), 1) if finished else ""
-            ),
             "Trigger": fit_string(record.trigger),
             "RunId": fit_string(record.run_id),
         }
+        if finished is not None:  # a run in progress has neither (not blanks: see README)
+            entity["FinishedUtc"] = finished
+            entity["DurationSeconds"] = round((finished - record.started).total_seconds(), 1)
         self._audit.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     def write_once(self, record: AuditRecord) -> bool:

@@ -1,4 +1,7 @@
-"""Email data labels per account (the platform's contact data fields, as Dynamics knows them)."""
+"""Email data labels per account (the platform's contact data fields, as Dynamics knows them).
+
+`CreatedUtc` is set when a label's row is first written and kept by every later save; a row
+written before it was kept has none (not a blank)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 from pydantic import BaseModel, Field, field_validator
 
+from shared.clock import Clock, utc_now
 from shared.errors import BadInputError
 from shared.storage.entities import aware
 
@@ -52,7 +56,7 @@ def label_key(name: str) -> str:
 
 
 def _entity(account_id: str, label: DataLabel) -> dict[str, Any]:
-    return {
+    entity: dict[str, Any] = {
         "PartitionKey": account_id,
         "RowKey": label_key(label.name),
         "Name": label.name,
@@ -64,8 +68,10 @@ def _entity(account_id: str, label: DataLabel) -> dict[str, Any]:
         "Origin": label.origin.value,
         "IsSynchronised": label.is_synchronised,
         "LastError": label.last_error,
-        "CreatedUtc": label.created_utc or "",
     }
+    if label.created_utc is not None:
+        entity["CreatedUtc"] = label.created_utc
+    return entity
 
 
 def _label(row: TableEntity) -> DataLabel:
@@ -83,8 +89,9 @@ def _label(row: TableEntity) -> DataLabel:
 
 
 class DataLabelRepository:
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, clock: Clock = utc_now) -> None:
         self._table = table
+        self._clock = clock
 
     def for_account(self, account_id: str) -> list[DataLabel]:
         rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": account_id})
@@ -97,8 +104,19 @@ class DataLabelRepository:
             return None
 
     def save(self, account_id: str, label: DataLabel) -> None:
+        """Write the label. Without a `created_utc` (a caller that did not read the row
+        first), a new row gets the time now and an existing row keeps its own."""
+        if label.created_utc is None:
+            label = label.model_copy(update={"created_utc": self._created(account_id, label)})
         self._table.upsert_entity(_entity(account_id, label), mode=UpdateMode.REPLACE)
 
     def delete(self, account_id: str, name: str) -> None:
         """Remove the label's row (its key is case-insensitive); a missing row is not an error."""
         self._table.delete_entity(account_id, label_key(name))
+
+    def _created(self, account_id: str, label: DataLabel) -> datetime | None:
+        try:
+            row = self._table.get_entity(account_id, label_key(label.name), select=["CreatedUtc"])
+        except ResourceNotFoundError:
+            return self._clock()
+        return aware(row.get("CreatedUtc"))  # None for a row from before: not invented

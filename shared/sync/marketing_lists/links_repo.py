@@ -28,7 +28,7 @@ def _key(list_id: str) -> str:
 
 
 def _entity(account_id: str, link: ListLink) -> dict[str, Any]:
-    return {
+    entity: dict[str, Any] = {
         "PartitionKey": account_id,
         "RowKey": _key(link.list_id),
         "ListId": link.list_id,
@@ -37,8 +37,10 @@ def _entity(account_id: str, link: ListLink) -> dict[str, Any]:
         "AddressBookId": link.address_book_id,
         "AddressBookName": link.address_book_name,
         "Origin": link.origin,
-        "LinkedUtc": link.linked_utc or "",
     }
+    if link.linked_utc is not None:  # left out, not blank: a date column holds only dates
+        entity["LinkedUtc"] = link.linked_utc
+    return entity
 
 
 def _link(row: TableEntity) -> ListLink:
