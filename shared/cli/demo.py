@@ -23,7 +23,7 @@ from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import DEMO_STATE
 from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
 from shared.localhost.run import build_host
-from shared.pipeline.admin import provision_account
+from shared.pipeline.admin import provision_account, sync_now
 from shared.runtime import Runtime, install_runtime
 from shared.scheduling import Interval, ScheduleSpec
 from shared.service.schedules import view
@@ -58,7 +58,12 @@ def _provision(rt: Runtime, api_user: str) -> None:
         api_password_secret_name=PASSWORD_SETTING,
     )
     every_5 = ScheduleSpec(interval=Interval.MINUTES_5)
+    kept = [st for st in DEMO_TYPES if rt.schedules.row(ACCOUNT_ID, st) is not None]
     provision_account(rt, account, dict.fromkeys(DEMO_TYPES, every_5), first_run=rt.clock())
+    # A second demo keeps the schedules as they are (an operator may have changed them) and
+    # runs the demo's types now all the same, as Sync Now does.
+    for sync_type in kept:
+        sync_now(rt, ACCOUNT_ID, sync_type)
     for label in (
         DataLabel(name="LOYALTYTIER", default_value="Bronze", description="Loyalty scheme tier"),
         DataLabel(name="Loyalty Tier!", type=LabelType.STRING, description="Not a valid name"),

@@ -13,7 +13,7 @@ from shared.messaging.contract import Trigger
 from shared.pipeline.mapping_validation import validate_mapping
 from shared.pipeline.runs import mark_queued
 from shared.runtime import Runtime
-from shared.scheduling import ScheduleSpec, next_sync, schedule_once_a_day
+from shared.scheduling import Interval, ScheduleSpec, next_sync, schedule_once_a_day
 from shared.storage.data_labels_repo import DataLabel
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 from shared.sync.catalogue import catalogue
@@ -120,18 +120,31 @@ def provision_account(
     *,
     first_run: datetime | None = None,
 ) -> None:
-    """Save the account, its default data mappings and its schedules; `first_run` overrides
-    the schedules' first time. Running it again keeps mappings an admin has changed."""
-    rt.accounts.save(account)
+    """Create what is missing: the account, its default data mappings and a schedule row for
+    every sync type (Manual Sync Only unless `schedules` gives one; `first_run` overrides a
+    new schedule's first time), so Storage Explorer shows all of them.
+
+    Running it again (a second `make demo`) never undoes an operator's change: an account,
+    mapping or schedule that exists is left as it is, even a schedule row a hand edit broke.
+    """
+    if rt.accounts.get(account.account_id) is None:
+        rt.accounts.save(account)
     existing = {(m.entity, m.label) for m in rt.mappings.for_account(account.account_id)}
     for mapping in default_mappings():
         if (mapping.entity, mapping.label) not in existing:
             rt.mappings.create(account.account_id, mapping)
-    for sync_type, spec in (schedules or {}).items():
-        record = rt.schedules.get(account.account_id, sync_type, allow_invalid=True)
-        record.spec = spec
-        record.next_sync = first_run or next_sync(spec, after=rt.clock())
-        _save_next(rt, record)
+    specs = schedules or {}
+    missing = []
+    for record in rt.schedules.for_account(account.account_id):
+        if record.etag is not None:
+            continue  # stored: the operator's, whatever it says
+        record.spec = specs.get(record.sync_type, record.spec)
+        if record.spec.interval is not Interval.MANUAL:
+            record.next_sync = first_run or next_sync(record.spec, after=rt.clock())
+            record.due_at = record.next_sync
+        missing.append(record)
+    # One transaction for the account's new rows; a row someone created meanwhile is theirs.
+    rt.schedules.save_many(missing)
 
 
 def add_mapping(rt: Runtime, account_id: str, mapping: DataMapping) -> None:
