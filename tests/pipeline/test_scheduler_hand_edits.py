@@ -69,7 +69,7 @@ def _assert_every_queued_schedule_has_its_message(
         ({"WindowKind": "Sometimes"}, "WindowKind 'Sometimes'"),
         ({"WindowKind": "Days of week", "WindowDays": "Mon", "WindowStartUtc": "9am"}, "'9am'"),
         ({"NextSyncUtc": "tomorrow"}, "NextSyncUtc 'tomorrow'"),
-        ({"RunSequence": "three"}, "RunSequence 'three'"),
+        ({"Run_Sequence": "three"}, "Run_Sequence 'three'"),
     ],
 )
 def test_one_unreadable_schedule_row_skips_only_that_schedule(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from azure.data.tables import UpdateMode
 
 from shared.audit import AuditRecord, AuditStatus
@@ -90,6 +91,22 @@ def test_a_label_written_before_created_utc_was_kept_stays_without_one(
     row = table.get_entity("acme", "OLD")
     assert "CreatedUtc" not in row  # not invented (nobody knows when it was made), not blank
     assert row["IsSynchronised"] is True
+
+
+@pytest.mark.parametrize("cleared", ["", None], ids=["blank", "removed"])
+def test_a_label_whose_created_date_was_cleared_by_hand_reads_it_as_unset(
+    runtime: Runtime, cleared: str | None
+) -> None:
+    runtime.data_labels.save("acme", DataLabel(name="TIER"))
+    table = runtime.tables.client("EmailDataLabels")
+    row = dict(table.get_entity("acme", "TIER"))
+    row.pop("CreatedUtc")
+    if cleared is not None:
+        row["CreatedUtc"] = cleared
+    table.update_entity(row, mode=UpdateMode.REPLACE)  # what Storage Explorer does
+
+    [label] = runtime.data_labels.for_account("acme")
+    assert label.name == "TIER" and label.created_utc is None
 
 
 def test_an_unlinked_date_is_left_out_of_a_list_link(runtime: Runtime) -> None:
