@@ -56,3 +56,7 @@ bench-scheduler: install  ## scheduler tick at 1,000 and 10,000 accounts: bench/
 .PHONY: fuzz-webhooks
 fuzz-webhooks: install  ## 10,000 generated webhook posts through the endpoint (~1 min): bench/results/webhook_fuzz.md
 	$(BIN)/python -m bench.webhook_fuzz $(BENCH_ARGS)
+
+.PHONY: bench-webhooks
+bench-webhooks: install  ## 1,000 Dynamics contact edits at 10/s through the webhook to the address book (~5 min): bench/results/webhook_latency.md
+	$(BIN)/python -m bench.webhook_latency $(BENCH_ARGS)
