@@ -25,12 +25,16 @@ import random
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from requests.adapters import HTTPAdapter
 
 from bench.calls import CallLog
 from bench.product_runtime import PASSWORD_SETTING, bench_settings, counting_runtime
@@ -61,6 +65,7 @@ KEY = "bench-webhook-key-not-a-secret"
 SCAN_SECONDS = 0.2
 POLL_SECONDS = 0.2
 SETUP_TIMEOUT_SECONDS = 600.0
+_in_endpoint = threading.local()  # set while the endpoint's function runs in this thread
 
 
 @dataclass
@@ -82,6 +87,8 @@ class World:
     worker_cpu: list[float] = field(default_factory=list)  # thread CPU per worker message
     endpoint_cpu: list[float] = field(default_factory=list)  # thread CPU per post
     handling: int = 0  # worker messages in progress
+    # Azure Storage requests made by the endpoint, by "METHOD table-or-queue".
+    endpoint_storage: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -195,12 +202,38 @@ def _meter_cpu(bench: World) -> None:
 
     def metered_receive(*args: Any) -> Any:
         started = time.thread_time()
+        _in_endpoint.on = True
         try:
             return receive(*args)
         finally:
+            _in_endpoint.on = False
             bench.endpoint_cpu.append(time.thread_time() - started)
 
     endpoint.receive = metered_receive  # type: ignore[assignment]
+    _count_storage(bench)
+
+
+def _count_storage(bench: World) -> None:
+    """Count the endpoint's Table and queue requests. Azure Storage clients send through
+    `requests`; the product's API clients and the sandbox's posts use httpx, so only storage
+    goes through this adapter."""
+    send = HTTPAdapter.send
+    prefix = bench.rt.settings.table_prefix
+
+    def counted(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_in_endpoint, "on", False):
+            # /devstoreaccount1/<table>(keys) or /devstoreaccount1/<queue>/messages
+            parts = urlsplit(request.url).path.split("/")
+            name = parts[2].split("(")[0] if len(parts) > 2 else "?"
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+            elif len(parts) > 3 and parts[3] == "messages":
+                name = "the sync queue"
+            with bench.lock:
+                bench.endpoint_storage[f"{request.method} {name}"] += 1
+        return send(self, request, *args, **kwargs)
+
+    HTTPAdapter.send = counted  # type: ignore[method-assign]
 
 
 # Measurement -----------------------------------------------------------------------------------
@@ -283,6 +316,7 @@ def measure(bench: World, edits: int, rate: float, drain_seconds: float) -> Meas
     bench.log.refused.clear()
     bench.worker_cpu.clear()
     bench.endpoint_cpu.clear()
+    bench.endpoint_storage.clear()
     chosen = random.Random(11).sample(sorted(bench.members), edits)
     watcher = Watcher(bench.sandboxes)
     watcher.start()
@@ -325,6 +359,7 @@ def measure(bench: World, edits: int, rate: float, drain_seconds: float) -> Meas
         cpu_seconds=cpu,
         worker_cpu=list(bench.worker_cpu),
         endpoint_cpu=list(bench.endpoint_cpu),
+        endpoint_storage=Counter(bench.endpoint_storage),
         epoch_offset=epoch0 - wall0,
     )
 
@@ -339,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with world(args.contacts) as bench:
         measured = measure(bench, args.edits, args.rate, args.drain)
-    text = render(measured, datetime.now(UTC), [])
+    text = render(measured, datetime.now(UTC))
     print(text)
     if not args.no_write:
         RESULTS_FILE.write_text(text)
