@@ -274,7 +274,7 @@ def _calls(m: Measured) -> list[str]:
 def _endpoint(m: Measured) -> list[str]:
     posts = max(len(m.endpoint_cpu), 1)
     storage = sum(m.endpoint_storage.values())
-    by_name = ", ".join(f"{name} {n / posts:.2f}" for name, n in sorted(m.endpoint_storage.items()))
+    by_name = ", ".join(f"{name} {n:,}" for name, n in sorted(m.endpoint_storage.items()))
     return [
         "## The endpoint",
         "",
@@ -289,9 +289,9 @@ def _endpoint(m: Measured) -> list[str]:
             ],
         ),
         "",
-        f"Azure Storage requests per post: {storage / posts:.2f} ({by_name}). Dataverse waits "
-        "60 s for",
-        "the answer; nothing in it calls Dataverse or Dotdigital.",
+        f"Azure Storage requests: {storage / posts:.2f} per post, {storage:,} for {posts:,} "
+        f"posts ({by_name}).",
+        "Nothing in the answer calls Dataverse or Dotdigital; Dataverse waits 60 s for it.",
         "",
     ]
 
