@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -361,6 +362,7 @@ def measure(bench: World, edits: int, rate: float, drain_seconds: float) -> Meas
         endpoint_cpu=list(bench.endpoint_cpu),
         endpoint_storage=Counter(bench.endpoint_storage),
         epoch_offset=epoch0 - wall0,
+        load=os.getloadavg()[0],
     )
 
 
