@@ -37,8 +37,9 @@ MINIMUM_NOTES = (
     "nothing here: no mapping brings a value back in, so no list has an inbound field and it",
     "makes no call. Not counted as needed: the address-book listing (`GET /v2/address-books`,",
     "the run checks the linked book still exists: the stored link has its id), a first status",
-    "poll answered NotFinished (the sandbox answers the first poll of each import so, as a",
-    "busy Dotdigital would), and the Entra ID token (cached for its hour: none here).",
+    "poll answered NotFinished (the sandbox answers the first poll of each import so: its",
+    "default, `import_not_finished_polls`), and the Entra ID token (cached for its hour: none",
+    "here).",
 )
 
 
@@ -227,8 +228,8 @@ def _latency(m: Measured) -> list[str]:
         "one run",
         f"plus the window. A run that pushes spends {IMPORT_POLL_SECONDS:g} s of its "
         f"{quantile(pushed, 0.5):.1f} s (p50) waiting for its import: `list_push` polls the",
-        "import's status at once (the sandbox answers the first poll NotFinished, as a busy",
-        f"Dotdigital does), then every {IMPORT_POLL_SECONDS:g} s (`IMPORT_POLL_SECONDS`); "
+        "import's status at once (the sandbox answers the first poll NotFinished: its",
+        f"default), then every {IMPORT_POLL_SECONDS:g} s (`IMPORT_POLL_SECONDS`); "
         "reading the lists and their",
         "members, the snapshot and the import itself take the rest. The sandbox posts one at a "
         "time, so",
