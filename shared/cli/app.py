@@ -14,6 +14,7 @@ from rich.console import Console
 from shared.cli import views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
+from shared.cli.dead_letters import dead_letters_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
 from shared.cli.preferences import preferences_app
@@ -51,6 +52,7 @@ app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(preferences_app, name="preferences")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(dead_letters_app, name="dead-letters")
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]

@@ -1,6 +1,9 @@
 """Azure Storage Queue adapter: the local twin of the Service Bus queue (runs on Azurite).
 
 Poison messages go to `<queue>-poison`, the name the Functions host uses for storage queues.
+A Storage Queue peeks at most 32 messages: the poison queue lists its oldest 32; a replay or
+discard finds its message by receiving (hiding) the queue a page at a time and shows the others
+again at once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
 from shared.azure_errors import first_contact
 from shared.messaging.contract import SyncRequest
+from shared.messaging.port import MAX_DEAD_LETTERS, DeadLetter
 from shared.settings import Settings
 
 MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's initial delay
@@ -23,6 +27,9 @@ MAX_VISIBILITY_DELAY = timedelta(days=7)  # the service's limit for a message's 
 POISON_LIMIT = 60_000
 MAX_REASON = 1_000
 CUT = " ... [truncated]"
+PEEK_LIMIT = 32  # the most messages a Storage Queue peek or receive returns
+HIDE_SECONDS = 30  # how long a receive hides the poison messages looked through
+MAX_SCAN = 1_000  # poison messages looked through for one replay or discard
 
 
 def queue_service(settings: Settings) -> QueueServiceClient:
@@ -87,6 +94,51 @@ class StorageQueueAdapter:
     def dead_letter(self, body: str, reason: str) -> None:
         self.poison.send_message(poison_entry(body, reason))
 
+    def dead_letters(self, limit: int = MAX_DEAD_LETTERS) -> list[DeadLetter]:
+        peeked = self.poison.peek_messages(max_messages=max(1, min(limit, PEEK_LIMIT)))
+        return [_dead_letter(m) for m in peeked]
+
+    def replay_dead_letter(self, letter_id: str, request: SyncRequest) -> bool:
+        found = self._take(letter_id)
+        if found is None:
+            return False
+        # Sent before the poison copy is deleted: a crash in between leaves a duplicate, which
+        # the worker ignores (run id and sequence), never a lost run.
+        self.queue.send_message(request.to_json())
+        self.poison.delete_message(found)
+        return True
+
+    def discard_dead_letter(self, letter_id: str) -> bool:
+        found = self._take(letter_id)
+        if found is None:
+            return False
+        self.poison.delete_message(found)
+        return True
+
+    def _take(self, letter_id: str) -> QueueMessage | None:
+        """Receive the poison message `letter_id` (hidden from others while it is handled);
+        every other message received on the way is made visible again."""
+        passed: list[QueueMessage] = []
+        found = None
+        try:
+            while found is None and len(passed) < MAX_SCAN:
+                page = list(
+                    self.poison.receive_messages(
+                        max_messages=PEEK_LIMIT, visibility_timeout=HIDE_SECONDS
+                    )
+                )
+                if not page:
+                    break
+                for message in page:
+                    if message.id == letter_id and found is None:
+                        found = message
+                    else:
+                        passed.append(message)
+        finally:
+            for message in passed:
+                self.poison.update_message(message, visibility_timeout=0)
+        return found
+
     def close(self) -> None:
         self.queue.close()
         self.poison.close()
@@ -104,3 +156,20 @@ class StorageQueueAdapter:
     def poison_messages(self) -> list[dict[str, str]]:
         peeked = self.poison.peek_messages(max_messages=32)
         return [json.loads(str(m.content)) for m in peeked]
+
+
+def _dead_letter(message: QueueMessage) -> DeadLetter:
+    """A poison message as the local host writes it (`poison_entry`), or a raw body (what the
+    Functions host moves there itself)."""
+    content = str(message.content)
+    try:
+        entry = json.loads(content)
+    except ValueError:
+        entry = None
+    if isinstance(entry, dict) and isinstance(entry.get("body"), str):
+        body, reason = entry["body"], str(entry.get("reason", ""))
+    else:
+        body, reason = content, ""
+    return DeadLetter(
+        letter_id=str(message.id), body=body, reason=reason, enqueued_utc=message.inserted_on
+    )

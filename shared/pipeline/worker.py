@@ -78,7 +78,7 @@ class Worker:
             unusable = InvalidMessage(f"{broken}. The run cannot start until it is fixed.")
             self._audit_invalid(body, unusable, partition=account.account_id, request=request)
             raise unusable from broken
-        if not _is_current(record, request):
+        if not is_current(record, request):
             log.info(
                 "Ignoring %s: %s (the run is at message %s of run %s)",
                 request.message_id,
@@ -209,7 +209,7 @@ class Worker:
             record = self.runtime.schedules.get(request.account_id, request.sync_type)
         except InvalidSchedule:
             return  # the scheduler skips (and audits) the row until someone fixes it
-        if _is_current(record, request):
+        if is_current(record, request):
             mark_free(record, now=self.runtime.clock())
             with contextlib.suppress(ConcurrencyConflict):
                 self.runtime.schedules.save(record)
@@ -361,8 +361,7 @@ class Worker:
             valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", account_id)
             account = self.runtime.accounts.get(account_id) if valid else None
             partition = account.account_id if account else UNKNOWN_ACCOUNT
-        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
-        run_id = "poison-" + hashlib.sha256(raw).hexdigest()[:24]
+        run_id = poison_run_id(body)
         now = self.runtime.clock()
         sync_type: SyncType | str = (
             request.sync_type if request else fit_string(fields.get("sync_type") or "Unknown", 100)
@@ -376,7 +375,13 @@ class Worker:
         )
 
 
-def _is_current(record: ScheduleRecord, request: SyncRequest) -> bool:
+def poison_run_id(body: bytes | str) -> str:
+    """The run id of an unusable message's audit row: the same for every copy of the body."""
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    return "poison-" + hashlib.sha256(raw).hexdigest()[:24]
+
+
+def is_current(record: ScheduleRecord, request: SyncRequest) -> bool:
     """Whether `request` is the message the schedule's run waits for: a duplicate or replay of
     an earlier message of the run (a lower sequence) is not."""
     return (

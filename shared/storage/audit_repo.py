@@ -131,6 +131,13 @@ class AuditRepository:
         )
         return [row["RowKey"] for row in rows]
 
+    def for_run(self, account_id: str, run_id: str) -> list[AuditRecord]:
+        """The account's audit rows of one run (one, unless a write raced), newest first."""
+        rows = self._audit.query_entities(
+            "PartitionKey eq @pk and RunId eq @run", parameters={"pk": account_id, "run": run_id}
+        )
+        return [_record(row) for row in rows]
+
     def add_detail(self, account_id: str, audit_key: str, detail: AuditDetail) -> None:
         self._details.upsert_entity(
             {

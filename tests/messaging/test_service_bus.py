@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusMessageBatch
+from azure.servicebus import (
+    ServiceBusClient,
+    ServiceBusMessage,
+    ServiceBusMessageBatch,
+    ServiceBusReceivedMessage,
+)
+from azure.servicebus._pyamqp.message import Message, Properties
+from azure.servicebus.exceptions import ServiceBusConnectionError
 
 from shared.messaging.contract import SyncRequest, Trigger
 from shared.messaging.service_bus import ServiceBusAdapter
@@ -135,3 +142,105 @@ def test_nothing_to_send_opens_no_sender() -> None:
     opened = []
     ServiceBusAdapter(lambda: opened.append(1) or RecordingSender(1000)).send([])  # type: ignore[func-returns-value]
     assert opened == []
+
+
+class DeadLetterQueue:
+    """A fake of the SDK's receiver on the dead-letter sub-queue, holding real received
+    messages: peek pages by sequence number; receive locks, complete removes, abandon unlocks."""
+
+    def __init__(self, bodies: list[str]) -> None:
+        self.messages = [_dead_lettered(n + 1, body) for n, body in enumerate(bodies)]
+        self.locked: set[int] = set()
+        self.abandoned = 0
+        self.closed = 0
+
+    def peek_messages(
+        self, max_message_count: int = 1, *, sequence_number: int = 0
+    ) -> list[ServiceBusReceivedMessage]:
+        start = sequence_number or 1
+        ahead = [m for m in self.messages if (m.sequence_number or 0) >= start]
+        return ahead[:max_message_count]
+
+    def receive_messages(
+        self, max_message_count: int | None = 1, max_wait_time: float | None = None
+    ) -> list[ServiceBusReceivedMessage]:
+        free = [m for m in self.messages if m.sequence_number not in self.locked]
+        page = free[: max_message_count or 1]
+        self.locked |= {m.sequence_number or 0 for m in page}
+        return page
+
+    def complete_message(self, message: ServiceBusReceivedMessage) -> None:
+        assert message.sequence_number in self.locked
+        self.messages.remove(message)
+        self.locked.discard(message.sequence_number or 0)
+
+    def abandon_message(self, message: ServiceBusReceivedMessage) -> None:
+        assert message.sequence_number in self.locked
+        self.locked.discard(message.sequence_number or 0)
+        self.abandoned += 1
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def _dead_lettered(number: int, body: str) -> ServiceBusReceivedMessage:
+    amqp = Message(
+        data=[body.encode()],
+        properties=Properties(message_id=f"m{number}"),
+        message_annotations={b"x-opt-sequence-number": number,
+                             b"x-opt-enqueued-time": 1_795_000_000_000},
+        application_properties={
+            b"DeadLetterReason": b"MaxDeliveryCountExceeded",
+            b"DeadLetterErrorDescription": b"Message could not be consumed after 5 delivery "
+                                           b"attempts.",
+        },
+    )  # fmt: skip
+    return ServiceBusReceivedMessage(amqp, receiver=object())
+
+
+def test_dead_letters_are_peeked_page_by_page_with_their_reason() -> None:
+    dlq = DeadLetterQueue([_request(n).to_json() for n in range(120)])
+    adapter = ServiceBusAdapter(lambda: RecordingSender(10_000), dead_letter_receiver=lambda: dlq)
+
+    letters = adapter.dead_letters(limit=110)
+
+    assert [letter.letter_id for letter in letters] == [str(n) for n in range(1, 111)]
+    assert letters[0].reason == (
+        "MaxDeliveryCountExceeded: Message could not be consumed after 5 delivery attempts."
+    )
+    assert SyncRequest.parse(letters[0].body) == _request(0)
+    assert letters[0].enqueued_utc is not None
+    assert dlq.locked == set() and dlq.closed == 1  # a peek takes nothing
+
+
+def test_a_replay_resends_under_a_new_message_id_then_completes_only_that_dead_letter() -> None:
+    dlq = DeadLetterQueue([_request(n).to_json() for n in range(45)])
+    sender = RecordingSender(10_000)
+    adapter = ServiceBusAdapter(lambda: sender, dead_letter_receiver=lambda: dlq)
+
+    assert adapter.replay_dead_letter("42", _request(41))
+
+    [[message]] = sender.sent
+    assert SyncRequest.parse(str(message)) == _request(41)
+    # Duplicate detection would drop the original id ("run41-0") within its window.
+    assert message.message_id == "run41-0-replay-42"
+    assert "42" not in [str(m.sequence_number) for m in dlq.messages]
+    assert len(dlq.messages) == 44 and dlq.locked == set() and dlq.abandoned == 44
+    assert not adapter.replay_dead_letter("42", _request(41))  # gone: sends nothing
+    assert len(sender.sent) == 1
+
+
+def test_a_discard_completes_without_sending_and_a_failed_send_keeps_the_dead_letter() -> None:
+    dlq = DeadLetterQueue([_request(n).to_json() for n in range(3)])
+
+    class Refusing(RecordingSender):
+        def send_messages(self, message: ServiceBusMessage | ServiceBusMessageBatch) -> None:
+            raise ServiceBusConnectionError(message="the namespace is unreachable")
+
+    adapter = ServiceBusAdapter(lambda: Refusing(10_000), dead_letter_receiver=lambda: dlq)
+    with pytest.raises(ServiceBusConnectionError):
+        adapter.replay_dead_letter("2", _request(1))
+    assert len(dlq.messages) == 3 and dlq.locked == set()
+
+    assert adapter.discard_dead_letter("2")
+    assert [m.sequence_number for m in dlq.messages] == [1, 3]

@@ -63,3 +63,28 @@ def test_a_body_too_large_for_the_poison_queue_is_kept_cut_and_marked(settings: 
     assert body.startswith(entry["body"].removesuffix(" ... [truncated]"))
     assert entry["body"].endswith("[truncated]") and entry["reason"].endswith("[truncated]")
     assert entry["reason"].startswith("Invalid sync request: xxx")
+
+
+def test_dead_letters_are_listed_and_one_is_replayed_or_discarded_leaving_the_others(
+    settings: Settings,
+) -> None:
+    queue = StorageQueueAdapter.from_settings(settings)
+    for n in range(3):
+        queue.dead_letter(_request(n).to_json(), f"reason {n}")
+    queue.poison.send_message("not a poison entry")  # a raw body, as Functions moves them
+
+    letters = queue.dead_letters()
+    assert [letter.reason for letter in letters] == ["reason 0", "reason 1", "reason 2", ""]
+    assert letters[3].body == "not a poison entry"
+    assert all(letter.enqueued_utc is not None for letter in letters)
+
+    assert queue.replay_dead_letter(letters[1].letter_id, _request(1))
+    assert not queue.replay_dead_letter(letters[1].letter_id, _request(1))  # gone: once only
+    assert queue.discard_dead_letter(letters[3].letter_id)
+
+    # The others are visible again at once (not hidden for the scan's 30 s).
+    assert [letter.letter_id for letter in queue.dead_letters()] == [
+        letters[0].letter_id, letters[2].letter_id,
+    ]  # fmt: skip
+    [resent] = queue.receive(max_messages=10, visibility=timedelta(seconds=30))
+    assert SyncRequest.parse(resent.body) == _request(1)

@@ -1,0 +1,84 @@
+"""`dead-letters`: list the sync requests the queue gave up on, replay them once their cause
+is fixed, discard the ones no worker can use (shared/service/dead_letters.py decides)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shared.cli import operator_runtime
+from shared.cli.operator_runtime import console
+from shared.errors import BadInputError
+from shared.service import dead_letters as service
+from shared.service.dead_letters import DeadLetterView, ReplayOutcome, ReplayResult
+
+dead_letters_app = typer.Typer(
+    help="Sync requests the queue gave up on (Service Bus dead-letter queue, or the local "
+    "poison queue): list, replay, discard.",
+    no_args_is_help=True,
+)
+STYLES = {
+    ReplayOutcome.RESENT: "green",
+    ReplayOutcome.REMOVED: "green",
+    ReplayOutcome.KEPT: "yellow",
+    ReplayOutcome.GONE: "yellow",
+}
+
+
+def _when(view: DeadLetterView) -> str:
+    return view.enqueued_utc.strftime("%Y-%m-%d %H:%M:%S") if view.enqueued_utc else "-"
+
+
+def letters_table(views: list[DeadLetterView]) -> Table:
+    table = Table("Id", "Enqueued (UTC)", "Account", "Sync type", "Run", "Reason", "Audit",
+                  "State", "Replay", title="Dead letters")  # fmt: skip
+    for v in views:
+        audit = f"{v.audit.status.value}: {v.audit.message}" if v.audit else "-"
+        table.add_row(v.letter_id, _when(v), v.account_id or "-", v.sync_type or "-",
+                      v.run_id or "-", v.reason or "-", audit, v.state.value, v.advice)  # fmt: skip
+    return table
+
+
+@dead_letters_app.command("list")
+def list_letters() -> None:
+    """List the dead letters with their reason, audit row and what a replay would do."""
+    views = service.list_dead_letters(operator_runtime.runtime())
+    if not views:
+        console.print("No dead letters.")
+        return
+    console.print(letters_table(views))
+
+
+def _print(result: ReplayResult) -> None:
+    console.print(f"{result.letter_id}: {result.outcome.value}. {result.message}",
+                  style=STYLES[result.outcome])  # fmt: skip
+
+
+@dead_letters_app.command("replay")
+def replay(
+    letter_id: Annotated[str | None, typer.Argument(help="The dead letter's id "
+                                                    "(see `dead-letters list`).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dead letter.")] = False,
+) -> None:  # fmt: skip
+    """Send a dead-lettered run again once its cause is fixed (runs nothing twice)."""
+    if every == (letter_id is not None):
+        raise BadInputError("Name one dead letter's id (see `dead-letters list`) or use --all.")
+    report = service.replay_dead_letters(operator_runtime.runtime(), letter_id, progress=_print)
+    if not report.results:
+        console.print("No dead letters.")
+        return
+    console.print(
+        f"{report.count(ReplayOutcome.RESENT)} resent, {report.count(ReplayOutcome.REMOVED)} "
+        f"removed (nothing left to run), {report.count(ReplayOutcome.KEPT)} kept."
+    )
+
+
+@dead_letters_app.command("discard")
+def discard(
+    letter_id: Annotated[str, typer.Argument(help="The dead letter's id "
+                                             "(see `dead-letters list`).")],
+) -> None:  # fmt: skip
+    """Remove a dead letter without sending it (a message no worker can use)."""
+    _print(service.discard_dead_letter(operator_runtime.runtime(), letter_id))
