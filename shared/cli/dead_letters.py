@@ -3,10 +3,10 @@ is fixed, discard the ones no worker can use (shared/service/dead_letters.py dec
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from shared.cli import operator_runtime
 from shared.cli.operator_runtime import console
@@ -27,18 +27,23 @@ STYLES = {
 }
 
 
-def _when(view: DeadLetterView) -> str:
-    return view.enqueued_utc.strftime("%Y-%m-%d %H:%M:%S") if view.enqueued_utc else "-"
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
-def letters_table(views: list[DeadLetterView]) -> Table:
-    table = Table("Id", "Enqueued (UTC)", "Account", "Sync type", "Run", "Reason", "Audit",
-                  "State", "Replay", title="Dead letters")  # fmt: skip
-    for v in views:
-        audit = f"{v.audit.status.value}: {v.audit.message}" if v.audit else "-"
-        table.add_row(v.letter_id, _when(v), v.account_id or "-", v.sync_type or "-",
-                      v.run_id or "-", v.reason or "-", audit, v.state.value, v.advice)  # fmt: skip
-    return table
+def print_letter(v: DeadLetterView) -> None:
+    """One dead letter as a block: its texts are long, a table would cut or wrap them."""
+    console.print(f"Dead letter {v.letter_id} (enqueued {_when(v.enqueued_utc)} UTC)",
+                  style="bold", soft_wrap=True)  # fmt: skip
+    run = " ".join(x for x in (v.account_id, v.sync_type) if x) or "-"
+    if v.run_id:
+        run += f", run {v.run_id} ({v.trigger})"
+    audit = "-"
+    if v.audit is not None:
+        audit = f"{v.audit.status.value} {_when(v.audit.started)} UTC: {v.audit.message}"
+    for name, value in (("Run", run), ("Reason", v.reason or "-"), ("Audit", audit),
+                        ("State", f"{v.state.value}: {v.advice}")):  # fmt: skip
+        console.print(f"  {name + ':':<8}{value}", soft_wrap=True, highlight=False)
 
 
 @dead_letters_app.command("list")
@@ -48,12 +53,13 @@ def list_letters() -> None:
     if not views:
         console.print("No dead letters.")
         return
-    console.print(letters_table(views))
+    for view in views:
+        print_letter(view)
 
 
 def _print(result: ReplayResult) -> None:
     console.print(f"{result.letter_id}: {result.outcome.value}. {result.message}",
-                  style=STYLES[result.outcome])  # fmt: skip
+                  style=STYLES[result.outcome], soft_wrap=True, highlight=False)  # fmt: skip
 
 
 @dead_letters_app.command("replay")

@@ -183,7 +183,7 @@ def _assess(rt: Runtime, letter: DeadLetter) -> _Assessed:
         record = rt.schedules.get(request.account_id, request.sync_type)
     except InvalidSchedule as broken:
         view.state = LetterState.WAITING
-        view.advice = f"{broken}. Fix it with `schedule set {where}`, then replay."
+        view.advice = f"{broken}, then replay."
         return _Assessed(view=view)
     if is_current(record, request):
         view.state = LetterState.READY
