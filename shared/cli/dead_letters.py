@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from shared.cli import operator_runtime
-from shared.cli.operator_runtime import console
+from shared.cli import environment
 from shared.errors import BadInputError
+from shared.runtime import Runtime, get_runtime
 from shared.service import dead_letters as service
 from shared.service.dead_letters import DeadLetterView, ReplayOutcome, ReplayResult
 
+console = Console()
 dead_letters_app = typer.Typer(
     help="Sync requests the queue gave up on (Service Bus dead-letter queue, or the local "
     "poison queue): list, replay, discard.",
@@ -25,6 +27,11 @@ STYLES = {
     ReplayOutcome.KEPT: "yellow",
     ReplayOutcome.GONE: "yellow",
 }
+
+
+def _runtime() -> Runtime:
+    environment.load_local_settings()
+    return get_runtime()
 
 
 def _when(moment: datetime | None) -> str:
@@ -49,7 +56,7 @@ def print_letter(v: DeadLetterView) -> None:
 @dead_letters_app.command("list")
 def list_letters() -> None:
     """List the dead letters with their reason, audit row and what a replay would do."""
-    views = service.list_dead_letters(operator_runtime.runtime())
+    views = service.list_dead_letters(_runtime())
     if not views:
         console.print("No dead letters.")
         return
@@ -71,7 +78,7 @@ def replay(
     """Send a dead-lettered run again once its cause is fixed (runs nothing twice)."""
     if every == (letter_id is not None):
         raise BadInputError("Name one dead letter's id (see `dead-letters list`) or use --all.")
-    report = service.replay_dead_letters(operator_runtime.runtime(), letter_id, progress=_print)
+    report = service.replay_dead_letters(_runtime(), letter_id, progress=_print)
     if not report.results:
         console.print("No dead letters.")
         return
@@ -87,4 +94,4 @@ def discard(
                                              "(see `dead-letters list`).")],
 ) -> None:  # fmt: skip
     """Remove a dead letter without sending it (a message no worker can use)."""
-    _print(service.discard_dead_letter(operator_runtime.runtime(), letter_id))
+    _print(service.discard_dead_letter(_runtime(), letter_id))
