@@ -17,6 +17,7 @@ from shared.cli.dataverse import dataverse_app
 from shared.cli.dead_letters import dead_letters_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
+from shared.cli.failed_records import failed_app
 from shared.cli.preferences import preferences_app
 from shared.cli.suppressions import suppressions_app
 from shared.cli.webhooks import webhooks_app
@@ -53,6 +54,7 @@ app.add_typer(preferences_app, name="preferences")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(failed_app, name="failed")
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]

@@ -23,6 +23,7 @@ class Trigger(StrEnum):
     RECOVERY = "Recovery"
     DRY_RUN = "Dry run"  # Sync Now --dry-run: reads and decisions only, writes recorded
     WEBHOOK = "Webhook"  # Dynamics webhook events for this (account, sync type)
+    RETRY = "Retry"  # `failed retry`: the records (lists) a run failed, as targets
 
 
 class SyncRequest(BaseModel):

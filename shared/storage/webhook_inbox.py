@@ -97,12 +97,21 @@ class WebhookTargets:
 
     def note(self, account_id: str, target: Target, event: ChangeEvent, now: datetime) -> None:
         """Add the target, or move an existing one's last event on (one row per record)."""
+        self._note(account_id, target, now, message=event.message, event_key=event.key)
+
+    def note_retry(self, account_id: str, target: Target, now: datetime) -> None:
+        """Add a target an operator asked for (`failed retry`): no webhook event behind it."""
+        self._note(account_id, target, now, message="Retry", event_key="")
+
+    def _note(
+        self, account_id: str, target: Target, now: datetime, *, message: str, event_key: str
+    ) -> None:
         latest = {
             "PartitionKey": account_id,
             "RowKey": target.key,
             "LastEventUtc": now,
-            "LastMessage": event.message,
-            "LastEventKey": event.key,
+            "LastMessage": message,
+            "LastEventKey": event_key,
         }
         try:
             self.table.create_entity(

@@ -225,10 +225,10 @@ class _Lists:
         return cursor
 
     def _webhook_scope(self) -> WebhookScope | None:
-        """A Webhook run syncs only the lists its pending targets name, and the lists of the
-        member types whose members changed (which lists hold a member, the list push finds
+        """A Webhook (or Retry) run syncs only the lists its pending targets name, and the lists
+        of the member types whose members changed (which lists hold a member, the list push finds
         out by reading them); other runs sync every list."""
-        if self.ctx.trigger != Trigger.WEBHOOK.value:
+        if self.ctx.trigger not in (Trigger.WEBHOOK.value, Trigger.RETRY.value):
             return None
         pending = self.ctx.services.webhook_targets.pending(
             self.account_id, SyncType.MARKETING_LISTS_DATA_OUT
