@@ -19,6 +19,7 @@ from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
 from shared.cli.failed_records import failed_app
 from shared.cli.preferences import preferences_app
+from shared.cli.reconcile import reconcile_command
 from shared.cli.suppressions import suppressions_app
 from shared.cli.webhooks import webhooks_app
 from shared.errors import HANDLING, Category
@@ -55,6 +56,7 @@ app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(failed_app, name="failed")
+app.command("reconcile")(reconcile_command)
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 SyncTypeArg = Annotated[SyncType, typer.Argument(help="Sync type, as the audit names it.")]

@@ -6,20 +6,14 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from sandbox.dotdigital.state import DataFieldRecord
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.cli import app as cli
 from shared.cli import environment
 from shared.localhost.host import LocalHost
-from shared.mappings.model import default_mappings
 from shared.runtime import Runtime
 from shared.service import failed_records
-from shared.storage.data_labels_repo import DataLabel, LabelOrigin
-from shared.sync.catalogue import catalogue
-from shared.sync.marketing_lists.data_out import MarketingListsDataOut
 from shared.sync_types import SyncType
-from tests.fixtures.crm_fields import marketing_crm_fields
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import run_scheduled
@@ -37,33 +31,6 @@ def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "400"})
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def lists(
-    sync_runtime: Runtime,
-    acme: EmailAccount,
-    dataverse_sandbox: DataverseSandbox,
-    dotdigital_sandbox: DotdigitalSandbox,
-) -> dict[str, str]:
-    """Two email-activated lists of the account, their labels and mappings in place."""
-    rt = sync_runtime
-    rt.registry = catalogue().replaced(MarketingListsDataOut())  # DataOut alone: fewer calls
-    seeded = dataverse_sandbox.state.seed_data(
-        contacts=40, leads=30, lists=[("Newsletter", "contact", 20), ("Prospects", "lead", 10)]
-    )
-    for name in ("FIRSTNAME", "LASTNAME", "FULLNAME"):
-        dotdigital_sandbox.state.data_fields.append(DataFieldRecord(name, "String"))
-        rt.data_labels.save("acme", DataLabel(name=name, origin=LabelOrigin.PLATFORM,
-                                              is_synchronised=True))  # fmt: skip
-    rt.crm_fields.upsert("acme", marketing_crm_fields())
-    for mapping in default_mappings():
-        rt.mappings.create("acme", mapping)
-    for list_id in seeded.lists.values():
-        dataverse_sandbox.state.update(
-            "list", list_id, {"dms_emailaccountid": "acme", "dms_emailactivated": True}
-        )
-    return seeded.lists
 
 
 def _members(dv: DataverseSandbox, list_id: str) -> list[str]:
