@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from azure.data.tables import UpdateMode
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.cli import app as cli
-from shared.cli import environment
 from shared.localhost.host import LocalHost
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.pipeline import admin
@@ -25,13 +23,6 @@ from tests.fixtures.sandboxes import DataverseSandbox
 
 CRM = SyncType.CRM_METADATA
 NOT_JSON = '{"account_id": "acme", "sync_type": "CrmMetadata"'  # cut short
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The test's runtime is installed; local.settings.json must not leak into os.environ.
-    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def invoke(*args: str) -> tuple[int, str]:

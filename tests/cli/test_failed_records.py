@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.cli import app as cli
-from shared.cli import environment
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
 from shared.service import failed_records
@@ -20,12 +18,6 @@ from tests.pipeline.helpers import run_scheduled
 
 OUT = SyncType.MARKETING_LISTS_DATA_OUT
 BAD = ("not-an-email", "also@not@valid")
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def invoke(*args: str) -> tuple[int, str]:

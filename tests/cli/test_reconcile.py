@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from typer.testing import CliRunner
 
 from shared.cli import app as cli
-from shared.cli import environment
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
 from shared.service.reconciliation import reconcile
@@ -17,12 +15,6 @@ from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import run_scheduled
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def invoke(*args: str) -> tuple[int, str]:
