@@ -92,7 +92,9 @@ class StorageQueueAdapter:
         self.queue.send_message(request.to_json(), visibility_timeout=max(seconds, 0))
 
     def dead_letter(self, body: str, reason: str) -> None:
-        self.poison.send_message(poison_entry(body, reason))
+        # Kept until an operator replays or discards it (a queue message expires after 7 days
+        # by default; a Service Bus dead letter never does).
+        self.poison.send_message(poison_entry(body, reason), time_to_live=-1)
 
     def dead_letters(self, limit: int = MAX_DEAD_LETTERS) -> list[DeadLetter]:
         peeked = self.poison.peek_messages(max_messages=max(1, min(limit, PEEK_LIMIT)))

@@ -77,6 +77,9 @@ def test_dead_letters_are_listed_and_one_is_replayed_or_discarded_leaving_the_ot
     assert [letter.reason for letter in letters] == ["reason 0", "reason 1", "reason 2", ""]
     assert letters[3].body == "not a poison entry"
     assert all(letter.enqueued_utc is not None for letter in letters)
+    # Dead letters wait for an operator: they never expire (a queue message does after 7 days).
+    expiry = [m.expires_on for m in queue.poison.peek_messages(max_messages=3)]
+    assert all(e is not None and e.year == 9999 for e in expiry), expiry
 
     assert queue.replay_dead_letter(letters[1].letter_id, _request(1))
     assert not queue.replay_dead_letter(letters[1].letter_id, _request(1))  # gone: once only
