@@ -2,7 +2,7 @@
 
 New Dotdigital data fields become labels; labels created on our side become Dotdigital data
 fields (private unless set otherwise, with their default value). A label the platform refuses
-is counted as failed with the product's message, and the rest carry on.
+is counted as failed with the product's message, and the rest carry on (Completed With Errors).
 """
 
 from __future__ import annotations
@@ -119,5 +119,7 @@ class DataLabels(SyncTypeTemplate[DataLabelsCursor]):
         run.counts += counts
         if not errors:
             return SyncResult(message=f"{pushed} data labels created in Dotdigital")
-        status = AuditStatus.COMPLETED_WITH_ERRORS if pushed else AuditStatus.FAILED
-        return SyncResult(status=status, message="; ".join(errors))
+        # A refused label is that label's error, not the sync's: the run read the platform's
+        # fields and did the rest. Failed (which holds back the marketing list sync, see
+        # DATA_LABELS_GATE) is left to runs that could not sync at all (credentials, an API down).
+        return SyncResult(status=AuditStatus.COMPLETED_WITH_ERRORS, message="; ".join(errors))

@@ -12,6 +12,7 @@ from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
 from shared.storage.data_labels_repo import DataLabel, LabelOrigin, LabelType
 from shared.sync.data_labels import CUSTOM_FIELD_LIMIT
+from shared.sync.marketing_lists.data_out import DATA_LABELS_GATE
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DotdigitalSandbox
@@ -85,15 +86,21 @@ def test_refused_label_is_audited_with_the_product_message_and_others_carry_on(
     assert record.last_status == "Completed With Errors"
 
 
-def test_only_failures_make_the_run_failed(
+def test_a_refused_label_alone_completes_with_errors_and_blocks_no_list_sync(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
 ) -> None:  # fmt: skip
+    # The product fails a DataLabels sync (and so holds back the marketing list sync) only
+    # when the sync itself fails; a label the platform refuses is an error of that label.
     sync_runtime.data_labels.save("acme", DataLabel(name="x" * 25))
 
-    audit = run_scheduled(sync_runtime, host, clock, "acme", LABELS)
+    first = run_scheduled(sync_runtime, host, clock, "acme", LABELS)
+    again = run_scheduled(sync_runtime, host, clock, "acme", LABELS)  # nothing else to do
 
-    assert audit.status is AuditStatus.FAILED
-    assert audit.message.startswith("ERROR_DATAFIELD_INVALID - Failed to sync dataLabel xxx")
+    for audit in (first, again):
+        assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS
+        assert audit.message.startswith("ERROR_DATAFIELD_INVALID - Failed to sync dataLabel xxx")
+        assert audit.counts.failed == 1
+    assert DATA_LABELS_GATE.refusal(sync_runtime, acme) is None
 
 
 def test_non_unique_field_is_reported_with_its_code(
@@ -128,7 +135,7 @@ def test_custom_field_limit(
 
     audit = run_scheduled(sync_runtime, host, clock, "acme", LABELS)
 
-    assert audit.status is AuditStatus.FAILED
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS
     assert audit.message.startswith(
         "ERROR_DATAFIELD_LIMITEXCEEDED - Failed to sync dataLabel ONEMORE"
     )

@@ -64,7 +64,6 @@ from shared.storage.data_labels_repo import label_key
 from shared.sync.marketing_lists.data_in_confirm import applied_already
 from shared.sync.marketing_lists.data_in_merge import InboundField, plan_member
 from shared.sync.marketing_lists.data_in_scope import Skip, inbound_fields, list_problem
-from shared.sync.marketing_lists.data_out import DATA_LABELS_GATE
 from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.snapshot_repo import MemberSnapshot, list_members
 from shared.sync.marketing_lists.values import STATE_COLUMN, values_hash
@@ -126,7 +125,6 @@ class MarketingListsDataIn(SyncTypeTemplate[DataInCursor]):
         SyncType.MARKETING_LISTS_DATA_IN,
         frozenset({Platform.DOTDIGITAL}),
         Direction.TO_DYNAMICS,
-        prerequisites=(DATA_LABELS_GATE,),
         summary="member data changed in the platform -> contacts and leads",
     )
     cursor_model = DataInCursor

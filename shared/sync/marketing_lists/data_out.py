@@ -103,7 +103,9 @@ class WebhookScope:
 
 
 # Mapped fields may name labels the platform does not have yet; pushing lists then would lose
-# those values, so the product refuses to start.
+# those values, so the marketing list sync (this and the two-way run, never MarketingListsDataIn
+# on its own) does not start after a DataLabels sync that failed. A label the platform refuses
+# leaves that sync Completed With Errors and blocks nothing (the product's rule).
 DATA_LABELS_GATE = LastRunDidNotFail(SyncType.DATA_LABELS, Messages.DATA_LABELS_FAILED)
 
 
