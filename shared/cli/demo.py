@@ -17,7 +17,14 @@ from rich.text import Text
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
-from shared.azurite import PROJECT_ROOT, start_azurite
+from shared.azurite import (
+    DEFAULT_PORTS,
+    PROJECT_ROOT,
+    AzuriteProcess,
+    clear_azurite_data,
+    start_azurite,
+    start_azurite_preferring,
+)
 from shared.cli import views
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import DEMO_STATE
@@ -107,13 +114,57 @@ def _people_table(dataverse: DataverseState, ids: tuple[str, ...]) -> Table:
     return table
 
 
+def _shown(path: Path) -> str:
+    """The data folder as the user knows it: relative to the project when inside it."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def _print_connection_string(console: Console, azurite: AzuriteProcess) -> None:
+    # One line whatever the terminal's width (soft_wrap), so it can be copied whole.
+    console.print(f"  {azurite.connection_string}", soft_wrap=True, markup=False, highlight=False)
+
+
+def _say_where(console: Console, azurite: AzuriteProcess, *, asked_free: bool = False) -> None:
+    """Which ports Azurite took, and how Storage Explorer connects to it."""
+    blob, queue, table = azurite.ports
+    if asked_free:
+        console.print(
+            f"Azurite is on free ports (DEMO_FREE_PORTS=1): blob {blob}, queue {queue}, table "
+            f"{table}. Connection string:",
+            soft_wrap=True,
+        )
+    elif azurite.ports == DEFAULT_PORTS:
+        console.print(
+            "Azurite is on its default ports 10000-10002: in Storage Explorer, Connect > Local "
+            "storage emulator. Connection string:",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            "Ports 10000-10002 are taken (another Azurite?), so Azurite is on free ports "
+            f"(blob {blob}, queue {queue}, table {table}): in Storage Explorer, Connect with "
+            "this connection string:",
+            soft_wrap=True,
+        )
+    _print_connection_string(console, azurite)
+
+
 def run_demo(console: Console, *, keep_running: bool) -> None:
     from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
 
-    console.print("Starting Azurite (data in .local/azurite) and the API sandboxes...")
     data_dir = Path(os.environ.get("DEMO_DATA_DIR", PROJECT_ROOT / ".local" / "azurite"))
-    azurite = start_azurite(in_memory=False, location=data_dir)
+    console.print(
+        f"Starting from scratch: Azurite's data in {_shown(data_dir)} is cleared and the API "
+        "sandboxes start empty, so every `make demo` shows the same picture."
+    )
+    clear_azurite_data(data_dir)
+    # DEMO_FREE_PORTS=1 (the tests): another process may hold the default ports at any time.
+    if os.environ.get("DEMO_FREE_PORTS") == "1":
+        azurite = start_azurite(in_memory=False, location=data_dir)
+    else:
+        azurite = start_azurite_preferring(DEFAULT_PORTS, location=data_dir)
+    _say_where(console, azurite, asked_free=os.environ.get("DEMO_FREE_PORTS") == "1")
     sandboxes = start_sandboxes()
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
     seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
@@ -196,12 +247,21 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         if keep_running:
             console.print(
                 "\nAzurite keeps running, with the local host (timers every minute).\n"
-                "Browse it in Azure Storage Explorer: Connect > Local storage emulator, or this "
-                f"connection string:\n  {azurite.connection_string}\n"
+                "Browse it in Azure Storage Explorer: "
+                + (
+                    "Connect > Local storage emulator, or this connection string:"
+                    if azurite.ports == DEFAULT_PORTS
+                    else "Connect > Storage account > Connection string, with this one:"
+                )
+            )
+            _print_connection_string(console, azurite)
+            console.print(
                 f"Dynamics webhooks post to {host.base_url}/api/dynamics/webhook "
                 f"(key: ?code={DEMO_WEBHOOK_KEY}).\n"
                 "In another terminal: .venv/bin/python -m shared audit demo\n"
-                "Press Ctrl+C to stop (the data stays in .local/azurite)."
+                f"Press Ctrl+C to stop (the data stays in {_shown(data_dir)} until the next "
+                "`make demo` clears it).",
+                soft_wrap=True,
             )
             try:
                 threading.Event().wait()

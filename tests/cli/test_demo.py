@@ -1,25 +1,46 @@
 """`make demo` end to end, as a newcomer runs it (in its stop-after-the-audit mode): the scheduled
-syncs, their audit, and a contact edit in Dynamics carried to its address book by the webhook."""
+syncs, their audit, and a contact edit in Dynamics carried to its address book by the webhook;
+run twice on one data folder, the second run shows the same picture as the first."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from shared.azurite import PROJECT_ROOT
+import pytest
+from rich.console import Console
+
+from shared.azurite import DEFAULT_PORTS, PROJECT_ROOT, AzuriteProcess
+from shared.cli.demo import _say_where
+
+AUDIT_ROW = re.compile(r"^│ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │(.*)$")
 
 
-def test_demo_runs_the_scheduled_syncs_and_prints_the_audit(tmp_path: Path) -> None:
-    env = {**os.environ, "DEMO_DATA_DIR": str(tmp_path / "azurite"), "COLUMNS": "220"}
+def _run_demo(data_dir: Path) -> str:
+    # DEMO_FREE_PORTS: the test must not take 10000-10002 (a developer's demo may hold them).
+    env = {**os.environ, "DEMO_DATA_DIR": str(data_dir), "COLUMNS": "220", "DEMO_FREE_PORTS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "shared", "demo", "--exit-after-audit"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=240,
     )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
-    out = result.stdout
-    assert result.returncode == 0, out + result.stderr
+
+def _audit_rows(out: str) -> list[str]:
+    """The demo's audit table, one entry per run without its start time, sorted."""
+    table = out.split("Sync audit: demo", 1)[1].split("Data labels", 1)[0]
+    return sorted(m.group(1) for line in table.splitlines() if (m := AUDIT_ROW.match(line)))
+
+
+def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path: Path) -> None:
+    data_dir = tmp_path / "azurite"
+    out = _run_demo(data_dir)
+
+    assert out.splitlines()[0].startswith("Starting from scratch: Azurite's data in ")
     assert "Sync audit: demo" in out
     assert "CrmMetadata" in out and "DataLabels" in out
     assert "Completed With Errors" in out  # the demo's deliberately invalid label
@@ -29,4 +50,46 @@ def test_demo_runs_the_scheduled_syncs_and_prints_the_audit(tmp_path: Path) -> N
     assert "Webhook: Made 13 changes" in out
     assert "The change reached the address book 'Demo newsletter'" in out
     assert "FIRSTNAME = 'Augusta Ada'" in out
-    assert any(tmp_path.joinpath("azurite").iterdir())  # data persisted where asked
+    assert any(data_dir.iterdir())  # data persisted where asked
+    first = _audit_rows(out)
+    assert len(first) == 6 and not any("│ Failed " in row for row in first), first
+
+    again = _run_demo(data_dir)  # Azurite's data from the first run is there
+
+    assert _audit_rows(again) == first
+    assert "The change reached the address book 'Demo newsletter'" in again
+
+
+class _Ports:
+    """Stands in for a running Azurite: only its ports and connection string are printed."""
+
+    def __init__(self, ports: tuple[int, int, int]) -> None:
+        self.ports = ports
+        self.connection_string = AzuriteProcess.connection_string.fget(self)  # type: ignore[attr-defined]
+
+    blob_port = property(lambda self: self.ports[0])
+    queue_port = property(lambda self: self.ports[1])
+    table_port = property(lambda self: self.ports[2])
+
+
+@pytest.mark.parametrize(
+    ("ports", "said"),
+    [
+        (DEFAULT_PORTS, "default ports 10000-10002: in Storage Explorer, Connect > Local storage"),
+        ((41001, 41002, 41003), "Ports 10000-10002 are taken (another Azurite?)"),
+    ],
+)
+def test_the_connection_string_is_one_line_in_a_narrow_terminal(
+    ports: tuple[int, int, int], said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    console = Console(record=True, force_terminal=False)
+    assert console.width == 40
+
+    _say_where(console, _Ports(ports))  # type: ignore[arg-type]
+
+    lines = console.export_text().splitlines()
+    assert said in " ".join(lines)
+    [line] = [line for line in lines if "DefaultEndpointsProtocol=" in line]
+    assert line.strip() == _Ports(ports).connection_string
+    assert f"TableEndpoint=http://127.0.0.1:{ports[2]}/devstoreaccount1;" in line
