@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shared.cli import views
+from shared.cli import environment, views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
 from shared.cli.dead_letters import dead_letters_app
@@ -34,8 +34,9 @@ from shared.sync_types import SyncType
 console = Console()
 app = typer.Typer(
     help=(
-        "Dynamics Marketing Sync operator CLI. Settings come from the environment, then "
-        "local.settings.json, then the Azurite started by `make demo` (Azurite by default)."
+        "Dynamics Marketing Sync operator CLI. Settings (--settings): environment variables "
+        "first, then the running `make demo`'s Azurite, else ./local.settings.json, else "
+        "Azurite on its default ports."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -68,8 +69,12 @@ def _runtime() -> Runtime:
 
 
 @app.callback()
-def main() -> None:
+def main(
+    settings: Annotated[str, typer.Option("--settings", metavar="demo|env|PATH",
+                                          help=environment.HELP)] = environment.AUTO,
+) -> None:  # fmt: skip
     """Dynamics Marketing Sync operator CLI."""
+    environment.choose(settings)
 
 
 @schedule_app.command("show")

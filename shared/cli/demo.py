@@ -27,7 +27,7 @@ from shared.azurite import (
 )
 from shared.cli import views
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
-from shared.cli.environment import DEMO_STATE
+from shared.cli.environment import demo_data_dir, demo_state
 from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
 from shared.localhost.run import build_host
 from shared.pipeline.admin import provision_account, sync_now
@@ -153,7 +153,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
 
-    data_dir = Path(os.environ.get("DEMO_DATA_DIR", PROJECT_ROOT / ".local" / "azurite"))
+    data_dir = demo_data_dir()
+    state_file = demo_state()
     console.print(
         f"Starting from scratch: Azurite's data in {_shown(data_dir)} is cleared and the API "
         "sandboxes start empty, so every `make demo` shows the same picture."
@@ -192,8 +193,9 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
             }
         )
         # Only storage and queue names go to disk, so the CLI in another terminal finds Azurite.
-        DEMO_STATE.parent.mkdir(exist_ok=True)
-        DEMO_STATE.write_text(json.dumps({"Values": shared_values}, indent=2))
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state = {"Values": shared_values, "Pid": os.getpid()}  # a killed demo's file is stale
+        state_file.write_text(json.dumps(state, indent=2))
 
         rt = Runtime(Settings())
         install_runtime(rt)
@@ -275,4 +277,4 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         install_runtime(None)
         sandboxes.stop()
         azurite.stop()
-        DEMO_STATE.unlink(missing_ok=True)
+        state_file.unlink(missing_ok=True)
