@@ -18,7 +18,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from shared.errors import AuthenticationError, RetriableError, SyncError
+from shared.errors import AuthenticationError, ConfigurationError, RetriableError, SyncError
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -49,6 +49,14 @@ def storage_error(error: AzureError, service: str, endpoint: str) -> SyncError |
             + (f" ({code})" if code else "")
             + ": check the account key in AzureWebJobsStorage (or the managed identity's "
             "role assignments)."
+        )
+    if isinstance(error, HttpResponseError) and not getattr(error, "error_code", None):
+        # Azure Storage names every refusal (x-ms-error-code); an answer without one comes
+        # from some other server at that address (another service on Azurite's port).
+        status = f"HTTP {error.status_code}" if error.status_code else "an answer"
+        return ConfigurationError(
+            f"{service} at {endpoint} answered with {status} that is not Azure Storage's: "
+            "check AzureWebJobsStorage (is another program on that port?)."
         )
     return None
 

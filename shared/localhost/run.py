@@ -47,6 +47,9 @@ def build_host(runtime: Runtime, **options: Any) -> LocalHost:
 
 def run_host(console: Console, *, http_port: int = 0) -> None:
     runtime = get_runtime()
+    # Tables first: an unreachable storage fails there in a second, where the queue client's
+    # own retries would wait about 80 s before saying anything.
+    runtime.tables.client("EmailAccounts")
     host = build_host(runtime, http_port=http_port)
     names = ", ".join(f.name for f in host.functions)
     try:
