@@ -253,7 +253,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
                 + (
                     "Connect > Local storage emulator, or this connection string:"
                     if azurite.ports == DEFAULT_PORTS
-                    else "Connect > Storage account > Connection string, with this one:"
+                    else "Connect > Storage account or service > Connection string, with this one:"
                 )
             )
             _print_connection_string(console, azurite)

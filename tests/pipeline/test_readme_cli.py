@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sandbox.demo_people import seed_demo_people
+from sandbox.demo_people import seed_demo_list, seed_demo_people
 from sandbox.launch import Sandboxes
+from shared.audit import AuditStatus
 from shared.cli import app as cli
 from shared.cli import demo, environment
 from shared.localhost.host import LocalHost
@@ -44,6 +45,7 @@ def test_every_readme_command_runs_as_written(
     monkeypatch.setattr(cli, "load_local_settings", lambda: None)
     monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # command groups
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
+    seed_demo_list(sandboxes.dataverse, people, demo.ACCOUNT_ID)  # as `make demo` seeds it
     demo._provision(sync_runtime, sandboxes.credentials.api_user)
     for sync_type in demo.DEMO_TYPES:  # what the demo's first minutes leave behind
         run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
@@ -54,6 +56,14 @@ def test_every_readme_command_runs_as_written(
         host.drain()  # the demo's host takes queued runs at once
     runs = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.DATA_LABELS)
     assert {r.trigger for r in runs} >= {"Manual", "Dry run"}
+    # The labels the README adds reached Dotdigital, and the list sync with the new mappings
+    # ran (the refused demo label holds nothing back).
+    for name in ("SALUTATION", "COMPANY"):
+        assert sandboxes.dotdigital.field(name) is not None, name
+    pushes = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.MARKETING_LISTS_DATA_OUT)
+    [pushed] = [r for r in pushes if r.trigger == "Manual"]
+    assert pushed.status is AuditStatus.COMPLETED, pushed.message
+    assert pushed.message.startswith("1 marketing list: 3 members sent")  # new mapped values
     # The demo's people, as its closing table shows them: the suppressed ones flagged and
     # listed, opt-in types raised.
     shown = demo._people_table(sandboxes.dataverse, people)
