@@ -31,7 +31,7 @@ lint: install  ## ruff, mypy and the import contracts (pyproject.toml), as CI ru
 demo: install  ## Azurite + sandboxes + local host, a demo account, scheduled syncs, then the audit
 	$(BIN)/python -m shared demo
 
-host: install  ## run the local Functions host against the settings in the environment
+host: install  ## run the local Functions host (settings as the CLI takes them: `python -m shared --help`, --settings)
 	$(BIN)/python -m shared host
 
 clean:
