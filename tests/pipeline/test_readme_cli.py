@@ -60,6 +60,8 @@ def test_every_readme_command_runs_as_written(
     # ran (the refused demo label holds nothing back).
     for name in ("SALUTATION", "COMPANY"):
         assert sandboxes.dotdigital.field(name) is not None, name
+    # The refused label deleted (the way out): the DataLabels sync after it is Completed.
+    assert AuditStatus.COMPLETED in {r.status for r in runs if r.trigger == "Manual"}
     pushes = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.MARKETING_LISTS_DATA_OUT)
     [pushed] = [r for r in pushes if r.trigger == "Manual"]
     assert pushed.status is AuditStatus.COMPLETED, pushed.message
