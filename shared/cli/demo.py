@@ -192,9 +192,16 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
                 "QUEUED_TIMEOUT_SECONDS": "60",
             }
         )
-        # Only storage and queue names go to disk, so the CLI in another terminal finds Azurite.
+        # The CLI in another terminal reads this file to find Azurite and the sandboxes (for
+        # `preferences show`, `accounts test`, `suppressions list`). The sandboxes' credentials
+        # are their fixed demo values, accepted by nothing else.
+        sandbox_values = {
+            **sandboxes.settings_env(),
+            PASSWORD_SETTING: sandboxes.credentials.api_password,
+        }
         state_file.parent.mkdir(parents=True, exist_ok=True)
-        state = {"Values": shared_values, "Pid": os.getpid()}  # a killed demo's file is stale
+        values = {**shared_values, **sandbox_values}
+        state = {"Values": values, "Pid": os.getpid()}  # a killed demo's file is stale
         state_file.write_text(json.dumps(state, indent=2))
 
         rt = Runtime(Settings())
