@@ -6,10 +6,10 @@ import logging
 
 import azure.functions as func
 
-from functions import maintenance, scheduler, webhooks, worker
+from functions import admin, maintenance, scheduler, webhooks, worker
 
 logging.getLogger("azure").setLevel(logging.WARNING)
 
 app = func.FunctionApp()
-for blueprint in (scheduler.bp, worker.bp, maintenance.bp, webhooks.bp):
+for blueprint in (scheduler.bp, worker.bp, maintenance.bp, webhooks.bp, admin.bp):
     app.register_functions(blueprint)

@@ -17,7 +17,9 @@ def _bindings() -> dict[str, dict[str, Any]]:
 
 
 def test_every_blueprint_function_is_registered() -> None:
-    assert set(_bindings()) == {"scheduler_tick", "sync_worker", "audit_purge", "dynamics_webhook"}
+    assert set(_bindings()) == {
+        "scheduler_tick", "sync_worker", "audit_purge", "dynamics_webhook", "admin_api",
+    }  # fmt: skip
 
 
 def test_scheduler_runs_every_minute_and_purge_daily() -> None:
@@ -52,3 +54,11 @@ def test_local_settings_example_names_the_same_settings() -> None:
     assert "SYNC_QUEUE_NAME" in values
     assert any(name.startswith("ServiceBusConnection") for name in values)
     assert "AzureWebJobsStorage" in values
+
+
+def test_admin_api_is_one_http_trigger_for_every_method_under_admin_with_a_function_key() -> None:
+    admin = _bindings()["admin_api"]
+    assert admin["type"] == "httpTrigger"
+    assert admin["route"] == "admin/{*path}"
+    assert not admin.get("methods")  # every method: FastAPI answers 405 itself, as problem+json
+    assert admin["authLevel"] == "FUNCTION"

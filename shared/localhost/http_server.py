@@ -7,12 +7,15 @@ the auth level matters in Azure only (the webhook checks its own key either way)
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import azure.functions as func
 import uvicorn
@@ -86,9 +89,17 @@ async def _call(route: HttpRoute, request: Request, params: dict[str, str]) -> R
         route_params=params,
         body=await request.body(),
     )
+    call = route.function.call
+    # The host passes a `context` to a function that names one.
+    args: tuple[object, ...] = (http_request, LocalContext(route.function.name))
+    if "context" not in inspect.signature(call).parameters:
+        args = args[:1]
     try:
-        # The functions are synchronous (storage I/O): off the event loop, as the host does.
-        answer = await run_in_threadpool(route.function.call, http_request)
+        if inspect.iscoroutinefunction(call):
+            answer = await call(*args)  # on the event loop, as the host runs async functions
+        else:
+            # A synchronous function (storage I/O): off the event loop, as the host does.
+            answer = await run_in_threadpool(call, *args)
     except Exception:
         log.exception("HTTP function %s failed", route.function.name)
         return Response(status_code=500)
@@ -98,6 +109,39 @@ async def _call(route: HttpRoute, request: Request, params: dict[str, str]) -> R
         headers=dict(answer.headers),
         media_type=answer.mimetype,
     )
+
+
+class LocalContext(func.Context):
+    """The invocation context a function may ask for: its name and a fresh invocation id."""
+
+    def __init__(self, function_name: str) -> None:
+        self._name = function_name
+        self._invocation_id = str(uuid.uuid4())
+        self._local = threading.local()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._local
+
+    @property
+    def function_name(self) -> str:
+        return self._name
+
+    @property
+    def function_directory(self) -> str:
+        return ""
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return None
 
 
 class HttpServer:
