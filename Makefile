@@ -53,6 +53,10 @@ bench-suppressions: install  ## SuppressionLists at 10,000 and 100,000 suppressi
 bench-scheduler: install  ## scheduler tick at 1,000 and 10,000 accounts: bench/results/scheduler.md
 	$(BIN)/python -m bench.scheduler $(BENCH_ARGS)
 
+.PHONY: fuzz-admin-api
+fuzz-admin-api: install  ## schemathesis against the admin API's OpenAPI over the local host (~10 min): bench/results/admin_api_fuzz.md
+	$(BIN)/python -m bench.admin_api_fuzz $(BENCH_ARGS)
+
 .PHONY: fuzz-webhooks
 fuzz-webhooks: install  ## 10,000 generated webhook posts through the endpoint (~1 min): bench/results/webhook_fuzz.md
 	$(BIN)/python -m bench.webhook_fuzz $(BENCH_ARGS)

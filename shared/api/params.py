@@ -21,6 +21,12 @@ Rt = Annotated[Runtime, Depends(runtime)]
 # key may not hold / \ # ? or control characters.
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$"
 AccountId = Annotated[
-    str, Path(alias="accountId", pattern=ACCOUNT_ID_PATTERN, description="Email account id")
+    str,
+    Path(
+        alias="accountId",
+        pattern=ACCOUNT_ID_PATTERN,
+        description="Email account id",
+        examples=["demo"],  # the account `make demo` adds
+    ),
 ]
 SyncTypePath = Annotated[SyncType, Path(alias="syncType", description="Sync type")]

@@ -131,6 +131,11 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         allowed = _allowed_methods(request)
         detail = f"{request.method} is not allowed on {request.url.path}: use {allowed}."
         return problem_response(request, 405, detail, headers={"Allow": allowed})
+    elif error.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8 JSON): bad input like any
+        # other, so the same 422 as a body that breaks a field's rule.
+        message = "Cannot read the body: send a JSON object (UTF-8)"
+        return _refused(request, [FieldProblem(field="body", message=message)])
     else:
         detail = str(error.detail)
     return problem_response(request, error.status_code, detail, headers=error.headers)

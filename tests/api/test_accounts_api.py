@@ -45,6 +45,12 @@ def test_a_body_that_breaks_a_rule_names_the_field(api: httpx.Client) -> None:
         {"field": "body.name", "message": "String should have at least 1 character"}
     ]
     assert problem(api.post("/accounts", content=b"not json"), 422)["detail"].startswith("body")
+    undecodable = api.post(
+        "/accounts", content=b"\x80abc", headers={"content-type": "application/json"}
+    )
+    assert problem(undecodable, 422)["detail"] == (
+        "body: Cannot read the body: send a JSON object (UTF-8)"
+    )
     assert api.get("/accounts").json() == []
 
 
