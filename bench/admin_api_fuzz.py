@@ -147,7 +147,8 @@ def fuzz(base_url: str, *, examples: int, seed_value: int) -> Outcome:
             "--warnings", "off",
         ]  # fmt: skip
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        # In the temporary folder: schemathesis keeps a cache (.schemathesis/) in its cwd.
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=folder)
         seconds = time.perf_counter() - started
         suites = ElementTree.parse(junit).getroot()
         totals = [int(suites.get(k, "0")) for k in ("tests", "failures", "errors")]

@@ -267,6 +267,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
             console.print(
                 f"Dynamics webhooks post to {host.base_url}/api/dynamics/webhook "
                 f"(key: ?code={DEMO_WEBHOOK_KEY}).\n"
+                f"The admin API: {host.base_url}/api/admin/accounts "
+                f"(OpenAPI: {host.base_url}/api/admin/openapi.json).\n"
                 "In another terminal: .venv/bin/python -m shared audit demo\n"
                 f"Press Ctrl+C to stop (the data stays in {_shown(data_dir)} until the next "
                 "`make demo` clears it).",

@@ -71,6 +71,12 @@ def run_host(console: Console, *, http_port: int = 0) -> None:
             "(function keys are not checked locally; the webhook checks its own).",
             soft_wrap=True,
         )
+    if any(r.function.name == "admin_api" for r in host.http_routes):
+        console.print(
+            f"  The admin API: {host.base_url}/api/admin/accounts, ...; its OpenAPI document: "
+            f"{host.base_url}/api/admin/openapi.json (function keys are not checked locally).",
+            soft_wrap=True,
+        )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
