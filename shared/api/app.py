@@ -20,6 +20,7 @@ from shared.api import (
     routes_labels,
     routes_mappings,
     routes_schedules,
+    routes_suppressions,
 )
 from shared.api.problems import FieldProblem, Problem, documented
 
@@ -68,6 +69,7 @@ def create_app() -> FastAPI:
         routes_audit,
         routes_labels,
         routes_mappings,
+        routes_suppressions,
     ):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(health_router, prefix=PREFIX)

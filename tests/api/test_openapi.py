@@ -33,6 +33,9 @@ ROUTES = {
     ("get", "/api/admin/accounts/{accountId}/mappings"),
     ("post", "/api/admin/accounts/{accountId}/mappings"),
     ("delete", "/api/admin/accounts/{accountId}/mappings/{entity}/{label}"),
+    ("get", "/api/admin/accounts/{accountId}/suppressions"),
+    ("post", "/api/admin/accounts/{accountId}/suppressions/{suppressionId}/resubscribe"),
+    ("get", "/api/admin/accounts/{accountId}/preferences/{record}"),
 }
 
 
