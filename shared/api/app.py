@@ -19,6 +19,7 @@ from shared.api import (
     routes_audit,
     routes_labels,
     routes_mappings,
+    routes_operations,
     routes_schedules,
     routes_suppressions,
 )
@@ -70,6 +71,7 @@ def create_app() -> FastAPI:
         routes_labels,
         routes_mappings,
         routes_suppressions,
+        routes_operations,
     ):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(health_router, prefix=PREFIX)

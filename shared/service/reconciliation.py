@@ -103,8 +103,6 @@ def reconcile(
             f"'{account_id}' in Dynamics."
         )
     links = {link.list_id.lower(): link for link in list_links(rt).for_account(account_id)}
-    platform = rt.platform_client(account)
-    assert isinstance(platform, DotdigitalClient)
     checker = _Checker(rt, account_id, account.sync_only_open_leads_and_active_contacts, say)
     found = []
     for mlist in lists:
@@ -114,6 +112,10 @@ def reconcile(
             drift.problem = "Not synced yet: no address book is linked to it."
         else:
             try:
+                # Signed in only for a list to compare (the client is kept per account): an
+                # account that cannot sign in still gets its report, each list saying why.
+                platform = rt.platform_client(account)
+                assert isinstance(platform, DotdigitalClient)
                 checker.compare(mlist, link, platform, drift)
             except SyncError as error:
                 drift.problem = f"Could not be read: {error}"

@@ -36,6 +36,13 @@ ROUTES = {
     ("get", "/api/admin/accounts/{accountId}/suppressions"),
     ("post", "/api/admin/accounts/{accountId}/suppressions/{suppressionId}/resubscribe"),
     ("get", "/api/admin/accounts/{accountId}/preferences/{record}"),
+    ("get", "/api/admin/dead-letters"),
+    ("post", "/api/admin/dead-letters/replay"),
+    ("post", "/api/admin/dead-letters/{letterId}/replay"),
+    ("delete", "/api/admin/dead-letters/{letterId}"),
+    ("get", "/api/admin/accounts/{accountId}/failed"),
+    ("post", "/api/admin/accounts/{accountId}/failed/retry"),
+    ("get", "/api/admin/accounts/{accountId}/reconciliation"),
 }
 
 
