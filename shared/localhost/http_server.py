@@ -1,5 +1,6 @@
 """The local host's HTTP side: `/api/<route>` of each HTTP-triggered function, served by
-uvicorn in a background thread, each request handed to the function as a `func.HttpRequest`.
+uvicorn in a background thread, each request handed to the function as a `func.HttpRequest`
+(with a `func.Context` to a function that names one, as the admin API's async function does).
 
 Function keys are NOT checked here, as Azure Functions Core Tools does not check them locally:
 the auth level matters in Azure only (the webhook checks its own key either way).
