@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
 from shared.cli import environment, views
+from shared.cli.output import Output, OutputOption, console, emit, print_json
 from shared.errors import HANDLING, Category
 from shared.runtime import Runtime, get_runtime
 from shared.service import accounts
 
-console = Console()
 accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
 
@@ -30,7 +29,7 @@ def _yes(value: bool) -> str:
 
 
 def _details(account: EmailAccount) -> Table:
-    table = Table("Setting", "Value", title=f"Email account {account.account_id}")
+    table = views.new_table("Setting", "Value", title=f"Email account {account.account_id}")
     for name, value in (
         ("Name", account.name),
         ("Description", account.description),
@@ -52,15 +51,17 @@ def _details(account: EmailAccount) -> Table:
 
 
 @accounts_app.command("list")
-def accounts_list() -> None:
+def accounts_list(output: OutputOption = Output.TABLE) -> None:
     """List the connected email accounts."""
-    console.print(views.accounts_table(accounts.list_accounts(_runtime())))
+    found = accounts.list_accounts(_runtime())
+    emit(output, found, lambda: views.accounts_table(found))
 
 
 @accounts_app.command("show")
-def accounts_show(account: AccountArg) -> None:
+def accounts_show(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """Show an account's information and admin settings."""
-    console.print(_details(accounts.get_account(_runtime(), account)))
+    found = accounts.get_account(_runtime(), account)
+    emit(output, found, lambda: _details(found))
 
 
 @accounts_app.command("add")
@@ -83,7 +84,7 @@ def accounts_add(
         api_password_secret_name=password_setting,
     )  # fmt: skip
     accounts.add_account(_runtime(), new)
-    console.print(
+    console().print(
         f"Added email account '{account}'. Check it with `accounts test {account}`, then set "
         f"its schedules with `schedule set {account} ...`."
     )
@@ -116,29 +117,32 @@ def accounts_edit(
         sync_only_open_leads_and_active_contacts=only_open_leads_and_active_contacts,
         campaign_sync_level=campaign_sync_level,
     )  # fmt: skip
-    console.print(_details(accounts.edit_account(_runtime(), account, changes)))
+    console().print(_details(accounts.edit_account(_runtime(), account, changes)))
 
 
 @accounts_app.command("disable")
 def accounts_disable(account: AccountArg) -> None:
     """Disable an account: its schedules are kept and nothing runs until it is enabled."""
     accounts.set_enabled(_runtime(), account, enabled=False)
-    console.print(f"Email account '{account}' is disabled.")
+    console().print(f"Email account '{account}' is disabled.")
 
 
 @accounts_app.command("enable")
 def accounts_enable(account: AccountArg) -> None:
     """Enable a disabled account: its schedules run again."""
     accounts.set_enabled(_runtime(), account, enabled=True)
-    console.print(f"Email account '{account}' is enabled.")
+    console().print(f"Email account '{account}' is enabled.")
 
 
 @accounts_app.command("test")
-def accounts_test(account: AccountArg) -> None:
+def accounts_test(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """Test Connection: sign in to the platform's API with the account's stored credentials."""
     result = accounts.test_connection(_runtime(), account)
-    if result.success:
-        console.print(f"Connection succeeded. {result.message}", style="green")
-        return
-    console.print(f"Connection failed: {result.message}", style="red")
-    raise typer.Exit(code=HANDLING[Category.FATAL].exit_code)
+    if output is Output.JSON:
+        print_json(result)
+    elif result.success:
+        console().print(f"Connection succeeded. {result.message}", style="green")
+    else:
+        console().print(f"Connection failed: {result.message}", style="red")
+    if not result.success:
+        raise typer.Exit(code=HANDLING[Category.FATAL].exit_code)

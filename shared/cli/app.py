@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Group
+from rich.table import Table
 
+from shared.audit import AuditRecord
 from shared.cli import environment, views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
@@ -18,6 +20,7 @@ from shared.cli.dead_letters import dead_letters_app
 from shared.cli.environment import load_local_settings
 from shared.cli.errors import OneLineErrors
 from shared.cli.failed_records import failed_app
+from shared.cli.output import Output, OutputOption, console, emit
 from shared.cli.preferences import preferences_app
 from shared.cli.reconcile import reconcile_command
 from shared.cli.suppressions import suppressions_app
@@ -31,7 +34,6 @@ from shared.service import labels, mappings, schedules
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
 
-console = Console()
 app = typer.Typer(
     help=(
         "Dynamics Marketing Sync operator CLI. Settings (--settings): environment variables "
@@ -78,10 +80,10 @@ def main(
 
 
 @schedule_app.command("show")
-def schedule_show(account: AccountArg) -> None:
+def schedule_show(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """Show every sync type's interval, window, status, last and next sync."""
     found = schedules.show(_runtime(), account)
-    console.print(views.schedules_table(found, f"Schedules: {account}"))
+    emit(output, found, lambda: views.schedules_table(found, f"Schedules: {account}"))
 
 
 @schedule_app.command("set")
@@ -98,10 +100,11 @@ def schedule_set(
     """Set a sync type's interval and sync window."""
     change = schedules.ScheduleChange(interval=interval, window=window)
     result = schedules.set_schedule(_runtime(), account, sync_type, change)
-    console.print(f"{sync_type.value}: {interval.value}, {result.schedule.window}.")
+    out = console()
+    out.print(f"{sync_type.value}: {interval.value}, {result.schedule.window}.")
     runs = ", ".join(views.when(r) for r in result.upcoming) or "manual only"
-    console.print(f"Next runs (UTC): {runs}")
-    console.print(f"Status: {result.schedule.status.value}")
+    out.print(f"Next runs (UTC): {runs}")
+    out.print(f"Status: {result.schedule.status.value}")
 
 
 @schedule_app.command("start")
@@ -115,7 +118,7 @@ def schedule_start(
     """Once a day at a specific time: first run on --date, then daily at that time."""
     change = schedules.StartChange(date=on.date(), time=at)
     result = schedules.set_start(_runtime(), account, sync_type, change)
-    console.print(f"{sync_type.value}: once a day, next sync {views.when(result.next_sync)} UTC.")
+    console().print(f"{sync_type.value}: once a day, next sync {views.when(result.next_sync)} UTC.")
 
 
 @app.command("sync-now")
@@ -127,7 +130,7 @@ def sync_now(
 ) -> None:  # fmt: skip
     """Enqueue a sync at once (does nothing if one is already queued or in progress)."""
     result = schedules.sync_now(_runtime(), account, sync_type, dry_run=dry_run)
-    console.print(result.message, style="green" if result.accepted else "yellow")
+    console().print(result.message, style="green" if result.accepted else "yellow")
     if not result.accepted:  # already queued or running: a conflict with the schedule's state
         raise typer.Exit(code=HANDLING[Category.CONFLICT].exit_code)
 
@@ -142,25 +145,37 @@ def audit(
     limit: Annotated[int, typer.Option(help="At most this many rows.", min=1,
                                        max=audit_service.MAX_PAGE)] = 50,
     details: Annotated[bool, typer.Option(help="Also show each run's detail rows.")] = False,
+    output: OutputOption = Output.TABLE,
 ) -> None:  # fmt: skip
     """Show the sync audit of an account, newest first."""
     rt = _runtime()
     query = audit_service.AuditQuery(sync_type=sync_type, since=since, limit=limit)
     page = audit_service.runs(rt, account, query)
-    console.print(views.audit_table(page.runs, f"Sync audit: {account}"))
-    if details:
-        for record in page.runs:
-            rows = audit_service.run(rt, account, record.row_key).details
-            if rows:
-                title = f"{record.sync_type} {views.when(record.started)}"
-                console.print(views.details_table(rows, title))
+    if not details:
+        emit(output, page, lambda: views.audit_table(page.runs, f"Sync audit: {account}"))
+        return
+    # With details, each run as the service's AuditRun (the run and its detail rows).
+    runs = [audit_service.run(rt, account, record.row_key) for record in page.runs]
+    with_details = {"runs": runs, "next_cursor": page.next_cursor}
+    emit(output, with_details, lambda: _audit_with_details(account, page.runs, runs))
+
+
+def _audit_with_details(
+    account: str, records: list[AuditRecord], runs: list[audit_service.AuditRun]
+) -> Group:
+    tables: list[Table] = [views.audit_table(records, f"Sync audit: {account}")]
+    for found in runs:
+        if found.details:
+            title = f"{found.run.sync_type} {views.when(found.run.started)}"
+            tables.append(views.details_table(found.details, title))
+    return Group(*tables)
 
 
 @labels_app.command("list")
-def labels_list(account: AccountArg) -> None:
+def labels_list(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """List the account's email data labels."""
     found = labels.list_labels(_runtime(), account)
-    console.print(views.labels_table(found, f"Data labels: {account}"))
+    emit(output, found, lambda: views.labels_table(found, f"Data labels: {account}"))
 
 
 @labels_app.command("add")
@@ -176,7 +191,7 @@ def labels_add(
     label = DataLabel(name=name, type=label_type, default_value=default,
                       description=description, is_private=not public)  # fmt: skip
     saved = labels.add_label(_runtime(), account, label)
-    console.print(
+    console().print(
         f"Label {saved.name} saved; it is created in Dotdigital at the next DataLabels sync."
     )
 
@@ -188,14 +203,14 @@ def labels_delete(
 ) -> None:
     """Delete a data label from the connector (never from Dotdigital); refused while a mapping
     uses it."""
-    console.print(labels.delete_label(_runtime(), account, name).message)
+    console().print(labels.delete_label(_runtime(), account, name).message)
 
 
 @mappings_app.command("list")
-def mappings_list(account: AccountArg) -> None:
+def mappings_list(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """List the account's data mappings."""
     found = mappings.list_mappings(_runtime(), account)
-    console.print(views.mappings_table(found, f"Data mappings: {account}"))
+    emit(output, found, lambda: views.mappings_table(found, f"Data mappings: {account}"))
 
 
 @mappings_app.command("add")
@@ -213,7 +228,7 @@ def mappings_add(
                           linked_entity=linked_entity, linked_field=linked_field,
                           direction=direction)  # fmt: skip
     saved = mappings.add_mapping(_runtime(), account, mapping)
-    console.print(f"Saved {saved.describe}; it applies from the next sync.")
+    console().print(f"Saved {saved.describe}; it applies from the next sync.")
 
 
 @mappings_app.command("delete")
@@ -223,7 +238,7 @@ def mappings_delete(
     entity: Annotated[MappedEntity, typer.Option(help="contact, lead or account.")],
 ) -> None:
     """Delete a data mapping; the next sync no longer applies it."""
-    console.print(mappings.delete_mapping(_runtime(), account, label, entity).message)
+    console().print(mappings.delete_mapping(_runtime(), account, label, entity).message)
 
 
 @app.command("host")
@@ -235,7 +250,7 @@ def host(
     from shared.localhost.run import run_host
 
     load_local_settings()
-    run_host(console, http_port=http_port)
+    run_host(console(), http_port=http_port)
 
 
 @app.command("demo")
@@ -246,4 +261,4 @@ def demo(
     """Start Azurite and the sandboxes, provision a demo account, run its scheduled syncs."""
     from shared.cli.demo import run_demo
 
-    run_demo(console, keep_running=not exit_after_audit)
+    run_demo(console(), keep_running=not exit_after_audit)

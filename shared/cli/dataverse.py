@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from shared.cli import environment
+from shared.cli.output import console as stdout
 from shared.pipeline.provisioning import provision
 from shared.runtime import get_runtime
 
-console = Console()
 dataverse_app = typer.Typer(
     help="The connector's tables and columns in Dynamics (Dataverse).", no_args_is_help=True
 )
@@ -25,6 +24,7 @@ def provision_command(
     """Create the connector's tables and columns in the org of DATAVERSE_URL, in the solution
     DATAVERSE_SOLUTION (created with its publisher, prefix dms, if missing). Re-runnable:
     only what is missing is created."""
+    console = stdout()
     environment.load_local_settings()
     rt = get_runtime()
     solution = rt.settings.dataverse_solution

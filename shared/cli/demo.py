@@ -232,6 +232,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
                 if done:
                     break
                 time.sleep(0.5)
+        if not console.is_terminal:
+            console.line()  # rich ends a live display's last line only on a terminal
         runs = rt.audit.recent(ACCOUNT_ID, since=started)
         console.print(views.audit_table(runs, f"Sync audit: {ACCOUNT_ID}"))
         console.print(views.labels_table(rt.data_labels.for_account(ACCOUNT_ID), "Data labels"))

@@ -6,23 +6,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from shared.cli import environment
+from shared.cli import environment, views
+from shared.cli.output import Output, OutputOption, console, emit
 from shared.runtime import Runtime, get_runtime
 from shared.service import preferences
 from shared.service.preferences import PreferenceFilter, PreferenceLine
 
-console = Console()
 preferences_app = typer.Typer(
     help="Marketing preferences of contacts, leads and accounts.", no_args_is_help=True
 )
 
 
 def _table(lines: list[PreferenceLine], title: str) -> Table:
-    table = Table("Record", "Email", "Category", "Preference", "Private name", "Visibility",
-                  "Status", "Last modified", title=title)  # fmt: skip
+    table = views.new_table(views.name("Record"), "Email", "Category", "Preference",
+                            "Private name", "Visibility", "Status", "Last modified",
+                            title=title)  # fmt: skip
     for line in lines:
         when = line.last_modified.strftime("%Y-%m-%d %H:%M") if line.last_modified else ""
         table.add_row(line.record, line.email, line.category, line.preference,
@@ -45,11 +45,13 @@ def show(
     filter: Annotated[
         PreferenceFilter, typer.Option("--filter", help="Which preferences to list.")
     ] = PreferenceFilter.ALL,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """A record's marketing preferences in an email account: all, opted in, opted out,
     private or public."""
     lines = preferences.record_preferences_of(_runtime(), account, record, filter)
-    if not lines:
-        console.print(f"No {filter.value} marketing preferences for {record} in {account}.")
+    if not lines and output is Output.TABLE:
+        console().print(f"No {filter.value} marketing preferences for {record} in {account}.")
         return
-    console.print(_table(lines, f"Marketing preferences ({filter.value}): {record} in {account}"))
+    title = f"Marketing preferences ({filter.value}): {record} in {account}"
+    emit(output, lines, lambda: _table(lines, title))

@@ -6,17 +6,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Group
 from rich.table import Table
 
-from shared.cli import environment
+from shared.cli import environment, views
+from shared.cli.output import Output, OutputOption, emit
+from shared.cli.output import console as stdout
 from shared.clients.dataverse.plugin_registration import STATE_ENABLED
 from shared.pipeline.webhook_plan import ENDPOINT_NAME, AuthOption, check_url
-from shared.pipeline.webhook_registration import listing, register, remove
+from shared.pipeline.webhook_registration import StepListing, listing, register, remove
 from shared.runtime import get_runtime
 from shared.storage.webhook_registrations import WebhookRegistration
 
-console = Console()
 webhooks_app = typer.Typer(
     help="The Dynamics webhook: near-real-time changes posted to the connector.",
     no_args_is_help=True,
@@ -39,6 +40,7 @@ def register_command(
     to date with the data mappings), then record the organization so its posts are accepted.
     Re-runnable: only what differs is changed."""
     url = check_url(url)  # before anything prints it: it might carry the key
+    console = stdout()
     environment.load_local_settings()
     rt = get_runtime()
     console.print(
@@ -52,8 +54,9 @@ def register_command(
 
 
 def _rows_table(rows: list[WebhookRegistration]) -> Table:
-    table = Table("Organization id", "Domain", "Connector user", "Endpoint", "URL", "Auth",
-                  "Steps", "Registered (UTC)", title="WebhookRegistrations")  # fmt: skip
+    table = views.new_table(views.name("Organization id"), "Domain", "Connector user",
+                            "Endpoint", "URL", "Auth", "Steps", "Registered (UTC)",
+                            title="WebhookRegistrations")  # fmt: skip
     for row in rows:
         table.add_row(row.organization_id, row.organization_domain, row.connector_user_id,
                       row.endpoint_id or "(by hand)", row.url, row.auth_type, str(row.steps),
@@ -62,26 +65,32 @@ def _rows_table(rows: list[WebhookRegistration]) -> Table:
 
 
 @webhooks_app.command("list")
-def list_command() -> None:
+def list_command(output: OutputOption = Output.TABLE) -> None:
     """Show the recorded organizations and every webhook step in Dynamics (message, table,
     filtering attributes, state)."""
     environment.load_local_settings()
     rows, steps = listing(get_runtime())
-    console.print(_rows_table(rows))
-    table = Table("Webhook", "URL", "Message", "Table", "Filtering attributes", "State",
-                  title="Webhook steps in Dynamics")  # fmt: skip
+    emit(output, {"registrations": rows, "steps": steps},
+         lambda: Group(_rows_table(rows), _steps_table(steps)))  # fmt: skip
+
+
+def _steps_table(steps: list[StepListing]) -> Table:
+    table = views.new_table(views.name("Webhook"), "URL", "Message", "Table",
+                            "Filtering attributes", "State",
+                            title="Webhook steps in Dynamics")  # fmt: skip
     for found in steps:
         state = "Enabled" if found.step.state == STATE_ENABLED else "Disabled"
         columns = ",".join(sorted(found.step.filtering_attributes)) or "(all)"
         table.add_row(found.endpoint.name, found.endpoint.url, found.message, found.table,
                       columns, state)  # fmt: skip
-    console.print(table)
+    return table
 
 
 @webhooks_app.command("remove")
 def remove_command() -> None:
     """Delete the connector's steps, its service endpoint and the organization's row: Dynamics
     stops posting and the endpoint refuses the organization. The scheduled syncs go on."""
+    console = stdout()
     environment.load_local_settings()
     outcome = remove(get_runtime(), progress=console.print)
     console.print(outcome.summary, style="green")

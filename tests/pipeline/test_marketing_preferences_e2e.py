@@ -4,6 +4,7 @@ one of its email-activated marketing lists, kept in step both ways."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -419,6 +420,12 @@ def test_the_cli_shows_a_records_preferences_filtered_as_the_form_does(
     assert "Newsletter" not in out and out.count("Opted in") == 2 and "lead:" in out, out
     code, out = show("nobody")
     assert code == 2 and out.startswith("Error: ") and "contact:<id>" in out, out
+    code, out = show(f"contact:{ada}", "--filter", "opted-in", "--output", "json")
+    assert code == 0, out
+    lines = json.loads(out)  # the lines the table shows, one JSON document
+    assert {line["preference"] for line in lines} == {"Football"}
+    assert all(line["opted_in"] and line["record"] == f"contact:{ada}" for line in lines)
+    assert json.loads(show("nobody@example.com", "-o", "json")[1]) == []
 
 
 def test_a_row_a_crm_user_saves_during_the_run_is_left_to_the_next_run(

@@ -6,6 +6,7 @@ never printed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -293,6 +294,16 @@ def test_list_then_remove(rt: Runtime, dataverse_sandbox: DataverseSandbox) -> N
     assert "WebhookRegistrations" in out and "WebhookKey" in out
     line = next(li for li in out.splitlines() if "Update" in li and "contact" in li)
     assert "description,emailaddress1,firstname,statecode" in line and "Enabled" in line
+
+    code, out = invoke("webhooks", "list", "--output", "json")
+    assert code == 0, out
+    listed = json.loads(out)  # one document: the registrations and the steps
+    (registration,) = listed["registrations"]
+    assert (registration["url"], registration["auth_type"]) == (URL, "WebhookKey")
+    update = next(s for s in listed["steps"] if (s["message"], s["table"]) == ("Update", "contact"))
+    assert sorted(update["step"]["filtering_attributes"]) == [
+        "description", "emailaddress1", "firstname", "statecode"
+    ]  # fmt: skip
 
     code, out = invoke("webhooks", "remove")
     assert code == 0, out
