@@ -153,6 +153,7 @@ def add_mapping(rt: Runtime, account_id: str, mapping: DataMapping) -> None:
     require_account(rt, account_id)
     validate_mapping(
         mapping,
+        account_id=account_id,
         labels=rt.data_labels.for_account(account_id),
         crm_fields=rt.crm_fields.for_account(account_id),
         existing=rt.mappings.for_account(account_id),

@@ -36,7 +36,9 @@ LABELS = [
 
 
 def check(mapping: DataMapping, existing: list[DataMapping] | None = None) -> None:
-    validate_mapping(mapping, labels=LABELS, crm_fields=FIELDS, existing=existing or [])
+    validate_mapping(
+        mapping, account_id="acme", labels=LABELS, crm_fields=FIELDS, existing=existing or []
+    )
 
 
 def m(label: str, field: str, **extra: object) -> DataMapping:
@@ -79,8 +81,14 @@ def test_existing_mapping_is_refused_whatever_the_label_case() -> None:
 
 
 def test_no_metadata_yet_asks_for_a_crm_metadata_sync() -> None:
-    with pytest.raises(MappingError, match="run a CrmMetadata sync first"):
-        validate_mapping(m("FIRSTNAME", "firstname"), labels=LABELS, crm_fields=[], existing=[])
+    with pytest.raises(MappingError, match=r"run `sync-now acme CrmMetadata` first"):
+        validate_mapping(
+            m("FIRSTNAME", "firstname"),
+            account_id="acme",
+            labels=LABELS,
+            crm_fields=[],
+            existing=[],
+        )
 
 
 def test_linked_field_needs_both_parts() -> None:
@@ -110,7 +118,9 @@ TYPED_LABELS = [DataLabel(name=label_type.name, type=label_type) for label_type 
 def accepted(label_type: LabelType, attribute_type: str, direction: MappingDirection) -> bool:
     mapping = m(label_type.name, f"col_{attribute_type.lower()}", direction=direction)
     try:
-        validate_mapping(mapping, labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[])
+        validate_mapping(
+            mapping, account_id="acme", labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[]
+        )
     except MappingError:
         return False
     return True
@@ -143,7 +153,7 @@ def test_an_option_set_column_cannot_be_written_from_dotdigital() -> None:
     with pytest.raises(MappingError, match=advice):
         validate_mapping(
             m("STRING", "col_picklist", direction=MappingDirection.TO_DYNAMICS),
-            labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[],
+            account_id="acme", labels=TYPED_LABELS, crm_fields=TYPED_FIELDS, existing=[],
         )  # fmt: skip
 
 
@@ -161,7 +171,7 @@ def test_a_linked_field_of_a_lookup_with_unknown_targets_is_accepted() -> None:
                  attribute_type="Lookup"),
     ]  # fmt: skip
     mapping = m("CREDIT", "originatingleadid", linked_entity="account", linked_field="creditlimit")
-    validate_mapping(mapping, labels=LABELS, crm_fields=fields, existing=[])
+    validate_mapping(mapping, account_id="acme", labels=LABELS, crm_fields=fields, existing=[])
 
 
 def test_the_email_mapping_needs_a_text_column() -> None:
