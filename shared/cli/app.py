@@ -5,7 +5,7 @@ A failed command prints one line (`Error: ...`) and exits with its error's categ
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -13,7 +13,7 @@ from rich.console import Group
 from rich.table import Table
 
 from shared.audit import AuditRecord
-from shared.cli import environment, views
+from shared.cli import environment, values, views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
 from shared.cli.dead_letters import dead_letters_app
@@ -111,12 +111,13 @@ def schedule_set(
 def schedule_start(
     account: AccountArg,
     sync_type: SyncTypeArg,
-    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="First run date.")],
+    on: Annotated[date, typer.Option("--date", parser=values.day, metavar="YYYY-MM-DD",
+                                      help="First run date.")],
     at: Annotated[str | None, typer.Option("--time", help="HH:MM UTC; omitted keeps the time "
                                            "of the current next sync.")] = None,
 ) -> None:  # fmt: skip
     """Once a day at a specific time: first run on --date, then daily at that time."""
-    change = schedules.StartChange(date=on.date(), time=at)
+    change = schedules.StartChange(date=on, time=at)
     result = schedules.set_start(_runtime(), account, sync_type, change)
     console().print(f"{sync_type.value}: once a day, next sync {views.when(result.next_sync)} UTC.")
 
@@ -139,9 +140,9 @@ def sync_now(
 def audit(
     account: AccountArg,
     sync_type: Annotated[SyncType | None, typer.Option(help="Only this sync type.")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Only runs started at or after this "
-                                                   "UTC time, e.g. 2026-11-20T00:00 or "
-                                                   "2026-11-20 (default: 30 days ago).")] = None,
+    since: Annotated[datetime | None, typer.Option(
+        parser=values.utc_moment, metavar="WHEN", help="Only runs started at or after this UTC "
+        "time, e.g. 2026-11-20T00:00 or 2026-11-20 (default: 30 days ago).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.", min=1,
                                        max=audit_service.MAX_PAGE)] = 50,
     details: Annotated[bool, typer.Option(help="Also show each run's detail rows.")] = False,

@@ -22,6 +22,8 @@ class ScheduleSpec(BaseModel):
         specific = self.window.kind is WindowKind.SPECIFIC_TIME
         if specific and self.interval is not Interval.ONCE_A_DAY:
             raise ScheduleError(
-                "The Specific time window is only available for the interval Once a day"
+                "The Specific time window is only available for the interval Once a day, not "
+                f"{self.interval.value}: choose Once a day, or a window of days and times such as "
+                "'mon-fri 07:30-09:00'"
             )
         return self

@@ -93,18 +93,20 @@ class SyncWindow(BaseModel):
         return "Any time"
 
     @classmethod
-    def parse(cls, text: str) -> SyncWindow:
-        """Read the CLI form ("any", "mon-fri 18:00-08:00", "specific 07:30") or `describe()`'s."""
+    def parse(cls, text: str, *, whole_minutes: bool = False) -> SyncWindow:
+        """Read the CLI form ("any", "mon-fri 18:00-08:00", "specific 07:30") or `describe()`'s;
+        `whole_minutes` refuses times with seconds (see `parse_clock`)."""
         cleaned = " ".join(text.strip().lower().replace("\u2013", "-").split())
         if _ANY_TIME_TEXT.fullmatch(cleaned):
             return cls()
         if match := _SPECIFIC_TEXT.fullmatch(cleaned):
-            return cls(kind=WindowKind.SPECIFIC_TIME, at=parse_clock(match["at"]))
+            at = parse_clock(match["at"], whole_minutes=whole_minutes)
+            return cls(kind=WindowKind.SPECIFIC_TIME, at=at)
         if match := _DAYS_TEXT.fullmatch(cleaned):
             return cls(
                 kind=WindowKind.DAYS,
                 days=parse_days(match["days"]),
-                start=parse_clock(match["start"]),
-                end=parse_clock(match["end"], allow_midnight_24=True),
+                start=parse_clock(match["start"], whole_minutes=whole_minutes),
+                end=parse_clock(match["end"], allow_midnight_24=True, whole_minutes=whole_minutes),
             )
         raise ScheduleError(f"Cannot read the sync window {text!r}: {_PARSE_HELP}")

@@ -30,8 +30,10 @@ def format_clock(value: time) -> str:
     return value.replace(tzinfo=None).isoformat()
 
 
-def parse_clock(text: str, *, allow_midnight_24: bool = False) -> time:
-    """A UTC time of day from HH:MM[:SS[.ffffff]]; "24:00" means the midnight that ends a day."""
+def parse_clock(text: str, *, allow_midnight_24: bool = False, whole_minutes: bool = False) -> time:
+    """A UTC time of day from HH:MM[:SS[.ffffff]]; "24:00" means the midnight that ends a day.
+    `whole_minutes` refuses seconds: what an operator types is stored as HH:MM, and a time
+    silently cut would run at another moment than the one typed."""
     match = _CLOCK.fullmatch(text.strip())
     if match is None:
         raise ScheduleError(f"Cannot read the time {text!r}: write it as HH:MM, e.g. 07:30")
@@ -41,7 +43,15 @@ def parse_clock(text: str, *, allow_midnight_24: bool = False) -> time:
     if allow_midnight_24 and hours == 24 and minutes == seconds == micros == 0:
         return time(0, 0)
     if hours > 23 or minutes > 59 or seconds > 59:
-        raise ScheduleError(f"Cannot read the time {text!r}: it is not a time of day (00:00-23:59)")
+        raise ScheduleError(
+            f"Cannot read the time {text!r}: a time of day is 00:00 to 23:59 (UTC); write it as "
+            "HH:MM, e.g. 07:30"
+        )
+    if whole_minutes and match[3] is not None:
+        raise ScheduleError(
+            f"Cannot read the time {text!r}: schedules keep whole minutes; write it as HH:MM, "
+            "e.g. 07:30"
+        )
     return time(hours, minutes, seconds, micros)
 
 

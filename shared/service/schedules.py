@@ -86,7 +86,9 @@ def show(rt: Runtime, account_id: str) -> list[ScheduleView]:
 def set_schedule(
     rt: Runtime, account_id: str, sync_type: SyncType, change: ScheduleChange
 ) -> ScheduleSet:
-    spec = ScheduleSpec(interval=change.interval, window=SyncWindow.parse(change.window))
+    # What an operator types is refused with seconds: the row keeps HH:MM (`parse_clock`).
+    window = SyncWindow.parse(change.window, whole_minutes=True)
+    spec = ScheduleSpec(interval=change.interval, window=window)
     record = admin.set_schedule(rt, account_id, sync_type, spec)
     runs = upcoming(spec, after=rt.clock(), count=UPCOMING_SHOWN)
     return ScheduleSet(schedule=view(record), upcoming=list(runs))
@@ -95,7 +97,7 @@ def set_schedule(
 def set_start(
     rt: Runtime, account_id: str, sync_type: SyncType, change: StartChange
 ) -> ScheduleView:
-    at = parse_clock(change.time) if change.time else None
+    at = parse_clock(change.time, whole_minutes=True) if change.time else None
     return view(admin.set_once_a_day_start(rt, account_id, sync_type, change.date, at))
 
 

@@ -148,15 +148,24 @@ def test_parse(text: str, expected: SyncWindow) -> None:
         ("mo 18:00-08:00", "'mo' is not a day"),
         ("mon-wed-fri 18:00-08:00", "'mon-wed-fri' is not a day or a range"),
         ("mon,,fri 18:00-08:00", "'' is not a day"),
-        ("mon 25:00-08:00", "not a time of day"),
-        ("mon 09:60-10:00", "not a time of day"),
-        ("mon 24:00-08:00", "not a time of day"),
-        ("specific 24:00", "not a time of day"),
+        ("mon 25:00-08:00", "a time of day is 00:00 to 23:59"),
+        ("mon 09:60-10:00", "a time of day is 00:00 to 23:59"),
+        ("mon 24:00-08:00", "a time of day is 00:00 to 23:59"),
+        ("specific 24:00", "a time of day is 00:00 to 23:59"),
     ],
 )
 def test_parse_refuses_with_a_helpful_message(text: str, message: str) -> None:
     with pytest.raises(ScheduleError, match=message):
         SyncWindow.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["specific 07:30:45", "mon-fri 18:00:01-08:00", "daily 06:00-18:00:00.5"]
+)
+def test_whole_minutes_refuses_seconds_instead_of_cutting_them(text: str) -> None:
+    with pytest.raises(ScheduleError, match="schedules keep whole minutes; write it as HH:MM"):
+        SyncWindow.parse(text, whole_minutes=True)
+    assert SyncWindow.parse("sat-sun 22:00-24:00", whole_minutes=True).end == time(0)
 
 
 @settings(max_examples=300, deadline=None)
