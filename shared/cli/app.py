@@ -5,6 +5,7 @@ A failed command prints one line (`Error: ...`) and exits with its error's categ
 
 from __future__ import annotations
 
+import shlex
 from datetime import date, datetime
 from typing import Annotated
 
@@ -12,7 +13,6 @@ import typer
 from rich.console import Group
 from rich.table import Table
 
-from shared.audit import AuditRecord
 from shared.cli import environment, values, views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
@@ -146,25 +146,27 @@ def audit(
     limit: Annotated[int, typer.Option(help="At most this many rows.", min=1,
                                        max=audit_service.MAX_PAGE)] = 50,
     details: Annotated[bool, typer.Option(help="Also show each run's detail rows.")] = False,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page "
+                                               "(its next_cursor).")] = None,
     output: OutputOption = Output.TABLE,
 ) -> None:  # fmt: skip
-    """Show the sync audit of an account, newest first."""
+    """Show the sync audit of an account, newest first, a page at a time."""
     rt = _runtime()
-    query = audit_service.AuditQuery(sync_type=sync_type, since=since, limit=limit)
+    query = audit_service.AuditQuery(sync_type=sync_type, since=since, limit=limit, cursor=cursor)
     page = audit_service.runs(rt, account, query)
-    if not details:
-        emit(output, page, lambda: views.audit_table(page.runs, f"Sync audit: {account}"))
-        return
     # With details, each run as the service's AuditRun (the run and its detail rows).
-    runs = [audit_service.run(rt, account, record.row_key) for record in page.runs]
-    with_details = {"runs": runs, "next_cursor": page.next_cursor}
-    emit(output, with_details, lambda: _audit_with_details(account, page.runs, runs))
+    runs = [audit_service.run(rt, account, r.row_key) for r in page.runs] if details else []
+    result = {"runs": runs, "next_cursor": page.next_cursor} if details else page
+    emit(output, result, lambda: _audit_tables(account, page, runs))
+    if page.next_cursor and output is Output.TABLE:
+        more = f"More: `audit {account} --cursor {shlex.quote(page.next_cursor)}` (same filters)"
+        console().print(more, soft_wrap=True)  # one line, to copy whole
 
 
-def _audit_with_details(
-    account: str, records: list[AuditRecord], runs: list[audit_service.AuditRun]
+def _audit_tables(
+    account: str, page: audit_service.AuditPage, runs: list[audit_service.AuditRun]
 ) -> Group:
-    tables: list[Table] = [views.audit_table(records, f"Sync audit: {account}")]
+    tables: list[Table] = [views.audit_table(page.runs, f"Sync audit: {account}")]
     for found in runs:
         if found.details:
             title = f"{found.run.sync_type} {views.when(found.run.started)}"

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from shared.cli import environment
+from shared.cli import environment, views
+from shared.cli.output import Output, OutputOption, console, print_json
 from shared.runtime import Runtime, get_runtime
 from shared.service import suppressions
 from shared.service.suppressions import SuppressionView
 
-console = Console()
 suppressions_app = typer.Typer(
     help="Email suppressions (kept in Dynamics by SuppressionLists).", no_args_is_help=True
 )
@@ -26,8 +25,9 @@ def _runtime() -> Runtime:
 
 
 def _table(rows: list[SuppressionView], title: str) -> Table:
-    table = Table("Id", "Email", "Reason", "Suppressed on (UTC)", "Regarding", "Source",
-                  "Resubscribe", "Resubscription status", title=title)  # fmt: skip
+    table = views.new_table(views.name("Id"), "Email", "Reason", "Suppressed on (UTC)",
+                            "Regarding", "Source", "Resubscribe", "Resubscription status",
+                            title=title)  # fmt: skip
     for s in rows:
         when = s.suppressed_on.strftime("%Y-%m-%d %H:%M") if s.suppressed_on else ""
         requested = "Requested" if s.resubscribe_requested else ""
@@ -42,18 +42,23 @@ def suppressions_list(
     email: Annotated[str | None, typer.Option(help="Only this email address.")] = None,
     limit: Annotated[int, typer.Option(help="Rows per page.", min=1, max=500)] = 50,
     cursor: Annotated[str | None, typer.Option(help="Continue from a previous page.")] = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List the account's email suppressions, one page at a time."""
     page = suppressions.list_suppressions(
         _runtime(), account, email=email, limit=limit, cursor=cursor
     )
-    if not page.suppressions:
-        console.print(f"No email suppressions in {account}" + (f" for {email}." if email else "."))
+    if output is Output.JSON:
+        print_json(page)
         return
-    console.print(_table(page.suppressions, f"Email suppressions: {account}"))
+    out = console()
+    if not page.suppressions:
+        out.print(f"No email suppressions in {account}" + (f" for {email}." if email else "."))
+        return
+    out.print(_table(page.suppressions, f"Email suppressions: {account}"))
     if page.next_cursor:
         more = f"More: `suppressions list {account} --cursor {page.next_cursor}`"
-        console.print(more, soft_wrap=True)  # one line, to copy whole
+        out.print(more, soft_wrap=True)  # one line, to copy whole
 
 
 @suppressions_app.command("resubscribe")
@@ -63,4 +68,4 @@ def suppressions_resubscribe(
 ) -> None:
     """Request Resubscribe: the next SuppressionLists run asks the platform (it may email the
     contact a confirmation) and records the outcome on the row."""
-    console.print(suppressions.request_resubscribe(_runtime(), account, suppression).message)
+    console().print(suppressions.request_resubscribe(_runtime(), account, suppression).message)

@@ -10,17 +10,10 @@ import pytest
 from azure.data.tables import UpdateMode
 
 from shared.accounts import EmailAccount
-from shared.cli import app, environment
 from shared.runtime import Runtime
 from shared.sync_types import SyncType
 from tests.cli.test_cli import BAD_INPUT, CONFLICT, error_line, invoke
 from tests.fixtures.crm_fields import marketing_crm_fields
-
-
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
 
 
 def command_in(line: str) -> list[str]:

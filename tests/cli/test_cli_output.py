@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from datetime import timedelta
@@ -18,7 +19,6 @@ from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.azurite import PROJECT_ROOT
 from shared.cli import app as cli
-from shared.cli import environment
 from shared.runtime import Runtime
 from shared.service import accounts, audit, labels, mappings, schedules
 from shared.settings import Settings
@@ -34,12 +34,6 @@ LONG_MESSAGE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "load_local_settings", lambda: None)
-    monkeypatch.setattr(environment, "load_local_settings", lambda: None)
-
-
 @pytest.fixture
 def audited(runtime: Runtime, account: EmailAccount) -> Runtime:
     """Two runs of acme, the newer with a long message and a detail row."""
@@ -48,7 +42,7 @@ def audited(runtime: Runtime, account: EmailAccount) -> Runtime:
         (10, SyncType.MARKETING_LISTS_DATA_OUT, LONG_MESSAGE),
     ):
         started = runtime.clock() - timedelta(minutes=minutes)
-        key = audit_row_key(started, message)
+        key = audit_row_key(started, f"run-{minutes}")
         runtime.audit.write(AuditRecord(
             account_id="acme", row_key=key, run_id=f"run-{minutes}", sync_type=sync_type,
             trigger="Scheduled", status=AuditStatus.COMPLETED, started=started,
@@ -136,6 +130,17 @@ def test_listings_as_json_are_the_services_models(audited: Runtime) -> None:
     code, out, _ = run("audit", "acme", "--limit", "1", "-o", "json")
     assert json.loads(out)["runs"][0]["message"] == LONG_MESSAGE  # uncut, newest first
     assert json.loads(out)["next_cursor"]  # a second page exists
+
+
+def test_audit_pages_name_the_command_for_the_next_page(audited: Runtime) -> None:
+    code, out, _ = run("audit", "acme", "--limit", "1")
+    assert code == 0 and "MarketingListsDataOut" in out and "CrmMetadata" not in out
+    more = next(line for line in out.splitlines() if line.startswith("More: "))
+    command = shlex.split(more.split("`")[1])
+    code, out, err = run(*command, "--limit", "1")
+    assert code == 0, err
+    assert "CrmMetadata" in out and "MarketingListsDataOut" not in out
+    assert "More: " not in out
 
 
 def test_audit_details_as_json_are_each_runs_audit_run(audited: Runtime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from shared.accounts import EmailAccount
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
@@ -25,6 +27,11 @@ def test_list_pages_and_resubscribe(
     cursor = out.split("--cursor ")[1].split("`")[0]
     code, out = invoke("suppressions", "list", "acme", "--limit", "2", "--cursor", cursor)
     assert code == 0 and out.count("HardBounced") == 1 and "More:" not in out
+    code, out = invoke("suppressions", "list", "acme", "--limit", "2", "--output", "json")
+    assert code == 0, out
+    page = json.loads(out)  # the service's SuppressionPage, one document
+    assert [s["reason"] for s in page["suppressions"]] == ["HardBounced"] * 2
+    assert page["next_cursor"] == cursor
 
     code, out = invoke("suppressions", "resubscribe", "acme", ids[0])
     assert code == 0, out
