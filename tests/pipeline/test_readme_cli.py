@@ -35,6 +35,17 @@ def readme_commands() -> list[list[str]]:
 def test_the_readme_names_the_commands_it_shows() -> None:
     commands = {c[0] for c in readme_commands()}
     assert {"accounts", "schedule", "sync-now", "audit", "labels", "mappings"} <= commands
+    pairs = {tuple(c[:2]) for c in readme_commands()}
+    assert {("accounts", "add"), ("accounts", "test"), ("labels", "delete"),
+            ("mappings", "delete")} <= pairs  # fmt: skip
+    assert any("--output" in c for c in readme_commands())
+    assert "```python" not in README.read_text()  # accounts are added with the CLI
+
+
+def readme_account() -> tuple[str, str]:
+    """The API user and password setting of the account the README adds (`accounts add`)."""
+    add = next(c for c in readme_commands() if c[:2] == ["accounts", "add"])
+    return add[add.index("--api-user") + 1], add[add.index("--password-setting") + 1]
 
 
 def test_every_readme_command_runs_as_written(
@@ -42,6 +53,10 @@ def test_every_readme_command_runs_as_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.setenv(demo.PASSWORD_SETTING, sandboxes.credentials.api_password)
+    # The account the README adds, known to the Dotdigital sandbox, so `accounts test` signs in.
+    api_user, password_setting = readme_account()
+    sandboxes.dotdigital.add_api_user(api_user, sandboxes.credentials.api_password)
+    monkeypatch.setenv(password_setting, sandboxes.credentials.api_password)
     monkeypatch.setattr(cli, "load_local_settings", lambda: None)
     monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # command groups
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
@@ -51,7 +66,7 @@ def test_every_readme_command_runs_as_written(
         run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
     runner = CliRunner()
     for args in readme_commands():
-        result = runner.invoke(cli.app, args, env={"COLUMNS": "200"})
+        result = runner.invoke(cli.app, args)
         assert result.exit_code == 0, f"{shlex.join(args)}\n{result.output}"
         host.drain()  # the demo's host takes queued runs at once
     runs = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.DATA_LABELS)
