@@ -158,9 +158,12 @@ def audit(
     runs = [audit_service.run(rt, account, r.row_key) for r in page.runs] if details else []
     result = {"runs": runs, "next_cursor": page.next_cursor} if details else page
     emit(output, result, lambda: _audit_tables(account, page, runs))
-    if page.next_cursor and output is Output.TABLE:
-        more = f"More: `audit {account} --cursor {shlex.quote(page.next_cursor)}` (same filters)"
-        console().print(more, soft_wrap=True)  # one line, to copy whole
+    if page.next_cursor and output is Output.TABLE:  # the same command, from the next page on
+        words = ["audit", account, "--cursor", page.next_cursor, "--limit", str(limit)]
+        words += ["--sync-type", sync_type.value] if sync_type else []
+        words += ["--since", since.isoformat()] if since else []
+        words += ["--details"] if details else []
+        console().print(f"More: `{shlex.join(words)}`", soft_wrap=True)  # one line, to copy
 
 
 def _audit_tables(

@@ -133,11 +133,13 @@ def test_listings_as_json_are_the_services_models(audited: Runtime) -> None:
 
 
 def test_audit_pages_name_the_command_for_the_next_page(audited: Runtime) -> None:
-    code, out, _ = run("audit", "acme", "--limit", "1")
+    since = (audited.clock() - timedelta(days=1)).replace(microsecond=0).isoformat()
+    code, out, _ = run("audit", "acme", "--limit", "1", "--since", since, "--details")
     assert code == 0 and "MarketingListsDataOut" in out and "CrmMetadata" not in out
     more = next(line for line in out.splitlines() if line.startswith("More: "))
-    command = shlex.split(more.split("`")[1])
-    code, out, err = run(*command, "--limit", "1")
+    command = shlex.split(more.split("`")[1])  # the same filters, from the next page on
+    assert command[command.index("--since") + 1] == since and "--details" in command
+    code, out, err = run(*command)
     assert code == 0, err
     assert "CrmMetadata" in out and "MarketingListsDataOut" not in out
     assert "More: " not in out
