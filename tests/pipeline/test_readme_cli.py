@@ -66,7 +66,7 @@ def test_every_readme_command_runs_as_written(
         run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
     runner = CliRunner()
     for args in readme_commands():
-        result = runner.invoke(cli.app, args)
+        result = runner.invoke(cli.app, args, env={"COLUMNS": "200"})
         assert result.exit_code == 0, f"{shlex.join(args)}\n{result.output}"
         host.drain()  # the demo's host takes queued runs at once
     runs = sync_runtime.audit.recent(demo.ACCOUNT_ID, sync_type=SyncType.DATA_LABELS)
