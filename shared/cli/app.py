@@ -13,7 +13,7 @@ import typer
 from rich.console import Group
 from rich.table import Table
 
-from shared.cli import environment, values, views
+from shared.cli import environment, views
 from shared.cli.accounts import accounts_app
 from shared.cli.dataverse import dataverse_app
 from shared.cli.dead_letters import dead_letters_app
@@ -24,6 +24,7 @@ from shared.cli.output import Output, OutputOption, console, emit
 from shared.cli.preferences import preferences_app
 from shared.cli.reconcile import reconcile_command
 from shared.cli.suppressions import suppressions_app
+from shared.cli.values import day, utc_moment
 from shared.cli.webhooks import webhooks_app
 from shared.errors import HANDLING, Category
 from shared.mappings.model import DataMapping, MappedEntity, MappingDirection
@@ -111,7 +112,7 @@ def schedule_set(
 def schedule_start(
     account: AccountArg,
     sync_type: SyncTypeArg,
-    on: Annotated[date, typer.Option("--date", parser=values.day, metavar="YYYY-MM-DD",
+    on: Annotated[date, typer.Option("--date", parser=day, metavar="YYYY-MM-DD",
                                       help="First run date.")],
     at: Annotated[str | None, typer.Option("--time", help="HH:MM UTC; omitted keeps the time "
                                            "of the current next sync.")] = None,
@@ -141,7 +142,7 @@ def audit(
     account: AccountArg,
     sync_type: Annotated[SyncType | None, typer.Option(help="Only this sync type.")] = None,
     since: Annotated[datetime | None, typer.Option(
-        parser=values.utc_moment, metavar="WHEN", help="Only runs started at or after this UTC "
+        parser=utc_moment, metavar="WHEN", help="Only runs started at or after this UTC "
         "time, e.g. 2026-11-20T00:00 or 2026-11-20 (default: 30 days ago).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.", min=1,
                                        max=audit_service.MAX_PAGE)] = 50,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,12 +14,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.azurite import PROJECT_ROOT
 from shared.cli import app as cli
+from shared.cli.output import UNCUT_WIDTH, end_live
 from shared.runtime import Runtime
 from shared.service import accounts, audit, labels, mappings, schedules
 from shared.settings import Settings
@@ -162,3 +167,15 @@ def test_json_errors_stay_off_stdout(runtime: Runtime, account: EmailAccount) ->
     assert error_line(err) == "Error: No email account 'nosuch' (known accounts: acme)."
     code, _, err = run("labels", "list", "acme", "--output", "yaml")
     assert code == BAD_INPUT and "'yaml' is not one of" in err and "'json'" in err
+
+
+def test_what_follows_a_live_display_in_a_file_starts_on_its_own_line() -> None:
+    """The demo's live schedules table, then its audit, written to a file (`make demo > log`)."""
+    file = io.StringIO()
+    console = Console(file=file, width=UNCUT_WIDTH, soft_wrap=True)
+    assert not console.is_terminal
+    with Live(Text("messages handled: 5"), console=console, auto_refresh=False):
+        pass
+    end_live(console)
+    console.print("Sync audit: demo")
+    assert file.getvalue().splitlines()[-2:] == ["messages handled: 5", "Sync audit: demo"]
