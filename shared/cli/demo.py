@@ -25,7 +25,7 @@ from shared.azurite import (
     start_azurite,
     start_azurite_preferring,
 )
-from shared.cli import output, views
+from shared.cli import views
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import demo_data_dir, demo_state
 from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
@@ -232,7 +232,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
                 if done:
                     break
                 time.sleep(0.5)
-        output.end_live(console)  # the audit table below starts on a line of its own
+        views.end_live(console)  # the audit table below starts on a line of its own
         runs = rt.audit.recent(ACCOUNT_ID, since=started)
         console.print(views.audit_table(runs, f"Sync audit: {ACCOUNT_ID}"))
         console.print(views.labels_table(rt.data_labels.for_account(ACCOUNT_ID), "Data labels"))

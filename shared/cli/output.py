@@ -43,13 +43,6 @@ def console() -> Console:
     return Console(width=UNCUT_WIDTH, soft_wrap=True)
 
 
-def end_live(console: Console) -> None:
-    """After a rich Live display: off a terminal rich leaves its last line open, and the next
-    print would run on from it."""
-    if not console.is_terminal:
-        console.line()
-
-
 def jsonable(value: object) -> object:
     """Pydantic models as `model_dump(mode="json")`; the few dataclass views (webhooks,
     preferences) through pydantic's encoder, so dates and enums read the same way."""

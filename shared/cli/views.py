@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from rich.console import Console
 from rich.table import Column, Table
 
 from shared.accounts import EmailAccount
@@ -31,6 +32,13 @@ def new_table(*columns: str | Column, title: str) -> Table:
     return Table(
         *(Column(c, overflow="fold") if isinstance(c, str) else c for c in columns), title=title
     )
+
+
+def end_live(console: Console) -> None:
+    """After a rich Live display: off a terminal rich leaves its last line open, and the next
+    print would run on from it."""
+    if not console.is_terminal:
+        console.line()
 
 
 def accounts_table(accounts: Iterable[EmailAccount]) -> Table:

@@ -23,7 +23,8 @@ from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.azurite import PROJECT_ROOT
 from shared.cli import app as cli
-from shared.cli.output import UNCUT_WIDTH, end_live
+from shared.cli.output import UNCUT_WIDTH
+from shared.cli.views import end_live
 from shared.runtime import Runtime
 from shared.service import accounts, audit, labels, mappings, schedules
 from shared.settings import Settings
