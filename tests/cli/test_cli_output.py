@@ -31,7 +31,8 @@ from shared.settings import Settings
 from shared.storage.audit_repo import audit_row_key
 from shared.storage.data_labels_repo import DataLabel
 from shared.sync_types import SyncType
-from tests.cli.test_cli import BAD_INPUT, NOT_FOUND, error_line
+from tests.cli.test_cli import BAD_INPUT, FATAL, NOT_FOUND, error_line
+from tests.fixtures.sync_runtime import PASSWORD_SETTING
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LONG_MESSAGE = (
@@ -180,3 +181,16 @@ def test_what_follows_a_live_display_in_a_file_starts_on_its_own_line() -> None:
     end_live(console)
     console.print("Sync audit: demo")
     assert file.getvalue().splitlines()[-2:] == ["messages handled: 5", "Sync audit: demo"]
+
+
+def test_test_connection_as_json_is_the_answer_either_way(
+    sync_runtime: Runtime, acme: EmailAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run("accounts", "test", "acme", "--output", "json")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert (answer["account_id"], answer["success"]) == ("acme", True)
+    monkeypatch.setenv(PASSWORD_SETTING, "not-the-password")
+    code, out, _ = run("accounts", "test", "acme", "--output", "json")
+    answer = json.loads(out)  # still one document, and the exit code says it failed
+    assert (code, answer["success"]) == (FATAL, False) and "401" in answer["message"]
