@@ -81,11 +81,13 @@ def named_commands() -> dict[str, list[str]]:
 
 
 def problem(command_line: str) -> str | None:
-    """Why `command_line` would not run as named, or None. "a b | c" names `a b` and `a c`."""
+    """Why `command_line` would not run as named, or None. "a b | c" names `a b` and `a c`;
+    "[--x X]" is an optional part (usage syntax), checked as if given."""
     try:
         words = shlex.split(command_line)
     except ValueError:
         words = command_line.split()
+    words = [w.strip("[]") for w in words if w.strip("[]")]
     if "|" in words:
         first = words.index("|") - 1
         alternatives = [w for w in words[first:] if w != "|"]
@@ -157,3 +159,5 @@ def test_the_check_reads_the_products_messages_and_catches_a_wrong_command() -> 
     )
     assert problem("make nosuch") == "no make target 'nosuch'"
     assert problem("schedule set acme CrmMetadata --interval ...") is None
+    assert problem("reconcile ACCOUNT [--list NAME]") is None
+    assert problem("reconcile ACCOUNT [--lists NAME]") == "`reconcile` has no option --lists"
