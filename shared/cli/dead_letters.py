@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from shared.cli import environment
+from shared.cli.output import Output, OutputOption, print_json
 from shared.errors import BadInputError
 from shared.runtime import Runtime, get_runtime
 from shared.service import dead_letters as service
@@ -54,9 +55,12 @@ def print_letter(v: DeadLetterView) -> None:
 
 
 @dead_letters_app.command("list")
-def list_letters() -> None:
+def list_letters(output: OutputOption = Output.TABLE) -> None:
     """List the dead letters with their reason, audit row and what a replay would do."""
     views = service.list_dead_letters(_runtime())
+    if output is Output.JSON:
+        print_json(views)
+        return
     if not views:
         console.print("No dead letters.")
         return

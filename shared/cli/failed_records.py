@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from shared.cli import environment
+from shared.cli import environment, views
+from shared.cli.output import Output, OutputOption, console, print_json
 from shared.runtime import Runtime, get_runtime
 from shared.service import failed_records as service
 from shared.service.failed_records import FailedRun
 from shared.sync_types import SyncType
 
-console = Console()
 failed_app = typer.Typer(
     help="Records the newest runs could not sync (from the audit details), and their retry.",
     no_args_is_help=True,
@@ -37,7 +36,8 @@ def _table(run: FailedRun) -> Table:
     started = run.started.strftime("%Y-%m-%d %H:%M:%S")
     title = (f"{run.sync_type} run {run.run_id} ({run.trigger}, {started} UTC): "
              f"{run.status.value}, {run.failed} failed")  # fmt: skip
-    table = Table("Item", "Record", "Reason", title=title, caption=run.retry)
+    table = views.new_table(views.name("Item"), "Record", "Reason", title=title)
+    table.caption = run.retry
     for record in run.records:
         table.add_row(record.item, record.key or "(the whole item)", record.reason)
     return table
@@ -45,15 +45,22 @@ def _table(run: FailedRun) -> Table:
 
 @failed_app.command("list")
 def failed_list(
-    account: AccountArg, sync_type: SyncTypeOption = None, run: RunOption = None
+    account: AccountArg,
+    sync_type: SyncTypeOption = None,
+    run: RunOption = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List the failed records of each sync type's newest run (or of one run)."""
     runs = service.failed_runs(_runtime(), account, sync_type=sync_type, run_id=run)
+    if output is Output.JSON:
+        print_json(runs)
+        return
+    out = console()
     if not runs:
-        console.print("No failed records in the newest run of any sync type.")
+        out.print("No failed records in the newest run of any sync type.")
         return
     for found in runs:
-        console.print(_table(found))
+        out.print(_table(found))
 
 
 @failed_app.command("retry")
@@ -62,9 +69,10 @@ def failed_retry(
 ) -> None:
     """Sync the failed records again: a run for just those records, where the type allows."""
     answers = service.retry_failed(_runtime(), account, sync_type=sync_type, run_id=run)
+    out = console()
     if not answers:
-        console.print("No failed records in the newest run of any sync type: nothing to retry.")
+        out.print("No failed records in the newest run of any sync type: nothing to retry.")
         return
     for answer in answers:
-        console.print(f"{answer.sync_type}: {answer.message}",
+        out.print(f"{answer.sync_type}: {answer.message}",
                       style="green" if answer.queued else "yellow", soft_wrap=True)  # fmt: skip

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shared.cli import environment
+from shared.cli.output import Output, OutputOption, print_json
 from shared.runtime import Runtime, get_runtime
 from shared.service.reconciliation import ListDrift, reconcile
 
@@ -59,12 +60,18 @@ def reconcile_command(
     account: Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")],
     list_name: Annotated[str | None, typer.Option("--list", help="Only this marketing list "
                                                   "(its name in Dynamics).")] = None,
+    output: OutputOption = Output.TABLE,
 ) -> None:  # fmt: skip
     """Compare each email-activated list with its address book (members, mapped values) and
     the Unsubscribes watermark with the platform; print the drift report (reads only)."""
     rt = _runtime()
-    with console.status("Reading...") as status:
+    # With JSON on stdout, the progress goes to stderr (shown on a terminal only, as always).
+    shows = console if output is Output.TABLE else Console(stderr=True)
+    with shows.status("Reading...") as status:
         report = reconcile(rt, account, list_name=list_name, progress=status.update)
+    if output is Output.JSON:
+        print_json(report)
+        return
     if not report.lists:
         console.print(f"Account '{account}' has no active, email-activated marketing list.")
         return

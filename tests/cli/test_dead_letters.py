@@ -3,6 +3,7 @@ one command once the cause is fixed, and a replay changes nothing the second tim
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from azure.data.tables import UpdateMode
@@ -74,6 +75,8 @@ def test_a_dead_lettered_run_is_replayed_once_its_cause_is_fixed_and_only_once(
     for shown in (run_id, "every fortnight", "schedule set acme CrmMetadata", "unusable",
                   f"dead-letters discard {broken.letter_id}"):  # fmt: skip
         assert shown in out
+    code, out = invoke("dead-letters", "list", "--output", "json")
+    assert code == 0 and json.loads(out) == [v.model_dump(mode="json") for v in (crm, broken)]
 
     # Not fixed yet: both stay, nothing is sent.
     code, out = invoke("dead-letters", "replay", "--all")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
@@ -67,6 +69,8 @@ def test_failed_members_are_listed_and_retried_in_a_run_of_just_their_list(
     assert all("InvalidEmail" in r.reason for r in run.records)
     for shown in (first.run_id, *BAD, "InvalidEmail", "failed retry"):
         assert shown in out
+    code, out = invoke("failed", "list", "acme", "-o", "json")
+    assert code == 0 and json.loads(out) == [run.model_dump(mode="json")]
 
     fixed = ["fixed.one@example.com", "fixed.two@example.com"]
     for contact_id, email in zip(broken, fixed, strict=True):

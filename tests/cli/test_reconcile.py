@@ -3,6 +3,7 @@ each side the drift report lists exactly those."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from typer.testing import CliRunner
@@ -96,6 +97,11 @@ def test_clean_sync_agrees_and_hand_edits_on_each_side_are_listed(
     assert "Only in the address book (1): walk.in@example.com" in out
     assert f"Unsubscribed since the watermark, still in the list (1): {leaver}" in out
     assert "Newsletter" not in out and out.strip().endswith("The two sides differ (see above).")
+    code, out = invoke("reconcile", "acme", "--list", "Prospects", "--output", "json")
+    assert code == 0, out
+    drift = json.loads(out)  # the service's DriftReport, nothing else on stdout
+    assert drift == reconcile(rt, "acme", list_name="Prospects").model_dump(mode="json")
+    assert drift["lists"][0]["only_in_platform"] == ["walk.in@example.com"]
 
     code, out = invoke("reconcile", "acme", "--list", "Nosuch")
     assert code == 2 and "No active, email-activated marketing list 'Nosuch'" in out
