@@ -46,8 +46,9 @@ def readme_table() -> set[str]:
 
 
 def password_setting() -> str:
-    """The setting the README's account example names for the platform password."""
-    match = re.search(r'api_password_secret_name="([A-Z_]+)"', README)
+    """The setting the README's account example (`accounts add`) names for the platform
+    password."""
+    match = re.search(r"accounts add .*--password-setting ([A-Z_]+)", README.replace("\\\n", " "))
     assert match, "the README's account example names its password setting"
     return match.group(1)
 
