@@ -43,7 +43,8 @@ def test_set_interval_and_window_answers_the_next_runs(
         json={"interval": "4 hours", "window": "specific 07:30"},
     )
     assert problem(refused, 422)["detail"] == (
-        "The Specific time window is only available for the interval Once a day"
+        "The Specific time window is only available for the interval Once a day, not 4 hours: "
+        "choose Once a day, or a window of days and times such as 'mon-fri 07:30-09:00'"
     )
     unknown = problem(api.put("/accounts/acme/schedules/Nosuch", json={"interval": "1 hour"}), 422)
     assert unknown["detail"].startswith("path.syncType: Input should be 'DataLabels'")
@@ -64,7 +65,16 @@ def test_start_date_and_time_of_a_daily_schedule(
         "/accounts/acme/schedules/DataLabels/start", json={"date": day.isoformat(), "time": "25:30"}
     )
     assert problem(bad, 422)["detail"] == (
-        "Cannot read the time '25:30': it is not a time of day (00:00-23:59)"
+        "Cannot read the time '25:30': a time of day is 00:00 to 23:59 (UTC); write it as HH:MM, "
+        "e.g. 07:30"
+    )
+    seconds = api.put(
+        "/accounts/acme/schedules/DataLabels/start",
+        json={"date": day.isoformat(), "time": "06:15:30"},
+    )  # refused, not cut to 06:15 as the row would store it
+    assert problem(seconds, 422)["detail"] == (
+        "Cannot read the time '06:15:30': schedules keep whole minutes; write it as HH:MM, "
+        "e.g. 07:30"
     )
 
 
