@@ -48,7 +48,8 @@ def readme_table() -> set[str]:
 def password_setting() -> str:
     """The setting the README's account example (`accounts add`) names for the platform
     password."""
-    match = re.search(r"accounts add .*--password-setting ([A-Z_]+)", README.replace("\\\n", " "))
+    section = README.split("### 5. Email accounts", 1)[1].split("\n### ", 1)[0]
+    match = re.search(r"accounts add .*--password-setting ([A-Z_]+)", section.replace("\\\n", " "))
     assert match, "the README's account example names its password setting"
     return match.group(1)
 
