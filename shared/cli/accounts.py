@@ -12,16 +12,10 @@ from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, emit, print_json
 from shared.errors import HANDLING, Category
-from shared.runtime import Runtime, get_runtime
 from shared.service import accounts
 
 accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
-
-
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
 
 
 def _yes(value: bool) -> str:
@@ -53,14 +47,14 @@ def _details(account: EmailAccount) -> Table:
 @accounts_app.command("list")
 def accounts_list(output: OutputOption = Output.TABLE) -> None:
     """List the connected email accounts."""
-    found = accounts.list_accounts(_runtime())
+    found = accounts.list_accounts(environment.runtime())
     emit(output, found, lambda: views.accounts_table(found))
 
 
 @accounts_app.command("show")
 def accounts_show(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """Show an account's information and admin settings."""
-    found = accounts.get_account(_runtime(), account)
+    found = accounts.get_account(environment.runtime(), account)
     emit(output, found, lambda: _details(found))
 
 
@@ -83,7 +77,7 @@ def accounts_add(
         platform=platform, is_default=default, api_user=api_user,
         api_password_secret_name=password_setting,
     )  # fmt: skip
-    accounts.add_account(_runtime(), new)
+    accounts.add_account(environment.runtime(), new)
     console().print(
         f"Added email account '{account}'. Check it with `accounts test {account}`, then set "
         f"its schedules with `schedule set {account} ...`."
@@ -117,27 +111,27 @@ def accounts_edit(
         sync_only_open_leads_and_active_contacts=only_open_leads_and_active_contacts,
         campaign_sync_level=campaign_sync_level,
     )  # fmt: skip
-    console().print(_details(accounts.edit_account(_runtime(), account, changes)))
+    console().print(_details(accounts.edit_account(environment.runtime(), account, changes)))
 
 
 @accounts_app.command("disable")
 def accounts_disable(account: AccountArg) -> None:
     """Disable an account: its schedules are kept and nothing runs until it is enabled."""
-    accounts.set_enabled(_runtime(), account, enabled=False)
+    accounts.set_enabled(environment.runtime(), account, enabled=False)
     console().print(f"Email account '{account}' is disabled.")
 
 
 @accounts_app.command("enable")
 def accounts_enable(account: AccountArg) -> None:
     """Enable a disabled account: its schedules run again."""
-    accounts.set_enabled(_runtime(), account, enabled=True)
+    accounts.set_enabled(environment.runtime(), account, enabled=True)
     console().print(f"Email account '{account}' is enabled.")
 
 
 @accounts_app.command("test")
 def accounts_test(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
     """Test Connection: sign in to the platform's API with the account's stored credentials."""
-    result = accounts.test_connection(_runtime(), account)
+    result = accounts.test_connection(environment.runtime(), account)
     if output is Output.JSON:
         print_json(result)
     elif result.success:

@@ -12,7 +12,6 @@ from rich.console import Console
 from shared.cli import environment
 from shared.cli.output import Output, OutputOption, print_json
 from shared.errors import BadInputError
-from shared.runtime import Runtime, get_runtime
 from shared.service import dead_letters as service
 from shared.service.dead_letters import DeadLetterView, ReplayOutcome, ReplayResult
 
@@ -28,11 +27,6 @@ STYLES = {
     ReplayOutcome.KEPT: "yellow",
     ReplayOutcome.GONE: "yellow",
 }
-
-
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
 
 
 def _when(moment: datetime | None) -> str:
@@ -57,7 +51,7 @@ def print_letter(v: DeadLetterView) -> None:
 @dead_letters_app.command("list")
 def list_letters(output: OutputOption = Output.TABLE) -> None:
     """List the dead letters with their reason, audit row and what a replay would do."""
-    views = service.list_dead_letters(_runtime())
+    views = service.list_dead_letters(environment.runtime())
     if output is Output.JSON:
         print_json(views)
         return
@@ -82,7 +76,7 @@ def replay(
     """Send a dead-lettered run again once its cause is fixed (runs nothing twice)."""
     if every == (letter_id is not None):
         raise BadInputError("Name one dead letter's id (see `dead-letters list`) or use --all.")
-    report = service.replay_dead_letters(_runtime(), letter_id, progress=_print)
+    report = service.replay_dead_letters(environment.runtime(), letter_id, progress=_print)
     if not report.results:
         console.print("No dead letters.")
         return
@@ -98,4 +92,4 @@ def discard(
                                              "(see `dead-letters list`).")],
 ) -> None:  # fmt: skip
     """Remove a dead letter without sending it (a message no worker can use)."""
-    _print(service.discard_dead_letter(_runtime(), letter_id))
+    _print(service.discard_dead_letter(environment.runtime(), letter_id))

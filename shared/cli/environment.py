@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shared.azurite import PROJECT_ROOT
 from shared.errors import BadInputError
+from shared.runtime import Runtime, get_runtime
 
 LOCAL_SETTINGS = PROJECT_ROOT / "local.settings.json"
 AUTO, DEMO, ENV = "auto", "demo", "env"
@@ -121,3 +122,9 @@ def load_local_settings() -> None:
     if _choice != ENV:  # the local tools' defaults: Azurite on its default ports, its queue
         os.environ.setdefault("AzureWebJobsStorage", "UseDevelopmentStorage=true")
         os.environ.setdefault("SYNC_QUEUE_BACKEND", "StorageQueue")
+
+
+def runtime() -> Runtime:
+    """The runtime a command group uses, once the chosen settings are in the environment."""
+    load_local_settings()
+    return get_runtime()

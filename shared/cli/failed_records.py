@@ -10,7 +10,6 @@ from rich.table import Table
 
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, print_json
-from shared.runtime import Runtime, get_runtime
 from shared.service import failed_records as service
 from shared.service.failed_records import FailedRun
 from shared.sync_types import SyncType
@@ -25,11 +24,6 @@ RunOption = Annotated[
     str | None,
     typer.Option("--run", help="This run (its run id, as `failed list` shows), not the newest."),
 ]
-
-
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
 
 
 def _table(run: FailedRun) -> Table:
@@ -51,7 +45,7 @@ def failed_list(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """List the failed records of each sync type's newest run (or of one run)."""
-    runs = service.failed_runs(_runtime(), account, sync_type=sync_type, run_id=run)
+    runs = service.failed_runs(environment.runtime(), account, sync_type=sync_type, run_id=run)
     if output is Output.JSON:
         print_json(runs)
         return
@@ -68,7 +62,7 @@ def failed_retry(
     account: AccountArg, sync_type: SyncTypeOption = None, run: RunOption = None
 ) -> None:
     """Sync the failed records again: a run for just those records, where the type allows."""
-    answers = service.retry_failed(_runtime(), account, sync_type=sync_type, run_id=run)
+    answers = service.retry_failed(environment.runtime(), account, sync_type=sync_type, run_id=run)
     out = console()
     if not answers:
         out.print("No failed records in the newest run of any sync type: nothing to retry.")

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, emit
-from shared.runtime import Runtime, get_runtime
 from shared.service import preferences
 from shared.service.preferences import PreferenceFilter, PreferenceLine
 
@@ -31,11 +30,6 @@ def _table(lines: list[PreferenceLine], title: str) -> Table:
     return table
 
 
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
-
-
 @preferences_app.command("show")
 def show(
     account: Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")],
@@ -49,7 +43,7 @@ def show(
 ) -> None:
     """A record's marketing preferences in an email account: all, opted in, opted out,
     private or public."""
-    lines = preferences.record_preferences_of(_runtime(), account, record, filter)
+    lines = preferences.record_preferences_of(environment.runtime(), account, record, filter)
     if not lines and output is Output.TABLE:
         console().print(f"No {filter.value} marketing preferences for {record} in {account}.")
         return

@@ -11,15 +11,9 @@ from rich.markup import escape
 
 from shared.cli import environment
 from shared.cli.output import Output, OutputOption, print_json
-from shared.runtime import Runtime, get_runtime
 from shared.service.reconciliation import ListDrift, reconcile
 
 console = Console()
-
-
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
 
 
 def _when(drift: ListDrift) -> str:
@@ -64,7 +58,7 @@ def reconcile_command(
 ) -> None:  # fmt: skip
     """Compare each email-activated list with its address book (members, mapped values) and
     the Unsubscribes watermark with the platform; print the drift report (reads only)."""
-    rt = _runtime()
+    rt = environment.runtime()
     # With JSON on stdout, the progress goes to stderr (shown on a terminal only, as always).
     shows = console if output is Output.TABLE else Console(stderr=True)
     with shows.status("Reading...") as status:

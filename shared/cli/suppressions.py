@@ -9,7 +9,6 @@ from rich.table import Table
 
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, print_json
-from shared.runtime import Runtime, get_runtime
 from shared.service import suppressions
 from shared.service.suppressions import SuppressionView
 
@@ -17,11 +16,6 @@ suppressions_app = typer.Typer(
     help="Email suppressions (kept in Dynamics by SuppressionLists).", no_args_is_help=True
 )
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
-
-
-def _runtime() -> Runtime:
-    environment.load_local_settings()
-    return get_runtime()
 
 
 def _table(rows: list[SuppressionView], title: str) -> Table:
@@ -46,7 +40,7 @@ def suppressions_list(
 ) -> None:
     """List the account's email suppressions, one page at a time."""
     page = suppressions.list_suppressions(
-        _runtime(), account, email=email, limit=limit, cursor=cursor
+        environment.runtime(), account, email=email, limit=limit, cursor=cursor
     )
     if output is Output.JSON:
         print_json(page)
@@ -68,4 +62,6 @@ def suppressions_resubscribe(
 ) -> None:
     """Request Resubscribe: the next SuppressionLists run asks the platform (it may email the
     contact a confirmation) and records the outcome on the row."""
-    console().print(suppressions.request_resubscribe(_runtime(), account, suppression).message)
+    console().print(
+        suppressions.request_resubscribe(environment.runtime(), account, suppression).message
+    )
