@@ -11,7 +11,7 @@ from shared.errors import ConcurrencyConflict, ConflictError, NotFoundError
 from shared.mappings.model import DataMapping, DuplicateMapping, default_mappings
 from shared.messaging.contract import Trigger
 from shared.pipeline.mapping_validation import validate_mapping
-from shared.pipeline.runs import mark_queued
+from shared.pipeline.runs import queue_new_run
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec, next_sync, schedule_once_a_day
 from shared.storage.data_labels_repo import DataLabel
@@ -68,17 +68,9 @@ def sync_now(
         return SyncNowResult(
             False, f"{sync_type.value} is already '{record.status.value}': nothing changed."
         )
-    now = rt.clock()
-    request = mark_queued(
-        record,
-        trigger=Trigger.DRY_RUN if dry_run else Trigger.MANUAL,
-        now=now,
-        timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
-        new_run=True,
-    )
-    try:
-        rt.schedules.save(record)
-    except ConcurrencyConflict:
+    trigger = Trigger.DRY_RUN if dry_run else Trigger.MANUAL
+    request = queue_new_run(rt, record, trigger, rt.clock())
+    if request is None:
         return SyncNowResult(False, f"{sync_type.value} was just started by someone else.")
     rt.queue.send([request])
     kind = "dry run" if dry_run else "run"

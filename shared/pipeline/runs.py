@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from shared.errors import ConcurrencyConflict
 from shared.messaging.contract import SyncRequest, Trigger
+from shared.runtime import Runtime
 from shared.scheduling import next_sync
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 
@@ -56,3 +58,23 @@ def mark_free(record: ScheduleRecord, *, now: datetime) -> None:
     record.lease_owner = ""
     record.lease_until = None
     record.due_at = record.next_sync
+
+
+def queue_new_run(
+    rt: Runtime, record: ScheduleRecord, trigger: Trigger, now: datetime
+) -> SyncRequest | None:
+    """Mark an idle schedule queued for a new run and save it (ETag-conditional): the message
+    for the caller to send, or None when another writer changed the row first (nothing queued).
+    For one-off starts (Sync Now, webhooks, retries); the scheduler saves its rows in batches."""
+    request = mark_queued(
+        record,
+        trigger=trigger,
+        now=now,
+        timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
+        new_run=True,
+    )
+    try:
+        rt.schedules.save(record)
+    except ConcurrencyConflict:
+        return None
+    return request

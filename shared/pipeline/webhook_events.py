@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.accounts import EmailAccount
-from shared.errors import ConcurrencyConflict
 from shared.mappings.model import MappedEntity
 from shared.messaging.contract import Trigger
-from shared.pipeline.runs import mark_queued
+from shared.pipeline.runs import queue_new_run
 from shared.runtime import Runtime
 from shared.scheduling import Interval, in_window
 from shared.storage.schedules_repo import InvalidSchedule, ScheduleRecord, ScheduleStatus
@@ -127,16 +126,8 @@ def start_run(rt: Runtime, account_id: str, sync_type: SyncType) -> bool:
     account = rt.accounts.get(account_id)
     if account is None or account.disabled:
         return False
-    request = mark_queued(
-        record,
-        trigger=Trigger.WEBHOOK,
-        now=now,
-        timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
-        new_run=True,
-    )
-    try:
-        rt.schedules.save(record)
-    except ConcurrencyConflict:
+    request = queue_new_run(rt, record, Trigger.WEBHOOK, now)
+    if request is None:
         return False  # another event (or the scheduler) started it just now
     rt.queue.send_later(request, timedelta(seconds=rt.settings.webhook_coalesce_seconds))
     log.info("Webhook run %s queued for %s/%s", request.run_id, account_id, sync_type.value)

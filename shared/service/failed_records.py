@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from shared.audit import AuditDetail, AuditRecord, AuditStatus
-from shared.errors import ConcurrencyConflict, NotFoundError
+from shared.errors import NotFoundError
 from shared.messaging.contract import Trigger
 from shared.pipeline import admin
-from shared.pipeline.runs import mark_queued
+from shared.pipeline.runs import queue_new_run
 from shared.pipeline.webhook_events import CLOCK_MARGIN
 from shared.runtime import Runtime
 from shared.storage.schedules_repo import ScheduleStatus
@@ -189,16 +189,8 @@ def _retry(rt: Runtime, run: FailedRun) -> RetryAnswer:
         answer.message = (f"{run.sync_type.value} is '{record.status.value}': {names} will be "
                           f"synced by the run after it.{skipped}")  # fmt: skip
         return answer
-    request = mark_queued(
-        record,
-        trigger=Trigger.RETRY,
-        now=now,
-        timeout=timedelta(seconds=rt.settings.queued_timeout_seconds),
-        new_run=True,
-    )
-    try:
-        rt.schedules.save(record)
-    except ConcurrencyConflict:
+    request = queue_new_run(rt, record, Trigger.RETRY, now)
+    if request is None:
         answer.message = (f"{run.sync_type.value} was just started by someone else: {names} "
                           f"will be synced by the run after it.{skipped}")  # fmt: skip
         return answer
