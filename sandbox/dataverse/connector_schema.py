@@ -23,6 +23,17 @@ ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
     ("contact", Column("dms_optintype", "picklist")),
     ("lead", Column("dms_optintype", "picklist")),
     ("account", Column("dms_optintype", "picklist")),
+    *(
+        (table, column)
+        for table in ("contact", "lead")
+        for column in (
+            Column("dms_score", "int"),
+            Column("dms_scorelabel", "string", 100),
+            Column("dms_scoreengagement", "int"),
+            Column("dms_scoresuitability", "int"),
+            Column("dms_scoremodifiedon", "datetime"),
+        )
+    ),
 )
 
 
@@ -46,10 +57,32 @@ OPTION_SETS: dict[tuple[str, str], list[tuple[int, str]]] = {
         (3, "ContactCannotBeUnsuppressed"),
     ],
     ("dms_emailsuppression", "dms_source"): [(1, "Email platform"), (2, "Dynamics")],
+    ("dms_webpageview", "dms_source"): [(1, "Email campaign"), (2, "WebInsight")],
+    ("dms_emailsend", "dms_status"): [
+        (1, "Requested"),
+        (2, "Synchronising List"),
+        (3, "Sending"),
+        (4, "Sent"),
+        (5, "Refused"),
+        (6, "Failed"),
+    ],
 }
 # Labels of the columns added to the seeded tables (their metadata lists them).
-_ADDED_LABELS = {"dms_optintype": "Opt-in Type"}
-_ATTRIBUTE_TYPES = {"picklist": "Picklist", "string": "String", "bool": "Boolean"}
+_ADDED_LABELS = {
+    "dms_optintype": "Opt-in Type",
+    "dms_score": "Score",
+    "dms_scorelabel": "Score Label",
+    "dms_scoreengagement": "Engagement Score",
+    "dms_scoresuitability": "Suitability Score",
+    "dms_scoremodifiedon": "Score Modified On",
+}
+_ATTRIBUTE_TYPES = {
+    "picklist": "Picklist",
+    "string": "String",
+    "bool": "Boolean",
+    "int": "Integer",
+    "datetime": "DateTime",
+}
 
 
 def relationship_name(referencing: str, lookup: str) -> str:
@@ -176,5 +209,154 @@ def connector_tables() -> dict[str, TableDef]:
             Column("dms_lastmodified", "datetime"),
             Column("dms_syncedoptedin", "bool"),
         ),
+        *_engagement_tables(email, account),
     ]
     return {t.logical_name: t for t in tables}
+
+
+def _engagement_tables(email: Column, account: Column) -> list[TableDef]:
+    """Campaigns, behaviour, sends and forms (shared/dynamics_schema/engagement.py)."""
+    name = Column("dms_name", "string", 300)
+    url = Column("dms_url", "string", 1000)
+    campaign = Column("dms_emailcampaignid", "lookup")
+    platform_id = Column("dms_platformid", "int")
+    targets = (
+        Column("dms_contactid", "lookup"),
+        Column("dms_leadid", "lookup"),
+        Column("dms_accountid", "lookup"),
+    )
+    optional_email = Column("dms_email", "string", 100)
+    counts = ("dms_numsent", "dms_numdelivered", "dms_numuniqueopens", "dms_numuniqueclicks")
+    more_counts = ("dms_numpageviews", "dms_numunsubscribes", "dms_numhardbounces")
+    return [
+        _custom_table(
+            "dms_emailcampaign",
+            Column("dms_name", "string", 200),
+            platform_id,
+            account,
+            Column("dms_subject", "string", 400),
+            Column("dms_fromname", "string", 200),
+            Column("dms_fromaddress", "string", 200),
+            Column("dms_status", "string", 50),
+            Column("dms_datesent", "datetime"),
+            *(Column(c, "int") for c in (*counts, *more_counts, "dms_numsoftbounces")),
+            Column("dms_lastsyncedon", "datetime"),
+        ),
+        _custom_table(
+            "dms_emailsendsummary",
+            name,
+            campaign,
+            *targets,
+            optional_email,
+            account,
+            Column("dms_datesent", "datetime"),
+            Column("dms_datefirstopened", "datetime"),
+            Column("dms_datelastopened", "datetime"),
+            Column("dms_numopens", "int"),
+            Column("dms_numclicks", "int"),
+            Column("dms_numpageviews", "int"),
+            Column("dms_unsubscribed", "bool"),
+            Column("dms_softbounced", "bool"),
+            Column("dms_hardbounced", "bool"),
+        ),
+        _custom_table(
+            "dms_emailclick",
+            url,
+            campaign,
+            *targets,
+            optional_email,
+            account,
+            Column("dms_clickedon", "datetime"),
+        ),
+        _custom_table(
+            "dms_webpageview",
+            url,
+            campaign,
+            *targets,
+            optional_email,
+            account,
+            Column("dms_viewedon", "datetime"),
+            Column("dms_durationseconds", "int"),
+            Column("dms_source", "picklist"),
+        ),
+        _custom_table(
+            "dms_emailroidetail",
+            Column("dms_markername", "string", 200),
+            campaign,
+            *targets,
+            optional_email,
+            account,
+            Column("dms_datatype", "string", 50),
+            Column("dms_value", "string", 500),
+            Column("dms_enteredon", "datetime"),
+        ),
+        _custom_table(
+            "dms_socialbookmark",
+            Column("dms_name", "string", 200),
+            campaign,
+            *targets,
+            optional_email,
+            account,
+            Column("dms_numviews", "int"),
+        ),
+        _custom_table(
+            "dms_emailsend",
+            name,
+            campaign,
+            Column("dms_listid", "lookup"),
+            account,
+            Column("dms_status", "picklist"),
+            Column("dms_requestedon", "datetime"),
+            Column("dms_senton", "datetime"),
+            Column("dms_platformsendid", "string", 100),
+            Column("dms_message", "string", 1000),
+        ),
+        _custom_table(
+            "dms_form",
+            Column("dms_name", "string", 200),
+            platform_id,
+            account,
+            url,
+            Column("dms_state", "string", 50),
+            Column("dms_formcreatedon", "datetime"),
+            Column("dms_completeresponses", "int"),
+        ),
+        _custom_table(
+            "dms_formquestion",
+            Column("dms_text", "string", 1000),
+            Column("dms_formid", "lookup"),
+            platform_id,
+            account,
+            Column("dms_type", "string", 50),
+            Column("dms_isrequired", "bool"),
+            Column("dms_order", "int"),
+        ),
+        _custom_table(
+            "dms_formquestionoption",
+            Column("dms_text", "string", 500),
+            Column("dms_formquestionid", "lookup"),
+            platform_id,
+            account,
+        ),
+        _custom_table(
+            "dms_formresponse",
+            email,
+            Column("dms_formid", "lookup"),
+            targets[0],
+            targets[1],
+            platform_id,
+            account,
+            Column("dms_complete", "bool"),
+            Column("dms_startedon", "datetime"),
+            Column("dms_completedon", "datetime"),
+        ),
+        _custom_table(
+            "dms_formanswer",
+            Column("dms_name", "string", 500),
+            Column("dms_formresponseid", "lookup"),
+            Column("dms_formquestionid", "lookup"),
+            Column("dms_formquestionoptionid", "lookup"),
+            account,
+            Column("dms_value", "memo", 4000),
+        ),
+    ]

@@ -6,7 +6,8 @@ Sync) everywhere. The marketing list (`list`) carries three connector columns:
 - `dms_membershipaction` (choice): what happens to members that only one side has.
 
 The connector's own tables (email suppressions, list unsubscribers, marketing preferences and
-their subscriptions) and the opt-in type column are in `connector.py`.
+their subscriptions) and the opt-in type column are in `connector.py`; campaigns, behaviour,
+sends, forms and the scoring columns in `engagement.py`.
 """
 
 from __future__ import annotations

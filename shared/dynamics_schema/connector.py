@@ -11,6 +11,7 @@ key): a re-run or a redelivered message writes the same row again instead of a s
 
 from __future__ import annotations
 
+from shared.dynamics_schema.engagement import ENGAGEMENT_TABLES, SCORE_ADDITIONS
 from shared.dynamics_schema.membership import MembershipAction
 from shared.dynamics_schema.model import (
     ColumnAddition,
@@ -159,6 +160,7 @@ TABLES: tuple[TableDefinition, ...] = (
     LIST_UNSUBSCRIBER,
     MARKETING_PREFERENCE,
     MARKETING_PREFERENCE_SUBSCRIPTION,
+    *ENGAGEMENT_TABLES,
 )
 
 COLUMN_ADDITIONS: tuple[ColumnAddition, ...] = (
@@ -185,4 +187,5 @@ COLUMN_ADDITIONS: tuple[ColumnAddition, ...] = (
     ColumnAddition("contact", OPT_IN_TYPE),
     ColumnAddition("lead", OPT_IN_TYPE),
     ColumnAddition("account", OPT_IN_TYPE),
+    *SCORE_ADDITIONS,
 )
