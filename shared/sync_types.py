@@ -19,6 +19,11 @@ class SyncType(StrEnum):
     CONTACT_SCORING = "ContactScoring"
     CONTACT_OPT_IN = "ContactOptIn"
     MARKETING_PREFERENCES = "MarketingPreferences"
+    # Work requested from Dynamics rather than data to sync: Email Send records (a campaign
+    # sent to a marketing list) and Program Enrolment records, picked up on their schedules
+    # and by webhook.
+    EMAIL_SENDS = "EmailSends"
+    PROGRAM_ENROLMENTS = "ProgramEnrolments"
 
 
 # What the schedule screen calls each type (seed: "Scheduled Sync Settings").
@@ -36,4 +41,6 @@ DISPLAY_NAMES: dict[SyncType, str] = {
     SyncType.CONTACT_OPT_IN: "Opt-in status to Dynamics",
     SyncType.MARKETING_PREFERENCES: "Marketing preferences",
     SyncType.MARKETING_LISTS_DATA_IN: "Marketing list data in",
+    SyncType.EMAIL_SENDS: "Email sends from Dynamics",
+    SyncType.PROGRAM_ENROLMENTS: "Program enrolments",
 }

@@ -66,6 +66,13 @@ OPTION_SETS: dict[tuple[str, str], list[tuple[int, str]]] = {
         (5, "Refused"),
         (6, "Failed"),
     ],
+    ("dms_programenrolment", "dms_status"): [
+        (1, "Requested"),
+        (2, "Enrolling"),
+        (3, "Enrolled"),
+        (4, "Refused"),
+        (5, "Failed"),
+    ],
 }
 # Labels of the columns added to the seeded tables (their metadata lists them).
 _ADDED_LABELS = {
@@ -215,7 +222,7 @@ def connector_tables() -> dict[str, TableDef]:
 
 
 def _engagement_tables(email: Column, account: Column) -> list[TableDef]:
-    """Campaigns, behaviour, sends and forms (shared/dynamics_schema/engagement.py)."""
+    """Campaigns, behaviour, sends, enrolments and forms (shared/dynamics_schema/engagement.py)."""
     name = Column("dms_name", "string", 300)
     url = Column("dms_url", "string", 1000)
     campaign = Column("dms_emailcampaignid", "lookup")
@@ -309,6 +316,21 @@ def _engagement_tables(email: Column, account: Column) -> list[TableDef]:
             Column("dms_requestedon", "datetime"),
             Column("dms_senton", "datetime"),
             Column("dms_platformsendid", "string", 100),
+            Column("dms_message", "string", 1000),
+        ),
+        _custom_table(
+            "dms_programenrolment",
+            name,
+            Column("dms_programid", "int"),
+            Column("dms_programname", "string", 200),
+            targets[0],
+            targets[1],
+            optional_email,
+            account,
+            Column("dms_status", "picklist"),
+            Column("dms_requestedon", "datetime"),
+            Column("dms_enrolledon", "datetime"),
+            Column("dms_platformenrolmentid", "string", 100),
             Column("dms_message", "string", 1000),
         ),
         _custom_table(

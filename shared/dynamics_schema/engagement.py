@@ -1,7 +1,8 @@
-"""The connector's tables for campaigns, behaviour, sends and forms (seeds 000/001: "Email
-Campaigns", "Email Sends", "Email Send Summaries", "Email Clicks", "Email ROI Details", "Social
-Bookmarks", "Web Page Views", "Form", "Form Questions", "Form Question Options", "Form
-Responses", "Form Answers"), and the contact scoring columns on contact and lead.
+"""The connector's tables for campaigns, behaviour, sends, enrolments and forms (seeds 000/001:
+"Email Campaigns", "Email Sends", "Email Send Summaries", "Email Clicks", "Email ROI Details",
+"Social Bookmarks", "Web Page Views", "Form", "Form Questions", "Form Question Options", "Form
+Responses", "Form Answers"; program enrolments), and the contact scoring columns on contact and
+lead.
 
 Every row names its email account (`dms_emailaccountid`) and, where the platform gives one, its
 platform id, from which the row's id is derived (uuid5 of the account and the natural key): a
@@ -191,6 +192,39 @@ EMAIL_SEND = TableDefinition(
     ),
 )
 
+# A request from Dynamics to enrol one contact or lead in a program ("Automation Programs" on
+# the contact or lead form): created by the CRM user (its `createdby` is who asked, for "Mapped
+# users only"), then moved on by the connector.
+ENROLMENT_STATUSES = (
+    Option(1, "Requested"),
+    Option(2, "Enrolling"),  # the enrolment call is being made (or its answer was lost)
+    Option(3, "Enrolled"),
+    Option(4, "Refused"),  # not allowed, inactive program, unmapped user, no email
+    Option(5, "Failed"),
+)
+
+PROGRAM_ENROLMENT = TableDefinition(
+    logical_name="dms_programenrolment",
+    entity_set="dms_programenrolments",
+    display_name="Program Enrolment",
+    plural_name="Program Enrolments",
+    description="A request to enrol a contact or lead in an email platform program.",
+    primary_name=_name(),
+    columns=(
+        ColumnDef("dms_programid", Kind.INTEGER, "Program Id", "The platform's program id."),
+        ColumnDef("dms_programname", Kind.STRING, "Program", max_length=200),
+        CONTACT,
+        LEAD,
+        EMAIL,
+        ACCOUNT,
+        ColumnDef("dms_status", Kind.PICKLIST, "Status", options=ENROLMENT_STATUSES),
+        ColumnDef("dms_requestedon", Kind.DATETIME, "Requested On"),
+        ColumnDef("dms_enrolledon", Kind.DATETIME, "Enrolled On"),
+        ColumnDef("dms_platformenrolmentid", Kind.STRING, "Platform Enrolment Id", max_length=100),
+        ColumnDef("dms_message", Kind.STRING, "Message", max_length=1000),
+    ),
+)
+
 FORM = TableDefinition(
     logical_name="dms_form",
     entity_set="dms_forms",
@@ -287,6 +321,7 @@ ENGAGEMENT_TABLES: tuple[TableDefinition, ...] = (
     EMAIL_ROI_DETAIL,
     SOCIAL_BOOKMARK,
     EMAIL_SEND,
+    PROGRAM_ENROLMENT,
     FORM,
     FORM_QUESTION,
     FORM_QUESTION_OPTION,
