@@ -3,12 +3,12 @@
     python -m bench.scheduler [--accounts 1000 10000] [--due 0 0.01 0.1 1]
 
 Each case seeds a fresh set of tables in one Azurite (in memory): `accounts` email accounts
-with 13 schedules each ("1 hour", any time), of which a seeded random `due` fraction falls due
-now and the rest in 30 minutes. Then it runs scheduler ticks at that moment until one enqueues
-nothing, and reports: ticks, wall time, this process's CPU time per due schedule (the product,
-the Table SDK and its HTTP stack: Azurite runs in Node, apart), Table Storage requests, and the
-messages and batches sent. Every sync type is offered (a registry that has them all), so
-every due schedule is enqueued.
+with one schedule per sync type each ("1 hour", any time), of which a seeded random `due`
+fraction falls due now and the rest in 30 minutes. Then it runs scheduler ticks at that moment
+until one enqueues nothing, and reports: ticks, wall time, this process's CPU time per due
+schedule (the product, the Table SDK and its HTTP stack: Azurite runs in Node, apart), Table
+Storage requests, and the messages and batches sent. Every sync type is offered (a registry that
+has them all), so every due schedule is enqueued.
 
 The queue is the Service Bus adapter over a sender that builds real `ServiceBusMessageBatch`es
 and sends them nowhere (there is no Service Bus emulator without Docker): message building and
@@ -132,7 +132,7 @@ def _runtime(azurite: AzuriteProcess, counter: RequestCounter) -> tuple[Runtime,
 
 
 def _seed(rt: Runtime, accounts: int, due_fraction: float, rng: random.Random) -> int:
-    """Accounts and their 13 schedules, written in transactions (one per account)."""
+    """Accounts and their schedules (one per sync type), in transactions (one per account)."""
     table = rt.tables.client("EmailAccounts")
     ids = [f"acct{n:06d}" for n in range(accounts)]
     for start in range(0, accounts, 100):
@@ -221,9 +221,9 @@ def render_markdown(results: Sequence[CaseResult], command: str) -> str:
         f"- Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
         f"{platform.python_version()}, shared with other jobs (load average {load}). Azurite "
         "(in memory) runs in Node; CPU is this process's only (product, Table SDK, HTTP stack).",
-        "- Each case: fresh tables, accounts x 13 schedules ('1 hour', any time), a seeded random "
-        "fraction due now; ticks at that moment until one enqueues nothing. Queue: the Service "
-        "Bus adapter building real message batches, sent nowhere.",
+        "- Each case: fresh tables, accounts x one schedule per sync type ('1 hour', any time), a "
+        "seeded random fraction due now; ticks at that moment until one enqueues nothing. "
+        "Queue: the Service Bus adapter building real message batches, sent nowhere.",
         "",
         "| accounts | due | due schedules | ticks | first tick: enqueued, s | wall (s) | "
         "CPU per due (ms) | Table requests | requests per due | message batches | "
