@@ -24,7 +24,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from shared.accounts import Platform
-from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.audit import AuditStatus, Messages
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.scoring import FEATURE_NOT_ACTIVATED, ContactScore
 from shared.engine import (
@@ -38,14 +38,14 @@ from shared.engine import (
     WatermarkWindow,
 )
 from shared.errors import ApiError
-from shared.sync.score_writer import TABLES, ScoreDecision, ScoreOutcome, ScoreWriter
+from shared.sync.record_writer import as_planned, table_details, tally
+from shared.sync.score_writer import TABLES, ScoreWriter
 from shared.sync_types import SyncType
 
 PAGE_SIZE = 1000  # scores per page: one $batch of lookups and one of writes each
 WATERMARK_KEY = f"{SyncType.CONTACT_SCORING.value}-Watermark"
 CLOCK_SKEW = timedelta(minutes=1)  # read a margin before the watermark: the clocks differ
 FIRST_READ_FROM = datetime(2000, 1, 1, tzinfo=UTC)  # a first run reads every score
-MAX_FAILURES = 20  # failed records named in the audit detail (all are counted)
 FAILED_ITEM = "Records that failed"
 
 
@@ -71,7 +71,7 @@ class ScoringCursor(Cursor):
     window: WatermarkWindow
     position: Position = Position()
     updated: dict[str, int] = {}  # table -> records written
-    failures: list[str] = []  # "<key>: <why>", the first MAX_FAILURES
+    failures: list[str] = []  # "<key>: <why>", the first record_writer.MAX_FAILURES
     in_flight: PagePlan | None = None  # saved before a page's writes, cleared after them
 
 
@@ -123,7 +123,8 @@ class ContactScoring(SyncTypeTemplate[ScoringCursor]):
             outcome = writer.write(decision)
             for email in outcome.retry:
                 cursor.window.hold_back(_earliest(fresh, email))
-            _tally(run, len(fresh), _as_planned(outcome, decision, plan))
+            outcome = as_planned(outcome, decision, plan.writes)
+            tally(run, len(fresh), outcome, cursor.updated, cursor.failures)
             cursor.in_flight = None
             if len(rows) < self.page_size:
                 break
@@ -174,43 +175,11 @@ def _earliest(rows: list[ContactScore], email: str) -> datetime | None:
     return min(dates, default=None)
 
 
-def _as_planned(outcome: ScoreOutcome, decision: ScoreDecision, plan: PagePlan) -> ScoreOutcome:
-    """The page's writes as its plan counted them, less the planned ones this attempt did not
-    make. On a replay the records the dead attempt wrote are no longer pending (they hold the
-    score now): the plan still counts them."""
-    planned = decision.planned()
-    updated = {
-        table: count - (planned.get(table, 0) - outcome.updated.get(table, 0))
-        for table, count in plan.writes.items()
-    }
-    outcome.updated = {table: count for table, count in updated.items() if count > 0}
-    return outcome
-
-
-def _tally(run: Run[ScoringCursor], read: int, outcome: ScoreOutcome) -> None:
-    cursor = run.cursor
-    for table, count in outcome.updated.items():
-        cursor.updated[table] = cursor.updated.get(table, 0) + count
-    for key, problem in outcome.failed.items():
-        if len(cursor.failures) < MAX_FAILURES:
-            cursor.failures.append(f"{key}: {problem}"[:200])
-    run.counts += Counts(read=read, updated=outcome.written, failed=len(outcome.failed))
-
-
 def _result(run: Run[ScoringCursor]) -> SyncResult:
     cursor = run.cursor
     counts = run.counts
-    for table, _entity_set in TABLES:
-        written = cursor.updated.get(table, 0)
-        if written:
-            run.detail(AuditDetail(item=table, status=AuditStatus.COMPLETED,
-                                   message=f"{written} scores updated",
-                                   counts=Counts(updated=written)))  # fmt: skip
-    if counts.failed:
-        more = counts.failed - len(cursor.failures)
-        text = "; ".join(cursor.failures) + (f"; and {more} more" if more > 0 else "")
-        run.detail(AuditDetail(item=FAILED_ITEM, status=AuditStatus.FAILED, message=text,
-                               counts=Counts(failed=counts.failed)))  # fmt: skip
+    table_details(run, TABLES, cursor.updated, cursor.failures, what="scores updated",
+                  failed_item=FAILED_ITEM)  # fmt: skip
     if not counts.updated and not counts.failed:
         return SyncResult(AuditStatus.COMPLETED, Messages.NO_NEW_OBJECTS)
     text = f"{counts.read} platform scores read: {counts.updated} contacts and leads scored"
