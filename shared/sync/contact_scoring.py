@@ -59,10 +59,15 @@ class Position(BaseModel):
 
 
 class PagePlan(BaseModel):
-    """A page whose writes are under way: where it starts and what it set out to write."""
+    """A page whose writes are under way: where it starts (its position's date, skip and how
+    many contacts were done at that date) and what it set out to write."""
 
-    at: Position
+    at: tuple[datetime | None, int, int]
     writes: dict[str, int]  # table -> records
+
+
+def _mark(at: Position) -> tuple[datetime | None, int, int]:
+    return at.since, at.skip, len(at.done_at)
 
 
 class ScoringCursor(Cursor):
@@ -112,10 +117,10 @@ class ContactScoring(SyncTypeTemplate[ScoringCursor]):
             fresh = _fresh(rows, at)
             decision = writer.decide(_latest_by_email(fresh))
             plan = cursor.in_flight
-            if plan is None or plan.at != at:
+            if plan is None or plan.at != _mark(at):
                 # The page's intent is saved before its writes: were the worker to die after
                 # them, the replay of this page finds them done and counts them as its own.
-                plan = PagePlan(at=at.model_copy(), writes=decision.planned())
+                plan = PagePlan(at=_mark(at), writes=decision.planned())
                 if decision.pending:  # nothing to write: a replay decides the same
                     cursor.in_flight = plan
                     run.save_only()
@@ -151,9 +156,10 @@ def _next_position(at: Position, rows: list[ContactScore]) -> Position:
     """Where the page after `rows` starts (see the module's docstring)."""
     last = rows[-1].date_modified
     if last is None or (at.since is not None and last <= at.since):
-        # The whole page is at the date already reached: step over it within that date.
-        done = at.done_at + [row.contact_id for row in rows if row.date_modified == at.since]
-        return Position(since=at.since, done_at=done, skip=at.skip + len(rows))
+        # The whole page is at the date already reached: step over it within that date. The
+        # skip now counts every row of that date read so far (those done before included), so
+        # the list of contacts done there need not grow (the cursor stays small).
+        return Position(since=at.since, done_at=at.done_at, skip=at.skip + len(rows))
     done = [row.contact_id for row in rows if row.date_modified == last]
     return Position(since=last, done_at=done, skip=0)
 
