@@ -21,7 +21,7 @@ from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
 from shared.sync.catalogue import catalogue
-from shared.sync.web_insight import WATERMARK_KEY, WebInsight, row_id
+from shared.sync.web_insight import WATERMARK_KEY, WebInsight, _ViewWriter, row_id
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
@@ -197,3 +197,34 @@ def test_a_dry_run_names_the_rows_it_would_create_and_writes_none(
     assert _rows(dv) == {}
     assert sync_runtime.state.get_value("acme", WATERMARK_KEY) is None
     assert _details(sync_runtime, audit)["Would PATCH dms_webpageviews (Dynamics)"].counts.read == 1
+
+
+def test_a_view_dynamics_refuses_is_counted_named_and_read_again_next_run(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    gone = _view(dd, "gil@example.com", "https://example.com/a", _ago(clock, hours=2))
+    kept = _view(dd, "hana@example.com", "https://example.com/b", _ago(clock, hours=2))
+    contact = _record(dv, "contact", "gil@example.com")
+    real = _ViewWriter.decide
+
+    def decide_then_delete(self: _ViewWriter, views: Any) -> Any:
+        decision = real(self, views)
+        if dv.row("contact", contact) is not None:  # deleted by a CRM user just after the lookup
+            dv.delete("contact", contact)
+        return decision
+
+    monkeypatch.setattr(_ViewWriter, "decide", decide_then_delete)
+    audit = run_scheduled(sync_runtime, host, clock, "acme", WEB)
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS, audit.message
+    assert (audit.counts.created, audit.counts.failed) == (1, 1)
+    assert set(_rows(dv)) == {row_id("acme", kept.id)}
+    failed = _details(sync_runtime, audit)["Page views that failed"]
+    assert failed.message.startswith("gil@example.com: ")
+
+    clock.advance(minutes=5)  # the watermark stayed before the refused view: it is read again
+    again = run_scheduled(sync_runtime, host, clock, "acme", WEB)
+    assert again.status is AuditStatus.COMPLETED, again.message
+    assert set(_rows(dv)) == {row_id("acme", v.id) for v in (gone, kept)}
+    assert _rows(dv)[row_id("acme", gone.id)]["_dms_contactid_value"] is None
