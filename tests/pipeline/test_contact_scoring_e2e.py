@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.clock import ManualClock as SandboxClock
 from sandbox.dataverse.state import DataverseState
 from sandbox.dotdigital.api_scoring import SCORES_MODIFIED_SINCE
 from sandbox.dotdigital.state import DotdigitalState
@@ -236,3 +237,26 @@ def test_a_dry_run_names_the_records_it_would_score_and_writes_none(
     assert _scored(dv, "contact", contact)[0] is None
     assert sync_runtime.state.get_value("acme", WATERMARK_KEY) is None
     assert _details(sync_runtime, audit)["Would PATCH contacts (Dynamics)"].counts.read == 1
+
+
+def test_throttled_reads_are_waited_out_and_end_as_an_undisturbed_run(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState, sandbox_clock: SandboxClock,
+) -> None:  # fmt: skip
+    sync_runtime.registry = catalogue().replaced(ContactScoring(page_size=10))
+    records = {}
+    for n in range(25):
+        email = f"t{n:02d}@example.com"
+        _score(dd, email, n, _ago(clock, hours=1, minutes=-n))
+        records[email] = _record(dv, "lead", email)
+    dd.faults.set_throttle(0.4, seconds=3)  # 429 with x-ratelimit-reset 3 s ahead
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", SCORING)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert {e: _scored(dv, "lead", lead)[0] for e, lead in records.items()} == {
+        f"t{n:02d}@example.com": n for n in range(25)
+    }
+    assert (audit.counts.read, audit.counts.updated) == (25, 25)
+    assert dd.counters.count("GET", SCORES_MODIFIED_SINCE, status=429) >= 1
+    assert sandbox_clock.sleeps  # waited (on the sandboxes' clock), not failed

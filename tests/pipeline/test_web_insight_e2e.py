@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.clock import ManualClock as SandboxClock
 from sandbox.dataverse.state import DataverseState
 from sandbox.dotdigital.api_web_insight import PAGE_VIEWS_SINCE
 from sandbox.dotdigital.behaviour import PageViewRecord
@@ -228,3 +229,23 @@ def test_a_view_dynamics_refuses_is_counted_named_and_read_again_next_run(
     assert again.status is AuditStatus.COMPLETED, again.message
     assert set(_rows(dv)) == {row_id("acme", v.id) for v in (gone, kept)}
     assert _rows(dv)[row_id("acme", gone.id)]["_dms_contactid_value"] is None
+
+
+def test_throttled_reads_are_waited_out_and_end_as_an_undisturbed_run(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState, sandbox_clock: SandboxClock,
+) -> None:  # fmt: skip
+    sync_runtime.registry = catalogue().replaced(WebInsight(page_size=10))
+    views = [
+        _view(dd, f"t{n % 4}@example.com", f"https://example.com/{n}", _ago(clock, hours=1) + n)
+        for n in range(25)
+    ]
+    dd.faults.set_throttle(0.4, seconds=3)  # 429 with x-ratelimit-reset 3 s ahead
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", WEB)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert set(_rows(dv)) == {row_id("acme", v.id) for v in views}
+    assert (audit.counts.read, audit.counts.created) == (25, 25)
+    assert dd.counters.count("GET", PAGE_VIEWS_SINCE, status=429) >= 1
+    assert sandbox_clock.sleeps  # waited (on the sandboxes' clock), not failed
