@@ -30,6 +30,7 @@ class Messages:
     LIST_ACCOUNT_MISMATCH = "Marketing List EmailAccount Id does not match CrmEmailAccountId"
     LIST_NULL = "CrmMarketingList is null. Sync aborted."
     DATA_LABELS_FAILED = "Marketing list sync didn't start as Data Label sync failed"
+    FEATURE_NOT_ACTIVATED = "Feature is not activated in Dotdigital"
     INTERNAL = "Internal server error"
 
 

@@ -9,7 +9,8 @@ as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
 (tiered scheme) or, when switched to the legacy flat scheme, 400 `ERROR_APIUSAGE_EXCEEDED`.
 Every route is counted and subject to the fault switches. Routes by area:
 `api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
-`api_programs`, `api_preferences`; account-info and data fields are here.
+`api_programs`, `api_preferences`, `api_scoring`, `api_web_insight` (INFERRED); account-info
+and data fields are here.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from sandbox.dotdigital import (
     api_preferences,
     api_programs,
     api_resubscribe,
+    api_scoring,
     api_suppressions,
+    api_web_insight,
 )
 from sandbox.dotdigital.state import (
     DATA_FIELD_TYPES,
@@ -229,6 +232,8 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_campaigns.routes(state, endpoint),
         *api_programs.routes(state, endpoint),
         *api_preferences.routes(state, endpoint),
+        *api_scoring.routes(state, endpoint),
+        *api_web_insight.routes(state, endpoint),
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 

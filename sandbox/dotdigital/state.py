@@ -1,6 +1,7 @@
 """In-memory state of the Dotdigital sandbox: API users, account, data fields, contacts,
 address books, suppressions, imports, campaigns, programs, preferences, rate limits, faults and
-counters. Tests edit it directly; `reset()` returns to the seed (an empty account with the
+counters, contact scores and WebInsight page views (`behaviour`). Tests edit it directly;
+`reset()` returns to the seed (an empty account with the
 reserved data fields and the "Test" address book); `populate(SeedSpec(...))` fills it.
 
 Switches (all reset by `reset()`):
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
+from sandbox.dotdigital.behaviour import Scoring, WebInsight
 from sandbox.dotdigital.campaigns import ActivityRecord, CampaignRecord, SendRecord
 from sandbox.dotdigital.contacts import SUPPRESSED_STATUSES, ContactStore
 from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import, would_create
@@ -175,6 +177,8 @@ class DotdigitalState:
             self._enrolment_window = RateWindow(20, 3600, lambda: self.now())
             self.preferences: list[PreferenceRecord] = []
             self.preference_optins = OptIns()  # dated opt-ins and opt-outs per contact
+            self.scoring = Scoring()  # contact scores; `scoring.enabled = False`: not activated
+            self.web_insight = WebInsight()  # page views the tracking script recorded
             self._next_ids = {"campaign": 500_001, "program": 9_001, "preference": 1}
             self.faults.reset(self.seed)
             self.counters.reset()

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
 from shared.sync.contact_opt_in import ContactOptIn
+from shared.sync.contact_scoring import ContactScoring
 from shared.sync.crm_metadata import CrmMetadata
 from shared.sync.data_labels import DataLabels
 from shared.sync.marketing_lists.address_books import AddressBooks
@@ -15,6 +16,7 @@ from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
 from shared.sync.preferences.sync import MarketingPreferences
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes
+from shared.sync.web_insight import WebInsight
 
 
 @lru_cache(maxsize=1)
@@ -30,5 +32,7 @@ def catalogue() -> SyncTypeRegistry:
             ContactOptIn(),
             SuppressionLists(),
             MarketingPreferences(),
+            ContactScoring(),
+            WebInsight(),
         ]
     )

@@ -23,7 +23,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from shared.accounts import Platform
-from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.audit import AuditStatus, Messages
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.engine import (
     Cursor,
@@ -35,13 +35,13 @@ from shared.engine import (
     SyncTypeTemplate,
     WatermarkWindow,
 )
-from shared.sync.opt_in_writer import TABLES, Decision, OptInWriter, WriteOutcome, rank_of
+from shared.sync.opt_in_writer import TABLES, OptInWriter, rank_of
+from shared.sync.record_writer import as_planned, table_details, tally
 from shared.sync_types import SyncType
 
 PAGE_SIZE = 1000  # contacts per v3 page: one $batch of lookups and one of writes each
 WATERMARK_KEY = f"{SyncType.CONTACT_OPT_IN.value}-Watermark"
 CLOCK_SKEW = timedelta(minutes=1)  # read a margin before the watermark: the clocks differ
-MAX_FAILURES = 20  # failed records named in the audit detail (all are counted)
 FAILED_ITEM = "Records that failed"
 
 
@@ -58,7 +58,7 @@ class OptInCursor(Cursor):
     window: WatermarkWindow
     marker: str | None = None  # v3 position after the last page done
     updated: dict[str, int] = {}  # table -> records raised
-    failures: list[str] = []  # "<key>: <why>", the first MAX_FAILURES
+    failures: list[str] = []  # "<key>: <why>", the first record_writer.MAX_FAILURES
     in_flight: PagePlan | None = None  # saved before a page's writes, cleared after them
 
 
@@ -109,7 +109,7 @@ class ContactOptIn(SyncTypeTemplate[OptInCursor]):
             if plan is None or plan.marker != cursor.marker:
                 # The page's intent is saved before its writes: were the worker to die after
                 # them, the replay of this page finds them done and counts them as its own.
-                plan = PagePlan(marker=cursor.marker, raises=decision.raises())
+                plan = PagePlan(marker=cursor.marker, raises=decision.planned())
                 if decision.pending:  # nothing to write: a replay decides the same
                     cursor.in_flight = plan
                     run.save_only()
@@ -117,7 +117,8 @@ class ContactOptIn(SyncTypeTemplate[OptInCursor]):
             outcome = writer.write(decision)
             for email in outcome.retry:
                 cursor.window.hold_back(changed.get(email))
-            _tally(run, len(page.items), _as_planned(outcome, decision, plan))
+            outcome = as_planned(outcome, decision, plan.raises)
+            tally(run, len(page.items), outcome, cursor.updated, cursor.failures)
             cursor.in_flight = None
             if page.resume is None:
                 break
@@ -126,43 +127,11 @@ class ContactOptIn(SyncTypeTemplate[OptInCursor]):
         return _result(run)
 
 
-def _as_planned(outcome: WriteOutcome, decision: Decision, plan: PagePlan) -> WriteOutcome:
-    """The page's raises as its plan counted them, less the planned ones this attempt did not
-    make (404, a higher type written in between, a failure). On a replay the records that the
-    dead attempt raised are no longer pending: the plan still counts them."""
-    planned = decision.raises()
-    updated = {
-        table: count - (planned.get(table, 0) - outcome.updated.get(table, 0))
-        for table, count in plan.raises.items()
-    }
-    outcome.updated = {table: count for table, count in updated.items() if count > 0}
-    return outcome
-
-
-def _tally(run: Run[OptInCursor], read: int, outcome: WriteOutcome) -> None:
-    cursor = run.cursor
-    for table, count in outcome.updated.items():
-        cursor.updated[table] = cursor.updated.get(table, 0) + count
-    for key, problem in outcome.failed.items():
-        if len(cursor.failures) < MAX_FAILURES:
-            cursor.failures.append(f"{key}: {problem}"[:200])
-    run.counts += Counts(read=read, updated=outcome.written, failed=len(outcome.failed))
-
-
 def _result(run: Run[OptInCursor]) -> SyncResult:
-    cursor = run.cursor
     counts = run.counts
-    for table, _entity_set in TABLES:
-        raised = cursor.updated.get(table, 0)
-        if raised:
-            run.detail(AuditDetail(item=table, status=AuditStatus.COMPLETED,
-                                   message=f"{raised} opt-in types raised",
-                                   counts=Counts(updated=raised)))  # fmt: skip
-    if counts.failed:
-        more = counts.failed - len(cursor.failures)
-        text = "; ".join(cursor.failures) + (f"; and {more} more" if more > 0 else "")
-        run.detail(AuditDetail(item=FAILED_ITEM, status=AuditStatus.FAILED, message=text,
-                               counts=Counts(failed=counts.failed)))  # fmt: skip
+    cursor = run.cursor
+    table_details(run, TABLES, cursor.updated, cursor.failures, what="opt-in types raised",
+                  failed_item=FAILED_ITEM)  # fmt: skip
     if not counts.updated and not counts.failed:
         return SyncResult(AuditStatus.COMPLETED, Messages.NO_NEW_OBJECTS)
     text = f"{counts.read} platform contacts read: {counts.updated} opt-in types raised"

@@ -29,9 +29,11 @@ from shared.clients.dotdigital.imports import ImportsApi
 from shared.clients.dotdigital.preferences import PreferencesApi
 from shared.clients.dotdigital.programs import ProgramsApi
 from shared.clients.dotdigital.routes import ACCOUNT_INFO
+from shared.clients.dotdigital.scoring import ScoringApi
 from shared.clients.dotdigital.suppression_writes import SuppressionWritesApi
 from shared.clients.dotdigital.suppressions import SuppressionsApi
 from shared.clients.dotdigital.transport import USER_AGENT
+from shared.clients.dotdigital.web_insight import WebInsightApi
 from shared.clients.dotdigital.wire import field
 from shared.clients.retry import RetryPolicy
 from shared.errors import ApiError
@@ -49,6 +51,8 @@ class DotdigitalClient(
     CampaignsApi,
     ProgramsApi,
     PreferencesApi,
+    ScoringApi,
+    WebInsightApi,
 ):
     @classmethod
     def connect(

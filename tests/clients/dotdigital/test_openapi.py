@@ -19,7 +19,8 @@ from shared.clients import (
     ImportContact,
     PreferenceChoice,
 )
-from shared.clients.dotdigital.routes import ROUTES
+from shared.clients.dotdigital.routes import INFERRED_ROUTES, ROUTES
+from shared.clients.dotdigital.scoring import FEATURE_NOT_ACTIVATED
 from shared.errors import ApiError
 from tests.fixtures.dotdigital_openapi.oracle import (
     AMENDMENTS,
@@ -72,6 +73,20 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert client.campaign_summary(campaign.id).num_sent == 8
     send = client.send_campaign(campaign.id, address_book_ids=[book_id])
     assert client.campaign_send_status(send.id).status == "Sent"
+
+    person = state.store.contacts[contact_id]
+    state.scoring.set(person, 42, when=clock.now(), label="Warm", engagement=30, suitability=12)
+    (score,) = client.contact_scores_modified_since(since)
+    assert (score.contact_id, score.score, score.score_label) == (contact_id, 42, "Warm")
+    state.scoring.enabled = False
+    with pytest.raises(ApiError) as refused:
+        client.contact_scores_modified_since(since)
+    assert refused.value.code == FEATURE_NOT_ACTIVATED  # the INFERRED answer, a v2 envelope
+    state.web_insight.view(person, "https://example.com/pricing", when=clock.now())
+    (view,) = client.iter_page_views_since(since)  # INFERRED: passes the oracle unchecked
+    assert (view.contact_id, view.url, view.duration_seconds) == (
+        contact_id, "https://example.com/pricing", 30,
+    )  # fmt: skip
 
     programs = list(client.iter_programs())
     active = next(p for p in programs if p.status == "Active")
@@ -131,7 +146,9 @@ def test_every_client_route_is_validated_against_dotdigitals_openapi(
     assert client_routes - validated == set(), "routes never validated"
     assert validated - client_routes == set(), "exchanges outside the client's route list"
     statuses = {e.status for e in dotdigital_openapi.exchanges}
-    assert {200, 201, 202, 204, 404} <= statuses
+    assert {200, 201, 202, 204, 403, 404} <= statuses
+    unchecked = {(e.method, e.template) for e in dotdigital_openapi.unvalidated}
+    assert unchecked == {(route.method, route.template) for route in INFERRED_ROUTES}
 
 
 def test_the_oracle_rejects_what_the_spec_does_not_allow(
