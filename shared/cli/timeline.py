@@ -109,4 +109,5 @@ def timeline_show(
         options += [f"--from {since:%Y-%m-%dT%H:%M:%S}"] if since else []
         options.append(f"--to {timeline.events[0].when:%Y-%m-%dT%H:%M:%S}")
         older = " ".join(("timeline", "show", account, *options))
-        out.print(f"And {timeline.earlier} earlier: `{older}`", soft_wrap=True)
+        plus = "+" if timeline.totals.at_least else ""
+        out.print(f"And {timeline.earlier}{plus} earlier: `{older}`", soft_wrap=True)

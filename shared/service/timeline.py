@@ -226,44 +226,49 @@ class _Views:
     def event(self, draft: Draft) -> TimelineEvent:
         row, kind = draft.row, draft.source.kind
         campaign = self.campaigns.get(_ref(draft, "dms_emailcampaignid")) or None
-        event = TimelineEvent(
-            kind=kind, when=draft.when, title="", detail="", campaign=campaign,
-            table=draft.source.table.logical_name, record_id=draft.row_id,
-        )  # fmt: skip
         named = f": {campaign}" if campaign else ""
+        url: str | None = None
+        form: str | None = None
+        answers: list[FormAnswer] = []
         if kind is EventKind.SENT:
-            event.title = f"Email sent{named}"
+            title = f"Email sent{named}"
             flags = [label for column, label in (("dms_hardbounced", "hard bounced"),
                      ("dms_softbounced", "soft bounced"), ("dms_unsubscribed", "unsubscribed"))
                      if row.get(column)]  # fmt: skip
-            event.detail = ", ".join(flags).capitalize()
+            detail = ", ".join(flags).capitalize()
         elif kind is EventKind.OPENED:
-            event.title = f"Email opened{named}"
-            opens = int(row.get("dms_numopens") or 1)
-            last = reads.parse_time(row.get("dms_datelastopened"))
-            if draft.source.repeat:
-                event.detail = f"Last of {opens} opens"
-            elif opens > 1 and last:
-                event.detail = f"First of {opens} opens (last {last:%Y-%m-%d %H:%M} UTC)"
-            else:
-                event.detail = "Opened once" if opens == 1 else f"{opens} opens"
+            title = f"Email opened{named}"
+            detail = _opens(draft)
         elif kind is EventKind.CLICKED:
-            event.title = f"Link clicked{named}"
-            event.url = event.detail = str(row.get("dms_url") or "")
+            title = f"Link clicked{named}"
+            url = detail = str(row.get("dms_url") or "")
         elif kind is EventKind.PAGE_VIEW:
-            source = _PAGE_VIEW_SOURCE.get(row.get("dms_source") or 0, "")
-            event.title = f"Page viewed{named}" if campaign else f"Page viewed ({source or 'web'})"
-            event.url = str(row.get("dms_url") or "")
+            source = _PAGE_VIEW_SOURCE.get(row.get("dms_source") or 0, "web")
+            title = f"Page viewed{named}" if campaign else f"Page viewed ({source})"
+            url = str(row.get("dms_url") or "")
             seconds = row.get("dms_durationseconds")
-            event.detail = event.url + (f" ({seconds} s)" if isinstance(seconds, int) else "")
+            detail = url + (f" ({seconds} s)" if isinstance(seconds, int) else "")
         else:
-            form = self.forms.get(_ref(draft, "dms_formid")) or "a form"
-            event.form = form if form != "a form" else None
-            event.title = f"Form {'answered' if row.get('dms_complete') else 'started'}: {form}"
+            form = self.forms.get(_ref(draft, "dms_formid")) or None
+            title = f"Form {'answered' if row.get('dms_complete') else 'started'}: {form or '?'}"
             found = self.answers.get(draft.row_id, [])
-            event.answers = [FormAnswer(question=a.question, answer=a.value) for a in found]
-            event.detail = f"{len(found)} answer{'s' if len(found) != 1 else ''}"
-        return event
+            answers = [FormAnswer(question=a.question, answer=a.value) for a in found]
+            detail = f"{len(found)} answer{'s' if len(found) != 1 else ''}"
+        return TimelineEvent(
+            kind=kind, when=draft.when, title=title, detail=detail, campaign=campaign, form=form,
+            url=url, answers=answers, table=draft.source.table.logical_name,
+            record_id=draft.row_id,
+        )  # fmt: skip
+
+
+def _opens(draft: Draft) -> str:
+    opens = int(draft.row.get("dms_numopens") or 1)
+    last = reads.parse_time(draft.row.get("dms_datelastopened"))
+    if draft.source.repeat:
+        return f"Last of {opens} opens"
+    if opens > 1 and last:
+        return f"First of {opens} opens (last {last:%Y-%m-%d %H:%M} UTC)"
+    return "Opened once" if opens == 1 else f"{opens} opens"
 
 
 def _ref(draft: Draft, lookup: str) -> str:

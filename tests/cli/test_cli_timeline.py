@@ -12,7 +12,7 @@ from sandbox.dataverse.state import DataverseState
 from shared.accounts import EmailAccount
 from shared.runtime import Runtime
 from tests.cli.test_cli import BAD_INPUT, NOT_FOUND, error_line, invoke
-from tests.fixtures.engagement_rows import Seeded, seed_engagement, seed_page_views
+from tests.fixtures.engagement_rows import Seeded, seed_page_views
 from tests.fixtures.sandboxes import DataverseSandbox
 
 
@@ -21,15 +21,10 @@ def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
     return dataverse_sandbox.state
 
 
-@pytest.fixture
-def seeded(dv: DataverseState) -> Seeded:
-    return seed_engagement(dv)
-
-
 def test_show_prints_the_summary_and_the_interactions_oldest_first(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
-    code, out = invoke("timeline", "show", "acme", "--contact", seeded.ada)
+    code, out = invoke("timeline", "show", "acme", "--contact", engagement.ada)
 
     assert code == 0, out
     assert "Ada Lovelace" in out and "ada@example.com" in out
@@ -46,9 +41,9 @@ def test_show_prints_the_summary_and_the_interactions_oldest_first(
 
 
 def test_the_emails_option_and_json(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
-    code, out = invoke("timeline", "show", "acme", "--contact", seeded.ada, "--kind", "emails",
+    code, out = invoke("timeline", "show", "acme", "--contact", engagement.ada, "--kind", "emails",
                        "--output", "json")  # fmt: skip
 
     assert code == 0, out
@@ -56,22 +51,22 @@ def test_the_emails_option_and_json(
     assert [e["kind"] for e in timeline["events"]] == ["sent", "opened", "opened", "sent"]
     assert timeline["events"][0]["when"] == "2026-11-01T09:00:00Z"
     assert timeline["totals"]["clicks"] is None and timeline["totals"]["emails_sent"] == 2
-    assert timeline["person"] == {"kind": "contact", "id": seeded.ada, "name": "Ada Lovelace",
+    assert timeline["person"] == {"kind": "contact", "id": engagement.ada, "name": "Ada Lovelace",
                                   "email": "ada@example.com"}  # fmt: skip
 
 
 def test_a_long_history_names_the_command_that_shows_the_earlier_part(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded, dv: DataverseState
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded, dv: DataverseState
 ) -> None:
-    seed_page_views(dv, seeded.quiet, 30)  # 00:00 .. 00:29 on 2026-10-01
+    seed_page_views(dv, engagement.quiet, 30)  # 00:00 .. 00:29 on 2026-10-01
 
-    code, out = invoke("timeline", "show", "acme", "--contact", seeded.quiet, "--limit", "20")
+    code, out = invoke("timeline", "show", "acme", "--contact", engagement.quiet, "--limit", "20")
 
     assert code == 0, out
     events = out.split("Interactions, oldest first")[1]
     assert events.count("https://example.com/page/") == 20 and "example.com/page/29 " in events
     hint = out.split("And 10 earlier: `")[1].split("`")[0]
-    assert hint == f"timeline show acme --contact {seeded.quiet} --to 2026-10-01T00:10:00"
+    assert hint == f"timeline show acme --contact {engagement.quiet} --to 2026-10-01T00:10:00"
     code, out = invoke(*shlex.split(hint), "--output", "json")
     assert code == 0, out
     earlier = json.loads(out)
@@ -82,13 +77,13 @@ def test_a_long_history_names_the_command_that_shows_the_earlier_part(
 
 
 def test_empty_unknown_and_refused(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
-    code, out = invoke("timeline", "show", "acme", "--contact", seeded.quiet)
+    code, out = invoke("timeline", "show", "acme", "--contact", engagement.quiet)
     assert code == 0 and "No interactions recorded." in out and "Quiet Reader" in out
-    code, out = invoke("timeline", "show", "acme", "--lead", seeded.ada)
+    code, out = invoke("timeline", "show", "acme", "--lead", engagement.ada)
     assert code == NOT_FOUND and "check the id" in error_line(out)
     code, out = invoke("timeline", "show", "acme")
     assert code == BAD_INPUT and "Name one contact or one lead" in error_line(out)
-    code, out = invoke("timeline", "show", "acme", "--contact", seeded.ada, "--from", "11/2026")
+    code, out = invoke("timeline", "show", "acme", "--contact", engagement.ada, "--from", "11/2026")
     assert code != 0 and "YYYY-MM-DD" in out

@@ -13,7 +13,7 @@ from shared.accounts import EmailAccount
 from shared.errors import BadInputError, NotFoundError
 from shared.runtime import Runtime
 from shared.service.timeline import KindFilter, Timeline, engagement_timeline
-from tests.fixtures.engagement_rows import Seeded, seed_engagement, seed_page_views
+from tests.fixtures.engagement_rows import Seeded, seed_page_views
 from tests.fixtures.sandboxes import DataverseSandbox
 
 
@@ -22,19 +22,14 @@ def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
     return dataverse_sandbox.state
 
 
-@pytest.fixture
-def seeded(dv: DataverseState) -> Seeded:
-    return seed_engagement(dv)
-
-
 def _lines(timeline: Timeline) -> list[tuple[str, str, str]]:
     return [(f"{e.when:%m-%d %H:%M}", e.kind.value, e.title) for e in timeline.events]
 
 
 def test_a_contacts_interactions_in_time_order_with_totals(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
-    timeline = engagement_timeline(sync_runtime, "acme", contact_id=seeded.ada)
+    timeline = engagement_timeline(sync_runtime, "acme", contact_id=engagement.ada)
 
     assert (timeline.person.name, timeline.person.email, timeline.person.kind) == (
         "Ada Lovelace", "ada@example.com", "contact",
@@ -71,10 +66,10 @@ def test_a_contacts_interactions_in_time_order_with_totals(
 
 
 def test_the_emails_option_shows_sends_and_opens_only(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
     timeline = engagement_timeline(
-        sync_runtime, "acme", contact_id=seeded.ada, kinds=[KindFilter.EMAILS]
+        sync_runtime, "acme", contact_id=engagement.ada, kinds=[KindFilter.EMAILS]
     )
 
     assert {e.kind.value for e in timeline.events} == {"sent", "opened"}
@@ -86,10 +81,10 @@ def test_the_emails_option_shows_sends_and_opens_only(
 
 
 def test_a_time_range_keeps_what_happened_from_its_start_until_before_its_end(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
     timeline = engagement_timeline(
-        sync_runtime, "acme", contact_id=seeded.ada,
+        sync_runtime, "acme", contact_id=engagement.ada,
         since=datetime(2026, 11, 1, 10, 5), until=datetime(2026, 11, 10, 12, 0),
     )  # fmt: skip
 
@@ -98,44 +93,46 @@ def test_a_time_range_keeps_what_happened_from_its_start_until_before_its_end(
     ]  # fmt: skip
     assert timeline.totals.emails_sent == 0 and timeline.totals.clicks == 2
     with pytest.raises(BadInputError, match="must be before"):
-        engagement_timeline(sync_runtime, "acme", contact_id=seeded.ada,
+        engagement_timeline(sync_runtime, "acme", contact_id=engagement.ada,
                             since=datetime(2026, 12, 1), until=datetime(2026, 11, 1))  # fmt: skip
 
 
 def test_a_lead_and_a_person_without_interactions(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
-    lead = engagement_timeline(sync_runtime, "acme", lead_id=seeded.lena)
+    lead = engagement_timeline(sync_runtime, "acme", lead_id=engagement.lena)
     assert _lines(lead) == [("11-06 08:00", "form_response", "Form started: Feedback")]
     assert lead.person.kind == "lead" and lead.totals.form_responses == 1
 
-    quiet = engagement_timeline(sync_runtime, "acme", contact_id=seeded.quiet)
+    quiet = engagement_timeline(sync_runtime, "acme", contact_id=engagement.quiet)
     assert quiet.events == [] and quiet.earlier == 0
     assert quiet.first_interaction is None and quiet.last_interaction is None
     assert quiet.totals.emails_sent == 0 and quiet.totals.page_views == 0
 
 
 def test_unknown_people_and_ids_that_cannot_be_one_are_refused(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded
 ) -> None:
     with pytest.raises(NotFoundError, match="check the id") as missing:
-        engagement_timeline(sync_runtime, "acme", contact_id=seeded.lena)  # a lead's id
+        engagement_timeline(sync_runtime, "acme", contact_id=engagement.lena)  # a lead's id
     assert "it is a contact, not a lead" in str(missing.value)
     with pytest.raises(BadInputError, match="give the record's GUID"):
         engagement_timeline(sync_runtime, "acme", lead_id="lena@example.com")
     with pytest.raises(BadInputError, match="one contact or one lead"):
-        engagement_timeline(sync_runtime, "acme", contact_id=seeded.ada, lead_id=seeded.lena)
+        engagement_timeline(
+            sync_runtime, "acme", contact_id=engagement.ada, lead_id=engagement.lena
+        )
     with pytest.raises(NotFoundError, match="No email account 'globex'"):
-        engagement_timeline(sync_runtime, "globex", contact_id=seeded.ada)
+        engagement_timeline(sync_runtime, "globex", contact_id=engagement.ada)
 
 
 def test_a_long_history_shows_the_newest_and_counts_the_rest(
-    sync_runtime: Runtime, acme: EmailAccount, seeded: Seeded, dv: DataverseState
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded, dv: DataverseState
 ) -> None:
-    seed_page_views(dv, seeded.bob, 130)  # 00:00 .. 02:09 on 2026-10-01
+    seed_page_views(dv, engagement.bob, 130)  # 00:00 .. 02:09 on 2026-10-01
     dv.counters.reset()
 
-    timeline = engagement_timeline(sync_runtime, "acme", contact_id=seeded.bob, limit=50)
+    timeline = engagement_timeline(sync_runtime, "acme", contact_id=engagement.bob, limit=50)
 
     assert len(timeline.events) == 50
     assert timeline.events[0].when == datetime.fromisoformat("2026-10-01T01:21:00Z")
