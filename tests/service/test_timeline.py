@@ -144,3 +144,16 @@ def test_a_long_history_shows_the_newest_and_counts_the_rest(
     # The newest page of page views and their oldest row: never the whole history.
     views = [c for c in dv.counters.calls("GET") if c.path.endswith("/dms_webpageviews")]
     assert len(views) == 2
+
+
+def test_totals_beyond_what_dataverse_counts_are_shown_as_minimums(
+    sync_runtime: Runtime, acme: EmailAccount, engagement: Seeded, dv: DataverseState
+) -> None:
+    seed_page_views(dv, engagement.quiet, 5001)
+
+    timeline = engagement_timeline(sync_runtime, "acme", contact_id=engagement.quiet, limit=10)
+
+    assert timeline.totals.page_views == 5000 and timeline.totals.at_least
+    assert timeline.earlier == 4990 and len(timeline.events) == 10
+    assert timeline.first_interaction is not None
+    assert timeline.first_interaction.url == "https://example.com/page/0"
