@@ -195,10 +195,11 @@ def _order(draft: Draft) -> tuple[datetime, int, str]:
 
 
 def _totals(streams: list[Stream], selected: list[EventKind]) -> Totals:
-    def count(kind: EventKind, *, repeats: bool = False) -> int | None:
+    def count(kind: EventKind) -> int | None:
         if kind not in selected:
             return None
-        return sum(s.count for s in streams if s.source.kind is kind and s.source.repeat is repeats)
+        # An email's repeated open is an event on the timeline, not another email opened.
+        return sum(s.count for s in streams if s.source.kind is kind and not s.source.repeat)
 
     return Totals(
         emails_sent=count(EventKind.SENT),
