@@ -41,7 +41,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
     ├── RunNotFound              no audit row with that key (service/audit.py)
     ├── LabelNotFound            no data label of that name (service/labels.py)
     ├── MappingNotFound          no mapping for that label and entity (service/mappings.py)
-    └── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)
+    ├── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)
+    └── PersonNotFound           no contact or lead with that id (service/timeline.py)
 
 Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up
 (a BaseException, so that no handler of a sync type mistakes it for a failure).

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.runtime",
     "tests.fixtures.sync_runtime",
     "tests.fixtures.webhook_receiver",
+    "tests.fixtures.engagement_rows",
 ]

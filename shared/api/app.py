@@ -22,6 +22,7 @@ from shared.api import (
     routes_operations,
     routes_schedules,
     routes_suppressions,
+    routes_timeline,
 )
 from shared.api.problems import FieldProblem, Problem, documented
 
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
         routes_labels,
         routes_mappings,
         routes_suppressions,
+        routes_timeline,
         routes_operations,
     ):
         app.include_router(module.router, prefix=PREFIX)

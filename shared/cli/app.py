@@ -24,6 +24,7 @@ from shared.cli.output import Output, OutputOption, console, emit
 from shared.cli.preferences import preferences_app
 from shared.cli.reconcile import reconcile_command
 from shared.cli.suppressions import suppressions_app
+from shared.cli.timeline import timeline_app
 from shared.cli.values import day, utc_moment
 from shared.cli.webhooks import webhooks_app
 from shared.errors import HANDLING, Category
@@ -60,6 +61,7 @@ app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(failed_app, name="failed")
+app.add_typer(timeline_app, name="timeline")
 app.command("reconcile")(reconcile_command)
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]

@@ -43,6 +43,8 @@ ROUTES = {
     ("get", "/api/admin/accounts/{accountId}/failed"),
     ("post", "/api/admin/accounts/{accountId}/failed/retry"),
     ("get", "/api/admin/accounts/{accountId}/reconciliation"),
+    ("get", "/api/admin/accounts/{accountId}/contacts/{contactId}/timeline"),
+    ("get", "/api/admin/accounts/{accountId}/leads/{leadId}/timeline"),
 }
 
 

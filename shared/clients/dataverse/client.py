@@ -185,11 +185,21 @@ class DataverseClient:
         filter: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
         resume: LinkPosition | None = None,
+        order_by: str | None = None,
+        count: bool = False,
     ) -> Iterator[Page]:
         """The rows of `entity_set` page by page (`$select` always, `odata.maxpagesize`), from
-        the first page or from `resume` (a page's `resume`, with the same query)."""
+        the first page or from `resume` (a page's `resume`, with the same query); `order_by` is
+        a `$orderby` value, `count` asks for `@odata.count` (`Page.count`) on the first page."""
         return paging.iter_pages(
-            self.transport, entity_set, select, filter=filter, page_size=page_size, resume=resume
+            self.transport,
+            entity_set,
+            select,
+            filter=filter,
+            page_size=page_size,
+            resume=resume,
+            order_by=order_by,
+            count=count,
         )
 
     def iter_records(

@@ -55,6 +55,12 @@ class Page:
     body: Mapping[str, Any] = field(repr=False)
 
     @property
+    def count(self) -> int | None:
+        """`@odata.count`, when the read asked for it (Dataverse stops counting at 5,000)."""
+        value = self.body.get("@odata.count")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
     def resume(self) -> LinkPosition | None:
         """The position just after this page; None when it was the last one."""
         if self.next_link is None:
@@ -156,9 +162,14 @@ def iter_pages(
     filter: str | None = None,
     page_size: int,
     resume: LinkPosition | None = None,
+    order_by: str | None = None,
+    count: bool = False,
 ) -> Iterator[Page]:
     check_name(entity_set, "entity set")
-    target = collection_target(entity_set, select, filter=filter)
+    extra = [("$orderby", order_by)] if order_by else []
+    if count:  # `@odata.count` on the first page: up to 5,000 (PAD count-rows.md)
+        extra.append(("$count", "true"))
+    target = collection_target(entity_set, select, filter=filter, extra=extra)
     return iter_collection(
         transport,
         target,

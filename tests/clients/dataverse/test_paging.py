@@ -106,6 +106,23 @@ def test_filter_pages_only_matching_rows(
     assert inactive
 
 
+def test_ordered_pages_continue_in_order_and_the_first_page_carries_the_count(
+    dataverse_sandbox: DataverseSandbox, dataverse_client: DataverseClient
+) -> None:
+    for n in range(7):
+        dataverse_sandbox.state.insert("contact", {"lastname": f"Name {n}"})
+
+    pages = list(dataverse_client.iter_pages(
+        "contacts", ["lastname"], page_size=3, order_by="lastname desc", count=True
+    ))  # fmt: skip
+
+    names = [r["lastname"] for page in pages for r in page.records]
+    assert names == [f"Name {n}" for n in range(6, -1, -1)]
+    assert pages[0].count == 7
+    (_, query, _), *_ = contact_reads(dataverse_sandbox)
+    assert parse_qs(query)["$orderby"] == ["lastname desc"]
+
+
 def test_pages_are_not_accumulated(
     dataverse_sandbox: DataverseSandbox, dataverse_client: DataverseClient
 ) -> None:
