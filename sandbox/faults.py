@@ -14,7 +14,9 @@ Faults are switches on the state object, applied per request by `FaultMiddleware
   `throttle_seconds` (each API's own header: Retry-After, x-ratelimit-reset);
 - scripted one-offs that fire first and in order: `fail_next(503, 2)`, `drop_next()`,
   `slow_next(5.0)`, and `lose_response_next()` (the request is handled, then the connection
-  drops before the answer: the client cannot know whether its write happened).
+  drops before the answer: the client cannot know whether its write happened). `fail_next` and
+  `lose_response_next` take `path=` to wait for the next request of that path (other requests
+  pass them by): the one call a test is about, whatever the client reads before it.
 
 Random decisions come from a seeded `random.Random`, so a run is reproducible; `reset(seed)`
 starts the sequence again.
@@ -44,6 +46,7 @@ class FaultDecision:
     kind: str  # "error" | "drop" | "lose" | "slow" | "throttle"
     status: int = 0
     seconds: float = 0.0
+    path: str | None = None  # scripted: only a request of this path takes it
 
 
 class Faults:
@@ -104,17 +107,19 @@ class Faults:
         self.throttle_rate = rate
         self.throttle_seconds = seconds
 
-    def fail_next(self, status: int, count: int = 1) -> None:
+    def fail_next(self, status: int, count: int = 1, *, path: str | None = None) -> None:
         with self._lock:
-            self._scripted.extend(FaultDecision("error", status=status) for _ in range(count))
+            self._scripted.extend(
+                FaultDecision("error", status=status, path=path) for _ in range(count)
+            )
 
     def drop_next(self, count: int = 1) -> None:
         with self._lock:
             self._scripted.extend(FaultDecision("drop") for _ in range(count))
 
-    def lose_response_next(self, count: int = 1) -> None:
+    def lose_response_next(self, count: int = 1, *, path: str | None = None) -> None:
         with self._lock:
-            self._scripted.extend(FaultDecision("lose") for _ in range(count))
+            self._scripted.extend(FaultDecision("lose", path=path) for _ in range(count))
 
     def slow_next(self, seconds: float, count: int = 1) -> None:
         with self._lock:
@@ -122,17 +127,19 @@ class Faults:
 
     # Decision ---------------------------------------------------------------------------------
 
-    def decide(self) -> FaultDecision | None:
-        decision = self._decide()
+    def decide(self, path: str = "") -> FaultDecision | None:
+        decision = self._decide(path)
         if decision is not None:
             with self._lock:
                 self.injected[str(decision.status or decision.kind)] += 1
         return decision
 
-    def _decide(self) -> FaultDecision | None:
+    def _decide(self, path: str) -> FaultDecision | None:
         with self._lock:
-            if self._scripted:
-                return self._scripted.popleft()
+            for scripted in self._scripted:
+                if scripted.path is None or scripted.path == path:
+                    self._scripted.remove(scripted)
+                    return scripted
             if self.drop_rate and self._rng.random() < self.drop_rate:
                 return FaultDecision("drop")
             if self.lose_rate and self._rng.random() < self.lose_rate:
@@ -178,7 +185,7 @@ class FaultMiddleware:
             return
         if self.faults.latency_seconds > 0:
             await asyncio.sleep(self.faults.latency_seconds)
-        decision = self.faults.decide()
+        decision = self.faults.decide(str(scope["path"]))
         if decision is None:
             await self.app(scope, receive, send)
         elif decision.kind in ("drop", "lose"):

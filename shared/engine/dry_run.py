@@ -22,6 +22,7 @@ from shared.audit import AuditDetail, AuditStatus, Counts
 from shared.clients.dataverse.batch import BatchOutcome, BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dotdigital.address_books import AddressBook
+from shared.clients.dotdigital.campaigns import CampaignSend
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.data_fields import DataField
 from shared.clients.dotdigital.imports import ContactReference, ImportContact, ImportResult
@@ -231,7 +232,15 @@ def dotdigital_sink(client: DotdigitalClient, recorder: WriteRecorder) -> Dotdig
         recorder.record(system, "set contact preferences",
                         [f"contact {contact_id}: {len(choices)} preference(s)"])  # fmt: skip
 
+    def send_campaign(campaign_id: int, *, address_book_ids: Sequence[int] = (),
+                      **_: Any) -> CampaignSend:  # fmt: skip
+        books = ", ".join(map(str, address_book_ids)) or "no address book"
+        recorder.record(system, "send campaigns", [f"campaign {campaign_id} to {books}"])
+        return CampaignSend(id=f"dry-run-{campaign_id}", campaign_id=campaign_id,
+                            status="Sending", address_book_ids=tuple(address_book_ids))  # fmt: skip
+
     sink = _Sink(client, {
+        "send_campaign": send_campaign,
         "suppress_contacts": suppress_contacts,
         "resubscribe": resubscribe,
         "unsubscribe": lambda email: recorder.record(system, "unsubscribe contacts", [email]),

@@ -1,5 +1,5 @@
 """Campaigns (v2): list, sent campaigns with activity since a date, per-contact activity since
-a date, summary, and sending.
+a date, summary, sending, and the address books a campaign was ever sent to.
 
 The send hazard: `POST /v2/campaigns/send` with empty `addressBookIds` and `contactIds` sends
 the campaign to ALL contacts in the account ("Leave the list array empty to send to All
@@ -15,10 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.clients.dotdigital.address_books import AddressBook, address_book
 from shared.clients.dotdigital.errors import UnsafeCampaignSendError
 from shared.clients.dotdigital.paging import V2_LARGE_MAX_SELECT, Paged, check_select, v2_paged
 from shared.clients.dotdigital.routes import (
     CAMPAIGN_ACTIVITIES_SINCE,
+    CAMPAIGN_ADDRESS_BOOKS,
     CAMPAIGN_SEND_STATUS,
     CAMPAIGN_SUMMARY,
     CAMPAIGNS_WITH_ACTIVITY_SINCE,
@@ -248,3 +250,21 @@ class CampaignsApi(DotdigitalTransport):
 
     def campaign_send_status(self, send_id: str) -> CampaignSend:
         return campaign_send(self._get(CAMPAIGN_SEND_STATUS, path={"sendId": send_id}))
+
+    def iter_campaign_address_books(
+        self, campaign_id: int, *, select: int = 1000, skip: int = 0
+    ) -> Paged[AddressBook, int]:
+        """The address books the campaign has ever been sent to: what tells, after a send's
+        answer was lost, whether it reached a book it had not been sent to before."""
+        check_select(select)
+
+        def fetch(size: int, skip: int) -> list[Any]:
+            page = self._get(
+                CAMPAIGN_ADDRESS_BOOKS,
+                path={"campaignId": campaign_id},
+                params={"select": size, "skip": skip},
+            )
+            return as_list(page, "campaign address books")
+
+        what = f"campaign {campaign_id} address books"
+        return v2_paged(fetch, address_book, select=select, what=what, skip=skip)

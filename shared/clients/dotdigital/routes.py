@@ -64,6 +64,7 @@ CAMPAIGN_ACTIVITIES_SINCE = Route("GET", "/v2/campaigns/{campaignId}/activities/
 CAMPAIGN_SUMMARY = Route("GET", "/v2/campaigns/{campaignId}/summary")
 SEND_CAMPAIGN = Route("POST", "/v2/campaigns/send")
 CAMPAIGN_SEND_STATUS = Route("GET", "/v2/campaigns/send/{sendId}")
+CAMPAIGN_ADDRESS_BOOKS = Route("GET", "/v2/campaigns/{campaignId}/address-books")
 
 # Programs (v2)
 LIST_PROGRAMS = Route("GET", "/v2/programs")
@@ -116,6 +117,7 @@ ROUTES: tuple[Route, ...] = (
     CAMPAIGN_SUMMARY,
     SEND_CAMPAIGN,
     CAMPAIGN_SEND_STATUS,
+    CAMPAIGN_ADDRESS_BOOKS,
     LIST_PROGRAMS,
     ENROL_IN_PROGRAM,
     PROGRAM_ENROLMENT,

@@ -71,8 +71,10 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert [c.id for c in client.iter_campaigns_with_activity_since(since)] == [campaign.id]
     assert list(client.iter_campaign_activities_since(campaign.id, since))
     assert client.campaign_summary(campaign.id).num_sent == 8
+    assert list(client.iter_campaign_address_books(campaign.id)) == []
     send = client.send_campaign(campaign.id, address_book_ids=[book_id])
     assert client.campaign_send_status(send.id).status == "Sent"
+    assert [b.id for b in client.iter_campaign_address_books(campaign.id)] == [book_id]
 
     person = state.store.contacts[contact_id]
     state.scoring.set(person, 42, when=clock.now(), label="Warm", engagement=30, suitability=12)
