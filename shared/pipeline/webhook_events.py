@@ -35,7 +35,9 @@ from shared.webhooks.targets import MEMBER_TABLES, Target, targets_of, watched_c
 log = logging.getLogger(__name__)
 
 # The sync types an event can target (the worker asks after runs of these only).
-TARGETED_TYPES = frozenset({SyncType.MARKETING_LISTS_DATA_OUT, SyncType.SUPPRESSION_LISTS})
+TARGETED_TYPES = frozenset(
+    {SyncType.MARKETING_LISTS_DATA_OUT, SyncType.SUPPRESSION_LISTS, SyncType.EMAIL_SENDS}
+)
 # Clocks of the endpoint and the worker may differ a little: a target noted this close to a
 # run's start is not counted as covered by it (at worst one more, short, run).
 CLOCK_MARGIN = timedelta(seconds=2)

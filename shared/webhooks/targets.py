@@ -2,9 +2,10 @@
 
 A target names work for one run of one sync type: a member whose synced columns changed, a
 marketing list whose membership or email settings changed, or the whole type (a new email
-suppression or a resubscribe request). Targets are computed from the event alone (the
-endpoint never calls Dataverse): which lists hold a member, and whether a list belongs to an
-account, the targeted run finds out when it reads Dataverse.
+suppression or a resubscribe request; a new Email Send, for its account's EmailSends).
+Targets are computed from the event alone (the endpoint never calls Dataverse): which lists
+hold a member, and whether a list belongs to an account, the targeted run finds out when it
+reads Dataverse.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.dynamics_schema.connector import EMAIL_ACCOUNT, EMAIL_SUPPRESSION
+from shared.dynamics_schema.engagement import EMAIL_SEND
 from shared.mappings.model import EMAIL_LABEL, DataMapping, MappedEntity
 from shared.sync_types import SyncType
 from shared.webhooks.event import ChangeEvent
@@ -73,6 +75,8 @@ def targets_of(event: ChangeEvent, watched: frozenset[str]) -> list[Target]:
         return _list(event)
     if event.entity == EMAIL_SUPPRESSION.logical_name:
         return _suppression(event)
+    if event.entity == EMAIL_SEND.logical_name and event.message == "Create":
+        return [_account_wide(SyncType.EMAIL_SENDS, event)]
     return []
 
 
@@ -114,15 +118,14 @@ def _suppression(event: ChangeEvent) -> list[Target]:
         return []
     if event.message == "Delete":
         return []
+    return [_account_wide(SyncType.SUPPRESSION_LISTS, event)]
+
+
+def _account_wide(sync_type: SyncType, event: ChangeEvent) -> Target:
+    """The whole type, for the email account the row names (every account if it names none)."""
     column = EMAIL_ACCOUNT.logical_name
     account = event.attributes.get(column) or event.post_image.get(column)
-    return [
-        Target(
-            SyncType.SUPPRESSION_LISTS,
-            TargetKind.ALL,
-            account_id=account if isinstance(account, str) else "",
-        )
-    ]
+    return Target(sync_type, TargetKind.ALL, account_id=account if isinstance(account, str) else "")
 
 
 def _list_target(list_id: str) -> Target:

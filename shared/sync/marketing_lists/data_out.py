@@ -24,7 +24,7 @@ a list after each import round and each page read without pending work (see `lis
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -130,6 +130,12 @@ class MarketingListsDataOut(SyncTypeTemplate[DataOutCursor]):
     def start(self, run: Run[DataOutCursor]) -> DataOutCursor:
         return _Lists(run, self).plan()
 
+    def start_for_lists(self, run: Run[DataOutCursor], list_ids: Iterable[str]) -> DataOutCursor:
+        """The plan of a run inside another type's that needs these lists synced first (an
+        email send syncs its list): only these lists, whatever started the outer run."""
+        only = WebhookScope(frozenset(i.lower() for i in list_ids), frozenset())
+        return _Lists(run, self).plan(only)
+
     def run(self, run: Run[DataOutCursor]) -> Steps:
         return (yield from _Lists(run, self).run())
 
@@ -171,8 +177,9 @@ class _Lists:
             yield
         return self._result()
 
-    def plan(self) -> DataOutCursor:
-        """The lists to sync, in Dataverse's order; linked lists that cannot be are reported."""
+    def plan(self, only: WebhookScope | None = None) -> DataOutCursor:
+        """The lists to sync, in Dataverse's order; linked lists that cannot be are reported.
+        `only`: the lists a caller names (else a Webhook run's targets, else every list)."""
         services = self.ctx.services
         dataverse = services.dataverse()
         links = {link.list_id: link for link in list_links(services).for_account(self.account_id)}
@@ -182,7 +189,7 @@ class _Lists:
         plan: list[str] = []
         problems: list[tuple[str, str]] = []
         seen: set[str] = set()
-        scope = self._webhook_scope()
+        scope = only or self._webhook_scope()
         if scope is not None:
             links = {list_id: link for list_id, link in links.items() if scope.wants(list_id)}
         for mlist in dataverse.iter_marketing_lists(active_only=True):
