@@ -5,7 +5,6 @@ message, a killed worker and a lost answer never send twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from sandbox.dotdigital.api_campaign_sends import sends_to
 from sandbox.dotdigital.campaigns import SendRecord
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Messages
+from shared.clients.dataverse.transport import API_PATH
 from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.pipeline.webhook_events import RecordOutcome
@@ -23,7 +23,7 @@ from shared.runtime import Runtime
 from shared.sync.email_sends.rows import SendStatus
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import TEST_MAX_RETRIES, DataverseSandbox, DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import Killed, finish_after_lease, run_until_killed
 from tests.pipeline.webhook_world import WebhookWorld, build_world
@@ -212,9 +212,7 @@ def test_a_redelivered_message_sends_nothing_again(world: World) -> None:
     assert audit.counts.updated == 1
 
 
-def _die_after_the_send(
-    monkeypatch: pytest.MonkeyPatch, world: World, saves_after: int
-) -> Callable[[], int]:
+def _die_after_the_send(monkeypatch: pytest.MonkeyPatch, world: World, saves_after: int) -> None:
     """The worker dies at the `saves_after`-th checkpoint once the campaign was sent."""
     state = world.rt.state
     real_save = state.save_checkpoint
@@ -229,7 +227,6 @@ def _die_after_the_send(
         real_save(*args, **kwargs)
 
     monkeypatch.setattr(state, "save_checkpoint", save_checkpoint)
-    return lambda: seen
 
 
 @pytest.mark.parametrize(
@@ -317,3 +314,36 @@ def test_a_dry_run_sends_nothing_and_leaves_the_row_requested(world: World) -> N
     assert world.platform_sends() == []
     assert world.row(send_id)["dms_status"] == SendStatus.REQUESTED
     assert "Would send campaigns (Dotdigital)" in world.details(audit)
+
+
+def test_a_record_that_fails_after_the_send_is_retried_from_the_saved_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send_id = world.request(world.w.lists["Newsletter"])
+    state = world.rt.state
+    real_save = state.save_checkpoint
+    armed: list[bool] = []
+
+    def save_checkpoint(*args: Any, **kwargs: Any) -> None:
+        real_save(*args, **kwargs)
+        if world.platform_sends() and not armed:  # the answer is saved: Dynamics goes down
+            armed.append(True)
+            world.w.dv.state.faults.fail_next(
+                503, TEST_MAX_RETRIES + 1, path=f"{API_PATH}/dms_emailsends({send_id})"
+            )
+
+    monkeypatch.setattr(state, "save_checkpoint", save_checkpoint)
+    rt = world.rt
+    rt.settings = rt.settings.model_copy(update={"run_retry_delay_seconds": 0.0})
+    w = world.w
+
+    world.run()
+
+    [audit] = world.rt.audit.recent("acme", sync_type=SENDS)
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    _assert_sent_once(world, send_id)
+    # The retry had the send id: it read the send's status, and never asked about books again.
+    assert w.dd.state.counters.count("GET", "/v2/campaigns/send/{sendId}") == 1
+    assert w.dd.state.counters.count("GET", "/v2/campaigns/{campaignId}/address-books") == 1
+    [send] = world.platform_sends()
+    assert world.row(send_id)["dms_platformsendid"] == send.id

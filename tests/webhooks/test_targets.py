@@ -114,6 +114,16 @@ def test_suppressions_start_the_suppression_sync_of_their_account() -> None:
     assert targets_of(other, frozenset()) == []
 
 
+def test_a_new_email_send_starts_its_accounts_email_sends_and_its_updates_do_not() -> None:
+    created = _event("Create", "dms_emailsend", attributes={"dms_emailaccountid": "acme"})
+    # The connector's own status writes are Updates: they must never start another run.
+    moved = _event("Update", "dms_emailsend", attributes={"dms_status": 4})
+    assert targets_of(created, frozenset()) == [
+        Target(SyncType.EMAIL_SENDS, TargetKind.ALL, account_id="acme")
+    ]
+    assert targets_of(moved, frozenset()) == []
+
+
 def test_tables_no_sync_type_reads_target_nothing() -> None:
     assert targets_of(_event("Update", "opportunity", attributes={"name": "x"}), WATCHED) == []
 

@@ -316,6 +316,7 @@ class OneSend:
             )
         p.platform_send_id, p.platform_status = sent.id, sent.status
         p.stage = "sent"
+        self.run.memo[_answered(p.send_id)] = True
         return None
 
     def _reached(self) -> Literal["yes", "no", "unknown"]:
@@ -336,7 +337,8 @@ class OneSend:
         """The answer is saved: the record. A resumed slice reads the send's status first."""
         p = self.p
         assert p.platform_send_id is not None
-        if not p.platform_status:
+        if not self.run.memo.pop(_answered(p.send_id), False) and p.platform_send_id:
+            # Resumed: the answer is older than this slice; the send may have moved on since.
             p.platform_status = self.platform.campaign_send_status(p.platform_send_id).status
         if p.platform_status in FAILED_SEND_STATUSES:
             return Outcome(
@@ -372,6 +374,11 @@ def _refused(message: str, *, audit: str = "") -> Outcome:
 def _fresh(send_id: str) -> str:
     """Memo key: the intent of this send was saved in this slice, so no earlier call exists."""
     return f"email-send-intent:{send_id}"
+
+
+def _answered(send_id: str) -> str:
+    """Memo key: the platform answered the send in this slice (its status is fresh)."""
+    return f"email-send-answer:{send_id}"
 
 
 def settled_outcome(row: SendRow) -> Outcome | None:
