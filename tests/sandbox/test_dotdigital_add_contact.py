@@ -19,15 +19,9 @@ def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
 
 
 @pytest.fixture
-def http(
-    dotdigital_sandbox: DotdigitalSandbox, validated_dotdigital_http: httpx.Client
-) -> httpx.Client:
-    validated_dotdigital_http.auth = (
-        dotdigital_sandbox.api_user,
-        dotdigital_sandbox.password.get_secret_value(),
-    )
-    validated_dotdigital_http.base_url = httpx.URL(dotdigital_sandbox.api_endpoint)
-    return validated_dotdigital_http
+def http(dotdigital_http: httpx.Client) -> httpx.Client:
+    """Validated against the OpenAPI; authenticated; based on the account's region."""
+    return dotdigital_http
 
 
 @pytest.fixture

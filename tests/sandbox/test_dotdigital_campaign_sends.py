@@ -21,15 +21,8 @@ def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
 
 
 @pytest.fixture
-def http(
-    dotdigital_sandbox: DotdigitalSandbox, validated_dotdigital_http: httpx.Client
-) -> httpx.Client:
-    validated_dotdigital_http.auth = (
-        dotdigital_sandbox.api_user,
-        dotdigital_sandbox.password.get_secret_value(),
-    )
-    validated_dotdigital_http.base_url = httpx.URL(dotdigital_sandbox.api_endpoint)
-    return validated_dotdigital_http
+def http(dotdigital_http: httpx.Client) -> httpx.Client:
+    return dotdigital_http
 
 
 def test_a_campaign_lists_the_books_it_was_sent_to_once_each(
