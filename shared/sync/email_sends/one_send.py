@@ -82,7 +82,6 @@ class OneSend:
         self.p = p
         self.account_id = run.account.account_id
         self.dataverse: DataverseClient = run.services.dataverse()
-        self.outcome: Outcome | None = None
 
     @property
     def platform(self) -> DotdigitalClient:
