@@ -347,3 +347,34 @@ def test_a_record_that_fails_after_the_send_is_retried_from_the_saved_answer(
     assert w.dd.state.counters.count("GET", "/v2/campaigns/{campaignId}/address-books") == 1
     [send] = world.platform_sends()
     assert world.row(send_id)["dms_platformsendid"] == send.id
+
+
+def test_rows_an_earlier_run_left_sending_are_asked_about_before_any_send(world: World) -> None:
+    newsletter = world.w.lists["Newsletter"]
+    assert world.run().message == Messages.NO_NEW_OBJECTS
+    first = world.request(newsletter)
+    world.w.clock.advance(minutes=5)
+    assert world.run().status is AuditStatus.COMPLETED
+    book = world.book_id("Newsletter")
+    summer = world.w.dd.state.add_campaign("Summer sale")
+    summer_row = world.w.dv.state.insert(
+        "dms_emailcampaign",
+        {"dms_name": "Summer sale", "dms_platformid": summer.id, "dms_emailaccountid": "acme"},
+    )
+    # Two rows a run that failed left Sending (its checkpoint gone with it): one whose campaign
+    # Dotdigital lists as sent to the book (maybe this send, maybe an earlier one), one not.
+    unknown = world.request(newsletter, name="Spring sale, left Sending")
+    never_made = world.request(newsletter, campaign_row=summer_row, name="Summer, left Sending")
+    for send_id in (unknown, never_made):
+        world.w.dv.state.update("dms_emailsend", send_id, {"dms_status": int(SendStatus.SENDING)})
+
+    world.w.clock.advance(minutes=5)
+    audit = world.run()
+
+    assert audit.message == "2 email sends: 1 sent, 0 refused, 1 failed"
+    assert world.row(first)["dms_status"] == SendStatus.SENT
+    assert world.row(unknown)["dms_status"] == SendStatus.FAILED
+    assert "cannot tell from Dotdigital" in world.row(unknown)["dms_message"]
+    assert sends_to(world.w.dd.state, world.campaign_id, book) == 1  # not sent again
+    assert world.row(never_made)["dms_status"] == SendStatus.SENT
+    assert sends_to(world.w.dd.state, summer.id, book) == 1
