@@ -25,16 +25,9 @@ def state(dotdigital_sandbox: DotdigitalSandbox) -> DotdigitalState:
 
 
 @pytest.fixture
-def http(
-    dotdigital_sandbox: DotdigitalSandbox, validated_dotdigital_http: httpx.Client
-) -> httpx.Client:
+def http(dotdigital_http: httpx.Client) -> httpx.Client:
     """Validated against the OpenAPI (inferred routes pass unchecked); authenticated."""
-    validated_dotdigital_http.auth = (
-        dotdigital_sandbox.api_user,
-        dotdigital_sandbox.password.get_secret_value(),
-    )
-    validated_dotdigital_http.base_url = httpx.URL(dotdigital_sandbox.api_endpoint)
-    return validated_dotdigital_http
+    return dotdigital_http
 
 
 def _contacts(state: DotdigitalState, count: int, when: float) -> list[int]:
