@@ -9,8 +9,8 @@ as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
 (tiered scheme) or, when switched to the legacy flat scheme, 400 `ERROR_APIUSAGE_EXCEEDED`.
 Every route is counted and subject to the fault switches. Routes by area:
 `api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
-`api_programs`, `api_preferences`, `api_scoring`, `api_web_insight` (INFERRED); account-info
-and data fields are here.
+`api_programs`, `api_preferences`, `api_scoring`, `api_web_insight` (INFERRED), `api_surveys`;
+account-info and data fields are here.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from sandbox.dotdigital import (
     api_scoring,
     api_suppressions,
     api_web_insight,
+    api_surveys,
 )
 from sandbox.dotdigital.state import (
     DATA_FIELD_TYPES,
@@ -234,6 +235,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_preferences.routes(state, endpoint),
         *api_scoring.routes(state, endpoint),
         *api_web_insight.routes(state, endpoint),
+        *api_surveys.routes(state, endpoint),
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 
