@@ -132,7 +132,9 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
 
     def find(request: Request) -> SurveyRecord | None:
         survey_id = path_int(request, "id")
-        return None if survey_id is None else state.surveys.surveys.get(survey_id)
+        if survey_id is None or survey_id in state.surveys.deleted_after_listing:
+            return None
+        return state.surveys.surveys.get(survey_id)
 
     async def list_surveys(request: Request) -> Response:
         return listed(request, None)

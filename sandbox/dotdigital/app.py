@@ -38,8 +38,8 @@ from sandbox.dotdigital import (
     api_resubscribe,
     api_scoring,
     api_suppressions,
-    api_web_insight,
     api_surveys,
+    api_web_insight,
 )
 from sandbox.dotdigital.state import (
     DATA_FIELD_TYPES,

@@ -87,6 +87,9 @@ class SurveyStore:
 
     def __init__(self) -> None:
         self.surveys: dict[int, SurveyRecord] = {}
+        # Test switch: surveys still listed whose own calls answer 404, as a form deleted
+        # between the list and the read does.
+        self.deleted_after_listing: set[int] = set()
         self._next = {"survey": 7_001, "page": 1, "field": 101, "choice": 1_001, "response": 1}
 
     def next_id(self, kind: str) -> int:
