@@ -30,6 +30,8 @@ SURVEY = "/v2/surveys/{id}"
 SURVEY_FIELDS = "/v2/surveys/{id}/fields"
 SURVEY_RESPONSES = "/v2/surveys/{id}/responses"
 SURVEY_RESPONSES_SINCE = "/v2/surveys/{id}/responses/with-activity-since/{date}"
+# INFERRED: no error is documented for an unknown survey; the token follows the other v2 calls'
+# `Error: ERROR_<THING>_NOT_FOUND` answers.
 SURVEY_NOT_FOUND = "Error: ERROR_SURVEY_NOT_FOUND"
 MAX_SELECT = 500
 

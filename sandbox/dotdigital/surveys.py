@@ -163,6 +163,8 @@ def generate(
                 AnswerRecord(email_field.id, email),
                 AnswerRecord(age.id, age.choices[int(rng.random() * 3)].id),
             ]
+            # INFERRED: a multiple choice answers one given answer per choice ticked (the
+            # references show a single-choice answer only).
             answers += [AnswerRecord(topics.id, c.id) for c in topics.choices if rng.random() < 0.4]
             if rng.random() < 0.5:
                 answers.append(AnswerRecord(comment.id, f"Comment from {email}"))
