@@ -80,6 +80,7 @@ class PagePlan(BaseModel):
     skip: int
     counts: Counts
     answers: int
+    new: list[int] = []  # the responses it counts as new (at most a page: 500 ids)
 
 
 class FormsCursor(Cursor):
@@ -197,7 +198,8 @@ class Forms(SyncTypeTemplate[FormsCursor]):
             plan = cursor.in_flight
             if plan is None or plan.skip != cursor.skip:
                 counts, answers = decision.counts(len(page.items))
-                plan = PagePlan(skip=cursor.skip, counts=counts, answers=answers)
+                new = [w.response.id for w in decision.writes if w.new]
+                plan = PagePlan(skip=cursor.skip, counts=counts, answers=answers, new=new)
                 if decision.writes:  # nothing to write: a replay decides the same
                     cursor.in_flight = plan
                     run.save_only()
@@ -208,7 +210,9 @@ class Forms(SyncTypeTemplate[FormsCursor]):
                 tally.fail(f"{item.email or item.id}: {why}")
                 _hold(cursor, survey_id, item.last_activity)
             for write, why in outcome.failed:
-                if write.new:
+                # As the plan counted it: on a replay, a response the dead attempt created
+                # is found there, but it is still this page's new response.
+                if write.response.id in plan.new:
                     counts.created -= 1
                 else:
                     counts.updated -= 1

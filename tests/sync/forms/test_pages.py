@@ -93,3 +93,19 @@ def test_a_changed_choice_links_its_option_and_two_accounts_rows_stay_apart(
         option = options[str(answer["_dms_formquestionoptionid_value"])]
         assert option["dms_text"] == "Blue" and answer["dms_value"] == "Blue"
         assert option["dms_emailaccountid"] == answer["dms_emailaccountid"]
+
+
+def test_a_response_dynamics_refuses_is_reported_with_the_answers_it_took(
+    dv: DataverseState, dataverse_client: DataverseClient
+) -> None:
+    rows = _form(dataverse_client, "acme")
+    contact = dv.insert("contact", {"emailaddress1": "r2@example.com", "lastname": "R"})
+    decision = pages.decide(dataverse_client, rows, [_response(1), _response(2)], EMAIL_COLUMNS)
+    dv.delete("contact", contact)  # deleted between the lookup and the write
+
+    outcome = pages.write(dataverse_client, decision)
+
+    [(refused, why)] = outcome.failed
+    assert refused.response.id == 2 and "Does Not Exist" in why
+    assert outcome.answers_lost == 2  # its answers could not point at it
+    assert [r["dms_platformid"] for r in _rows(dv, "dms_formresponse")] == [1]
