@@ -2,10 +2,10 @@
 writes (one `$batch`, more past 1,000 requests).
 
 The reads: the page's response rows already in Dynamics (by their deterministic ids) and the
-contacts and leads with the responses' emails. A complete response whose row is there, complete
-with the same completion date, is unchanged and not written again: a response re-read (the
-clock-skew margin, a form listed again) is neither rewritten nor counted twice. An incomplete
-response is rewritten, since its answers may have grown. A response with no contact or lead
+contacts and leads with the responses' emails. A response whose row is there with the same
+completion (flag and date) and as many answers is unchanged and not written again: a response
+re-read (the clock-skew margin, a form listed again) is neither rewritten nor counted twice,
+while one that was completed or answered more since is. A response with no contact or lead
 keeps its email, unlinked.
 """
 
@@ -83,8 +83,8 @@ def decide(
             decision.failures.append((item, problem))
             continue
         before = stored.rows.get(key)
-        if before is not None and item.complete and before == (True, item.completed):
-            continue  # written by an earlier run, and a complete response does not change
+        if before == (item.complete, item.completed, len(item.answers)):
+            continue  # written by an earlier run as it is now
         contact = min(contacts.ids(email, "contactid"), default=None)
         lead = min(leads.ids(email, "leadid"), default=None)
         decision.writes.append(Write(item, rows.response(item, contact, lead), before is None))
@@ -108,20 +108,20 @@ def write(dataverse: DataverseClient, decision: PageDecision) -> PageOutcome:
 
 @dataclass
 class _Stored:
-    rows: dict[str, tuple[bool, datetime | None]] = field(default_factory=dict)
+    rows: dict[str, tuple[bool, datetime | None, int | None]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
 
 
 def _stored(
     dataverse: DataverseClient, rows: FormRows, responses: Sequence[SurveyResponse]
 ) -> _Stored:
-    """The page's response rows in Dynamics: id -> (complete, completed on)."""
+    """The page's response rows in Dynamics: id -> (complete, completed on, answers)."""
     keys = [response_id(rows.account_id, rows.survey_id, r.id) for r in responses]
     found = _Stored()
     batches = list(groups(keys, IDS_PER_QUERY))
     if not batches:
         return found
-    columns = [RESPONSE_KEY, "dms_complete", "dms_completedon"]
+    columns = [RESPONSE_KEY, "dms_complete", "dms_completedon", "dms_answercount"]
     requests = [
         BatchRequest.get(
             collection_target(
@@ -138,5 +138,10 @@ def _stored(
             continue
         for row in dataverse.batch_rows(result, FORM_RESPONSE.entity_set):
             completed = parse_datetime(row.get("dms_completedon"))
-            found.rows[str(row[RESPONSE_KEY]).lower()] = (bool(row.get("dms_complete")), completed)
+            answers = row.get("dms_answercount")
+            found.rows[str(row[RESPONSE_KEY]).lower()] = (
+                bool(row.get("dms_complete")),
+                completed,
+                answers if isinstance(answers, int) else None,
+            )
     return found

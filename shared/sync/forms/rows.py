@@ -158,6 +158,7 @@ class FormRows:
             "dms_complete": item.complete,
             "dms_startedon": _text(item.started),
             "dms_completedon": _text(item.completed),
+            "dms_answercount": len(item.answers),
         }
         if contact is not None:
             body["dms_contactid@odata.bind"] = _bind("contacts", contact)

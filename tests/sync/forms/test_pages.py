@@ -59,21 +59,27 @@ def _rows(dv: DataverseState, table: str) -> list[dict[str, object]]:
     return [row for row in found if row is not None]
 
 
-def test_a_reread_complete_response_is_not_written_again_an_incomplete_one_is(
+def test_a_reread_response_is_written_again_only_once_completed_or_answered_more(
     dv: DataverseState, dataverse_client: DataverseClient
 ) -> None:
     rows = _form(dataverse_client, "acme")
-    page = [_response(1), _response(2, complete=False)]
+    page = [_response(1), _response(2, complete=False), _response(3, complete=False)]
     first = pages.decide(dataverse_client, rows, page, EMAIL_COLUMNS)
-    counts, answers = first.counts(2)
-    assert (counts.read, counts.created, counts.updated, answers) == (2, 2, 0, 4)
+    counts, answers = first.counts(3)
+    assert (counts.read, counts.created, counts.updated, answers) == (3, 3, 0, 6)
     assert pages.write(dataverse_client, first).failed == []
 
-    again = pages.decide(dataverse_client, rows, page, EMAIL_COLUMNS)
-    counts, answers = again.counts(2)
-    assert [w.response.id for w in again.writes] == [2]  # still in progress: its answers may grow
-    assert (counts.created, counts.updated, answers) == (0, 1, 2)
-    assert len(_rows(dv, "dms_formresponse")) == 2 and len(_rows(dv, "dms_formanswer")) == 4
+    unchanged = pages.decide(dataverse_client, rows, page, EMAIL_COLUMNS)
+    assert unchanged.writes == []  # the clock-skew margin's re-read: nothing to write or count
+
+    more = page[2].model_copy(update={"answers": (*page[2].answers, SurveyAnswer(field_id=3))})
+    later = [page[0], _response(2), more]  # 2 completed since, 3 answered one more question
+    again = pages.decide(dataverse_client, rows, later, EMAIL_COLUMNS)
+    counts, answers = again.counts(3)
+    assert [w.response.id for w in again.writes] == [2, 3]
+    assert (counts.created, counts.updated, answers) == (0, 2, 5)
+    assert pages.write(dataverse_client, again).failed == []
+    assert len(_rows(dv, "dms_formresponse")) == 3 and len(_rows(dv, "dms_formanswer")) == 7
 
 
 def test_a_changed_choice_links_its_option_and_two_accounts_rows_stay_apart(
