@@ -371,6 +371,7 @@ def _engagement_tables(email: Column, account: Column) -> list[TableDef]:
             Column("dms_complete", "bool"),
             Column("dms_startedon", "datetime"),
             Column("dms_completedon", "datetime"),
+            Column("dms_answercount", "int"),
         ),
         _custom_table(
             "dms_formanswer",

@@ -10,7 +10,7 @@ as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
 Every route is counted and subject to the fault switches. Routes by area:
 `api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
 `api_campaign_sends` (the books a campaign was sent to), `api_programs`, `api_preferences`,
-`api_scoring`, `api_web_insight` (INFERRED); account-info and data fields are here.
+`api_scoring`, `api_web_insight` (INFERRED), `api_surveys`; account-info and data fields are here.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from sandbox.dotdigital import (
     api_resubscribe,
     api_scoring,
     api_suppressions,
+    api_surveys,
     api_web_insight,
 )
 from sandbox.dotdigital.state import (
@@ -236,6 +237,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_preferences.routes(state, endpoint),
         *api_scoring.routes(state, endpoint),
         *api_web_insight.routes(state, endpoint),
+        *api_surveys.routes(state, endpoint),
         Route("/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
 

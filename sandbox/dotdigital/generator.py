@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sandbox.dotdigital import surveys
 from sandbox.dotdigital.campaigns import ActivityRecord
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class SeedSpec:
     programs: int = 0
     preference_categories: int = 0
     preferences_per_category: int = 0
+    surveys: int = 0  # forms of four questions (sandbox.dotdigital.surveys.generate)
+    responses_per_survey: int = 0
     span_days: float = 90.0
     seed: int | None = None  # default: the state's seed
 
@@ -67,6 +70,7 @@ class Seeded:
     campaign_ids: list[int] = field(default_factory=list)
     program_ids: list[int] = field(default_factory=list)
     preference_ids: list[int] = field(default_factory=list)
+    survey_ids: list[int] = field(default_factory=list)
 
 
 def populate(state: DotdigitalState, spec: SeedSpec) -> Seeded:
@@ -183,6 +187,11 @@ def populate(state: DotdigitalState, spec: SeedSpec) -> Seeded:
                 if draw() < 0.3:
                     contact.preferences.add(preference_ids[int(draw() * len(preference_ids))])
 
+        emails = [c.email for c in contacts if c.email]
+        survey_ids = surveys.generate(state.surveys, rng, emails, surveys=spec.surveys,
+                                      responses_per_survey=spec.responses_per_survey,
+                                      start=start, now=now)  # fmt: skip
+
         return Seeded(
             contact_ids=ids,
             address_book_ids=book_ids,
@@ -191,4 +200,5 @@ def populate(state: DotdigitalState, spec: SeedSpec) -> Seeded:
             campaign_ids=campaign_ids,
             program_ids=program_ids,
             preference_ids=preference_ids,
+            survey_ids=survey_ids,
         )

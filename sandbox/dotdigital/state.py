@@ -40,6 +40,7 @@ from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import
 from sandbox.dotdigital.preference_optins import OptIns
 from sandbox.dotdigital.programs import EnrolmentRecord, PreferenceRecord, ProgramRecord
 from sandbox.dotdigital.resubscribe import Resubscriptions, confirm
+from sandbox.dotdigital.surveys import SurveyStore
 from sandbox.faults import Faults, RateWindow
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class DotdigitalState:
             self.preference_optins = OptIns()  # dated opt-ins and opt-outs per contact
             self.scoring = Scoring()  # contact scores; `scoring.enabled = False`: not activated
             self.web_insight = WebInsight()  # page views the tracking script recorded
+            self.surveys = SurveyStore()  # pages and forms, their responses
             self._next_ids = {"campaign": 500_001, "program": 9_001, "preference": 1}
             self.faults.reset(self.seed)
             self.counters.reset()

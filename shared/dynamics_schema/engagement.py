@@ -289,6 +289,9 @@ FORM_RESPONSE = TableDefinition(
         ColumnDef("dms_complete", Kind.BOOLEAN, "Complete"),
         ColumnDef("dms_startedon", Kind.DATETIME, "Started On"),
         ColumnDef("dms_completedon", Kind.DATETIME, "Completed On"),
+        # How many answers the row was written with: a response re-read with as many (and the
+        # same completion) is not written again.
+        _count("dms_answercount", "Answers"),
     ),
 )
 

@@ -50,3 +50,9 @@ class SyncTypeRegistry:
         copy = SyncTypeRegistry(())
         copy._types = merged
         return copy
+
+    def without(self, *sync_types: SyncType) -> SyncTypeRegistry:
+        """A copy without these types (a test's stand-in for a version that lacks them)."""
+        copy = SyncTypeRegistry(())
+        copy._types = {key: t for key, t in self._types.items() if key[1] not in sync_types}
+        return copy

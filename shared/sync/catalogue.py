@@ -11,6 +11,7 @@ from shared.sync.contact_scoring import ContactScoring
 from shared.sync.crm_metadata import CrmMetadata
 from shared.sync.data_labels import DataLabels
 from shared.sync.email_sends.sync_type import EmailSends
+from shared.sync.forms.sync_type import Forms
 from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync.marketing_lists.data_in import MarketingListsDataIn
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
@@ -36,5 +37,6 @@ def catalogue() -> SyncTypeRegistry:
             ContactScoring(),
             WebInsight(),
             EmailSends(),
+            Forms(),
         ]
     )

@@ -66,6 +66,7 @@ class ChaosWorld:
     account_id: str = "acme"
     runtimes: int = 0
     types: tuple[SyncTypeTemplate[Any], ...] = ()  # other sync types' test instances (sizes)
+    lacks: tuple[SyncType, ...] = ()  # types left out: a version that does not have them
 
     def runtime(self) -> Runtime:
         """A fresh worker process's Runtime: nothing cached from an earlier one."""
@@ -77,13 +78,17 @@ class ChaosWorld:
             rng=random.Random(self.runtimes),
         )
         rt = Runtime(self.settings, clock=self.clock, retry=retry)
-        rt.registry = catalogue().replaced(
-            TwoWayMarketingLists(
-                data_out=MarketingListsDataOut(
-                    page_size=self.spec.page_size, flush_at=self.spec.page_size
-                )
-            ),
-            *self.types,
+        rt.registry = (
+            catalogue()
+            .replaced(
+                TwoWayMarketingLists(
+                    data_out=MarketingListsDataOut(
+                        page_size=self.spec.page_size, flush_at=self.spec.page_size
+                    )
+                ),
+                *self.types,
+            )
+            .without(*self.lacks)
         )
         return rt
 

@@ -14,6 +14,7 @@ from shared.accounts import EmailAccount, Platform
 from shared.azurite import DEV_ACCOUNT, DEV_KEY, PROJECT_ROOT
 from shared.cli import app as cli
 from shared.runtime import Runtime
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 
 runner = CliRunner()
@@ -121,6 +122,7 @@ def test_unknown_account_and_unavailable_sync_type_explain_themselves(
     assert error_line(out) == "Error: No email account 'nobody' (known accounts: acme)."
     code, out = invoke("schedule", "show", "nobody")
     assert code == NOT_FOUND and "No email account 'nobody'" in error_line(out)
+    runtime.registry = catalogue().without(SyncType.FORMS)  # a version without Forms
     code, out = invoke("sync-now", "acme", "Forms")
     assert code == BAD_INPUT and "not available" in error_line(out)
 

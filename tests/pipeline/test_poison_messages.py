@@ -20,6 +20,7 @@ from shared.pipeline.worker import UNKNOWN_ACCOUNT, Worker
 from shared.runtime import Runtime
 from shared.storage.entities import TRUNCATED
 from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 
 COPIES = 3  # each message is sent this many times
@@ -76,6 +77,7 @@ def test_unusable_message_is_audited_once_and_dead_lettered(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, body: str, partition: str,
     says: str,
 ) -> None:  # fmt: skip
+    sync_runtime.registry = catalogue().without(SyncType.FORMS)  # a version without Forms
     poison = _deliver_all(sync_runtime, host, body)
 
     assert [p["body"] for p in poison] == [body] * COPIES
@@ -118,6 +120,7 @@ def test_a_queued_run_of_a_type_this_version_does_not_run_is_freed(
 ) -> None:
     # Queued by a version that ran Forms: the schedule must not stay "Added to Queue" (the
     # scheduler would re-send the run forever).
+    sync_runtime.registry = catalogue().without(SyncType.FORMS)
     record = sync_runtime.schedules.get("acme", SyncType.FORMS)
     request = mark_queued(record, trigger=Trigger.SCHEDULED, now=sync_runtime.clock(),
                           timeout=timedelta(minutes=10), new_run=True)  # fmt: skip

@@ -19,6 +19,8 @@ SPEC = SeedSpec(
     programs=3,
     preference_categories=2,
     preferences_per_category=3,
+    surveys=2,
+    responses_per_survey=50,
 )
 
 
@@ -49,6 +51,10 @@ def fingerprint(state: DotdigitalState) -> str:
               for a in campaign.activities.values()])
         )  # fmt: skip
     parts.append([(p.id, p.name, p.status) for p in state.programs.values()])
+    for survey in state.surveys.surveys.values():
+        parts.append([(r.id, r.email, r.date_started, r.date_completed,
+                       [(a.field_id, a.value) for a in r.answers])
+                      for r in survey.responses.values()])  # fmt: skip
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -6,7 +6,7 @@ HTTP Basic with an API user.
 
 Dotdigital requires both API generations: v3 Contacts for contacts and bulk imports
 (`contacts`, `imports`); v2 for address books, suppressions, data fields,
-campaigns, programs and preferences (one module each). Paging (`paging`) is lazy:
+campaigns, programs, preferences and surveys (one module each). Paging (`paging`) is lazy:
 iterators fetch a page when the previous one is consumed. Errors (`errors`): v2
 `{"message": "... ERROR_X"}` and v3 `{errorCode, description, details}` become `ApiError` with
 `code`; 401 is `AuthenticationError`; 429, 5xx, timeouts, dropped connections and the legacy
@@ -32,6 +32,7 @@ from shared.clients.dotdigital.routes import ACCOUNT_INFO
 from shared.clients.dotdigital.scoring import ScoringApi
 from shared.clients.dotdigital.suppression_writes import SuppressionWritesApi
 from shared.clients.dotdigital.suppressions import SuppressionsApi
+from shared.clients.dotdigital.surveys import SurveysApi
 from shared.clients.dotdigital.transport import USER_AGENT
 from shared.clients.dotdigital.web_insight import WebInsightApi
 from shared.clients.dotdigital.wire import field
@@ -53,6 +54,7 @@ class DotdigitalClient(
     PreferencesApi,
     ScoringApi,
     WebInsightApi,
+    SurveysApi,
 ):
     @classmethod
     def connect(

@@ -85,6 +85,13 @@ CONTACT_SCORES_MODIFIED_SINCE = Route("GET", "/v2/contacts/score/modified-since/
 
 # WebInsight (INFERRED: the public API documents no read; see clients/dotdigital/web_insight.py)
 WEB_INSIGHT_PAGE_VIEWS_SINCE = Route("GET", "/v2/contacts/web-insight/page-views/since-date/{date}")
+# Pages and forms (v2 surveys)
+LIST_SURVEYS = Route("GET", "/v2/surveys")
+SURVEYS_WITH_ACTIVITY_SINCE = Route("GET", "/v2/surveys/with-activity-since/{date}")
+GET_SURVEY = Route("GET", "/v2/surveys/{id}")
+SURVEY_FIELDS = Route("GET", "/v2/surveys/{id}/fields")
+SURVEY_RESPONSES = Route("GET", "/v2/surveys/{id}/responses")
+SURVEY_RESPONSES_SINCE = Route("GET", "/v2/surveys/{id}/responses/with-activity-since/{date}")
 
 # Contacts and imports (v3)
 LIST_CONTACTS = Route("GET", "/contacts/v3")
@@ -127,6 +134,12 @@ ROUTES: tuple[Route, ...] = (
     CONTACT_SUBSCRIPTIONS,
     OPT_INS_SINCE,
     CONTACT_SCORES_MODIFIED_SINCE,
+    LIST_SURVEYS,
+    SURVEYS_WITH_ACTIVITY_SINCE,
+    GET_SURVEY,
+    SURVEY_FIELDS,
+    SURVEY_RESPONSES,
+    SURVEY_RESPONSES_SINCE,
     LIST_CONTACTS,
     GET_CONTACT,
     IMPORT_CONTACTS,

@@ -45,6 +45,8 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
             programs=2,
             preference_categories=1,
             preferences_per_category=2,
+            surveys=1,
+            responses_per_survey=5,
         )
     )
     since = datetime.fromtimestamp(clock.now(), UTC) - timedelta(days=365)
@@ -111,6 +113,15 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert client.contact_subscriptions("nobody@example.com") is None  # a 404 envelope
     changed = list(client.iter_opt_ins_since(first.id, since))
     assert contact_id in {c.contact.id for c in changed}
+
+    (survey,) = client.iter_surveys()
+    assert [s.id for s in client.iter_surveys_with_activity_since(since)] == [survey.id]
+    assert client.get_survey(survey.id).name == survey.name
+    assert [f.type for f in client.survey_fields(survey.id)][:2] == ["email", "multilinetext"]
+    assert len(list(client.iter_survey_responses(survey.id))) == 5
+    assert len(list(client.iter_survey_responses_since(survey.id, since))) == 5
+    with pytest.raises(ApiError):
+        client.get_survey(999_999)  # a v2 404 envelope
 
     report = client.import_contacts(
         [
