@@ -9,8 +9,9 @@ as `{"message":"... ERROR_X"}`; v3 (`/contacts/v3...`: contacts and imports) as
 (tiered scheme) or, when switched to the legacy flat scheme, 400 `ERROR_APIUSAGE_EXCEEDED`.
 Every route is counted and subject to the fault switches. Routes by area:
 `api_address_books`, `api_suppressions`, `api_contacts` (v3), `api_campaigns`,
-`api_campaign_sends` (the books a campaign was sent to), `api_programs`, `api_preferences`,
-`api_scoring`, `api_web_insight` (INFERRED), `api_surveys`; account-info and data fields are here.
+`api_campaign_sends` (the books a campaign was sent to), `api_campaign_behaviour`,
+`api_programs`, `api_preferences`, `api_scoring`, `api_web_insight` (INFERRED),
+`api_surveys`; account-info and data fields are here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from sandbox.counters import CountingMiddleware
 from sandbox.dotdigital import (
     api_address_books,
+    api_campaign_behaviour,
     api_campaign_sends,
     api_campaigns,
     api_contacts,
@@ -233,6 +235,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_contacts.routes(state, endpoint),
         *api_campaigns.routes(state, endpoint),
         *api_campaign_sends.routes(state, endpoint),
+        *api_campaign_behaviour.routes(state, endpoint),
         *api_programs.routes(state, endpoint),
         *api_preferences.routes(state, endpoint),
         *api_scoring.routes(state, endpoint),

@@ -1,4 +1,5 @@
-"""Campaigns of the sandbox account, each contact's activity on them, and sends.
+"""Campaigns of the sandbox account, each contact's activity on them (with its clicks, page views,
+ROI markers and social bookmark views: `campaign_behaviour` generates them), and sends.
 
 A send with neither address books nor contacts goes to ALL subscribed contacts of the account,
 as Dotdigital documents ("Leave the list array empty to send to All Contacts"): the sandbox
@@ -23,10 +24,48 @@ class ActivityRecord:
     unsubscribed: bool = False
     soft_bounced: bool = False
     hard_bounced: bool = False
+    date_last_event: float | None = None  # the latest click, page view or ROI marker
 
     @property
     def last_activity(self) -> float:
-        return max(self.date_sent, self.date_last_opened or 0.0)
+        return max(self.date_sent, self.date_last_opened or 0.0, self.date_last_event or 0.0)
+
+
+@dataclass(slots=True, frozen=True)
+class ClickRecord:
+    contact_id: int
+    email: str
+    url: str
+    date: float
+
+
+@dataclass(slots=True, frozen=True)
+class PageViewRecord:
+    contact_id: int
+    email: str
+    url: str
+    date: float
+
+
+@dataclass(slots=True, frozen=True)
+class RoiRecord:
+    contact_id: int
+    email: str
+    marker: str
+    data_type: str  # String | Numeric | Date | Boolean (ApiRoiDetailDataTypes)
+    value: str | float | bool
+    date: float
+
+
+@dataclass(slots=True)
+class BookmarkRecord:
+    """Views of the campaign shared on one social network by one contact (no date: the
+    API reports only the count)."""
+
+    contact_id: int
+    email: str
+    name: str
+    num_views: int = 1
 
 
 @dataclass(eq=False)
@@ -39,6 +78,11 @@ class CampaignRecord:
     status: str = "Unsent"
     date_sent: float | None = None
     activities: dict[int, ActivityRecord] = field(default_factory=dict)  # by contact id
+    # Events in the order they happened (the since-date reads answer in this order).
+    clicks: list[ClickRecord] = field(default_factory=list)
+    page_views: list[PageViewRecord] = field(default_factory=list)
+    roi_details: list[RoiRecord] = field(default_factory=list)
+    bookmarks: list[BookmarkRecord] = field(default_factory=list)
 
     def last_activity(self) -> float | None:
         return max((a.last_activity for a in self.activities.values()), default=None)

@@ -5,9 +5,9 @@ and sends every later call to the account's own region, the `ApiEndpoint` proper
 HTTP Basic with an API user.
 
 Dotdigital requires both API generations: v3 Contacts for contacts and bulk imports
-(`contacts`, `imports`); v2 for address books, suppressions, data fields,
-campaigns, programs, preferences and surveys (one module each). Paging (`paging`) is lazy:
-iterators fetch a page when the previous one is consumed. Errors (`errors`): v2
+(`contacts`, `imports`); v2 for address books, suppressions, data fields, campaigns
+and their behaviour, programs, preferences and surveys (one module each). Paging
+(`paging`) is lazy: iterators fetch a page when the previous one is consumed. Errors (`errors`): v2
 `{"message": "... ERROR_X"}` and v3 `{errorCode, description, details}` become `ApiError` with
 `code`; 401 is `AuthenticationError`; 429, 5xx, timeouts, dropped connections and the legacy
 `ERROR_APIUSAGE_EXCEEDED` are retried by the shared `RetryPolicy` (`transport`).
@@ -21,6 +21,7 @@ import httpx
 from pydantic import SecretStr
 
 from shared.clients.dotdigital.address_books import AddressBooksApi
+from shared.clients.dotdigital.campaign_behaviour import CampaignBehaviourApi
 from shared.clients.dotdigital.campaigns import CampaignsApi
 from shared.clients.dotdigital.contacts import ContactsApi
 from shared.clients.dotdigital.data_fields import DataField, DataFieldsApi, DataFieldValue
@@ -50,6 +51,7 @@ class DotdigitalClient(
     ContactsApi,
     ImportsApi,
     CampaignsApi,
+    CampaignBehaviourApi,
     ProgramsApi,
     PreferencesApi,
     ScoringApi,

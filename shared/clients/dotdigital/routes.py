@@ -62,6 +62,12 @@ LIST_CAMPAIGNS = Route("GET", "/v2/campaigns")
 CAMPAIGNS_WITH_ACTIVITY_SINCE = Route("GET", "/v2/campaigns/with-activity-since/{date}")
 CAMPAIGN_ACTIVITIES_SINCE = Route("GET", "/v2/campaigns/{campaignId}/activities/since-date/{date}")
 CAMPAIGN_SUMMARY = Route("GET", "/v2/campaigns/{campaignId}/summary")
+CAMPAIGN_CLICKS_SINCE = Route("GET", "/v2/campaigns/{campaignId}/clicks/since-date/{date}")
+CAMPAIGN_PAGE_VIEWS_SINCE = Route("GET", "/v2/campaigns/{campaignId}/page-views/since-date/{date}")
+CAMPAIGN_ROI_DETAILS_SINCE = Route(
+    "GET", "/v2/campaigns/{campaignId}/roi-details/since-date/{date}"
+)
+CAMPAIGN_SOCIAL_BOOKMARK_VIEWS = Route("GET", "/v2/campaigns/{campaignId}/social-bookmark-views")
 SEND_CAMPAIGN = Route("POST", "/v2/campaigns/send")
 CAMPAIGN_SEND_STATUS = Route("GET", "/v2/campaigns/send/{sendId}")
 CAMPAIGN_ADDRESS_BOOKS = Route("GET", "/v2/campaigns/{campaignId}/address-books")
@@ -122,6 +128,10 @@ ROUTES: tuple[Route, ...] = (
     CAMPAIGNS_WITH_ACTIVITY_SINCE,
     CAMPAIGN_ACTIVITIES_SINCE,
     CAMPAIGN_SUMMARY,
+    CAMPAIGN_CLICKS_SINCE,
+    CAMPAIGN_PAGE_VIEWS_SINCE,
+    CAMPAIGN_ROI_DETAILS_SINCE,
+    CAMPAIGN_SOCIAL_BOOKMARK_VIEWS,
     SEND_CAMPAIGN,
     CAMPAIGN_SEND_STATUS,
     CAMPAIGN_ADDRESS_BOOKS,

@@ -14,6 +14,7 @@ import pytest
 
 from sandbox.clock import ManualClock
 from sandbox.dotdigital import SeedSpec
+from sandbox.dotdigital.campaign_behaviour import add_roi, bookmark, click, view_page
 from shared.clients import (
     DotdigitalClient,
     ImportContact,
@@ -74,6 +75,20 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert list(client.iter_campaign_activities_since(campaign.id, since))
     assert client.campaign_summary(campaign.id).num_sent == 8
     assert list(client.iter_campaign_address_books(campaign.id)) == []
+    record = state.campaigns[campaign.id]
+    reader = next(iter(record.activities.values()))
+    when = clock.now() - 60
+    click(record, reader.contact_id, reader.email, "https://example.com/sale", when)
+    view_page(record, reader.contact_id, reader.email, "https://example.com/sale", when + 5)
+    add_roi(record, reader.contact_id, reader.email, "Ordered", "Boolean", True, when + 9)
+    bookmark(record, reader.contact_id, reader.email, "LinkedIn")
+    [clicked] = client.iter_campaign_clicks_since(campaign.id, since)
+    assert clicked.url == "https://example.com/sale"
+    assert len(list(client.iter_campaign_page_views_since(campaign.id, since))) == 1
+    [roi] = client.iter_campaign_roi_details_since(campaign.id, since)
+    assert (roi.marker_name, roi.value) == ("Ordered", "true")
+    [shared] = client.iter_campaign_social_bookmark_views(campaign.id)
+    assert (shared.bookmark_name, shared.num_views) == ("LinkedIn", 1)
     send = client.send_campaign(campaign.id, address_book_ids=[book_id])
     assert client.campaign_send_status(send.id).status == "Sent"
     assert [b.id for b in client.iter_campaign_address_books(campaign.id)] == [book_id]
