@@ -31,6 +31,8 @@ class Messages:
     LIST_NULL = "CrmMarketingList is null. Sync aborted."
     DATA_LABELS_FAILED = "Marketing list sync didn't start as Data Label sync failed"
     FEATURE_NOT_ACTIVATED = "Feature is not activated in Dotdigital"
+    CAMPAIGN_NULL = "The CrmEmailCampaign was null. Sync aborted."
+    DATASETS_FAILED = "{0} have failed to sync for this Email Campaign."
     INTERNAL = "Internal server error"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
+from shared.sync.campaigns.sync_type import CampaignStatistics
 from shared.sync.contact_opt_in import ContactOptIn
 from shared.sync.contact_scoring import ContactScoring
 from shared.sync.crm_metadata import CrmMetadata
@@ -38,5 +39,6 @@ def catalogue() -> SyncTypeRegistry:
             WebInsight(),
             EmailSends(),
             Forms(),
+            CampaignStatistics(),
         ]
     )
