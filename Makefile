@@ -49,6 +49,10 @@ chaos: install  ## full-size chaos suite (~15 min): kills at every operation, du
 bench-suppressions: install  ## SuppressionLists at 10,000 and 100,000 suppressions: bench/results/suppression_lists.md
 	$(BIN)/python -m bench.suppression_lists $(BENCH_ARGS)
 
+.PHONY: bench-campaigns
+bench-campaigns: install  ## CampaignStatistics (Detailed) for one campaign sent to 100,000 contacts: bench/results/campaign_statistics.md
+	$(BIN)/python -m bench.campaign_statistics $(BENCH_ARGS)
+
 .PHONY: bench-scheduler
 bench-scheduler: install  ## scheduler tick at 1,000 and 10,000 accounts: bench/results/scheduler.md
 	$(BIN)/python -m bench.scheduler $(BENCH_ARGS)

@@ -46,6 +46,7 @@ class BehaviourSpec:
     name: str = "Generated campaign"
     sent_hours_ago: float = 48.0
     email_pattern: str = "recipient.{n}@example.com"
+    emails: tuple[str, ...] = ()  # the first recipients' emails (the pattern for the rest)
     seed: int = 0
 
 
@@ -65,7 +66,7 @@ def send_generated(state: DotdigitalState, spec: BehaviourSpec) -> CampaignRecor
         store = state.store
         people: list[tuple[int, str]] = []
         for n in range(spec.recipients):
-            email = spec.email_pattern.format(n=n)
+            email = spec.emails[n] if n < len(spec.emails) else spec.email_pattern.format(n=n)
             contact = store.by_email(email) or store.add_contact(email, when=sent - 86_400)
             people.append((contact.id, email))
             campaign.activities[contact.id] = ActivityRecord(contact.id, email, date_sent=sent)

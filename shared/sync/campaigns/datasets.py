@@ -5,11 +5,12 @@ becomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.audit import Messages
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.paging import V2_LARGE_MAX_SELECT, V2_MAX_SELECT, Paged
 from shared.dynamics_schema.engagement import (
@@ -76,3 +77,9 @@ DATASETS: tuple[Dataset, ...] = (
             _without_name(rows.page_view)),
 )  # fmt: skip
 DATASET_NAMES = tuple(d.name for d in DATASETS)
+
+
+def failed_message(failed: Iterable[str]) -> str:
+    """The seed's message naming the datasets that failed, in the product's order."""
+    names = set(failed)
+    return Messages.DATASETS_FAILED.format(", ".join(n for n in DATASET_NAMES if n in names))

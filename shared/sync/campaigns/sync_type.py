@@ -44,7 +44,7 @@ from shared.engine import (
 )
 from shared.errors import ApiError, RetriableError
 from shared.sync.campaigns import rows
-from shared.sync.campaigns.datasets import DATASETS
+from shared.sync.campaigns.datasets import DATASETS, failed_message
 from shared.sync.campaigns.writer import BehaviourWriter
 from shared.sync_types import SyncType
 
@@ -331,8 +331,7 @@ def _finish_campaign(run: Run[CampaignsCursor], current: InProgress) -> None:
         return
     cursor.with_errors += 1
     cursor.window.keep_old()  # listed again next run; its own watermark stays too
-    failed = [d.name for d in DATASETS if d.name in current.failed]  # the seed's order
-    message = Messages.DATASETS_FAILED.format(", ".join(failed))
+    message = failed_message(current.failed)
     message += f" {counts_text}; " + "; ".join(current.errors)
     status = AuditStatus.COMPLETED_WITH_ERRORS if written else AuditStatus.FAILED
     run.detail(AuditDetail(item=current.campaign.name, status=status, message=message[:1000],
