@@ -20,7 +20,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.calls import ENTRA_ID, CallLog
-from bench.sandbox_process import REPO_ROOT, Endpoints
+from bench.sandbox_process import Endpoints
+from bench.serve import ServeProcess
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "suppression_lists.md"
 DEFAULT_SIZES = (10_000, 100_000)
@@ -106,35 +106,6 @@ def _verdict(running: Any, suppressed: set[str], cpu: float) -> Verdict:
     return Verdict(calls, cpu, len(rows), len(regarding) - len(set(regarding)), matched, flagged)
 
 
-class ServeProcess:
-    def __init__(self, size: int) -> None:
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.suppression_lists", "--serve", str(size)],
-            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        self.endpoints = Endpoints(**self._line("start"))
-
-    def _line(self, what: str) -> dict[str, Any]:
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            self._process.wait(timeout=120)
-            self._stderr.seek(0)
-            raise RuntimeError(f"the sandbox process ended during {what}: {self._stderr.read()}")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    def finish(self) -> Verdict:
-        assert self._process.stdin is not None
-        self._process.stdin.close()
-        verdict = Verdict(**self._line("finish"))
-        self._process.wait(timeout=60)
-        self._stderr.close()
-        return verdict
-
-
 # The measured process -------------------------------------------------------------------------
 
 
@@ -191,7 +162,7 @@ def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
     from shared.sync_types import SyncType
 
     kind = SyncType.SUPPRESSION_LISTS
-    sandbox = ServeProcess(size)
+    sandbox = ServeProcess("bench.suppression_lists", size)
     endpoints = sandbox.endpoints
     log = CallLog(
         endpoints.dataverse_url, (endpoints.dotdigital_url, endpoints.dotdigital_api_endpoint)
@@ -213,7 +184,7 @@ def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
     if traced:
         tracemalloc.stop()
     [audit] = rt.audit.recent(ACCOUNT_ID, sync_type=kind, limit=1)
-    verdict = sandbox.finish()
+    verdict = Verdict(**sandbox.finish())
     return Result(
         size=size, calls=dict(log.calls), wall_seconds=wall, cpu_seconds=cpu,
         peak_bytes=peak, audit_status=str(audit.status.value), audit_message=audit.message,
