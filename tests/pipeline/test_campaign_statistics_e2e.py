@@ -313,3 +313,22 @@ def test_a_run_killed_at_a_checkpoint_and_redelivered_ends_like_an_uninterrupted
     assert _end_state(sync_runtime, dv, audit, "acme") == _end_state(
         sync_runtime, dv, baseline, "acme2")  # fmt: skip
     assert len(saves) > die_at + 5  # the death was mid-run: checkpoints came after it
+
+
+def test_a_dry_run_names_what_it_would_write_and_writes_nothing(
+    sync_runtime: Runtime, detailed: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    campaign = send_generated(dd, SPEC)
+    admin.set_schedule(sync_runtime, "acme", STATS, EVERY_5)
+    assert admin.sync_now(sync_runtime, "acme", STATS, dry_run=True).accepted
+    host.drain()
+
+    [audit] = sync_runtime.audit.recent("acme", sync_type=STATS)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    assert set(_sizes(dv).values()) == {0}
+    for key in ("CampaignStatistics-Watermark", campaign_watermark_key(campaign.id)):
+        assert sync_runtime.state.get_value("acme", key) is None
+    would = _details(sync_runtime, audit)
+    assert would["Would PATCH dms_emailclicks (Dynamics)"].counts.read == 10
+    assert would["Would PATCH dms_emailsendsummarys (Dynamics)"].counts.read == 40
