@@ -289,7 +289,7 @@ def _end_state(rt: Runtime, dv: DataverseState, audit: AuditRecord, account: str
     return audit.status, audit.message, audit.counts, details, rows
 
 
-@pytest.mark.parametrize("die_at", [2, 4, 9, 15])
+@pytest.mark.parametrize("die_at", [2, 4, 9, 15, 22, 27])
 def test_a_run_killed_at_a_checkpoint_and_redelivered_ends_like_an_uninterrupted_one(
     die_at: int, sync_runtime: Runtime, detailed: EmailAccount, host: LocalHost,
     clock: ManualClock, dv: DataverseState, dd: DotdigitalState,
@@ -312,7 +312,7 @@ def test_a_run_killed_at_a_checkpoint_and_redelivered_ends_like_an_uninterrupted
 
     assert _end_state(sync_runtime, dv, audit, "acme") == _end_state(
         sync_runtime, dv, baseline, "acme2")  # fmt: skip
-    assert len(saves) > die_at + 5  # the death was mid-run: checkpoints came after it
+    assert len(saves) > die_at, len(saves)  # the death was mid-run: checkpoints came after it
 
 
 def test_a_dry_run_names_what_it_would_write_and_writes_nothing(
