@@ -332,3 +332,23 @@ def test_a_dry_run_names_what_it_would_write_and_writes_nothing(
     would = _details(sync_runtime, audit)
     assert would["Would PATCH dms_emailclicks (Dynamics)"].counts.read == 10
     assert would["Would PATCH dms_emailsendsummarys (Dynamics)"].counts.read == 40
+
+
+def test_write_batches_whose_answers_were_lost_are_resent_and_each_row_counted_once(
+    sync_runtime: Runtime, detailed: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, dd: DotdigitalState,
+) -> None:  # fmt: skip
+    sync_runtime.registry = catalogue().replaced(CampaignStatistics(page_size=10))
+    campaign = send_generated(dd, SPEC)
+    for _ in range(3):  # the 5th, 10th and 15th Web API answers lost after the work was done
+        dv.faults.slow_next(0.0, count=4)
+        dv.faults.lose_response_next()
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", STATS)
+
+    assert dv.faults.injected["lose"] == 3
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert _sizes(dv) == _expected(campaign) | {"dms_emailcampaign": 1}
+    rows = len(campaign.activities) + len(campaign.clicks) + len(campaign.bookmarks)
+    rows += len(campaign.roi_details) + len(campaign.page_views)
+    assert (audit.counts.created, audit.counts.updated, audit.counts.failed) == (1, rows + 1, 0)
