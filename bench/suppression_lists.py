@@ -15,21 +15,18 @@ The sandbox process then counts the suppression rows (none twice) and the flagge
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
-import tracemalloc
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from bench.calls import ENTRA_ID, CallLog
+from bench.harness import bench_main, timed_run
 from bench.sandbox_process import Endpoints
 from bench.serve import ServeProcess
 
@@ -154,7 +151,7 @@ def measured_runtime(azurite: Any, endpoints: Endpoints, log: CallLog) -> Any:
 
 
 def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
-    from bench.product_runtime import PASSWORD_SETTING, run_to_completion
+    from bench.product_runtime import PASSWORD_SETTING
     from shared.accounts import EmailAccount
     from shared.pipeline import admin
     from shared.sync.catalogue import catalogue
@@ -175,29 +172,15 @@ def run_size(size: int, azurite: Any, *, traced: bool) -> Result:
     )  # fmt: skip
     admin.provision_account(rt, account)
     log.calls.clear()
-    if traced:
-        tracemalloc.start()
-    wall, cpu = time.perf_counter(), time.process_time()
-    run_to_completion(rt, ACCOUNT_ID, kind)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = tracemalloc.get_traced_memory()[1] if traced else None
-    if traced:
-        tracemalloc.stop()
-    [audit] = rt.audit.recent(ACCOUNT_ID, sync_type=kind, limit=1)
+    timed = timed_run(rt, ACCOUNT_ID, kind, traced=traced)
+    audit = timed.audit
     verdict = Verdict(**sandbox.finish())
     return Result(
-        size=size, calls=dict(log.calls), wall_seconds=wall, cpu_seconds=cpu,
-        peak_bytes=peak, audit_status=str(audit.status.value), audit_message=audit.message,
+        size=size, calls=dict(log.calls), wall_seconds=timed.wall_seconds,
+        cpu_seconds=timed.cpu_seconds, peak_bytes=timed.peak_bytes,
+        audit_status=str(audit.status.value), audit_message=audit.message,
         counts=audit.counts.model_dump(), verdict=verdict, seed_seconds=endpoints.seed_seconds,
     )  # fmt: skip
-
-
-def measure(size: int, azurite: Any, memory: str) -> Result:
-    timed = run_size(size, azurite, traced=memory == "same")
-    if memory != "separate":
-        return timed
-    traced = run_size(size, azurite, traced=True)
-    return Result(**{**timed.__dict__, "peak_bytes": traced.peak_bytes})
 
 
 # Report ----------------------------------------------------------------------------------------
@@ -248,47 +231,20 @@ def render(results: list[Result], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.suppression_lists")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
-    parser.add_argument("--memory", choices=("separate", "same", "off"), default="separate")
-    parser.add_argument("--output", type=Path, default=RESULTS_FILE)
-    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.serve is not None:
-        _serve(args.serve, sys.stdin, sys.stdout)
-        return 0
-    from shared.azurite import start_azurite
-
-    command = "python -m bench.suppression_lists " + " ".join(
-        sys.argv[1:] if argv is None else argv
+def _summary(result: Result) -> str:
+    return (
+        f"{sum(result.calls.values())} calls (minimum {sum(result.minimum().values())}), "
+        f"{result.wall_seconds:.1f} s, CPU {result.cpu_seconds:.1f} s, "
+        f"{result.audit_status}: {result.audit_message}"
     )
-    started_at, started = datetime.now(UTC), time.perf_counter()
-    azurite = start_azurite(in_memory=True)
-    results = []
-    try:
-        for size in sorted(set(args.sizes)):
-            result = measure(size, azurite, args.memory)
-            print(
-                f"{size:,}: {sum(result.calls.values())} calls (minimum "
-                f"{sum(result.minimum().values())}), {result.wall_seconds:.1f} s, "
-                f"CPU {result.cpu_seconds:.1f} s, {result.audit_status}: {result.audit_message}",
-                flush=True,
-            )
-            results.append(result)
-    finally:
-        azurite.stop()
-    meta = {
-        "command": command.strip(),
-        "started": started_at,
-        "seconds": time.perf_counter() - started,
-        "load": ", ".join(f"{n:.1f}" for n in os.getloadavg()),
-    }
-    if str(args.output) != "-":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render(results, meta))
-        print(f"wrote {args.output}")
-    return 0 if all(r.delivered for r in results) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        argv, module="bench.suppression_lists", default_sizes=DEFAULT_SIZES,
+        results_file=RESULTS_FILE, serve=_serve, run_size=run_size, render=render,
+        summary=_summary,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
