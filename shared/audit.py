@@ -71,3 +71,6 @@ class AuditDetail(BaseModel):
     status: AuditStatus
     message: str = ""
     counts: Counts = Counts()
+    # What makes the row one item's when names can repeat (a campaign's or form's platform id);
+    # empty: the item's name. A second detail with the same key in a run replaces the first.
+    key: str = ""

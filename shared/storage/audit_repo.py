@@ -77,10 +77,12 @@ def _counts(entity: TableEntity) -> Counts:
     )
 
 
-def _detail_key(item: str) -> str:
-    # RowKeys may not hold / \ # ? or control characters; list names can.
-    safe = "".join(c if c.isalnum() or c in " -_." else "_" for c in item)[:60]
-    return f"{safe}_{hashlib.sha1(item.encode()).hexdigest()[:8]}"
+def _detail_key(detail: AuditDetail) -> str:
+    # RowKeys may not hold / \ # ? or control characters; list names can. The name leads (the
+    # rows sort by it in Storage Explorer); the hash is of what tells two items apart.
+    safe = "".join(c if c.isalnum() or c in " -_." else "_" for c in detail.item)[:60]
+    identity = detail.key or detail.item
+    return f"{safe}_{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
 
 
 class AuditRepository:
@@ -142,7 +144,7 @@ class AuditRepository:
         self._details.upsert_entity(
             {
                 "PartitionKey": f"{account_id}_{audit_key}",
-                "RowKey": _detail_key(detail.item),
+                "RowKey": _detail_key(detail),
                 "Item": fit_string(detail.item),
                 "Status": detail.status.value,
                 "Message": fit_string(detail.message),

@@ -71,6 +71,22 @@ def test_purge_removes_rows_and_details_older_than_30_days(runtime: Runtime) -> 
     assert [d.item for d in runtime.audit.details("acme", new.row_key)] == ["List/A #1"]
 
 
+def test_items_that_share_a_name_keep_a_detail_row_each(runtime: Runtime) -> None:
+    # Two campaigns called "Newsletter" in one run: one row each; a campaign's second detail
+    # in the run (a replayed slice) replaces its first.
+    record = _record(T0, SyncType.CAMPAIGN_STATISTICS, "r1")
+    runtime.audit.write(record)
+    writes = (("campaign 1", "first"), ("campaign 2", "second"), ("campaign 1", "again"))
+    for key, message in writes:
+        runtime.audit.add_detail("acme", record.row_key, AuditDetail(
+            item="Newsletter", key=key, status=AuditStatus.COMPLETED, message=message))  # fmt: skip
+
+    details = runtime.audit.details("acme", record.row_key)
+
+    assert sorted(d.message for d in details) == ["again", "second"]
+    assert {d.item for d in details} == {"Newsletter"}
+
+
 def test_no_column_can_outgrow_a_table_property(runtime: Runtime) -> None:
     # 64 KiB per string property = 32,768 UTF-16 code units; an emoji takes two.
     huge = AuditRecord(

@@ -157,7 +157,7 @@ class CampaignStatistics(SyncTypeTemplate[CampaignsCursor]):
                 if result.ok:
                     cursor.created += 1
                     run.counts += Counts(read=1, created=1)
-                    run.detail(AuditDetail(item=campaign.name, status=AuditStatus.COMPLETED,
+                    run.detail(_detail(campaign, status=AuditStatus.COMPLETED,
                                            message="Email campaign created",
                                            counts=Counts(created=1)))  # fmt: skip
                 else:
@@ -204,7 +204,7 @@ class CampaignStatistics(SyncTypeTemplate[CampaignsCursor]):
                 own = datetime.fromisoformat(stored) if isinstance(stored, str) and stored else None
                 cursor.current = InProgress(campaign=campaign, since=own)
             elif refreshed:
-                run.detail(AuditDetail(item=campaign.name, status=AuditStatus.COMPLETED,
+                run.detail(_detail(campaign, status=AuditStatus.COMPLETED,
                                        message="Email campaign totals updated",
                                        counts=Counts(read=1, updated=1)))  # fmt: skip
             yield
@@ -298,7 +298,7 @@ def _aborted(run: Run[CampaignsCursor], campaign: Campaign, why: str) -> None:
     run.cursor.with_errors += 1
     run.cursor.window.keep_old()  # listed again next run
     run.counts += Counts(read=1, failed=1)
-    run.detail(AuditDetail(item=campaign.name, status=AuditStatus.FAILED,
+    run.detail(_detail(campaign, status=AuditStatus.FAILED,
                            message=f"{Messages.CAMPAIGN_NULL} ({why})"[:1000],
                            counts=Counts(read=1, failed=1)))  # fmt: skip
 
@@ -326,7 +326,7 @@ def _finish_campaign(run: Run[CampaignsCursor], current: InProgress) -> None:
             cursor.window.started.isoformat(),
             run.services.clock(),
         )
-        run.detail(AuditDetail(item=current.campaign.name, status=AuditStatus.COMPLETED,
+        run.detail(_detail(current.campaign, status=AuditStatus.COMPLETED,
                                message=counts_text, counts=counts))  # fmt: skip
         return
     cursor.with_errors += 1
@@ -334,7 +334,7 @@ def _finish_campaign(run: Run[CampaignsCursor], current: InProgress) -> None:
     message = failed_message(current.failed)
     message += f" {counts_text}; " + "; ".join(current.errors)
     status = AuditStatus.COMPLETED_WITH_ERRORS if written else AuditStatus.FAILED
-    run.detail(AuditDetail(item=current.campaign.name, status=status, message=message[:1000],
+    run.detail(_detail(current.campaign, status=status, message=message[:1000],
                            counts=counts))  # fmt: skip
 
 
@@ -349,3 +349,12 @@ def _result(cursor: CampaignsCursor) -> SyncResult:
     text += f"; {cursor.with_errors} campaigns with errors"
     wrote = cursor.created or cursor.updated or any(cursor.totals.values())
     return SyncResult(AuditStatus.COMPLETED_WITH_ERRORS if wrote else AuditStatus.FAILED, text)
+
+
+def _detail(
+    campaign: Campaign, *, status: AuditStatus, message: str, counts: Counts
+) -> AuditDetail:
+    """A campaign's audit detail row: named as the campaign, one per campaign id (two campaigns
+    may share a name)."""
+    return AuditDetail(item=campaign.name, key=f"campaign {campaign.id}", status=status,
+                       message=message, counts=counts)  # fmt: skip

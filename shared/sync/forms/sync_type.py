@@ -261,7 +261,8 @@ def _finish_form(run: Run[FormsCursor], survey_id: int) -> None:
     if tally.errors:
         text += f"; {counts.failed} failed: " + "; ".join(tally.errors)
     name = tally.name or f"Form {survey_id}"
-    run.detail(AuditDetail(item=name, status=status, message=text, counts=counts))
+    run.detail(AuditDetail(item=name, key=f"form {survey_id}", status=status, message=text,
+                           counts=counts))  # fmt: skip
     cursor.details += 1
     if status is not AuditStatus.COMPLETED:
         cursor.failed_details += 1
