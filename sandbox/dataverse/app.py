@@ -50,7 +50,9 @@ from sandbox.dataverse.metadata_writes import MetadataWrites
 from sandbox.dataverse.odata import ODataError
 from sandbox.dataverse.relationship_reads import read_relationships
 from sandbox.dataverse.state import DataverseState
+from sandbox.dataverse.systemusers import caller_of
 from sandbox.dataverse.webapi import ApiRequest, ApiResponse, WebApi
+from sandbox.dataverse.webhooks import CRM_USER_ID
 from sandbox.faults import FaultMiddleware
 
 API = "/api/data/v9.2"
@@ -468,9 +470,14 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         call = api_request(request, await request.body())
         user_id = caller_user_id(request)
         with state.lock:
+            acting = caller_of(state, call.headers.get("mscrmcallerid"), user_id)
+            if acting is None:
+                return unknown_caller(call)
+            state.acting_user = acting
             try:
                 answer = api.handle(call)
             finally:  # one request, one CorrelationId for the webhooks of its changes
+                state.acting_user = CRM_USER_ID
                 state.webhooks.commit(user_id)
         return starlette_response(answer)
 
@@ -481,12 +488,22 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         call = api_request(request, await request.body())
         user_id = caller_user_id(request)
         with state.lock:
+            acting = caller_of(state, call.headers.get("mscrmcallerid"), user_id)
+            if acting is None:
+                return unknown_caller(call)
+            state.acting_user = acting
             try:
                 # Each top-level part and each change set is one operation for the webhooks.
                 answer = batches.run(call, after_unit=lambda: state.webhooks.commit(user_id))
             finally:
+                state.acting_user = CRM_USER_ID
                 state.webhooks.commit(user_id)
         return starlette_response(answer)
+
+    def unknown_caller(call: ApiRequest) -> Response:
+        """Impersonating a user the org does not have (MSCRMCallerID)."""
+        user = call.headers.get("mscrmcallerid", "")
+        return odata_error(404, "0x80040217", f"systemuser With Id = {user} Does Not Exist")
 
     routes: list[BaseRoute] = [
         Route(DISCOVERY_TEMPLATE, openid_configuration, methods=["GET"]),

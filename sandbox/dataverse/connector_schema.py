@@ -131,6 +131,7 @@ def _custom_table(logical_name: str, primary_name: Column, *columns: Column) -> 
         Column("createdon", "datetime", read_only=True),
         Column("modifiedon", "datetime", read_only=True),
         Column("versionnumber", "bigint", read_only=True),
+        Column("createdby", "lookup", read_only=True),  # who asked (Mapped Users Only)
         primary_name,
         *columns,
         Column("statecode", "state"),

@@ -212,6 +212,8 @@ class Records:
         if creating:
             values.setdefault("createdon", now)
             values["ownerid"] = (SANDBOX_USER_ID, "systemuser")
+            if "createdby" in definition.columns:
+                values["createdby"] = (self.state.acting_user, "systemuser")
             for name in _DEFAULT_FALSE:
                 if name in definition.columns:
                     values.setdefault(name, False)

@@ -31,7 +31,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sandbox.clock import Clock, system_clock
@@ -47,6 +47,7 @@ from sandbox.dataverse.schema import TableDef, activity_table, standard_tables
 from sandbox.dataverse.seed import ENTITIES
 from sandbox.dataverse.solutions import seed_solutions, solution_tables
 from sandbox.dataverse.store import Membership, Table
+from sandbox.dataverse.systemusers import SYSTEMUSER, seed_users
 from sandbox.dataverse.webhooks import CRM_USER_ID, Webhooks
 from sandbox.faults import Faults, RateWindow
 
@@ -263,6 +264,10 @@ class DataverseState:
             self.webhooks.reset()
             # Rows and change tracking.
             definitions = {**standard_tables(), **solution_tables(), **registration_tables()}
+            definitions["systemuser"] = replace(SYSTEMUSER, columns=dict(SYSTEMUSER.columns))
+            # Who the rows being created are created by (`createdby`): the CRM user for edits
+            # through the state, a request's caller while the Web API answers it.
+            self.acting_user = CRM_USER_ID
             if connector_solution:
                 install_connector(definitions)
             self.tables: dict[str, Table] = {
@@ -288,6 +293,7 @@ class DataverseState:
             if connector_solution:
                 install_connector_metadata(self)
             seed_messages(self)
+            seed_users(self)
 
     def now(self) -> float:
         return self.clock()

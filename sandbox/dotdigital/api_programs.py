@@ -1,8 +1,12 @@
 """v2 programs (preferences: api_preferences).
 
     GET  /v2/programs                         select/skip
+    GET  /v2/programs/{id}                    one program; 404 `ERROR_PROGRAM_NOT_FOUND`
     POST /v2/programs/enrolments              201 (Processing); 20 calls an hour, then 429
     GET  /v2/programs/enrolments/{enrolmentId} Processing, then Finished
+    GET  /v2/programs/enrolments/{status}     Processing | Finished, select/skip (the spec
+                                              declares both on one path: a status word is a
+                                              status, anything else an enrolment id)
 
 Enrolment limits (the docs): at most 25 contacts (400 `ERROR_ENROLMENT_INVALID`) and 10
 address books (400 `ERROR_ADDRESSBOOK_TOOMANY`); 404 `Error: ERROR_PROGRAM_NOT_FOUND`; 422
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from sandbox.dotdigital.app import Endpoint
 
 PROGRAMS = "/v2/programs"
+PROGRAM = "/v2/programs/{id:int}"
+ENROLMENT_STATUSES = ("Processing", "Finished")
 ENROLMENTS = "/v2/programs/enrolments"
 ENROLMENT = "/v2/programs/enrolments/{enrolmentId}"
 MAX_CONTACTS = 25
@@ -96,9 +102,26 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
                 return v2_error(404, BOOK_NOT_FOUND)
             return json_response(render.enrolment(state.enrol(program, contacts, books)), 201)
 
-    async def enrolment(request: Request) -> Response:
+    async def one_program(request: Request) -> Response:
         with state.lock:
-            record = state.enrolments.get(str(request.path_params["enrolmentId"]).lower())
+            found = state.programs.get(int(request.path_params["id"]))
+            if found is None:
+                return v2_error(404, "Error: ERROR_PROGRAM_NOT_FOUND")
+            return json_response(render.program(found))
+
+    def by_status(request: Request, status: str) -> Response:
+        select, skip = select_skip(request)
+        with state.lock:
+            rows = [e for e in state.enrolments.values() if e.status == status]
+            return json_response([render.enrolment(e) for e in rows[skip : skip + select]])
+
+    async def enrolment(request: Request) -> Response:
+        key = str(request.path_params["enrolmentId"])
+        status = next((s for s in ENROLMENT_STATUSES if s.lower() == key.lower()), None)
+        if status is not None:
+            return by_status(request, status)
+        with state.lock:
+            record = state.enrolments.get(key.lower())
             if record is None:
                 return v2_error(404, "Error: ERROR_ENROLMENT_NOT_FOUND")
             body = render.enrolment(record)
@@ -107,6 +130,7 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
 
     return [
         Route(PROGRAMS, endpoint(list_programs), methods=["GET"]),
+        Route(PROGRAM, endpoint(one_program), methods=["GET"]),
         Route(ENROLMENTS, endpoint(enrol), methods=["POST"]),
         Route(ENROLMENT, endpoint(enrolment), methods=["GET"]),
     ]

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.counters import CountingMiddleware
 from sandbox.dotdigital import (
+    api_account_users,
     api_address_books,
     api_campaign_behaviour,
     api_campaign_sends,
@@ -237,6 +238,7 @@ def create_dotdigital_app(state: DotdigitalState, *, region: str | None = None) 
         *api_campaign_sends.routes(state, endpoint),
         *api_campaign_behaviour.routes(state, endpoint),
         *api_programs.routes(state, endpoint),
+        *api_account_users.routes(state, endpoint),
         *api_preferences.routes(state, endpoint),
         *api_scoring.routes(state, endpoint),
         *api_web_insight.routes(state, endpoint),

@@ -1,5 +1,5 @@
-"""Programs (automation journeys) and enrolments of the sandbox account, and its marketing
-preferences (a tree: categories holding preferences)."""
+"""Programs (automation journeys) and enrolments of the sandbox account, its users (who log in
+to the platform), and its marketing preferences (a tree: categories holding preferences)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,28 @@ class EnrolmentRecord:
     contacts: list[int]
     address_books: list[int]
     status: str = "Processing"
+
+
+@dataclass(eq=False)
+class AccountUserRecord:
+    """A person who logs in to the platform (not an API user): what user mapping pairs with a
+    Dynamics system user."""
+
+    id: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    role: str = "User"  # INFERRED: the public API documents no user resource
+
+
+def default_account_users() -> dict[int, AccountUserRecord]:
+    """The users a new sandbox account has (the demo maps one of them)."""
+    users = (
+        AccountUserRecord(701, "marketing.lead@example.com", "Morgan", "Lead", "Administrator"),
+        AccountUserRecord(702, "campaign.manager@example.com", "Casey", "Manager"),
+        AccountUserRecord(703, "analyst@example.com", "Alex", "Analyst"),
+    )
+    return {user.id: user for user in users}
 
 
 @dataclass(eq=False)

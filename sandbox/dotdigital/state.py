@@ -40,7 +40,13 @@ from sandbox.dotdigital.campaigns import ActivityRecord, CampaignRecord, SendRec
 from sandbox.dotdigital.contacts import SUPPRESSED_STATUSES, ContactStore
 from sandbox.dotdigital.imports import FAILURE_STATUSES, ImportJob, apply_import, would_create
 from sandbox.dotdigital.preference_optins import OptIns
-from sandbox.dotdigital.programs import EnrolmentRecord, PreferenceRecord, ProgramRecord
+from sandbox.dotdigital.programs import (
+    AccountUserRecord,
+    EnrolmentRecord,
+    PreferenceRecord,
+    ProgramRecord,
+    default_account_users,
+)
 from sandbox.dotdigital.resubscribe import Resubscriptions, confirm
 from sandbox.dotdigital.surveys import SurveyStore
 from sandbox.faults import Faults, RateWindow
@@ -180,6 +186,7 @@ class DotdigitalState:
             self.enrolments: dict[str, EnrolmentRecord] = {}
             self.enrolments_per_hour = 20
             self._enrolment_window = RateWindow(20, 3600, lambda: self.now())
+            self.account_users: dict[int, AccountUserRecord] = default_account_users()
             self.preferences: list[PreferenceRecord] = []
             self.preference_optins = OptIns()  # dated opt-ins and opt-outs per contact
             self.scoring = Scoring()  # contact scores; `scoring.enabled = False`: not activated
