@@ -76,6 +76,12 @@ CAMPAIGN_ADDRESS_BOOKS = Route("GET", "/v2/campaigns/{campaignId}/address-books"
 LIST_PROGRAMS = Route("GET", "/v2/programs")
 ENROL_IN_PROGRAM = Route("POST", "/v2/programs/enrolments")
 PROGRAM_ENROLMENT = Route("GET", "/v2/programs/enrolments/{enrolmentId}")
+GET_PROGRAM = Route("GET", "/v2/programs/{id}")
+ENROLMENTS_BY_STATUS = Route("GET", "/v2/programs/enrolments/{status}")
+
+# INFERRED: the public API documents no read of an account's users (user mapping needs one);
+# the sandbox serves this one and the README lists it. Not in ROUTES: no spec to check it by.
+LIST_ACCOUNT_USERS = Route("GET", "/v2/account-users")
 
 # Preferences (v2)
 LIST_PREFERENCES = Route("GET", "/v2/preferences")
@@ -138,6 +144,8 @@ ROUTES: tuple[Route, ...] = (
     LIST_PROGRAMS,
     ENROL_IN_PROGRAM,
     PROGRAM_ENROLMENT,
+    GET_PROGRAM,
+    ENROLMENTS_BY_STATUS,
     LIST_PREFERENCES,
     CONTACT_PREFERENCES,
     SET_CONTACT_PREFERENCES,

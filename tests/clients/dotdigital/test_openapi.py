@@ -111,6 +111,12 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     active = next(p for p in programs if p.status == "Active")
     enrolment = client.enrol_in_program(active.id, contact_ids=[contact_id])
     assert client.program_enrolment(enrolment.id).status in ("Processing", "Finished")
+    assert client.get_program(active.id) == active
+    assert client.get_program(999_999) is None  # a 404 envelope
+    finished = list(client.iter_enrolments("Finished"))
+    assert [e.id for e in finished] == [enrolment.id]
+    assert finished[0].contacts == (contact_id,)
+    assert list(client.iter_enrolments("Processing")) == []
 
     (category,) = client.list_preferences()
     first = category.preferences[0]
