@@ -130,6 +130,8 @@ var tableNames = [
   'WebhookRegistrations'
   'WebhookEvents'
   'WebhookTargets'
+  'ProgramAccess'
+  'UserMappings'
 ]
 
 var syncQueueName = 'sync-requests'

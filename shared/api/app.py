@@ -20,6 +20,7 @@ from shared.api import (
     routes_labels,
     routes_mappings,
     routes_operations,
+    routes_programs,
     routes_schedules,
     routes_suppressions,
     routes_timeline,
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
         routes_mappings,
         routes_suppressions,
         routes_timeline,
+        routes_programs,
         routes_operations,
     ):
         app.include_router(module.router, prefix=PREFIX)

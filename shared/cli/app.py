@@ -22,6 +22,7 @@ from shared.cli.errors import OneLineErrors
 from shared.cli.failed_records import failed_app
 from shared.cli.output import Output, OutputOption, console, emit
 from shared.cli.preferences import preferences_app
+from shared.cli.programs import programs_app, users_app
 from shared.cli.reconcile import reconcile_command
 from shared.cli.suppressions import suppressions_app
 from shared.cli.timeline import timeline_app
@@ -62,6 +63,8 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(failed_app, name="failed")
 app.add_typer(timeline_app, name="timeline")
+app.add_typer(programs_app, name="programs")
+app.add_typer(users_app, name="users")
 app.command("reconcile")(reconcile_command)
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]

@@ -28,6 +28,8 @@ TABLES = (
     "WebhookRegistrations",
     "WebhookEvents",
     "WebhookTargets",
+    "ProgramAccess",
+    "UserMappings",
 )
 
 

@@ -42,6 +42,8 @@ EXPECTED_TABLES = {
     "WebhookRegistrations",
     "WebhookEvents",
     "WebhookTargets",
+    "ProgramAccess",
+    "UserMappings",
 }
 
 EXPECTED_APP_SETTINGS = {
