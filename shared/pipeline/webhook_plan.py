@@ -27,7 +27,7 @@ from shared.clients.dataverse.plugin_registration import (
     settings_auth_value,
 )
 from shared.dynamics_schema import EMAIL_SUPPRESSION
-from shared.dynamics_schema.engagement import EMAIL_SEND
+from shared.dynamics_schema.engagement import EMAIL_SEND, PROGRAM_ENROLMENT
 from shared.errors import BadInputError
 from shared.mappings.model import EMAIL_LABEL, DataMapping, MappedEntity
 from shared.webhooks.targets import (
@@ -211,4 +211,6 @@ def planned_steps(mappings: list[list[DataMapping]]) -> list[StepPlan]:
     # A CRM user's new Email Send starts its account's EmailSends run (the Create carries the
     # row's columns, its email account among them).
     steps.append(StepPlan("Create", EMAIL_SEND.logical_name))
+    # A CRM user's enrolment request (the Create's target carries its account column).
+    steps.append(StepPlan("Create", PROGRAM_ENROLMENT.logical_name))
     return steps

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.dynamics_schema.connector import EMAIL_ACCOUNT, EMAIL_SUPPRESSION
-from shared.dynamics_schema.engagement import EMAIL_SEND
+from shared.dynamics_schema.engagement import EMAIL_SEND, PROGRAM_ENROLMENT
 from shared.mappings.model import EMAIL_LABEL, DataMapping, MappedEntity
 from shared.sync_types import SyncType
 from shared.webhooks.event import ChangeEvent
@@ -77,6 +77,8 @@ def targets_of(event: ChangeEvent, watched: frozenset[str]) -> list[Target]:
         return _suppression(event)
     if event.entity == EMAIL_SEND.logical_name and event.message == "Create":
         return [_account_wide(SyncType.EMAIL_SENDS, event)]
+    if event.entity == PROGRAM_ENROLMENT.logical_name and event.message == "Create":
+        return [_account_wide(SyncType.PROGRAM_ENROLMENTS, event)]
     return []
 
 

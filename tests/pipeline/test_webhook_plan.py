@@ -46,7 +46,7 @@ def test_filtering_attributes_are_the_union_of_every_accounts_watched_columns() 
     assert delete.image is not None and delete.image.alias == "PreImage"
     assert delete.image.attributes == ("emailaddress1", "emailaddress2")
     assert plan[("Associate", "none")].image is None
-    assert len(plan) == 12
+    assert len(plan) == 13
 
 
 def test_without_accounts_the_members_steps_watch_email_and_state() -> None:

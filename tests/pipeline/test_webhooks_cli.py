@@ -119,7 +119,7 @@ def writes(sandbox: DataverseSandbox) -> int:
 def test_register_then_nothing_to_change(rt: Runtime, dataverse_sandbox: DataverseSandbox) -> None:
     code, out = invoke("webhooks", "register", "--url", URL)
     assert code == 0, out
-    assert "[1/14] created service endpoint Dynamics Marketing Sync (Webhook, WebhookKey, " in out
+    assert "[1/15] created service endpoint Dynamics Marketing Sync (Webhook, WebhookKey, " in out
     assert "created step Update of contact (asynchronous, post-operation; filtering " in out
     assert "recorded organization" in out
 
@@ -136,6 +136,7 @@ def test_register_then_nothing_to_change(rt: Runtime, dataverse_sandbox: Dataver
         ("Update", "list"), ("Associate", "none"), ("Disassociate", "none"),
         ("Create", "dms_emailsuppression"), ("Update", "dms_emailsuppression"),
         ("Create", "dms_emailsend"),
+        ("Create", "dms_programenrolment"),
     }  # fmt: skip
     for row in registered.values():
         assert (row["mode"], row["stage"], row["statecode"]) == (1, 40, 0)
@@ -163,12 +164,12 @@ def test_register_then_nothing_to_change(rt: Runtime, dataverse_sandbox: Dataver
     assert row is not None
     assert row.organization_domain == urlsplit(rt.settings.dataverse_url or "").hostname
     assert (row.connector_user_id, row.endpoint_id, row.url) == (who.user_id, endpoint_id, URL)
-    assert (row.auth_type, row.steps) == ("WebhookKey", 12)
+    assert (row.auth_type, row.steps) == ("WebhookKey", 13)
 
     before = writes(dataverse_sandbox)
     code, again = invoke("webhooks", "register", "--url", URL)
     assert code == 0, again
-    assert "Nothing to change: the webhook posting to" in again and "12 steps" in again
+    assert "Nothing to change: the webhook posting to" in again and "13 steps" in again
     assert "] created" not in again and "] updated" not in again
     assert writes(dataverse_sandbox) == before
 
@@ -248,7 +249,7 @@ def test_dry_run_lists_the_steps_and_writes_nothing(
         "address1_city,emailaddress1,statecode; PostImage address1_city,emailaddress1,statecode)"
     ) in out
     assert "would create step Associate (asynchronous, post-operation)" in out
-    assert "Would make 14 changes; run without --dry-run to make them." in out
+    assert "Would make 15 changes; run without --dry-run to make them." in out
     assert writes(dataverse_sandbox) == 0
     assert rt.webhook_registrations.all() == []
 
