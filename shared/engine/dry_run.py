@@ -26,6 +26,7 @@ from shared.clients.dotdigital.campaigns import CampaignSend
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.data_fields import DataField
 from shared.clients.dotdigital.imports import ContactReference, ImportContact, ImportResult
+from shared.clients.dotdigital.programs import ProgramEnrolment
 from shared.clients.dotdigital.suppression_writes import (
     ResubscribeResult,
     ResubscribeStatus,
@@ -228,6 +229,13 @@ def dotdigital_sink(client: DotdigitalClient, recorder: WriteRecorder) -> Dotdig
         recorder.record(system, "resubscribe contacts", [email])
         return ResubscribeResult(status=ResubscribeStatus.CHALLENGED, contact=None)
 
+    def enrol_in_program(program_id: int, *, contact_ids: Sequence[int] = (),
+                         **_: Any) -> ProgramEnrolment:  # fmt: skip
+        recorder.record(system, "enrol contacts in programs",
+                        (f"contact {c} in program {program_id}" for c in contact_ids))  # fmt: skip
+        return ProgramEnrolment(id="dry-run", program_id=program_id, status="Processing",
+                                contacts=tuple(contact_ids))  # fmt: skip
+
     def set_contact_preferences(contact_id: int, choices: Sequence[Any]) -> None:
         recorder.record(system, "set contact preferences",
                         [f"contact {contact_id}: {len(choices)} preference(s)"])  # fmt: skip
@@ -245,6 +253,7 @@ def dotdigital_sink(client: DotdigitalClient, recorder: WriteRecorder) -> Dotdig
         "resubscribe": resubscribe,
         "unsubscribe": lambda email: recorder.record(system, "unsubscribe contacts", [email]),
         "set_contact_preferences": set_contact_preferences,
+        "enrol_in_program": enrol_in_program,
         "create_address_book": create_address_book,
         "create_data_field": create_data_field,
         "submit_contact_imports": submit_contact_imports,

@@ -17,6 +17,7 @@ from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync.marketing_lists.data_in import MarketingListsDataIn
 from shared.sync.marketing_lists.two_way import TwoWayMarketingLists
 from shared.sync.preferences.sync import MarketingPreferences
+from shared.sync.programs.sync_type import ProgramEnrolments
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync.unsubscribes import Unsubscribes
 from shared.sync.web_insight import WebInsight
@@ -40,5 +41,6 @@ def catalogue() -> SyncTypeRegistry:
             EmailSends(),
             Forms(),
             CampaignStatistics(),
+            ProgramEnrolments(),
         ]
     )

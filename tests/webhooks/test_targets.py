@@ -124,6 +124,14 @@ def test_a_new_email_send_starts_its_accounts_email_sends_and_its_updates_do_not
     assert targets_of(moved, frozenset()) == []
 
 
+def test_an_enrolment_request_starts_the_program_enrolments_of_its_account() -> None:
+    created = _event("Create", "dms_programenrolment", attributes={"dms_emailaccountid": "acme"})
+    edited = _event("Update", "dms_programenrolment", attributes={"dms_status": 3})
+    acme = [Target(SyncType.PROGRAM_ENROLMENTS, TargetKind.ALL, account_id="acme")]
+    assert targets_of(created, frozenset()) == acme
+    assert targets_of(edited, frozenset()) == []  # the connector's own status writes
+
+
 def test_tables_no_sync_type_reads_target_nothing() -> None:
     assert targets_of(_event("Update", "opportunity", attributes={"name": "x"}), WATCHED) == []
 

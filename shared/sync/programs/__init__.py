@@ -1,0 +1,1 @@
+"""ProgramEnrolments: enrolment requests from Dynamics -> program enrolments in the platform."""
