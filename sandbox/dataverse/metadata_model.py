@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sandbox.dataverse.schema import TableDef
-from sandbox.dataverse.state import ENGLISH, AttributeDef, deterministic_id
+from sandbox.dataverse.state import ENGLISH, LOOKUP_TARGETS, AttributeDef, deterministic_id
 
 if TYPE_CHECKING:
     from sandbox.dataverse.state import DataverseState
@@ -173,6 +173,7 @@ def attributes_of(state: DataverseState, table: TableDef) -> list[AttributeDef]:
                 attribute_type=kind,
                 labels={ENGLISH: column.name},
                 is_custom=is_custom(table) or column.name.startswith("dms_"),
+                targets=LOOKUP_TARGETS.get(column.name, ()) if kind == "Lookup" else (),
             )
         )
     return derived

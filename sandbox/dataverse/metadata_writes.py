@@ -201,6 +201,7 @@ class MetadataWrites:
             Column("createdon", "datetime", read_only=True),
             Column("modifiedon", "datetime", read_only=True),
             Column("versionnumber", "bigint", read_only=True),
+            Column("createdby", "lookup", read_only=True),
             *([Column("ownerid", "lookup", read_only=True)] if ownership == "UserOwned" else []),
             primary_column,
             Column("statecode", "state"),
