@@ -170,8 +170,8 @@ def _target_attributes(change: Change, user_id: str) -> list[tuple[str, Any]]:
     definition, after = change.definition, change.after or {}
     caller = (user_id, "systemuser")
     if change.message == "Create":
-        system = ("createdby", "modifiedby")  # added below, as the caller
-        set_values = [(k, v) for k, v in after.items() if v is not None and k not in system]
+        callers = ("createdby", "modifiedby")  # added below, as the caller
+        set_values = [(k, v) for k, v in after.items() if v is not None and k not in callers]
         return [
             (definition.primary_id, change.row_id),
             *set_values,
