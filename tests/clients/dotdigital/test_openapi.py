@@ -113,6 +113,7 @@ def _tour(client: DotdigitalClient, sandbox: DotdigitalSandbox, clock: ManualClo
     assert client.program_enrolment(enrolment.id).status in ("Processing", "Finished")
     assert client.get_program(active.id) == active
     assert client.get_program(999_999) is None  # a 404 envelope
+    assert [u.id for u in client.iter_account_users()][:1] == [701]  # INFERRED: unchecked
     finished = list(client.iter_enrolments("Finished"))
     assert [e.id for e in finished] == [enrolment.id]
     assert finished[0].contacts == (contact_id,)
