@@ -242,3 +242,23 @@ def test_a_lost_answer_is_settled_by_asking_the_platform(
     assert audit.status is AuditStatus.COMPLETED, audit.message
     [enrolment] = dd.enrolments.values()
     assert _row(dv, row)["dms_platformenrolmentid"] == enrolment.id
+
+
+def test_an_hour_other_integrations_spent_is_not_waited_out_inside_the_run(
+    sync_runtime: Runtime, host: LocalHost, clock: ManualClock, dv: DataverseState,
+    dd: DotdigitalState, welcome: ProgramRecord,
+) -> None:  # fmt: skip
+    dd.enrolments_per_hour = 1
+    assert dd.enrolment_allowed() is None  # another integration's call: the hour is spent
+    _on_platform(dd, "fay@example.com")
+    row = _request(dv, welcome, _person(dv, "fay@example.com"))
+
+    first = run_scheduled(sync_runtime, host, clock, "acme", ENROL)
+
+    assert first.status is AuditStatus.COMPLETED and first.message.endswith("1 waiting")
+    assert _row(dv, row)["dms_status"] == REQUESTED
+    assert "this hour's are spent" in _row(dv, row)["dms_message"]
+    assert dd.counters.count("POST", ENROLMENTS) == 1  # refused once, not retried
+    # The next run within the hour does not ask again.
+    run_scheduled(sync_runtime, host, clock, "acme", ENROL)
+    assert dd.counters.count("POST", ENROLMENTS) == 1 and not dd.enrolments

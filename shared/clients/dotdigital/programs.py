@@ -36,9 +36,15 @@ from shared.clients.dotdigital.wire import (
 )
 from shared.errors import ApiError
 
+ALLOWANCE_EXCEEDED = "ERROR_ENROLMENT_ALLOWANCE_EXCEEDED"
 MAX_ENROLMENT_CONTACTS = 25
 MAX_ENROLMENT_ADDRESS_BOOKS = 10
 ENROLMENT_STATUSES = ("Processing", "Finished")
+
+
+class EnrolmentLimitReached(ApiError):
+    """The account's enrolment calls of the hour are spent (429, or the documented
+    `ERROR_ENROLMENT_ALLOWANCE_EXCEEDED`): nothing was enrolled; try again in the next hour."""
 
 
 class Program(BaseModel):
@@ -161,11 +167,19 @@ class ProgramsApi(DotdigitalTransport):
                 f"an enrolment takes at most {MAX_ENROLMENT_CONTACTS} contacts and "
                 f"{MAX_ENROLMENT_ADDRESS_BOOKS} address books"
             )
-        response = self._call(
-            ENROL_IN_PROGRAM,
-            json={"programId": program_id, "contacts": contacts, "addressBooks": books},
-            idempotent=False,
-        )
+        try:
+            response = self._call(
+                ENROL_IN_PROGRAM,
+                json={"programId": program_id, "contacts": contacts, "addressBooks": books},
+                idempotent=False,
+                wait_on_rate_limit=False,
+            )
+        except ApiError as error:
+            if error.status == 429 or error.code == ALLOWANCE_EXCEEDED:
+                raise EnrolmentLimitReached(
+                    str(error), status=error.status, code=error.code
+                ) from error
+            raise
         return program_enrolment(response.json())
 
     def program_enrolment(self, enrolment_id: str) -> ProgramEnrolment:

@@ -76,9 +76,12 @@ class DotdigitalTransport:
         content: bytes | None = None,
         outcome_unknown: list[bool] | None = None,
         idempotent: bool = True,
+        wait_on_rate_limit: bool = True,
     ) -> httpx.Response:
         """One call through the retry policy. `outcome_unknown` (if given) is set to [True]
-        when an earlier attempt may have reached the server without us seeing the answer."""
+        when an earlier attempt may have reached the server without us seeing the answer.
+        `wait_on_rate_limit=False`: a rate-limited answer is an ApiError at once (a limit that
+        lasts an hour, the program enrolments', is not waited out inside a run)."""
         url_path = route.path(**(path or {}))
         operation = f"{route.method} {url_path}"
         query = {
@@ -111,6 +114,10 @@ class DotdigitalTransport:
                         "is not repeated"
                     ) from error
                 raise
+            if response.status_code == 429 and not wait_on_rate_limit:
+                refusal = read_error(response)
+                raise ApiError(f"Dotdigital {operation} was refused (HTTP 429): {refusal.message}",
+                               status=429, code=refusal.code)  # fmt: skip
             self._raise_for_status(response, operation, idempotent=idempotent)
             return unbound(response)  # read already: import results are megabytes
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from shared.accounts import Platform
 from shared.audit import AuditDetail, AuditStatus, Counts, Messages
 from shared.clients.dotdigital.client import DotdigitalClient
+from shared.clients.dotdigital.programs import EnrolmentLimitReached
 from shared.engine import (
     Cursor,
     Direction,
@@ -133,6 +134,12 @@ class ProgramEnrolments(SyncTypeTemplate[EnrolmentCursor]):
         except OutcomeUnknown:
             self._settle(run, platform, writer, batch)
             return
+        except EnrolmentLimitReached:
+            # Other integrations spent the hour's calls: this batch and the rest wait for it.
+            writer.waiting(batch.row_ids, WAITING.format(limit=CALLS_PER_HOUR))
+            run.cursor.waiting += len(batch.row_ids)
+            _spend_hour(run)
+            return
         except ApiError as error:
             writer.failed(batch.row_ids, f"Dotdigital refused the enrolment: {error}")
             _fail(run, len(batch.row_ids), str(error))
@@ -165,6 +172,13 @@ def _spend_call(run: Run[EnrolmentCursor]) -> bool:
         return False
     state.set_value(account_id, CALLS_KEY, [*recent, now.astimezone(UTC).isoformat()], now)
     return True
+
+
+def _spend_hour(run: Run[EnrolmentCursor]) -> None:
+    """The platform says the hour's calls are spent: count them all as made now."""
+    now = run.services.clock()
+    stamp = now.astimezone(UTC).isoformat()
+    run.services.state.set_value(run.account.account_id, CALLS_KEY, [stamp] * CALLS_PER_HOUR, now)
 
 
 def _enrolled(run: Run[EnrolmentCursor], rows: int) -> None:

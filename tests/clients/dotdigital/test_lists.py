@@ -24,7 +24,8 @@ from shared.clients import (
     PreferenceChoice,
     UnsafeCampaignSendError,
 )
-from shared.errors import ApiError, OutcomeUnknown, RetriesExhausted
+from shared.clients.dotdigital.programs import EnrolmentLimitReached
+from shared.errors import ApiError, OutcomeUnknown
 from tests.fixtures.sandboxes import DotdigitalSandbox
 
 DAY = 86_400
@@ -321,15 +322,18 @@ def test_enrolment_limits_are_checked_before_any_call(
     assert state.counters.count("POST", ENROLMENTS) == 0
 
 
-def test_the_hourly_enrolment_limit_exhausts_the_retries(
+def test_the_hourly_enrolment_limit_is_reported_at_once_not_waited_out(
     client: DotdigitalClient, state: DotdigitalState
 ) -> None:
     seeded = state.populate(SeedSpec(contacts=2, programs=1))
     state.enrolments_per_hour = 1
     program_id = seeded.program_ids[0]
     client.enrol_in_program(program_id, contact_ids=[seeded.contact_ids[0]])
-    with pytest.raises(RetriesExhausted, match="429"):
+    calls = state.counters.count("POST", "/v2/programs/enrolments")
+    # An hour-long limit: retrying inside a run would only sleep (the run keeps its rows).
+    with pytest.raises(EnrolmentLimitReached, match="429"):
         client.enrol_in_program(program_id, contact_ids=[seeded.contact_ids[1]])
+    assert state.counters.count("POST", "/v2/programs/enrolments") == calls + 1
     assert len(state.enrolments) == 1
 
 
