@@ -262,3 +262,21 @@ def test_an_hour_other_integrations_spent_is_not_waited_out_inside_the_run(
     # The next run within the hour does not ask again.
     run_scheduled(sync_runtime, host, clock, "acme", ENROL)
     assert dd.counters.count("POST", ENROLMENTS) == 1 and not dd.enrolments
+
+
+def test_a_dry_run_says_whom_it_would_enrol_and_enrols_nobody(
+    sync_runtime: Runtime, host: LocalHost, dv: DataverseState, dd: DotdigitalState,
+    welcome: ProgramRecord,
+) -> None:  # fmt: skip
+    _on_platform(dd, "gus@example.com")
+    row = _request(dv, welcome, _person(dv, "gus@example.com"))
+
+    assert admin.sync_now(sync_runtime, "acme", ENROL, dry_run=True).accepted
+    host.drain()
+
+    [audit] = sync_runtime.audit.recent("acme", sync_type=ENROL)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    details = {d.item: d for d in sync_runtime.audit.details("acme", audit.row_key)}
+    assert details["Would enrol contacts in programs (Dotdigital)"].counts.read == 1
+    assert not dd.enrolments and _row(dv, row)["dms_status"] == REQUESTED
+    assert sync_runtime.state.get_value("acme", CALLS_KEY) is None  # no call of the hour spent
