@@ -277,6 +277,22 @@ def test_a_suppression_record_starts_the_suppression_sync(world: WebhookWorld) -
     ]
 
 
+def test_an_enrolment_request_starts_its_accounts_program_enrolments(world: WebhookWorld) -> None:
+    admin.set_schedule(world.rt, "acme", SyncType.PROGRAM_ENROLMENTS, EVERY_5)
+    world.rt.registry = catalogue()
+    request = "0b3f6f3c-2f7a-4a7e-9b0e-000000000002"
+
+    outcome = world.post(
+        world.event("Create", "dms_programenrolment", request,
+                    {"dms_programid": 9001, "dms_emailaccountid": "acme", "dms_status": 1})
+    )  # fmt: skip
+
+    assert outcome is RecordOutcome.RECORDED
+    assert [(r.sync_type, r.trigger.value) for r in take_queued(world.rt)] == [
+        (SyncType.PROGRAM_ENROLMENTS, "Webhook")
+    ]
+
+
 def test_targets_of_an_account_that_was_removed_are_dropped(world: WebhookWorld) -> None:
     member = world.members("Newsletter")[0]
     event = world.event("Update", "contact", member["contactid"], {"jobtitle": "Ghost"})
