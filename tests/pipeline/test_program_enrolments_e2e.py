@@ -280,3 +280,25 @@ def test_a_dry_run_says_whom_it_would_enrol_and_enrols_nobody(
     assert details["Would enrol contacts in programs (Dotdigital)"].counts.read == 1
     assert not dd.enrolments and _row(dv, row)["dms_status"] == REQUESTED
     assert sync_runtime.state.get_value("acme", CALLS_KEY) is None  # no call of the hour spent
+
+
+def test_rows_a_failed_run_left_enrolling_are_checked_with_the_platform_first(
+    sync_runtime: Runtime, host: LocalHost, clock: ManualClock, dv: DataverseState,
+    dd: DotdigitalState, welcome: ProgramRecord,
+) -> None:  # fmt: skip
+    made = _request(dv, welcome, _person(dv, "hal@example.com"))
+    never = _request(dv, welcome, _person(dv, "ivy@example.com"))
+    hal = _on_platform(dd, "hal@example.com")
+    ivy = _on_platform(dd, "ivy@example.com")
+    earlier = dd.enrol(welcome, [hal], [])  # the call a run made before it failed
+    for row in (made, never):
+        dv.update(ROWS, row, {"dms_status": ENROLLING})
+
+    audit = run_scheduled(sync_runtime, host, clock, "acme", ENROL)
+
+    assert audit.message == "Program enrolment requests: 2 enrolled", audit.message
+    assert _row(dv, made)["dms_platformenrolmentid"] == earlier.id  # not enrolled again
+    assert _row(dv, never)["dms_status"] == ENROLLED
+    assert dd.counters.count("POST", ENROLMENTS) == 1  # only the one that was never made
+    [new] = [e for e in dd.enrolments.values() if e.id != earlier.id]
+    assert new.contacts == [ivy]
