@@ -16,7 +16,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
-│       └── ImportFailedError    a contact import ended in a failure status (same module)
+│       ├── ImportFailedError    a contact import ended in a failure status (same module)
+│       └── EnrolmentLimitReached the hour's program enrolment calls are spent (dotdigital/)
 ├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
 │   ├── InvalidWebhook           a webhook body that is not a RemoteExecutionContext (webhooks/)
@@ -25,7 +26,10 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── NotAvailable             a sync type the account's platform lacks (engine/registry.py)
 │   ├── InvalidFetchXml          a marketing list's query that cannot be paged (dataverse/)
 │   ├── InvalidSchedule          a schedule row a hand edit made unreadable (schedules_repo.py)
-│   └── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
+│   ├── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
+│   ├── ProgramNotActive         only an active program can be allowed (service/programs.py)
+│   ├── UserUnusable             a disabled Dynamics user cannot be mapped (same module)
+│   └── AccountUnusable          the account's settings cannot reach its platform (same)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race
 │   │   ├── LeaseLost            another worker took the run over: stop, write nothing more
@@ -35,14 +39,17 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
 │   ├── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
 │   ├── AccountExists            an email account with that id exists already (service/)
-│   └── LabelInUse               a mapping still uses the data label (service/labels.py)
+│   ├── LabelInUse               a mapping still uses the data label (service/labels.py)
+│   └── UserAlreadyMapped        the Dynamics user is mapped to another platform user (service/)
 └── NotFoundError                NOT_FOUND: what the request names does not exist
     ├── AccountNotFound          no email account with that id (pipeline/admin.py)
     ├── RunNotFound              no audit row with that key (service/audit.py)
     ├── LabelNotFound            no data label of that name (service/labels.py)
     ├── MappingNotFound          no mapping for that label and entity (service/mappings.py)
     ├── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)
-    └── PersonNotFound           no contact or lead with that id (service/timeline.py)
+    ├── PersonNotFound           no contact or lead with that id (service/timeline.py)
+    ├── ProgramNotFound          no such program, or not allowed (service/programs.py)
+    └── UserNotFound             no such platform or Dynamics user, or no mapping (same)
 
 Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up
 (a BaseException, so that no handler of a sync type mistakes it for a failure).
