@@ -2,7 +2,7 @@
 WebInsight and scoring syncs: the "Demo welcome" campaign sent to the `Demo newsletter` people
 two days ago (Ada opens it twice, clicks, browses and orders; Katherine opens it and shares
 it; Grace's address bounced), a form Ada answered, her WebInsight page views and everyone's
-contact scores.
+contact scores; and the "Demo offers" campaign, not sent yet, that the demo sends from Dynamics.
 
 Every date is a whole second before the sandbox's clock at seeding, so each demo shows the
 same picture, shifted to its own day.
@@ -28,6 +28,7 @@ from sandbox.dotdigital.state import DotdigitalState
 from sandbox.dotdigital.surveys import AnswerRecord
 
 CAMPAIGN = "Demo welcome"
+OFFERS = "Demo offers"  # not sent yet: the demo sends it from Dynamics (an Email Send row)
 FORM = "Demo preferences"
 ADA = "ada.lovelace@example.com"
 GRACE = "grace.hopper@example.com"
@@ -59,6 +60,7 @@ def seed_demo_engagement(dotdigital: DotdigitalState) -> DemoEngagement:
             return now - hours * HOUR
 
         campaign_id = _campaign(dotdigital, ago)
+        dotdigital.add_campaign(OFFERS, "This week's offers")
         form_id = _form(dotdigital, ago)
         store = dotdigital.store
         ada = store.by_email(ADA)

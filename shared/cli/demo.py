@@ -27,6 +27,7 @@ from shared.azurite import (
     start_azurite_preferring,
 )
 from shared.cli import views
+from shared.cli.demo_send import show_send
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import demo_data_dir, demo_state
 from shared.cli.timeline import render
@@ -57,6 +58,7 @@ DEMO_TYPES = (
     SyncType.FORMS,
     SyncType.WEB_INSIGHT,
     SyncType.CONTACT_SCORING,
+    SyncType.EMAIL_SENDS,  # nothing requested until the demo's send, after the first runs
 )
 PASSWORD_SETTING = "DEMO_DOTDIGITAL_PASSWORD"
 WAIT_SECONDS = 180
@@ -174,7 +176,7 @@ def _say_where(console: Console, azurite: AzuriteProcess, *, asked_free: bool = 
 
 
 def run_demo(console: Console, *, keep_running: bool) -> None:
-    from sandbox.demo_engagement import seed_demo_engagement
+    from sandbox.demo_engagement import OFFERS, seed_demo_engagement
     from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
 
@@ -193,7 +195,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     _say_where(console, azurite, asked_free=os.environ.get("DEMO_FREE_PORTS") == "1")
     sandboxes = start_sandboxes()
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
-    seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
+    list_id = seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
     seed_demo_engagement(sandboxes.dotdigital)
     host = None
     rt: Runtime | None = None
@@ -269,6 +271,10 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         console.print(_people_table(sandboxes.dataverse, people))
         if not _finished(rt, started):
             console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
+            raise SystemExit(1)
+        if not show_send(console, rt, sandboxes.dataverse, account_id=ACCOUNT_ID,
+                         campaign=OFFERS, marketing_list=(list_id, DEMO_LIST)):  # fmt: skip
+            console.print("[red]The demo's email send did not end Sent; see above.[/red]")
             raise SystemExit(1)
         ada = next(i for i, p in enumerate(PEOPLE) if p.table == "contact")
         _show_timeline(console, rt, people[ada])

@@ -17,7 +17,7 @@ from shared.azurite import DEFAULT_PORTS, PROJECT_ROOT, AzuriteProcess
 from shared.cli.demo import _say_where
 
 AUDIT_ROW = re.compile(r"^│ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │(.*)$")
-ISSUE_13_TYPES = ("CampaignStatistics", "Forms", "WebInsight", "ContactScoring")
+ISSUE_13_TYPES = ("CampaignStatistics", "Forms", "WebInsight", "ContactScoring", "EmailSends")
 
 
 def _run_demo(data_dir: Path) -> str:
@@ -62,18 +62,22 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
     assert "FIRSTNAME = 'Augusta Ada'" in out
     assert any(data_dir.iterdir())  # data persisted where asked
     first = _audit_rows(out)
-    assert len(first) == 10 and not any("│ Failed " in row for row in first.values()), first
+    assert len(first) == 11 and not any("│ Failed " in row for row in first.values()), first
     # Issue 13's reads of the seeded campaign, form, page views and scores.
     for sync_type in ISSUE_13_TYPES:
         assert first[sync_type].split("│")[1].strip() == "Completed", first[sync_type]
     assert (
-        "3 send summaries, 1 clicks, 1 social bookmarks, 1 ROI details, 1 page views"
-        in (first["CampaignStatistics"])
+        "2 email campaigns created, 1 updated: 3 send summaries, 1 clicks, 1 social bookmarks, "
+        "1 ROI details, 1 page views" in first["CampaignStatistics"]
     )
+    # The send from Dynamics: sent once, then read back into Dynamics (Ada's second send).
+    assert re.search(r"│ EmailSends +│ Completed +│ Manual +│ 1 +│", out), out
+    assert "Email Send 'Demo offers to Demo newsletter': Sent. Sent to address book" in out
     assert "│ 82 (Hot)" in out  # Ada's score, in the people table
-    # Ada's engagement timeline: the campaign, her page views, her form.
+    # Ada's engagement timeline: the campaigns, her page views, her form.
     assert _timeline_kinds(out) == {"Sent", "Opened", "Clicked", "Page view", "Form"}, out
-    assert "emails sent 1, opened 1, clicks 1, page views 4, form responses 1" in out
+    assert "emails sent 2, opened 1, clicks 1, page views 4, form responses 1" in out
+    assert "Email sent: Demo offers" in out
     assert "Form answered: Demo preferences" in out
     assert "How often would you like to hear from us?: Monthly" in out
     assert re.search(r"timeline show demo --contact [0-9a-f-]{36}\n", out), out
