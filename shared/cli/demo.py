@@ -1,4 +1,5 @@
-"""`make demo`: Azurite, the sandboxes and the local host, a demo account, its first syncs."""
+"""`make demo`: Azurite, the sandboxes and the local host, a demo account, its first syncs, and
+what they brought into Dynamics (the people, Ada's engagement timeline)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from shared.accounts import EmailAccount
+from shared.accounts import CampaignSyncLevel, EmailAccount
 from shared.audit import AuditStatus
 from shared.azurite import (
     DEFAULT_PORTS,
@@ -26,14 +27,17 @@ from shared.azurite import (
     start_azurite_preferring,
 )
 from shared.cli import views
+from shared.cli.demo_send import show_send
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import demo_data_dir, demo_state
+from shared.cli.timeline import render
 from shared.dynamics_schema import EMAIL_SUPPRESSION, OPT_IN_TYPES
 from shared.localhost.run import build_host
 from shared.pipeline.admin import provision_account, sync_now
 from shared.runtime import Runtime, install_runtime
 from shared.scheduling import Interval, ScheduleSpec
 from shared.service.schedules import view
+from shared.service.timeline import engagement_timeline
 from shared.settings import Settings
 from shared.storage.data_labels_repo import DataLabel, LabelType
 from shared.sync_types import SyncType
@@ -48,6 +52,13 @@ DEMO_TYPES = (
     SyncType.SUPPRESSION_LISTS,
     SyncType.CONTACT_OPT_IN,
     SyncType.MARKETING_LISTS_DATA_OUT,
+    # Issue 13's reads: the "Demo welcome" campaign's behaviour (the account is at the Detailed
+    # level), the form Ada answered, her WebInsight page views, everyone's scores.
+    SyncType.CAMPAIGN_STATISTICS,
+    SyncType.FORMS,
+    SyncType.WEB_INSIGHT,
+    SyncType.CONTACT_SCORING,
+    SyncType.EMAIL_SENDS,  # nothing requested until the demo's send, after the first runs
 )
 PASSWORD_SETTING = "DEMO_DOTDIGITAL_PASSWORD"
 WAIT_SECONDS = 180
@@ -63,6 +74,7 @@ def _provision(rt: Runtime, api_user: str) -> None:
         is_default=True,
         api_user=api_user,
         api_password_secret_name=PASSWORD_SETTING,
+        campaign_sync_level=CampaignSyncLevel.DETAILED,  # opens, clicks, page views too
     )
     every_5 = ScheduleSpec(interval=Interval.MINUTES_5)
     kept = [st for st in DEMO_TYPES if rt.schedules.row(ACCOUNT_ID, st) is not None]
@@ -100,7 +112,8 @@ def _people_table(dataverse: DataverseState, ids: tuple[str, ...]) -> Table:
                 suppressions[row[column]] = str(row.get("dms_reason") or "")
     opt_in = {option.value: option.label for option in OPT_IN_TYPES}
     table = Table(title="Demo people in Dynamics")
-    for column in ("email", "table", "Do not Bulk Email", "Opt-in Type", "Email Suppression"):
+    for column in ("email", "table", "Do not Bulk Email", "Opt-in Type", "Email Suppression",
+                   "Score"):  # fmt: skip
         table.add_column(column)
     for person, record_id in zip(PEOPLE, ids, strict=True):
         row = dataverse.row(person.table, record_id) or {}
@@ -110,8 +123,21 @@ def _people_table(dataverse: DataverseState, ids: tuple[str, ...]) -> Table:
             "Do Not Allow" if row.get("donotbulkemail") else "Allow",
             opt_in.get(row.get("dms_optintype") or 0, "-"),
             suppressions.get(record_id, "-"),
+            f"{row['dms_score']} ({row.get('dms_scorelabel') or '-'})"
+            if row.get("dms_score") is not None
+            else "-",
         )
     return table
+
+
+def _show_timeline(console: Console, rt: Runtime, contact_id: str) -> None:
+    """Ada's engagement timeline as `timeline show` prints it, and that command."""
+    console.print(render(engagement_timeline(rt, ACCOUNT_ID, contact_id=contact_id)))
+    console.print(
+        "The same, in another terminal while the demo runs: .venv/bin/python -m shared "
+        f"timeline show {ACCOUNT_ID} --contact {contact_id}",
+        soft_wrap=True,
+    )
 
 
 def _shown(path: Path) -> str:
@@ -150,6 +176,7 @@ def _say_where(console: Console, azurite: AzuriteProcess, *, asked_free: bool = 
 
 
 def run_demo(console: Console, *, keep_running: bool) -> None:
+    from sandbox.demo_engagement import OFFERS, seed_demo_engagement
     from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
 
@@ -168,7 +195,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     _say_where(console, azurite, asked_free=os.environ.get("DEMO_FREE_PORTS") == "1")
     sandboxes = start_sandboxes()
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
-    seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
+    list_id = seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
+    seed_demo_engagement(sandboxes.dotdigital)
     host = None
     rt: Runtime | None = None
     try:
@@ -209,8 +237,10 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         started = rt.clock()
         _provision(rt, sandboxes.credentials.api_user)
         console.print(
-            f"Provisioned email account '{ACCOUNT_ID}': {', '.join(DEMO_TYPES)} every 5 "
-            "minutes, first run now. Starting the local Functions host..."
+            f"Provisioned email account '{ACCOUNT_ID}' (campaign statistics at the Detailed "
+            f"level): {', '.join(DEMO_TYPES)} every 5 minutes, first run now. Starting the local "
+            "Functions host...",
+            soft_wrap=True,
         )
         host = build_host(rt, poll_seconds=0.5)  # HTTP on a free port: the webhook's URL
         host.start(fire_timers_now=True)
@@ -242,7 +272,12 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         if not _finished(rt, started):
             console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
             raise SystemExit(1)
+        if not show_send(console, rt, sandboxes.dataverse, account_id=ACCOUNT_ID,
+                         campaign=OFFERS, marketing_list=(list_id, DEMO_LIST)):  # fmt: skip
+            console.print("[red]The demo's email send did not end Sent; see above.[/red]")
+            raise SystemExit(1)
         ada = next(i for i, p in enumerate(PEOPLE) if p.table == "contact")
+        _show_timeline(console, rt, people[ada])
         if not show_webhook(
             console,
             rt,

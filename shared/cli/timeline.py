@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, print_json
@@ -71,6 +72,15 @@ def _events(t: Timeline) -> Table:
     return table
 
 
+def render(timeline: Timeline, *, ranged: bool = False) -> Group:
+    """The summary and the interactions as `timeline show` prints them (the demo prints Ada's
+    with it); `ranged`: the view was limited to a time range."""
+    if not timeline.events:
+        said = "No interactions recorded" + (" in that range." if ranged else ".")
+        return Group(_summary(timeline), Text(said))
+    return Group(_summary(timeline), _events(timeline))
+
+
 @timeline_app.command("show")
 def timeline_show(
     account: Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")],
@@ -97,12 +107,8 @@ def timeline_show(
         print_json(timeline)
         return
     out = console()
-    if not timeline.events:
-        out.print(_summary(timeline))
-        out.print("No interactions recorded" + (" in that range." if since or until else "."))
-        return
-    out.print(Group(_summary(timeline), _events(timeline)))
-    if timeline.earlier:
+    out.print(render(timeline, ranged=since is not None or until is not None))
+    if timeline.events and timeline.earlier:
         # The same view, ending where this one starts (`--to` is exclusive).
         options = [f"--contact {contact}" if contact else f"--lead {lead}"]
         options += [f"--kind {k.value}" for k in kind or ()]

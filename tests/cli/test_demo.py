@@ -17,6 +17,7 @@ from shared.azurite import DEFAULT_PORTS, PROJECT_ROOT, AzuriteProcess
 from shared.cli.demo import _say_where
 
 AUDIT_ROW = re.compile(r"^│ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │(.*)$")
+ISSUE_13_TYPES = ("CampaignStatistics", "Forms", "WebInsight", "ContactScoring", "EmailSends")
 
 
 def _run_demo(data_dir: Path) -> str:
@@ -38,6 +39,13 @@ def _audit_rows(out: str) -> dict[str, str]:
     return {row.split("│")[0].strip(): row for row in rows}  # newest first: the oldest stays
 
 
+def _timeline_kinds(out: str) -> set[str]:
+    """The Kind column of the printed timeline of Ada's interactions."""
+    table = out.split("Interactions, oldest first", 1)[1].split("The same, in another", 1)[0]
+    return {m.group(1).split("│")[0].strip() for line in table.splitlines()
+            if (m := AUDIT_ROW.match(line))}  # fmt: skip
+
+
 def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path: Path) -> None:
     data_dir = tmp_path / "azurite"
     out = _run_demo(data_dir)
@@ -54,7 +62,25 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
     assert "FIRSTNAME = 'Augusta Ada'" in out
     assert any(data_dir.iterdir())  # data persisted where asked
     first = _audit_rows(out)
-    assert len(first) == 6 and not any("│ Failed " in row for row in first.values()), first
+    assert len(first) == 11 and not any("│ Failed " in row for row in first.values()), first
+    # Issue 13's reads of the seeded campaign, form, page views and scores.
+    for sync_type in ISSUE_13_TYPES:
+        assert first[sync_type].split("│")[1].strip() == "Completed", first[sync_type]
+    assert (
+        "2 email campaigns created, 1 updated: 3 send summaries, 1 clicks, 1 social bookmarks, "
+        "1 ROI details, 1 page views" in first["CampaignStatistics"]
+    )
+    # The send from Dynamics: sent once, then read back into Dynamics (Ada's second send).
+    assert re.search(r"│ EmailSends +│ Completed +│ Manual +│ 1 +│", out), out
+    assert "Email Send 'Demo offers to Demo newsletter': Sent. Sent to address book" in out
+    assert "│ 82 (Hot)" in out  # Ada's score, in the people table
+    # Ada's engagement timeline: the campaigns, her page views, her form.
+    assert _timeline_kinds(out) == {"Sent", "Opened", "Clicked", "Page view", "Form"}, out
+    assert "emails sent 2, opened 1, clicks 1, page views 4, form responses 1" in out
+    assert "Email sent: Demo offers" in out
+    assert "Form answered: Demo preferences" in out
+    assert "How often would you like to hear from us?: Monthly" in out
+    assert re.search(r"timeline show demo --contact [0-9a-f-]{36}\n", out), out
 
     again = _run_demo(data_dir)  # Azurite's data from the first run is there
 

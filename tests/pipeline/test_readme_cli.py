@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from sandbox.demo_engagement import seed_demo_engagement
 from sandbox.demo_people import seed_demo_list, seed_demo_people
 from sandbox.launch import Sandboxes
 from shared.audit import AuditStatus
@@ -61,6 +62,7 @@ def test_every_readme_command_runs_as_written(
     monkeypatch.setattr(environment, "load_local_settings", lambda: None)  # command groups
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
     seed_demo_list(sandboxes.dataverse, people, demo.ACCOUNT_ID)  # as `make demo` seeds it
+    seed_demo_engagement(sandboxes.dotdigital)
     demo._provision(sync_runtime, sandboxes.credentials.api_user)
     for sync_type in demo.DEMO_TYPES:  # what the demo's first minutes leave behind
         run_scheduled(sync_runtime, host, clock, demo.ACCOUNT_ID, sync_type)
@@ -82,12 +84,19 @@ def test_every_readme_command_runs_as_written(
     assert pushed.status is AuditStatus.COMPLETED, pushed.message
     assert pushed.message.startswith("1 marketing list: 3 members sent")  # new mapped values
     # The demo's people, as its closing table shows them: the suppressed ones flagged and
-    # listed, opt-in types raised.
+    # listed, opt-in types raised, scores read.
     shown = demo._people_table(sandboxes.dataverse, people)
     cells = [list(column.cells) for column in shown.columns]
     assert list(zip(*cells, strict=True)) == [
-        ("ada.lovelace@example.com", "contact", "Allow", "VerifiedDouble", "-"),
-        ("grace.hopper@example.com", "contact", "Do Not Allow", "Double", "HardBounced"),
-        ("alan.turing@example.com", "lead", "Do Not Allow", "Single", "Unsubscribed"),
-        ("katherine.johnson@example.com", "contact", "Allow", "Double", "-"),
+        ("ada.lovelace@example.com", "contact", "Allow", "VerifiedDouble", "-", "82 (Hot)"),
+        (
+            "grace.hopper@example.com",
+            "contact",
+            "Do Not Allow",
+            "Double",
+            "HardBounced",
+            "8 (Cold)",
+        ),
+        ("alan.turing@example.com", "lead", "Do Not Allow", "Single", "Unsubscribed", "15 (Cold)"),
+        ("katherine.johnson@example.com", "contact", "Allow", "Double", "-", "46 (Warm)"),
     ]
