@@ -5,13 +5,15 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── TransientHttpError       429, 5xx, timeout, dropped connection (clients/retry.py)
 │   ├── RetriesExhausted         still failing after the bounded retries
 │   ├── ImportStillRunning       a Dotdigital import outlived the client's wait
-│   └── StorageUnreachable       Table or Queue Storage did not answer (azure_errors.py)
+│   ├── StorageUnreachable       Table or Queue Storage did not answer (azure_errors.py)
+│   └── DropUnreachable          an SFTP or S3 file drop did not answer (clients/filedrop/)
 ├── FatalError                   FATAL: retrying cannot help until someone acts
 │   ├── ConfigurationError       a setting or secret is missing or invalid
 │   ├── CursorError              a saved cursor that cannot be used (engine/cursor.py)
 │   ├── AuthenticationError      the platform, Dataverse or Storage refused the credentials
 │   ├── OutcomeUnknown           a write not safe to resend lost its answer
 │   ├── ProvisioningError        the org cannot take the connector's tables (provisioning.py)
+│   ├── DropRefused              a file drop refused a transfer, or a part changed (filedrop/)
 │   ├── WebhookRegistrationError the org cannot take the webhook's steps (webhook_changes.py)
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
