@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.sync_runtime",
     "tests.fixtures.webhook_receiver",
     "tests.fixtures.engagement_rows",
+    "tests.fixtures.filedrop",
 ]

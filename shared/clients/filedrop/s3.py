@@ -48,6 +48,7 @@ class S3Drop:
     secret_access_key: str | None = field(default=None, repr=False)
     endpoint_url: str | None = None  # None: AWS; set for an S3-compatible server
     connect_timeout: float = 20.0
+    max_attempts: int = 5  # per call, by botocore's standard retry mode
 
     def key(self, remote_name: str) -> str:
         return f"{self.prefix}{remote_name}"
@@ -64,7 +65,7 @@ class S3Drop:
             aws_secret_access_key=self.secret_access_key,
             config=Config(
                 connect_timeout=self.connect_timeout,
-                retries={"mode": "standard", "max_attempts": 5},
+                retries={"mode": "standard", "max_attempts": self.max_attempts},
             ),
         )
 
