@@ -20,7 +20,7 @@ from shared.azurite import PROJECT_ROOT
 
 DEV_ONLY = (
     "shared.__main__", "shared.cli", "shared.localhost", "shared.azurite",
-    "sandbox", "bench", "typer", "rich", "croniter",
+    "sandbox", "bench", "typer", "rich", "croniter", "moto", "flask",
 )  # fmt: skip
 FUNCTIONS = ["admin_api", "audit_purge", "dynamics_webhook", "scheduler_tick", "sync_worker"]
 PACKAGE = {"function_app.py", "host.json", "requirements.txt", "functions", "shared"}
