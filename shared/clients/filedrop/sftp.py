@@ -75,10 +75,15 @@ async def _upload(drop: SftpDrop, folder: Path, on_part: OnPart | None) -> Uploa
         ):
             await _ensure_folder(sftp, drop)
             done = set(progress.done)
-            # A record of done parts with no temporary file behind it (removed by someone, or
-            # a different server) is worthless: start again.
-            if done and not await sftp.exists(temporary):
-                done.clear()
+            # Only parts the temporary file still holds count as done: a file removed or cut
+            # short by someone meanwhile would otherwise leave a hole.
+            if done:
+                held = (await sftp.stat(temporary)).size if await sftp.exists(temporary) else 0
+                done = {
+                    p.number
+                    for p in manifest.parts
+                    if p.number in done and manifest.offset(p) + p.size <= (held or 0)
+                }
             mode = "r+b" if done else "wb"
             async with sftp.open(temporary, mode) as remote:
                 for part in manifest.parts:

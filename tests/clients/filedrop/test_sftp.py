@@ -115,6 +115,45 @@ def test_a_killed_transfer_resumes_with_the_missing_parts_only(
     ).read_bytes()
 
 
+def test_a_connection_cut_in_the_middle_of_a_part_is_retriable_and_resumes_with_that_part(
+    sftp_server: SftpServer, staged: Path
+) -> None:
+    parts = parts_of(staged)
+    cut_at = parts[0].size + parts[1].size + parts[2].size // 2  # half of part 3 arrives
+    sftp_server.drop_connection_after = cut_at
+
+    with pytest.raises(DropUnreachable, match=r"dropped the connection.* resumes from part 3"):
+        upload(drop_for(sftp_server), staged)
+    temporary = sftp_server.root / "d365_loads" / ".contacts.txt.gz.uploading"
+    assert temporary.stat().st_size == cut_at
+
+    sftp_server.writes.clear()
+    report = upload(drop_for(sftp_server), staged)
+    assert report.sent == [p.number for p in parts[2:]]
+    assert min(offset for _, offset, _ in sftp_server.writes) == parts[0].size + parts[1].size
+    assert (sftp_server.root / "d365_loads" / "contacts.txt.gz").read_bytes() == local_file(staged)
+
+
+def test_parts_recorded_but_gone_from_the_temporary_file_are_sent_again(
+    sftp_server: SftpServer, staged: Path
+) -> None:
+    parts = parts_of(staged)
+
+    def die(part: Part) -> None:
+        if part.number == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        upload(drop_for(sftp_server), staged, on_part=die)
+    temporary = sftp_server.root / "d365_loads" / ".contacts.txt.gz.uploading"
+    with temporary.open("r+b") as file:  # someone cut it back to part 1
+        file.truncate(parts[0].size)
+
+    report = upload(drop_for(sftp_server), staged)
+    assert report.sent == [p.number for p in parts[1:]]
+    assert (sftp_server.root / "d365_loads" / "contacts.txt.gz").read_bytes() == local_file(staged)
+
+
 def test_a_part_changed_after_a_kill_is_refused_and_the_file_never_appears(
     sftp_server: SftpServer, staged: Path
 ) -> None:
