@@ -91,7 +91,9 @@ async def _upload(drop: SftpDrop, folder: Path, on_part: OnPart | None) -> Uploa
                         report.skipped.append(part.number)
                         continue
                     offset = manifest.offset(part)
-                    for chunk in read_part(folder, part, chunk_size=256 * 1024):
+                    # Big writes: asyncssh splits each into parallel requests, so a distant
+                    # server's round trip is paid per few MiB, not per block.
+                    for chunk in read_part(folder, part, chunk_size=4 * 1024 * 1024):
                         await remote.write(chunk, offset)
                         offset += len(chunk)
                     done.add(part.number)
