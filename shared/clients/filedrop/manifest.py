@@ -86,8 +86,8 @@ class Manifest(BaseModel):
     def require_complete(self) -> None:
         if not self.complete:
             raise DropRefused(
-                f"the export of {self.remote_name} did not finish: run the export again "
-                "before uploading (it starts over)"
+                f"the export of {self.remote_name} did not finish, so there is nothing to upload "
+                "yet; exporting again starts it over"
             )
 
 

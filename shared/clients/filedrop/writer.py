@@ -100,20 +100,28 @@ def export(
     """Write `rows` (each with the `columns`, missing ones empty) as the import file
     `<stem>.txt[.gz]` in parts under `folder`, and return the complete manifest.
 
-    A folder whose manifest is complete already is left as it is and that manifest returned,
-    so a resumed transfer can call this again; an unfinished export starts over (its rows are
-    read again from the start). A row with a value the format cannot carry is left out and
+    A folder whose manifest is complete for the same name, format, columns and part size is
+    left as it is and that manifest returned (with its upload progress), so a resumed transfer
+    can call this again; an unfinished or different export starts over (its rows are read
+    again from the start). A row with a value the format cannot carry is left out and
     listed in `manifest.rejected` by its `key` column."""
     if part_size < MIN_PART_SIZE:
         raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes, got {part_size}")
     store = ManifestFile(folder)
     existing = store.load()
-    if existing is not None and existing.complete:
+    remote_name = format.file_name(stem)
+    if (
+        existing is not None
+        and existing.complete
+        and _same_export(existing, remote_name, format, columns, part_size)
+    ):
         return existing
     folder.mkdir(parents=True, exist_ok=True)
-    remote_name = format.file_name(stem)
-    for old in folder.glob(f"{remote_name}.part*"):
-        old.unlink()
+    if existing is not None:
+        for old_part in existing.parts:
+            (folder / old_part.file).unlink(missing_ok=True)
+    for stale in folder.glob(f"{remote_name}.part*"):
+        stale.unlink()
     manifest = Manifest(
         remote_name=remote_name, format=format, columns=list(columns), part_size=part_size
     )
@@ -153,6 +161,17 @@ def export(
     manifest.complete = True
     store.save(manifest)
     return manifest
+
+
+def _same_export(
+    manifest: Manifest, remote_name: str, format: ImportFormat, columns: list[str], size: int
+) -> bool:
+    return (manifest.remote_name, manifest.format, manifest.columns, manifest.part_size) == (
+        remote_name,
+        format,
+        list(columns),
+        size,
+    )
 
 
 def read_part(folder: Path, part: Part, chunk_size: int = 1024 * 1024) -> Iterable[bytes]:

@@ -146,6 +146,32 @@ def test_a_part_recorded_but_not_in_s3_is_sent_again(
     assert remote(s3_server, s3_bucket)[0] == local_file(staged)
 
 
+def test_a_part_in_s3_but_not_yet_recorded_is_not_sent_again(
+    s3_server: S3Server, s3_bucket: str, staged: Path
+) -> None:
+    """Killed between S3's answer to a part and the manifest's save."""
+    drop = drop_for(s3_server, s3_bucket)
+
+    def die(part: Part) -> None:
+        if part.number == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        upload(drop, staged, on_part=die)
+    store = ManifestFile(staged)
+    manifest = store.load()
+    assert manifest is not None
+    progress = next(iter(manifest.uploads.values()))
+    progress.done, progress.etags = [1], {1: progress.etags[1]}
+    store.save(manifest)
+
+    client, sent = counting_client(drop)
+    report = upload(drop, staged, client=client)
+    assert sent == [p.number for p in manifest.parts if p.number > 2]
+    assert report.skipped == [1, 2]
+    assert remote(s3_server, s3_bucket)[0] == local_file(staged)
+
+
 def test_killed_after_completing_it_sends_nothing_again(
     s3_server: S3Server, s3_bucket: str, staged: Path
 ) -> None:

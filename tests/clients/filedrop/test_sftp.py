@@ -210,5 +210,5 @@ def test_an_unfinished_export_is_not_uploaded(sftp_server: SftpServer, staged: P
     manifest = store.load()
     assert manifest is not None
     store.save(manifest.model_copy(update={"complete": False}))
-    with pytest.raises(DropRefused, match="did not finish: run the export again"):
+    with pytest.raises(DropRefused, match="did not finish, so there is nothing to upload"):
         upload(drop_for(sftp_server), staged)

@@ -155,6 +155,13 @@ def test_a_finished_export_is_kept_and_an_unfinished_one_starts_over(tmp_path: P
         format=ImportFormat(),
     )  # fmt: skip
     assert redone.rows == 4 and redone.complete
+    # Asked for another format, the old parts and their upload progress are not reused.
+    zipped = export(
+        people(4), folder=tmp_path, stem="c", columns=COLUMNS, key="contactid",
+        format=ImportFormat(gzip=True),
+    )  # fmt: skip
+    assert zipped.remote_name == "c.txt.gz" and zipped.uploads == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt.gz.part00001", "manifest.json"]
 
 
 def test_memory_stays_flat_however_many_rows(tmp_path: Path) -> None:
