@@ -12,16 +12,26 @@ from typing import Any
 
 import pytest
 
-from shared.clients.filedrop import DropRefused, DropUnreachable, ImportFormat, Part, export
+from shared.clients.filedrop import (
+    DropRefused,
+    DropUnreachable,
+    ImportFormat,
+    UploadProgress,
+    export,
+)
 from shared.clients.filedrop.manifest import ManifestFile
 from shared.clients.filedrop.s3 import S3Drop, multipart_etag, upload
+from tests.clients.filedrop.staging import (
+    Killed,
+    edit_progress,
+    kill_after,
+    local_file,
+    manifest_of,
+    parts_of,
+)
 from tests.fixtures.filedrop import S3Server
 
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum, which moto enforces as S3 does
-
-
-class Killed(BaseException):
-    """The process dying: nothing below catches it."""
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +73,6 @@ def counting_client(drop: S3Drop) -> tuple[Any, list[int]]:
     return client, sent
 
 
-def parts_of(folder: Path) -> list[Part]:
-    manifest = ManifestFile(folder).load()
-    assert manifest is not None
-    return manifest.parts
-
-
-def local_file(folder: Path) -> bytes:
-    return b"".join((folder / part.file).read_bytes() for part in parts_of(folder))
-
-
 def remote(server: S3Server, bucket: str) -> tuple[bytes, str]:
     answer = server.client().get_object(Bucket=bucket, Key="d365_loads/contacts.txt")
     return answer["Body"].read(), answer["ETag"]
@@ -101,12 +101,8 @@ def test_a_killed_transfer_resumes_with_the_listed_parts_kept(
     drop = drop_for(s3_server, s3_bucket)
     parts = parts_of(staged)
 
-    def die(part: Part) -> None:
-        if part.number == 2:
-            raise Killed
-
     with pytest.raises(Killed):
-        upload(drop, staged, on_part=die)
+        upload(drop, staged, on_part=kill_after(2))
     listed = s3_server.client().list_objects_v2(Bucket=s3_bucket)
     assert listed.get("KeyCount", 0) == 0  # nothing visible before the upload completes
 
@@ -121,54 +117,28 @@ def test_a_killed_transfer_resumes_with_the_listed_parts_kept(
     assert remote(s3_server, s3_bucket) == (other["Body"].read(), other["ETag"])
 
 
-def test_a_part_recorded_but_not_in_s3_is_sent_again(
-    s3_server: S3Server, s3_bucket: str, staged: Path
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        pytest.param([1, 2, 3], id="a part recorded that S3 never received"),
+        pytest.param([1], id="killed between S3's answer and the manifest's save"),
+    ],
+)
+def test_s3s_list_of_parts_decides_what_is_sent_not_the_manifest(
+    s3_server: S3Server, s3_bucket: str, staged: Path, recorded: list[int]
 ) -> None:
-    """The manifest is a hint, S3's list of parts is the truth."""
     drop = drop_for(s3_server, s3_bucket)
-
-    def die(part: Part) -> None:
-        if part.number == 2:
-            raise Killed
-
     with pytest.raises(Killed):
-        upload(drop, staged, on_part=die)
-    store = ManifestFile(staged)
-    manifest = store.load()
-    assert manifest is not None
-    progress = next(iter(manifest.uploads.values()))
-    progress.done = [1, 2, 3]  # claims a part S3 never received
-    store.save(manifest)
+        upload(drop, staged, on_part=kill_after(2))  # S3 holds parts 1 and 2
 
-    client, sent = counting_client(drop)
-    upload(drop, staged, client=client)
-    assert sent == [p.number for p in manifest.parts if p.number > 2]
-    assert remote(s3_server, s3_bucket)[0] == local_file(staged)
+    def record(progress: UploadProgress) -> None:
+        progress.done = recorded
+        progress.etags = {n: e for n, e in progress.etags.items() if n in recorded}
 
-
-def test_a_part_in_s3_but_not_yet_recorded_is_not_sent_again(
-    s3_server: S3Server, s3_bucket: str, staged: Path
-) -> None:
-    """Killed between S3's answer to a part and the manifest's save."""
-    drop = drop_for(s3_server, s3_bucket)
-
-    def die(part: Part) -> None:
-        if part.number == 2:
-            raise Killed
-
-    with pytest.raises(Killed):
-        upload(drop, staged, on_part=die)
-    store = ManifestFile(staged)
-    manifest = store.load()
-    assert manifest is not None
-    progress = next(iter(manifest.uploads.values()))
-    progress.done, progress.etags = [1], {1: progress.etags[1]}
-    store.save(manifest)
-
+    manifest = edit_progress(staged, record)
     client, sent = counting_client(drop)
     report = upload(drop, staged, client=client)
-    assert sent == [p.number for p in manifest.parts if p.number > 2]
-    assert report.skipped == [1, 2]
+    assert sent == report.sent == [p.number for p in manifest.parts if p.number > 2]
     assert remote(s3_server, s3_bucket)[0] == local_file(staged)
 
 
@@ -176,32 +146,23 @@ def test_killed_after_completing_it_sends_nothing_again(
     s3_server: S3Server, s3_bucket: str, staged: Path
 ) -> None:
     drop = drop_for(s3_server, s3_bucket)
-    store = ManifestFile(staged)
-    before = store.load()
-    assert before is not None
     upload(drop, staged)
-    after = store.load()
-    assert after is not None
-    # As if killed between CompleteMultipartUpload and saving the manifest.
-    target, progress = next(iter(after.uploads.items()))
-    after.uploads[target] = progress.model_copy(update={"finished": False})
-    store.save(after)
 
+    def forget_completion(progress: UploadProgress) -> None:
+        progress.finished = False  # killed between CompleteMultipartUpload and the save
+
+    manifest = edit_progress(staged, forget_completion)
     client, sent = counting_client(drop)
     report = upload(drop, staged, client=client)
-    assert sent == [] and report.skipped == [p.number for p in after.parts]
+    assert sent == [] and report.skipped == [p.number for p in manifest.parts]
 
 
 def test_an_aborted_upload_starts_again(s3_server: S3Server, s3_bucket: str, staged: Path) -> None:
     drop = drop_for(s3_server, s3_bucket)
 
-    def die(part: Part) -> None:
-        raise Killed
-
     with pytest.raises(Killed):
-        upload(drop, staged, on_part=die)
-    manifest = ManifestFile(staged).load()
-    assert manifest is not None
+        upload(drop, staged, on_part=kill_after(1))
+    manifest = manifest_of(staged)
     upload_id = next(iter(manifest.uploads.values())).upload_id
     s3_server.client().abort_multipart_upload(
         Bucket=s3_bucket, Key="d365_loads/contacts.txt", UploadId=upload_id

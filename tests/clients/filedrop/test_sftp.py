@@ -10,16 +10,13 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from shared.clients.filedrop import DropRefused, DropUnreachable, ImportFormat, Part, export
+from shared.clients.filedrop import DropRefused, DropUnreachable, ImportFormat, export
 from shared.clients.filedrop.manifest import ManifestFile
 from shared.clients.filedrop.sftp import SftpDrop, upload
 from shared.errors import AuthenticationError, ConfigurationError
+from tests.clients.filedrop.staging import Killed, kill_after, local_file, parts_of
 from tests.clients.filedrop.test_writer import COLUMNS, people
 from tests.fixtures.filedrop import SftpServer
-
-
-class Killed(BaseException):
-    """The process dying: nothing below catches it."""
 
 
 def exported(folder: Path) -> Path:
@@ -46,16 +43,6 @@ def drop_for(server: SftpServer, **overrides: object) -> SftpDrop:
     }  # fmt: skip
     settings.update(overrides)
     return SftpDrop(**settings)  # type: ignore[arg-type]
-
-
-def parts_of(folder: Path) -> list[Part]:
-    manifest = ManifestFile(folder).load()
-    assert manifest is not None
-    return manifest.parts
-
-
-def local_file(folder: Path) -> bytes:
-    return b"".join((folder / part.file).read_bytes() for part in parts_of(folder))
 
 
 def test_an_upload_leaves_the_whole_file_under_its_name_and_no_temporary(
@@ -87,12 +74,8 @@ def test_a_killed_transfer_resumes_with_the_missing_parts_only(
     parts = parts_of(staged)
     assert len(parts) > killed_after + 1
 
-    def die(part: Part) -> None:
-        if part.number == killed_after:
-            raise Killed
-
     with pytest.raises(Killed):
-        upload(drop_for(sftp_server), staged, on_part=die)
+        upload(drop_for(sftp_server), staged, on_part=kill_after(killed_after))
     folder = sftp_server.root / "d365_loads"
     # The import never sees a half file: only the hidden temporary name exists.
     assert [p.name for p in folder.iterdir()] == [".contacts.txt.gz.uploading"]
@@ -139,12 +122,8 @@ def test_parts_recorded_but_gone_from_the_temporary_file_are_sent_again(
 ) -> None:
     parts = parts_of(staged)
 
-    def die(part: Part) -> None:
-        if part.number == 3:
-            raise Killed
-
     with pytest.raises(Killed):
-        upload(drop_for(sftp_server), staged, on_part=die)
+        upload(drop_for(sftp_server), staged, on_part=kill_after(3))
     temporary = sftp_server.root / "d365_loads" / ".contacts.txt.gz.uploading"
     with temporary.open("r+b") as file:  # someone cut it back to part 1
         file.truncate(parts[0].size)
@@ -157,11 +136,8 @@ def test_parts_recorded_but_gone_from_the_temporary_file_are_sent_again(
 def test_a_part_changed_after_a_kill_is_refused_and_the_file_never_appears(
     sftp_server: SftpServer, staged: Path
 ) -> None:
-    def die(part: Part) -> None:
-        raise Killed
-
     with pytest.raises(Killed):
-        upload(drop_for(sftp_server), staged, on_part=die)
+        upload(drop_for(sftp_server), staged, on_part=kill_after(1))
     last = parts_of(staged)[-1]
     (staged / last.file).write_bytes(b"something else")
 
