@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from pydantic import SecretStr
 
 from shared.clients.filedrop.errors import DropRefused, DropUnreachable
 from shared.clients.filedrop.manifest import (
@@ -45,7 +46,7 @@ class S3Drop:
     prefix: str = "d365_loads/"
     region: str = "us-east-1"
     access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
+    secret_access_key: SecretStr | None = None
     endpoint_url: str | None = None  # None: AWS; set for an S3-compatible server
     connect_timeout: float = 20.0
     max_attempts: int = 5  # per call, by botocore's standard retry mode
@@ -62,7 +63,9 @@ class S3Drop:
             region_name=self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
+            aws_secret_access_key=(
+                self.secret_access_key.get_secret_value() if self.secret_access_key else None
+            ),
             config=Config(
                 connect_timeout=self.connect_timeout,
                 retries={"mode": "standard", "max_attempts": self.max_attempts},

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
+from pydantic import SecretStr
 
 from shared.clients.filedrop.errors import DropRefused, DropUnreachable
 from shared.clients.filedrop.manifest import ManifestFile, Part, UploadReport
@@ -34,8 +35,8 @@ class SftpDrop:
     username: str
     folder: str = "d365_loads"
     port: int = 22
-    password: str | None = field(default=None, repr=False)
-    private_key: str | None = field(default=None, repr=False)  # OpenSSH/PEM text
+    password: SecretStr | None = None
+    private_key: SecretStr | None = None  # OpenSSH/PEM text
     host_key: str | None = None
     connect_timeout: float = 20.0
 
@@ -136,7 +137,7 @@ def _options(drop: SftpDrop) -> asyncssh.SSHClientConnectionOptions:
     keys = []
     if drop.private_key is not None:
         try:
-            keys.append(asyncssh.import_private_key(drop.private_key))
+            keys.append(asyncssh.import_private_key(drop.private_key.get_secret_value()))
         except (asyncssh.KeyImportError, ValueError):
             raise ConfigurationError(
                 f"the private key for SFTP server {drop.where} cannot be read"
@@ -153,7 +154,7 @@ def _options(drop: SftpDrop) -> asyncssh.SSHClientConnectionOptions:
     # it runs on (client_keys=None turns key auth off when no key is configured).
     return asyncssh.SSHClientConnectionOptions(
         username=drop.username,
-        password=drop.password,
+        password=drop.password.get_secret_value() if drop.password else None,
         client_keys=keys or None,
         known_hosts=known_hosts,
         connect_timeout=drop.connect_timeout,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from shared.clients.filedrop import (
     DropRefused,
@@ -55,7 +56,8 @@ def staged(template: Path, tmp_path: Path) -> Path:
 def drop_for(server: S3Server, bucket: str, **overrides: Any) -> S3Drop:
     settings: dict[str, Any] = {
         "bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region,
-        "access_key_id": server.access_key_id, "secret_access_key": server.secret_access_key,
+        "access_key_id": server.access_key_id,
+        "secret_access_key": SecretStr(server.secret_access_key),
     }  # fmt: skip
     settings.update(overrides)
     return S3Drop(**settings)
@@ -198,6 +200,6 @@ def test_an_unreachable_endpoint_is_retriable(staged: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     drop = S3Drop(bucket="b", endpoint_url=f"http://127.0.0.1:{port}", access_key_id="k",
-                  secret_access_key="s", max_attempts=1, connect_timeout=5)  # fmt: skip
+                  secret_access_key=SecretStr("s"), max_attempts=1, connect_timeout=5)  # fmt: skip
     with pytest.raises(DropUnreachable, match="S3 endpoint unreachable for s3://b"):
         upload(drop, staged)

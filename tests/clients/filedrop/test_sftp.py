@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
+from pydantic import SecretStr
 
 from shared.clients.filedrop import DropRefused, DropUnreachable, ImportFormat, export
 from shared.clients.filedrop.manifest import ManifestFile
@@ -39,7 +40,7 @@ def staged(template: Path, tmp_path: Path) -> Path:
 def drop_for(server: SftpServer, **overrides: object) -> SftpDrop:
     settings: dict[str, object] = {
         "host": server.host, "port": server.port, "username": server.username,
-        "private_key": server.client_key, "host_key": server.host_key,
+        "private_key": SecretStr(server.client_key), "host_key": server.host_key,
     }  # fmt: skip
     settings.update(overrides)
     return SftpDrop(**settings)  # type: ignore[arg-type]
@@ -62,7 +63,9 @@ def test_an_upload_leaves_the_whole_file_under_its_name_and_no_temporary(
 
 
 def test_password_auth_works_too(sftp_server: SftpServer, staged: Path) -> None:
-    drop = drop_for(sftp_server, private_key=None, password=sftp_server.password, folder="in")
+    drop = drop_for(
+        sftp_server, private_key=None, password=SecretStr(sftp_server.password), folder="in"
+    )
     upload(drop, staged)
     assert (sftp_server.root / "in" / "contacts.txt.gz").read_bytes() == local_file(staged)
 
@@ -151,7 +154,7 @@ def test_a_wrong_key_is_an_authentication_error_naming_server_and_user(
 ) -> None:
     other = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
     with pytest.raises(AuthenticationError) as refused:
-        upload(drop_for(sftp_server, private_key=other), staged)
+        upload(drop_for(sftp_server, private_key=SecretStr(other)), staged)
     assert str(refused.value).startswith(
         f"SFTP server {sftp_server.host}:{sftp_server.port} refused user 'campaign' (private key)"
     )
@@ -159,7 +162,7 @@ def test_a_wrong_key_is_an_authentication_error_naming_server_and_user(
 
 def test_a_wrong_password_is_an_authentication_error(sftp_server: SftpServer, staged: Path) -> None:
     with pytest.raises(AuthenticationError, match=r"refused user 'campaign' \(password\)"):
-        upload(drop_for(sftp_server, private_key=None, password="wrong"), staged)
+        upload(drop_for(sftp_server, private_key=None, password=SecretStr("wrong")), staged)
 
 
 def test_a_server_with_another_host_key_is_not_trusted(
@@ -175,7 +178,7 @@ def test_an_unreachable_host_is_retriable_and_says_where(staged: Path) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    drop = SftpDrop(host="127.0.0.1", port=port, username="campaign", password="x",
+    drop = SftpDrop(host="127.0.0.1", port=port, username="campaign", password=SecretStr("x"),
                     connect_timeout=5)  # fmt: skip
     with pytest.raises(DropUnreachable, match=f"SFTP server 127.0.0.1:{port} unreachable"):
         upload(drop, staged)
