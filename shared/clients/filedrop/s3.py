@@ -87,7 +87,7 @@ def upload(
     store = ManifestFile(folder)
     manifest = store.load()
     if manifest is None:
-        raise DropRefused(f"no export in {folder}: run the export first")
+        raise DropRefused(f"no export in {folder} (it has no manifest.json)")
     manifest.require_complete()
     _check_sizes(manifest)
     s3 = client if client is not None else drop.client()

@@ -59,7 +59,7 @@ async def _upload(drop: SftpDrop, folder: Path, on_part: OnPart | None) -> Uploa
     store = ManifestFile(folder)
     manifest = store.load()
     if manifest is None:
-        raise DropRefused(f"no export in {folder}: run the export first")
+        raise DropRefused(f"no export in {folder} (it has no manifest.json)")
     manifest.require_complete()
     target = drop.target(manifest.remote_name)
     progress = manifest.progress(target)
@@ -112,7 +112,7 @@ async def _upload(drop: SftpDrop, folder: Path, on_part: OnPart | None) -> Uploa
                 )
             await _replace(sftp, temporary, final)
     except asyncssh.PermissionDenied as error:
-        how = "private key" if drop.private_key else "password"
+        how = "private key" if drop.private_key is not None else "password"
         raise AuthenticationError(
             f"SFTP server {drop.where} refused user {drop.username!r} ({how}): {error.reason}"
         ) from None
