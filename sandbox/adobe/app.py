@@ -90,7 +90,11 @@ def create_adobe_app(state: AdobeState) -> Starlette:
     ) -> dict[str, Any]:
         pkey = state.pkey(table.name, row_id)
         root = request.path_params.get("root", "profileAndServicesExt")
-        return {"PKey": pkey, **row, "href": f"{base(request)}/{root}/{table.name}/{pkey}"}
+        href = f"{base(request)}/{root}/{table.name}/{pkey}"
+        record = {"PKey": pkey, **row, "href": href}
+        if table.name == "profile":
+            record["subscriptions"] = {"href": f"{href}/subscriptions/"}
+        return record
 
     def matching(table: ResourceTable, key: str | None, request: Request) -> list[int] | Response:
         """Row ids in order, all of them or those a `by<Filter>` selects."""
