@@ -121,8 +121,7 @@ class AdobeState:
     ) -> None:
         self.lock = threading.RLock()
         self.organization = organization
-        self.client_id = client_id
-        self._default_secret = client_secret
+        self._default_credential = (client_id, client_secret)
         self.seed = seed
         self.clock: Clock = clock
         self.counters = Counters()
@@ -136,7 +135,7 @@ class AdobeState:
                 self.seed = seed
             if clock is not None:
                 self.clock = clock
-            self.client_secret = self._default_secret
+            self.client_id, self.client_secret = self._default_credential
             self.token_lifetime = 86399
             self.tokens: dict[str, float] = {}  # access token -> expiry (clock seconds)
             # XtkBigTableThreshold: above it a collection has no `next` unless forced.

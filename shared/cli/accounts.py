@@ -145,9 +145,31 @@ def accounts_edit(
         help="Sync only open leads and active contacts.")] = None,
     campaign_sync_level: Annotated[CampaignSyncLevel | None, typer.Option(
         help="Summary or Detailed campaign statistics.")] = None,
+    client_id: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: the credential's client id.")] = None,
+    client_secret_setting: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: NAME of the setting holding the client secret.")] = None,
+    scopes: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: the credential's scopes, comma-separated.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Adobe Campaign: the API root.")] = None,
+    ims_url: Annotated[str | None, typer.Option(help="Adobe Campaign: the IMS host.")] = None,
 ) -> None:  # fmt: skip
     """Change an account's name, description or admin settings (others keep their value)."""
-    changes = accounts.AccountChanges(
+    adobe_edits = {key: value for key, value in (
+        ("client_id", client_id), ("client_secret_name", client_secret_setting),
+        ("scopes", scopes), ("base_url", base_url), ("ims_url", ims_url),
+    ) if value is not None}  # fmt: skip
+    adobe = None
+    if adobe_edits:
+        current = accounts.get_account(environment.runtime(), account).adobe
+        if current is None:
+            flags = [f"--{k.replace('_name', '_setting').replace('_', '-')}" for k in adobe_edits]
+            raise BadInputError(
+                f"Email account '{account}' is not an Adobe Campaign account: "
+                f"{', '.join(flags)} apply to Adobe Campaign accounts only"
+            )
+        adobe = AdobeConnection.model_validate({**current.model_dump(), **adobe_edits})
+    changes = accounts.AccountChanges(adobe=adobe,
         name=name, description=description, owner=owner, api_user=api_user,
         api_password_secret_name=password_setting,
         update_do_not_bulk_email=update_do_not_bulk_email,

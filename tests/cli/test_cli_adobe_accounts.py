@@ -64,3 +64,30 @@ def test_test_connection_reports_a_refused_client_secret(
     assert code == FATAL
     assert out.startswith("Connection failed: Adobe IMS refused")
     assert "invalid_client" in out and "\n" not in out.strip()
+
+
+def test_edit_changes_the_adobe_settings_given_and_keeps_their_rules(
+    sync_runtime: Runtime, globex: EmailAccount, acme: EmailAccount
+) -> None:
+    code, out = invoke("accounts", "edit", "globex", "--scopes", "openid,campaign_sdk")
+    assert code == 0, out
+    stored = sync_runtime.accounts.get("globex")
+    assert stored is not None and stored.adobe is not None and globex.adobe is not None
+    assert stored.adobe.scopes == "openid,campaign_sdk"
+    assert stored.adobe.client_id == globex.adobe.client_id  # not given: kept
+    code, out = invoke("accounts", "edit", "globex", "--base-url", "http://mc.adobe.io/x/campaign")
+    assert code == BAD_INPUT and "https URL" in error_line(out)
+    code, out = invoke("accounts", "edit", "acme", "--client-id", "abc")
+    assert code == BAD_INPUT
+    assert error_line(out) == (
+        "Error: Email account 'acme' is not an Adobe Campaign account: --client-id apply to "
+        "Adobe Campaign accounts only"
+    )
+
+
+def test_the_accounts_list_shows_an_adobe_accounts_client_id(
+    sync_runtime: Runtime, globex: EmailAccount
+) -> None:
+    code, out = invoke("accounts", "list")
+    assert code == 0, out
+    assert globex.adobe is not None and globex.adobe.client_id in out

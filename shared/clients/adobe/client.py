@@ -36,6 +36,6 @@ class AdobeCampaignClient(ResourcesApi, WorkflowsApi):
     def check_connection(self) -> str:
         """Test Connection: a token, then the cheapest read (one profile); a description."""
         self.tokens.token()
-        page = self.read_page("profile", line_count=1)
+        page = self.read_page("profile", line_count=1, extended=False)  # no extension needed
         seen = "profiles readable" if page.items else "no profiles yet"
         return f"token issued to client id {self.tokens.client_id}; {seen}"

@@ -56,14 +56,16 @@ class ResourcesApi(AdobeTransport):
         filter_params: Mapping[str, QueryValue] | None = None,
         start: str | None = None,
         force_pagination: bool = True,
+        extended: bool = True,
     ) -> ResourcePage:
         """One page of `resource` (optionally through a `by<Filter>`); `start`: a page's
-        `next_href` to read from instead (resuming a run)."""
+        `next_href` to read from instead (resuming a run); `extended=False`: the profile's
+        out-of-the-box root, there before any extension is published."""
         if not 1 <= line_count <= MAX_LINE_COUNT:
             raise ValueError(f"line_count must be 1..{MAX_LINE_COUNT}")
         if start is not None:
             return _page(json_body(self._call("GET", self.check_href(start)), "GET next"), "GET")
-        path = resource_path(resource)
+        path = resource_path(resource, extended=extended)
         if filter_name is not None:
             if not _FILTER.match(filter_name):
                 raise ValueError(f"{filter_name!r} is not a filter name (by<Name>)")

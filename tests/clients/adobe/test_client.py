@@ -241,3 +241,20 @@ def test_a_wrong_organization_is_said_and_not_retried(
     with pytest.raises(ApiError, match="names an organization"):
         client.read_page("profile")
     assert adobe_sandbox.state.counters.count("GET", COLLECTION) == 1
+
+
+def test_a_refused_api_key_is_an_authentication_error(
+    adobe_client: AdobeCampaignClient, adobe_sandbox: AdobeSandbox
+) -> None:
+    adobe_client.read_page("profile")
+    adobe_sandbox.state.client_id = "another-client"  # the token stays valid, the key does not
+    with pytest.raises(AuthenticationError, match="Api Key is invalid"):
+        adobe_client.read_page("profile")
+
+
+def test_test_connection_reads_the_profile_root_no_extension_needs(
+    adobe_client: AdobeCampaignClient, adobe_sandbox: AdobeSandbox
+) -> None:
+    assert adobe_client.check_connection().endswith("no profiles yet")
+    (call,) = adobe_sandbox.state.counters.calls("GET", COLLECTION)
+    assert call.path.endswith("/profileAndServices/profile")
