@@ -180,16 +180,21 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             assert isinstance(ids, list)
             return page(table, ids, request, None)
 
-    async def create(table: ResourceTable, request: Request) -> Response:
+    async def written(table: ResourceTable, request: Request, own: int | None) -> Any:
+        """The body's values as the engine takes them, or its refusal (a Response)."""
         try:
             values = checked_values(table, json.loads(await request.body() or b"null"))
         except ValueError:
             return engine_error("XTK-170036 The request body is not JSON.")
         except WriteRefused as refused:
             return refused.response
-        clash = _unique_clash(table, values, None)
-        if clash is not None:
-            return clash
+        clash = _unique_clash(table, values, own)
+        return clash if clash is not None else values
+
+    async def create(table: ResourceTable, request: Request) -> Response:
+        values = await written(table, request, None)
+        if isinstance(values, Response):
+            return values
         row_id = state.insert(table.name, _stamped(state, table, {}, values))
         return json_response(shown(table, row_id, table.rows[row_id], request), 201)
 
@@ -237,15 +242,9 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             if request.method == "DELETE":
                 del table.rows[row_id]
                 return Response(status_code=200)
-            try:
-                values = checked_values(table, json.loads(await request.body() or b"null"))
-            except ValueError:
-                return engine_error("XTK-170036 The request body is not JSON.")
-            except WriteRefused as refused:
-                return refused.response
-            clash = _unique_clash(table, values, row_id)
-            if clash is not None:
-                return clash
+            values = await written(table, request, row_id)
+            if isinstance(values, Response):
+                return values
             row = table.rows[row_id]
             row.update(_stamped(state, table, row, values))
             row["lastModified"] = wire_time(state.now())

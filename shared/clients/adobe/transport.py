@@ -27,6 +27,8 @@ from shared.clients.adobe.errors import (
     read_error,
 )
 from shared.clients.retry import (
+    LOST_ANSWER,
+    NOT_PROCESSED_STATUSES,
     RetryPolicy,
     TransientHttpError,
     server_requested_wait,
@@ -37,8 +39,6 @@ from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
 
 USER_AGENT = "dynamics-marketing-sync/0.1"
 QueryValue = str | int | bool
-_LOST_ANSWER = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
-_NOT_PROCESSED_STATUSES = frozenset({429, 503})
 _DUPLICATE_CODES = frozenset({"PGS-220000"})
 
 
@@ -118,7 +118,7 @@ class AdobeTransport:
                 return self._http.request(
                     method, url, params=query or None, json=json, headers=headers
                 )
-            except _LOST_ANSWER as error:
+            except LOST_ANSWER as error:
                 if not idempotent:
                     raise OutcomeUnknown(
                         f"Adobe Campaign {operation}: the connection failed after the request "
@@ -159,7 +159,7 @@ class AdobeTransport:
                     f"{self.base_url} names an organization this credential cannot reach",
                     status=status,
                 )
-            if idempotent or status in _NOT_PROCESSED_STATUSES:
+            if idempotent or status in NOT_PROCESSED_STATUSES:
                 wait = server_requested_wait(response.headers, now=self._retry.clock())
                 raise TransientHttpError(
                     f"{status_description(response)}: {said}", status=status, retry_after=wait
