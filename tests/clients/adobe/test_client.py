@@ -258,3 +258,12 @@ def test_test_connection_reads_the_profile_root_no_extension_needs(
     assert adobe_client.check_connection().endswith("no profiles yet")
     (call,) = adobe_sandbox.state.counters.calls("GET", COLLECTION)
     assert call.path.endswith("/profileAndServices/profile")
+
+
+def test_a_token_refused_again_after_a_new_one_is_an_authentication_error(
+    adobe_client: AdobeCampaignClient, adobe_sandbox: AdobeSandbox
+) -> None:
+    adobe_sandbox.state.token_lifetime = 0  # every token it issues is expired at once
+    with pytest.raises(AuthenticationError, match="Oauth token is not valid"):
+        adobe_client.read_page("profile")
+    assert adobe_sandbox.state.counters.count("GET", COLLECTION, status=401) == 2  # once more
