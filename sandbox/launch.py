@@ -1,4 +1,5 @@
-"""Start both sandboxes (Dataverse over TLS, Dotdigital over http) for the demo and tests.
+"""Start the sandboxes (Dataverse and Adobe Campaign over TLS, Dotdigital over http) for the
+demo and tests.
 
 Dotdigital runs as two servers sharing one state: the discovery host (region r1, where
 `GET /v2/account-info` is always called) and the account's own region (r2), whose URL
@@ -13,6 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from sandbox.adobe import (
+    DEMO_ACS_CLIENT_ID,
+    DEMO_ACS_CLIENT_SECRET,
+    DEMO_ORGANIZATION,
+    AdobeState,
+    create_adobe_app,
+)
 from sandbox.dataverse import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -39,6 +47,9 @@ class DemoCredentials:
     client_secret: str = DEMO_CLIENT_SECRET
     api_user: str = DEMO_API_USER
     api_password: str = DEMO_API_PASSWORD
+    acs_organization: str = DEMO_ORGANIZATION
+    acs_client_id: str = DEMO_ACS_CLIENT_ID
+    acs_client_secret: str = DEMO_ACS_CLIENT_SECRET
 
 
 @dataclass
@@ -50,12 +61,19 @@ class Sandboxes:
     dotdigital: DotdigitalState
     tls: TlsFiles
     credentials: DemoCredentials
+    adobe_url: str  # the IMS host and the API host at once (https)
+    adobe: AdobeState
     _servers: list[RunningServer] = field(default_factory=list, repr=False)
     _tls_dir: Path | None = field(default=None, repr=False)
 
     @property
     def ca_path(self) -> Path:
         return self.tls.ca_path
+
+    @property
+    def adobe_base_url(self) -> str:
+        """The organization's API base, as `https://mc.adobe.io/<ORG>/campaign` is for real."""
+        return f"{self.adobe_url}/{self.adobe.organization}/campaign"
 
     def settings_env(self) -> dict[str, str]:
         """App settings (environment variable names) pointing the product at the sandboxes."""
@@ -72,6 +90,7 @@ class Sandboxes:
     def reset(self) -> None:
         self.dataverse.reset()
         self.dotdigital.reset()
+        self.adobe.reset()
 
     def stop(self) -> None:
         for server in reversed(self._servers):
@@ -95,7 +114,8 @@ class Sandboxes:
 
 
 def start_sandboxes(*, seed: int = 0, tls_dir: Path | None = None) -> Sandboxes:
-    """Start Dataverse (https) and Dotdigital (http, discovery r1 + account region r2)."""
+    """Start Dataverse (https), Dotdigital (http, discovery r1 + account region r2) and Adobe
+    Campaign (https: IMS and the API on one server)."""
     credentials = DemoCredentials()
     own_dir = tls_dir is None
     folder = Path(tempfile.mkdtemp(prefix="sandbox-tls-")) if tls_dir is None else tls_dir
@@ -112,18 +132,26 @@ def start_sandboxes(*, seed: int = 0, tls_dir: Path | None = None) -> Sandboxes:
         region="r2",
         seed=seed,
     )
+    adobe = AdobeState(
+        organization=credentials.acs_organization,
+        client_id=credentials.acs_client_id,
+        client_secret=credentials.acs_client_secret,
+        seed=seed,
+    )
     servers: list[RunningServer] = []
     try:
         servers.append(start_server(create_dataverse_app(dataverse), tls=tls))
         servers.append(start_server(create_dotdigital_app(dotdigital, region="r1")))
         servers.append(start_server(create_dotdigital_app(dotdigital, region="r2")))
+        servers.append(start_server(create_adobe_app(adobe), tls=tls))
     except BaseException:
         for server in servers:
             server.stop()
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    dataverse_server, discovery_server, regional_server = servers
+    dataverse_server, discovery_server, regional_server, adobe_server = servers
+    adobe.base_url = adobe_server.url
     dotdigital.api_endpoint = regional_server.url + "/"
     # x-ms-dynamics-organization: the org's host name, as the product's DATAVERSE_URL has it.
     dataverse.webhooks.organization_host = dataverse_server.host
@@ -135,6 +163,8 @@ def start_sandboxes(*, seed: int = 0, tls_dir: Path | None = None) -> Sandboxes:
         dotdigital=dotdigital,
         tls=tls,
         credentials=credentials,
+        adobe_url=adobe_server.url,
+        adobe=adobe,
         _servers=servers,
         _tls_dir=folder if own_dir else None,
     )
@@ -154,6 +184,8 @@ def main() -> None:
             print(f"{name}={value}")
         print(f"# Dotdigital account region (ApiEndpoint): {running.dotdigital_api_endpoint}/")
         print(f"# Dotdigital API user: {running.credentials.api_user}")
+        print(f"# Adobe Campaign base URL: {running.adobe_base_url} (IMS: {running.adobe_url})")
+        print(f"# Adobe Campaign client id: {running.credentials.acs_client_id}")
         try:
             while True:
                 time.sleep(3600)

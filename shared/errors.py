@@ -5,6 +5,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── TransientHttpError       429, 5xx, timeout, dropped connection (clients/retry.py)
 │   ├── RetriesExhausted         still failing after the bounded retries
 │   ├── ImportStillRunning       a Dotdigital import outlived the client's wait
+│   ├── SignalLockedOut          an ACS workflow signal within its 10-minute lockout (adobe/)
 │   ├── StorageUnreachable       Table or Queue Storage did not answer (azure_errors.py)
 │   └── DropUnreachable          an SFTP or S3 file drop did not answer (clients/filedrop/)
 ├── FatalError                   FATAL: retrying cannot help until someone acts
@@ -19,7 +20,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
 │       ├── ImportFailedError    a contact import ended in a failure status (same module)
-│       └── EnrolmentLimitReached the hour's program enrolment calls are spent (dotdigital/)
+│       ├── EnrolmentLimitReached the hour's program enrolment calls are spent (dotdigital/)
+│       └── ForeignHref          an ACS link outside the account's base URL (clients/adobe/)
 ├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
 │   ├── InvalidWebhook           a webhook body that is not a RemoteExecutionContext (webhooks/)
@@ -29,6 +31,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── InvalidFetchXml          a marketing list's query that cannot be paged (dataverse/)
 │   ├── InvalidSchedule          a schedule row a hand edit made unreadable (schedules_repo.py)
 │   ├── UnsafeCampaignSendError  a campaign send that would reach ALL contacts (dotdigital/)
+│   ├── EngineRefusal            ACS's engine refused the data (XTK/RST codes; clients/adobe/)
 │   ├── ProgramNotActive         only an active program can be allowed (service/programs.py)
 │   ├── UserUnusable             a disabled Dynamics user cannot be mapped (same module)
 │   └── AccountUnusable          the account's settings cannot reach its platform (same)
@@ -41,11 +44,13 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── DuplicateMapping         the label is mapped for that entity already (mappings/model.py)
 │   ├── DuplicateLabel           a data label of that name exists already (pipeline/admin.py)
 │   ├── AccountExists            an email account with that id exists already (service/)
+│   ├── DuplicateKey             ACS refused a repeated unique key, PGS-220000 (clients/adobe/)
 │   ├── LabelInUse               a mapping still uses the data label (service/labels.py)
 │   └── UserAlreadyMapped        the Dynamics user is mapped to another platform user (service/)
 └── NotFoundError                NOT_FOUND: what the request names does not exist
     ├── AccountNotFound          no email account with that id (pipeline/admin.py)
     ├── RunNotFound              no audit row with that key (service/audit.py)
+    ├── RecordNotFound           an ACS href or key names nothing (clients/adobe/)
     ├── LabelNotFound            no data label of that name (service/labels.py)
     ├── MappingNotFound          no mapping for that label and entity (service/mappings.py)
     ├── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)

@@ -34,6 +34,7 @@ from shared.storage.webhook_registrations import WebhookRegistrations
 if TYPE_CHECKING:
     import httpx
 
+    from shared.clients.adobe.client import AdobeCampaignClient
     from shared.clients.dataverse.client import DataverseClient
     from shared.clients.dotdigital.client import DotdigitalClient
     from shared.clients.retry import RetryPolicy
@@ -118,6 +119,7 @@ class Runtime:
         # Clients and repositories are built on first use, each on its own: one that is slow
         # to build (an account whose API is down) never holds up the others.
         self._dotdigital: OncePerKey[str, DotdigitalClient] = OncePerKey()
+        self._adobe: OncePerKey[str, AdobeCampaignClient] = OncePerKey()
         self._repositories: OncePerKey[type[TableRepository], TableRepository] = OncePerKey()
         self._singletons: OncePerKey[str, object] = OncePerKey()
         # The sync types the worker runs; None: the product's catalogue (tests inject theirs).
@@ -194,6 +196,7 @@ class Runtime:
                 client.close()
         self._singletons.clear()
         self._dotdigital.clear()
+        self._adobe.clear()
 
     def _build_queue(self) -> SyncQueue:
         if self.settings.queue_backend is QueueBackend.STORAGE_QUEUE:
@@ -253,6 +256,8 @@ class Runtime:
 
         if account.platform is Platform.DOTDIGITAL:
             return self._dotdigital_client(account)
+        if account.platform is Platform.ADOBE_CAMPAIGN:
+            return self.adobe_client(account)
         raise ConfigurationError(
             f"{account.platform.value} accounts are not supported by this version of the "
             f"connector (email account '{account.name}')"
@@ -277,6 +282,37 @@ class Runtime:
             )
 
         return self._dotdigital.get(account.account_id, connect)
+
+    def adobe_client(self, account: EmailAccount, *, cached: bool = True) -> AdobeCampaignClient:
+        """The account's ACS client (its token cached with it); `cached=False`: a new one from
+        the settings stored now (Test Connection). Building does no I/O."""
+        from shared.clients.adobe.client import AdobeCampaignClient
+        from shared.errors import ConfigurationError
+        from shared.secrets import resolve_secret
+
+        connection = account.adobe
+        if connection is None:
+            raise ConfigurationError(
+                f"Email account '{account.name}' has no Adobe Campaign connection settings"
+            )
+
+        def build() -> AdobeCampaignClient:
+            secret = resolve_secret(
+                connection.client_secret_name,
+                self.settings,
+                owner=f"email account '{account.name}'",
+            )
+            return AdobeCampaignClient.connect(
+                connection.base_url,
+                connection.ims_url,
+                connection.client_id,
+                secret,
+                connection.scopes,
+                http=self.http,
+                retry=self.retry,
+            )
+
+        return self._adobe.get(account.account_id, build) if cached else build()
 
 
 _installed: Runtime | None = None

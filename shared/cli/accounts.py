@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+from shared.accounts import (
+    DEFAULT_IMS_URL,
+    AdobeConnection,
+    CampaignSyncLevel,
+    EmailAccount,
+    Platform,
+)
 from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, emit, print_json
-from shared.errors import HANDLING, Category
+from shared.errors import HANDLING, BadInputError, Category
 from shared.service import accounts
 
 accounts_app = typer.Typer(help="Email accounts.", no_args_is_help=True)
@@ -41,6 +47,16 @@ def _details(account: EmailAccount) -> Table:
         ("Campaign sync level", account.campaign_sync_level.value),
     ):  # fmt: skip
         table.add_row(name, value)
+    if account.adobe is not None:
+        for name, value in (
+            ("Adobe organization", account.adobe.organization),
+            ("Adobe base URL", account.adobe.base_url),
+            ("Adobe IMS URL", account.adobe.ims_url),
+            ("Adobe client id", account.adobe.client_id),
+            ("Adobe client secret setting", account.adobe.client_secret_name),
+            ("Adobe scopes", account.adobe.scopes),
+        ):
+            table.add_row(name, value)
     return table
 
 
@@ -62,20 +78,48 @@ def accounts_show(account: AccountArg, output: OutputOption = Output.TABLE) -> N
 def accounts_add(
     account: Annotated[str, typer.Argument(help="New account id: letters, digits and dashes.")],
     name: Annotated[str, typer.Option(help="Name shown to users.")],
-    api_user: Annotated[str, typer.Option(help="The platform's API user name.")],
+    api_user: Annotated[str, typer.Option(help="Dotdigital: the API user name.")] = "",
     password_setting: Annotated[str, typer.Option(
-        help="NAME of the app setting or Key Vault secret holding the API user's password "
-             "(never the password itself).")],
+        help="Dotdigital: NAME of the app setting or Key Vault secret holding the API user's "
+             "password (never the password itself).")] = "",
     description: Annotated[str, typer.Option(help="What the account is for.")] = "",
     owner: Annotated[str, typer.Option(help="Who looks after it.")] = "",
     platform: Annotated[Platform, typer.Option(help="The email platform.")] = Platform.DOTDIGITAL,
     default: Annotated[bool, typer.Option("--default", help="The default account.")] = False,
+    organization: Annotated[str, typer.Option(
+        help="Adobe Campaign: the instance (tenant) id, <ORG> of mc.adobe.io/<ORG>.")] = "",
+    client_id: Annotated[str, typer.Option(
+        help="Adobe Campaign: the OAuth Server-to-Server credential's client id.")] = "",
+    client_secret_setting: Annotated[str, typer.Option(
+        help="Adobe Campaign: NAME of the app setting or Key Vault secret holding the client "
+             "secret (never the secret itself).")] = "",
+    scopes: Annotated[str, typer.Option(
+        help="Adobe Campaign: the credential's scopes, comma-separated.")] = "",
+    base_url: Annotated[str, typer.Option(
+        help="Adobe Campaign: the API root (default https://mc.adobe.io/<ORG>/campaign).")] = "",
+    ims_url: Annotated[str, typer.Option(help="Adobe Campaign: the IMS host.")] = DEFAULT_IMS_URL,
 ) -> None:  # fmt: skip
-    """Add an email account with its default data mappings; its schedules start as Manual."""
+    """Add an email account with its default data mappings; its schedules start as Manual.
+    Dotdigital takes --api-user and --password-setting; Adobe Campaign (--platform
+    AdobeCampaign) takes --organization, --client-id, --client-secret-setting and --scopes."""
+    adobe = None
+    if platform is Platform.ADOBE_CAMPAIGN:
+        missing = [flag for flag, value in (
+            ("--organization", organization), ("--client-id", client_id),
+            ("--client-secret-setting", client_secret_setting), ("--scopes", scopes),
+        ) if not value]  # fmt: skip
+        if missing:
+            raise BadInputError(f"An Adobe Campaign account needs {', '.join(missing)}")
+        adobe = AdobeConnection(
+            organization=organization, base_url=base_url, ims_url=ims_url,
+            client_id=client_id, client_secret_name=client_secret_setting, scopes=scopes,
+        )  # fmt: skip
+    elif not api_user or not password_setting:
+        raise BadInputError(f"A {platform.value} account needs --api-user and --password-setting")
     new = EmailAccount(
         account_id=account, name=name, description=description, owner=owner,
         platform=platform, is_default=default, api_user=api_user,
-        api_password_secret_name=password_setting,
+        api_password_secret_name=password_setting, adobe=adobe,
     )  # fmt: skip
     accounts.add_account(environment.runtime(), new)
     console().print(
@@ -101,9 +145,31 @@ def accounts_edit(
         help="Sync only open leads and active contacts.")] = None,
     campaign_sync_level: Annotated[CampaignSyncLevel | None, typer.Option(
         help="Summary or Detailed campaign statistics.")] = None,
+    client_id: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: the credential's client id.")] = None,
+    client_secret_setting: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: NAME of the setting holding the client secret.")] = None,
+    scopes: Annotated[str | None, typer.Option(
+        help="Adobe Campaign: the credential's scopes, comma-separated.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Adobe Campaign: the API root.")] = None,
+    ims_url: Annotated[str | None, typer.Option(help="Adobe Campaign: the IMS host.")] = None,
 ) -> None:  # fmt: skip
     """Change an account's name, description or admin settings (others keep their value)."""
-    changes = accounts.AccountChanges(
+    adobe_edits = {key: value for key, value in (
+        ("client_id", client_id), ("client_secret_name", client_secret_setting),
+        ("scopes", scopes), ("base_url", base_url), ("ims_url", ims_url),
+    ) if value is not None}  # fmt: skip
+    adobe = None
+    if adobe_edits:
+        current = accounts.get_account(environment.runtime(), account).adobe
+        if current is None:
+            flags = [f"--{k.replace('_name', '_setting').replace('_', '-')}" for k in adobe_edits]
+            raise BadInputError(
+                f"Email account '{account}' is not an Adobe Campaign account: "
+                f"{', '.join(flags)} apply to Adobe Campaign accounts only"
+            )
+        adobe = AdobeConnection.model_validate({**current.model_dump(), **adobe_edits})
+    changes = accounts.AccountChanges(adobe=adobe,
         name=name, description=description, owner=owner, api_user=api_user,
         api_password_secret_name=password_setting,
         update_do_not_bulk_email=update_do_not_bulk_email,

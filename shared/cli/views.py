@@ -43,12 +43,13 @@ def end_live(console: Console) -> None:
 
 def accounts_table(accounts: Iterable[EmailAccount]) -> Table:
     table = new_table(
-        name("Account id"), "Name", "Platform", "Default", "Disabled", "API user",
+        name("Account id"), "Name", "Platform", "Default", "Disabled", "API user / client id",
         title="Email accounts",
     )  # fmt: skip
     for a in accounts:
         table.add_row(a.account_id, a.name, a.platform.value, "yes" if a.is_default else "",
-                      "DISABLED" if a.disabled else "", a.api_user)  # fmt: skip
+                      "DISABLED" if a.disabled else "",
+                      a.adobe.client_id if a.adobe else a.api_user)  # fmt: skip
     return table
 
 

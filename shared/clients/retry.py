@@ -52,6 +52,12 @@ class TransientHttpError(RetriableError):
         self.retry_after = retry_after
 
 
+# Failures after a request was sent: it may have been done (a write must not be resent blindly).
+LOST_ANSWER = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
+# Answers that prove a request was not processed (safe to resend even a write).
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
 def server_requested_wait(headers: Mapping[str, str], *, now: float) -> float | None:
     """Seconds the server asked us to wait, from Retry-After or x-ratelimit-reset; else None."""
     retry_after = headers.get("retry-after")

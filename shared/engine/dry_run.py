@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditStatus, Counts
+from shared.clients.adobe.client import AdobeCampaignClient
 from shared.clients.dataverse.batch import BatchOutcome, BatchRequest, BatchResult
 from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dotdigital.address_books import AddressBook
@@ -32,6 +33,7 @@ from shared.clients.dotdigital.suppression_writes import (
     ResubscribeStatus,
     SuppressOutcome,
 )
+from shared.engine.dry_run_adobe import adobe_sink
 from shared.runtime import R, Runtime
 from shared.storage.audit_repo import AuditRepository
 from shared.storage.crm_fields_repo import CrmFieldRepository
@@ -346,5 +348,7 @@ class DryRunServices(Runtime):
             client = self.live.platform_client(account)
             if isinstance(client, DotdigitalClient):
                 client = dotdigital_sink(client, self.recorder)
+            elif isinstance(client, AdobeCampaignClient):
+                client = adobe_sink(client, self.recorder, _Sink)
             self._platform_sink = client
         return self._platform_sink

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+from shared.accounts import AdobeConnection, CampaignSyncLevel, EmailAccount, Platform
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.errors import ConfigurationError, ConflictError, SyncError
 from shared.pipeline import admin
@@ -29,6 +29,7 @@ class AccountChanges(BaseModel):
     campaign_sync_level: CampaignSyncLevel | None = None
     api_user: str | None = None
     api_password_secret_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]*$")
+    adobe: AdobeConnection | None = None  # replaces the Adobe connection whole
 
 
 class ConnectionTest(BaseModel):
@@ -61,7 +62,8 @@ def add_account(rt: Runtime, account: EmailAccount) -> EmailAccount:
 
 def edit_account(rt: Runtime, account_id: str, changes: AccountChanges) -> EmailAccount:
     account = admin.require_account(rt, account_id)
-    edited = account.model_copy(update=changes.model_dump(exclude_none=True))
+    # Field by field, so a nested model (the Adobe connection) stays a model, not a dict.
+    edited = account.model_copy(update={k: v for k, v in changes if v is not None})
     edited = EmailAccount.model_validate(edited.model_dump())  # the account's own rules
     rt.accounts.save(edited)
     return edited
@@ -75,9 +77,18 @@ def set_enabled(rt: Runtime, account_id: str, *, enabled: bool) -> EmailAccount:
     return edited
 
 
+def _sign_in_adobe(rt: Runtime, account: EmailAccount) -> str:
+    """An IMS token for the stored credential, then the cheapest read (one profile)."""
+    client = rt.adobe_client(account, cached=False)
+    checked = client.check_connection()
+    return f"Connected to Adobe Campaign at {client.base_url}: {checked}."
+
+
 def _sign_in(rt: Runtime, account: EmailAccount) -> str:
     """Sign in with the stored user and password setting (a fresh client, never a cached one:
     the test is of what is stored now) and describe the platform account found."""
+    if account.platform is Platform.ADOBE_CAMPAIGN:
+        return _sign_in_adobe(rt, account)
     if account.platform is not Platform.DOTDIGITAL:
         raise ConfigurationError(
             f"Test Connection is not available for {account.platform.value} accounts in this "

@@ -8,14 +8,25 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
-from shared.accounts import CampaignSyncLevel, EmailAccount, Platform
+from shared.accounts import AdobeConnection, CampaignSyncLevel, EmailAccount, Platform
 from shared.storage.entities import read_partitions
 
 ROW_KEY = "Account"
+# AdobeConnection's fields as columns (only on Adobe Campaign accounts' rows).
+ADOBE_COLUMNS = {
+    "organization": "AdobeOrganization",
+    "base_url": "AdobeBaseUrl",
+    "ims_url": "AdobeImsUrl",
+    "client_id": "AdobeClientId",
+    "client_secret_name": "AdobeClientSecretName",
+    "scopes": "AdobeScopes",
+}
 
 
 def to_entity(account: EmailAccount) -> dict[str, Any]:
+    adobe = account.adobe.model_dump() if account.adobe else {}
     return {
+        **{column: adobe[name] for name, column in ADOBE_COLUMNS.items() if adobe},
         "PartitionKey": account.account_id,
         "RowKey": ROW_KEY,
         "AccountName": account.name,
@@ -37,6 +48,11 @@ def to_entity(account: EmailAccount) -> dict[str, Any]:
 
 
 def from_entity(entity: TableEntity) -> EmailAccount:
+    adobe = None
+    if entity.get("AdobeOrganization"):
+        adobe = AdobeConnection.model_validate(
+            {name: entity.get(column, "") for name, column in ADOBE_COLUMNS.items()}
+        )
     return EmailAccount(
         account_id=entity["PartitionKey"],
         name=entity["AccountName"],
@@ -56,6 +72,7 @@ def from_entity(entity: TableEntity) -> EmailAccount:
         campaign_sync_level=CampaignSyncLevel(entity.get("CampaignSyncLevel", "Summary")),
         api_user=entity.get("ApiUser", ""),
         api_password_secret_name=entity.get("ApiPasswordSecretName", ""),
+        adobe=adobe,
     )
 
 

@@ -21,6 +21,8 @@ from shared import deadline
 from shared.clients.dotdigital.errors import RATE_LIMIT_CODES, read_error
 from shared.clients.dotdigital.routes import Route
 from shared.clients.retry import (
+    LOST_ANSWER,
+    NOT_PROCESSED_STATUSES,
     RetryPolicy,
     TransientHttpError,
     server_requested_wait,
@@ -32,8 +34,6 @@ from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
 USER_AGENT = "dynamics-marketing-sync/0.1"
 
 QueryValue = str | int | bool
-_LOST_ANSWER = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
-_NOT_PROCESSED_STATUSES = frozenset({429, 503})
 
 
 def json_body(response: httpx.Response, route: object) -> Any:
@@ -104,7 +104,7 @@ class DotdigitalTransport:
                     auth=self._auth,
                     headers=headers,
                 )
-            except _LOST_ANSWER as error:
+            except LOST_ANSWER as error:
                 if outcome_unknown is not None:
                     outcome_unknown[:] = [True]
                 if not idempotent:
@@ -132,7 +132,7 @@ class DotdigitalTransport:
         error = read_error(response)
         rate_limited = status == 429 or error.code in RATE_LIMIT_CODES
         if rate_limited or status >= 500:
-            if idempotent or rate_limited or status in _NOT_PROCESSED_STATUSES:
+            if idempotent or rate_limited or status in NOT_PROCESSED_STATUSES:
                 wait = server_requested_wait(response.headers, now=self._retry.clock())
                 raise TransientHttpError(
                     f"{status_description(response)}: {error.message}",

@@ -1,0 +1,39 @@
+"""Adobe Campaign Standard sandbox: IMS OAuth server-to-server tokens, profiles and `cus`
+custom resources (paging, forced pagination, filters, counts), the engine's text errors, and
+workflows whose signals lock out for 10 minutes; fault switches and counters."""
+
+from sandbox.adobe.app import (
+    COLLECTION,
+    COUNT,
+    FILTER_COUNT,
+    ITEM,
+    TOKEN,
+    TRIGGER,
+    WORKFLOW,
+    create_adobe_app,
+)
+from sandbox.adobe.state import (
+    DEMO_ACS_CLIENT_ID,
+    DEMO_ACS_CLIENT_SECRET,
+    DEMO_ACS_SCOPES,
+    DEMO_ORGANIZATION,
+    AdobeState,
+    wire_time,
+)
+
+__all__ = [
+    "COLLECTION",
+    "COUNT",
+    "DEMO_ACS_CLIENT_ID",
+    "DEMO_ACS_CLIENT_SECRET",
+    "DEMO_ACS_SCOPES",
+    "DEMO_ORGANIZATION",
+    "FILTER_COUNT",
+    "ITEM",
+    "TOKEN",
+    "TRIGGER",
+    "WORKFLOW",
+    "AdobeState",
+    "create_adobe_app",
+    "wire_time",
+]
