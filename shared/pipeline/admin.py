@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from shared.accounts import EmailAccount
+from shared.accounts import EmailAccount, Platform
 from shared.engine.registry import NotAvailable
 from shared.errors import ConcurrencyConflict, ConflictError, NotFoundError
 from shared.mappings.model import DataMapping, DuplicateMapping, default_mappings
@@ -112,19 +112,21 @@ def provision_account(
     *,
     first_run: datetime | None = None,
 ) -> None:
-    """Create what is missing: the account, its default data mappings and a schedule row for
-    every sync type (Manual Sync Only unless `schedules` gives one; `first_run` overrides a
-    new schedule's first time), so Storage Explorer shows all of them.
+    """Create what is missing: the account, its default data mappings (a Dotdigital account's:
+    they map to its contact data fields) and a schedule row for every sync type (Manual Sync
+    Only unless `schedules` gives one; `first_run` overrides a new schedule's first time), so
+    Storage Explorer shows all of them.
 
     Running it again (a second `make demo`) never undoes an operator's change: an account,
     mapping or schedule that exists is left as it is, even a schedule row a hand edit broke.
     """
     if rt.accounts.get(account.account_id) is None:
         rt.accounts.save(account)
-    existing = {(m.entity, m.label) for m in rt.mappings.for_account(account.account_id)}
-    for mapping in default_mappings():
-        if (mapping.entity, mapping.label) not in existing:
-            rt.mappings.create(account.account_id, mapping)
+    if account.platform is Platform.DOTDIGITAL:  # data labels are Dotdigital contact fields
+        existing = {(m.entity, m.label) for m in rt.mappings.for_account(account.account_id)}
+        for mapping in default_mappings():
+            if (mapping.entity, mapping.label) not in existing:
+                rt.mappings.create(account.account_id, mapping)
     specs = schedules or {}
     missing = []
     for record in rt.schedules.for_account(account.account_id):

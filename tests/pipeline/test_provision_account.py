@@ -9,7 +9,7 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
-from shared.accounts import EmailAccount
+from shared.accounts import AdobeConnection, EmailAccount, Platform
 from shared.cli import demo
 from shared.messaging.contract import Trigger
 from shared.pipeline import admin
@@ -28,6 +28,22 @@ def _rows(runtime: Runtime, account_id: str = "acme") -> dict[str, dict[str, Any
     table = runtime.tables.client("SyncSchedules")
     rows = table.query_entities("PartitionKey eq @pk", parameters={"pk": account_id})
     return {row["RowKey"]: {**row, "etag": row.metadata["etag"]} for row in rows}
+
+
+def test_an_adobe_account_gets_no_dotdigital_data_mappings(runtime: Runtime) -> None:
+    # The default mappings are to Dotdigital contact data fields; an Adobe account maps fields
+    # its own way (issue 14), so it starts with none.
+    globex = EmailAccount(
+        account_id="globex", name="Globex", platform=Platform.ADOBE_CAMPAIGN,
+        adobe=AdobeConnection(organization="globexorg", client_id="globex-client",
+                              client_secret_name="GLOBEX_ACS_SECRET", scopes="campaign_sdk"),
+    )  # fmt: skip
+
+    admin.provision_account(runtime, globex)
+    admin.provision_account(runtime, ACME)
+
+    assert runtime.mappings.for_account("globex") == []
+    assert runtime.mappings.for_account("acme") != []
 
 
 def test_every_sync_type_gets_its_row_manual_unless_given(
