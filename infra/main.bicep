@@ -132,6 +132,7 @@ var tableNames = [
   'WebhookTargets'
   'ProgramAccess'
   'UserMappings'
+  'AdobeCampaignConfig'
 ]
 
 var syncQueueName = 'sync-requests'

@@ -38,6 +38,7 @@ from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
 from sandbox.dataverse.connector_schema import install as install_connector
 from sandbox.dataverse.connector_schema import install_metadata as install_connector_metadata
+from sandbox.dataverse.custom_tables import custom_tables
 from sandbox.dataverse.generator import ListSpec, SeedResult
 from sandbox.dataverse.generator import seed as seed_rows
 from sandbox.dataverse.odata import ODataError
@@ -263,7 +264,12 @@ class DataverseState:
             self.counters.reset()
             self.webhooks.reset()
             # Rows and change tracking.
-            definitions = {**standard_tables(), **solution_tables(), **registration_tables()}
+            definitions = {
+                **standard_tables(),
+                **custom_tables(),
+                **solution_tables(),
+                **registration_tables(),
+            }
             definitions["systemuser"] = replace(SYSTEMUSER, columns=dict(SYSTEMUSER.columns))
             # Who the rows being created are created by (`createdby`): the CRM user for edits
             # through the state, a request's caller while the Web API answers it.

@@ -30,6 +30,7 @@ TABLES = (
     "WebhookTargets",
     "ProgramAccess",
     "UserMappings",
+    "AdobeCampaignConfig",
 )
 
 

@@ -44,6 +44,7 @@ EXPECTED_TABLES = {
     "WebhookTargets",
     "ProgramAccess",
     "UserMappings",
+    "AdobeCampaignConfig",
 }
 
 EXPECTED_APP_SETTINGS = {

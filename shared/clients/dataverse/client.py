@@ -171,6 +171,10 @@ class DataverseClient:
         the logical name when the column has no label."""
         return metadata.entity_attributes(self.transport, logical_name)
 
+    def table_info(self, logical_name: str) -> metadata.TableInfo | None:
+        """The table's primary key, change tracking and activity flags; None if no such table."""
+        return metadata.table_info(self.transport, logical_name)
+
     def lookup_targets(self, logical_name: str) -> dict[str, tuple[str, ...]]:
         """Lookup column -> the tables it can point to (one metadata call per table)."""
         return metadata.lookup_targets(self.transport, logical_name)

@@ -1,5 +1,5 @@
-"""Table definitions: the columns of contact, lead and account (PAD
-`webapi/query-metadata-web-api.md`). Metadata is not paged."""
+"""Table definitions: a table's change tracking and primary key, the columns of contact, lead
+and account (PAD `webapi/query-metadata-web-api.md`). Metadata is not paged."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.clients.dataverse.transport import DataverseTransport
+from shared.errors import ApiError
 
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -73,3 +74,37 @@ def lookup_targets(transport: DataverseTransport, logical_name: str) -> dict[str
         str(item["LogicalName"]): tuple(str(t) for t in item.get("Targets") or ())
         for item in (body.get("value", []) if isinstance(body, dict) else [])
     }
+
+
+class TableInfo(BaseModel):
+    """What a sync needs to know of a table before it reads it through change tracking."""
+
+    model_config = ConfigDict(frozen=True)
+
+    logical_name: str
+    primary_id: str
+    change_tracking: bool
+    is_activity: bool
+
+
+def table_info(transport: DataverseTransport, logical_name: str) -> TableInfo | None:
+    """The table's EntityDefinition, None when the org has no such table (404)."""
+    if not _LOGICAL_NAME.match(logical_name):
+        raise ValueError(f"not a Dataverse logical name: {logical_name!r}")
+    path = f"EntityDefinitions(LogicalName='{logical_name}')"
+    try:
+        body, _ = transport.get_json(
+            path,
+            operation=f"GET {path}",
+            params={"$select": "LogicalName,PrimaryIdAttribute,ChangeTrackingEnabled,IsActivity"},
+        )
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+    return TableInfo(
+        logical_name=str(body["LogicalName"]),
+        primary_id=str(body["PrimaryIdAttribute"]),
+        change_tracking=bool(body.get("ChangeTrackingEnabled")),
+        is_activity=bool(body.get("IsActivity")),
+    )
