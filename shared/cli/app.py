@@ -15,6 +15,7 @@ from rich.table import Table
 
 from shared.cli import environment, views
 from shared.cli.accounts import accounts_app
+from shared.cli.adobe import adobe_app
 from shared.cli.dataverse import dataverse_app
 from shared.cli.dead_letters import dead_letters_app
 from shared.cli.environment import load_local_settings
@@ -65,6 +66,7 @@ app.add_typer(failed_app, name="failed")
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(programs_app, name="programs")
 app.add_typer(users_app, name="users")
+app.add_typer(adobe_app, name="adobe")
 app.command("reconcile")(reconcile_command)
 
 AccountArg = Annotated[str, typer.Argument(help="Email account id (see `accounts list`).")]
