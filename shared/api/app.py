@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.api import (
     problems,
     routes_accounts,
+    routes_adobe,
     routes_audit,
     routes_labels,
     routes_mappings,
@@ -75,6 +76,7 @@ def create_app() -> FastAPI:
         routes_suppressions,
         routes_timeline,
         routes_programs,
+        routes_adobe,
         routes_operations,
     ):
         app.include_router(module.router, prefix=PREFIX)

@@ -1,0 +1,147 @@
+"""The Adobe Campaign configuration of an Adobe Campaign account: table and field mappings,
+replacements, filter rules and switches, opt-out mode and attributes, egress switches. A
+Dotdigital account answers 422; every change is checked as the CLI's is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from shared.api.params import AccountId, Rt
+from shared.api.problems import documented
+from shared.service import adobe_config as service
+from shared.service.adobe_config import (
+    Changed,
+    EgressChange,
+    NewTable,
+    OptOutChange,
+    TableOptions,
+)
+from shared.storage.adobe_config_model import (
+    CAMPAIGN_NAME,
+    DYNAMICS_NAME,
+    DYNAMICS_PATH,
+    AdobeConfig,
+    FieldMapping,
+    FilterRule,
+    Replacement,
+)
+
+router = APIRouter(prefix="/accounts/{accountId}/adobe", tags=["adobe"])
+
+DynamicsTable = Annotated[
+    str,
+    Path(alias="table", pattern=DYNAMICS_NAME, max_length=100,
+         description="Dynamics table (logical name)", examples=["contact"]),
+]  # fmt: skip
+CampaignField = Annotated[
+    str,
+    Path(alias="campaignField", pattern=CAMPAIGN_NAME, max_length=100,
+         description="Campaign field (technical name)"),
+]  # fmt: skip
+RuleNumber = Annotated[int, Path(alias="number", ge=1, description="The rule's 1-based position")]
+
+
+class CampaignTable(BaseModel):
+    campaign_resource: str = Field(pattern=CAMPAIGN_NAME, max_length=100)
+    campaign_key: str | None = Field(default=None, pattern=CAMPAIGN_NAME, max_length=100)
+
+
+class ApplyUpdates(BaseModel):
+    apply_updates: bool
+
+
+@router.get("", responses=documented(404))
+def show_adobe_config(rt: Rt, account_id: AccountId) -> AdobeConfig:
+    """The whole configuration (the defaults, contact -> profile, until the first change)."""
+    return service.show(rt, account_id)
+
+
+@router.put("/tables/{table}", responses=documented(404, 409))
+def add_adobe_table(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: CampaignTable
+) -> Changed:
+    """Map a Dynamics table (change tracking on: else 422) to a Campaign resource."""
+    new = NewTable(dynamics_table=table, campaign_resource=body.campaign_resource,
+                   campaign_key=body.campaign_key)  # fmt: skip
+    return service.add_table(rt, account_id, new)
+
+
+@router.delete("/tables/{table}", responses=documented(404))
+def remove_adobe_table(rt: Rt, account_id: AccountId, table: DynamicsTable) -> Changed:
+    return service.remove_table(rt, account_id, table)
+
+
+@router.patch("/tables/{table}", responses=documented(404))
+def set_adobe_table_options(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: TableOptions
+) -> Changed:
+    """Apply deletes, technical picklist values, the filter's join and delete filtered out."""
+    return service.set_table_options(rt, account_id, table, body)
+
+
+@router.post("/tables/{table}/fields", responses=documented(404, 409))
+def add_adobe_field(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: FieldMapping
+) -> Changed:
+    return service.add_field(rt, account_id, table, body)
+
+
+@router.patch("/tables/{table}/fields/{campaignField}", responses=documented(404))
+def set_adobe_field_updates(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, campaign_field: CampaignField,
+    body: ApplyUpdates,
+) -> Changed:  # fmt: skip
+    return service.set_apply_updates(rt, account_id, table, campaign_field, body.apply_updates)
+
+
+@router.delete("/tables/{table}/fields/{campaignField}", responses=documented(404))
+def remove_adobe_field(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, campaign_field: CampaignField
+) -> Changed:
+    return service.remove_field(rt, account_id, table, campaign_field)
+
+
+@router.post("/tables/{table}/replacements", responses=documented(404, 409))
+def add_adobe_replacement(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: Replacement
+) -> Changed:
+    return service.add_replacement(rt, account_id, table, body)
+
+
+@router.delete("/tables/{table}/replacements", responses=documented(404))
+def remove_adobe_replacement(
+    rt: Rt,
+    account_id: AccountId,
+    table: DynamicsTable,
+    dynamics_field: Annotated[str, Query(pattern=DYNAMICS_PATH, max_length=200)],
+    value: Annotated[str, Query(max_length=4000)],
+) -> Changed:
+    return service.remove_replacement(rt, account_id, table, dynamics_field, value)
+
+
+@router.post("/tables/{table}/filter-rules", responses=documented(404))
+def add_adobe_filter_rule(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: FilterRule
+) -> Changed:
+    return service.add_filter_rule(rt, account_id, table, body)
+
+
+@router.delete("/tables/{table}/filter-rules/{number}", responses=documented(404))
+def remove_adobe_filter_rule(
+    rt: Rt, account_id: AccountId, table: DynamicsTable, number: RuleNumber
+) -> Changed:
+    return service.remove_filter_rule(rt, account_id, table, number)
+
+
+@router.patch("/opt-out", responses=documented(404, 409))
+def set_adobe_opt_out(rt: Rt, account_id: AccountId, body: OptOutChange) -> Changed:
+    """The opt-out mode and/or the attribute pairs (`denyList...` accepted for `blackList...`)."""
+    return service.set_opt_out(rt, account_id, body)
+
+
+@router.patch("/egress", responses=documented(404))
+def set_adobe_egress(rt: Rt, account_id: AccountId, body: EgressChange) -> Changed:
+    return service.set_egress(rt, account_id, body)
