@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.dataverse.adobe_activities import adobe_activity_tables
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
 
 if TYPE_CHECKING:
@@ -120,6 +121,8 @@ def install_metadata(state: DataverseState) -> None:
     state.option_sets.update({key: list(options) for key, options in OPTION_SETS.items()})
     for custom in connector_tables().values():
         for lookup in custom.lookups.values():
+            if lookup.column == "regardingobjectid":
+                continue  # an activity's own relationships: the platform's, not the solution's
             found = relationship(custom, lookup, state.tables[lookup.target].definition)
             state.relationships[found["SchemaName"]] = found
 
@@ -218,6 +221,7 @@ def connector_tables() -> dict[str, TableDef]:
             Column("dms_syncedoptedin", "bool"),
         ),
         *_engagement_tables(email, account),
+        *adobe_activity_tables(account),
     ]
     return {t.logical_name: t for t in tables}
 

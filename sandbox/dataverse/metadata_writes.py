@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sandbox.dataverse.metadata_bodies import (
@@ -34,7 +35,7 @@ from sandbox.dataverse.metadata_bodies import (
 )
 from sandbox.dataverse.metadata_model import attributes_of, entity_id
 from sandbox.dataverse.odata import ODataError, bad_request, unsupported
-from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
+from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef, activity_table
 from sandbox.dataverse.solutions import all_prefixes, solution_prefix
 from sandbox.dataverse.state import ENGLISH, AttributeDef, deterministic_id
 from sandbox.dataverse.store import Table
@@ -162,8 +163,7 @@ class MetadataWrites:
                 "An entity with the specified name already exists. Please specify a unique name.",
                 DUPLICATE_ENTITY,
             )
-        if body.get("IsActivity"):
-            raise unsupported("Creating an activity table")
+        is_activity = bool(body.get("IsActivity"))
         singular, plural = (
             english_label(body, "DisplayName"),
             english_label(body, "DisplayCollectionName"),
@@ -171,7 +171,9 @@ class MetadataWrites:
         if singular is None or plural is None:
             raise bad_request("The specified display name is not valid", INVALID_ARGUMENT)
         ownership = body.get("OwnershipType", "UserOwned")
-        if ownership not in ("UserOwned", "OrganizationOwned"):
+        if ownership not in ("UserOwned", "OrganizationOwned") or (
+            is_activity and ownership != "UserOwned"
+        ):
             raise bad_request(
                 "The specified ownership type mask is not valid for this operation",
                 INVALID_ARGUMENT,
@@ -188,13 +190,15 @@ class MetadataWrites:
             )
         if type_name(primary[0]) != "StringAttributeMetadata":
             raise bad_request("Primary UI Attribute has to be of type String", INVALID_ARGUMENT)
-        primary_name = self._check_name("attribute", primary[0], prefixes)
-        primary_column = parse_column(primary_name, "string", primary[0])
         entity_set = str(body.get("EntitySetName") or name + "s")
         if any(t.definition.entity_set == entity_set for t in self.state.tables.values()):
             raise bad_request(
                 f"The entity set name {entity_set} is already in use.", DUPLICATE_ENTITY
             )
+        if is_activity:
+            return self._create_activity(name, entity_set, body, primary[0], (singular, plural))
+        primary_name = self._check_name("attribute", primary[0], prefixes)
+        primary_column = parse_column(primary_name, "string", primary[0])
         primary_id = f"{name}id"
         columns = [
             Column(primary_id, "guid"),
@@ -225,6 +229,37 @@ class MetadataWrites:
             if attribute.logical_name == primary_name:
                 attribute.labels = self._labels(primary[0], primary_name)
                 attribute.schema_name = str(primary[0]["SchemaName"])
+        self.state.attributes[name] = listed
+        return table
+
+    def _create_activity(
+        self,
+        name: str,
+        entity_set: str,
+        body: Mapping[str, Any],
+        primary: Mapping[str, Any],
+        display: tuple[str, str],
+    ) -> TableDef:
+        """A custom activity table: activitypointer's columns (`activityid`, `subject`,
+        `regardingobjectid` to contact, lead and account), its primary name `subject`."""
+        if str(primary.get("SchemaName", "")).lower() != "subject":
+            raise bad_request(
+                "The primary attribute of an activity entity must be Subject.", INVALID_ARGUMENT
+            )
+        if body.get("HasActivities"):
+            raise bad_request("An activity entity cannot have activities.", INVALID_ARGUMENT)
+        table = replace(
+            activity_table(name, entity_set),
+            change_tracking=bool(body.get("ChangeTrackingEnabled", False)),
+            display=display,
+        )
+        table.columns["subject"] = parse_column("subject", "string", primary)
+        self.state.tables[name] = Table(table)
+        listed = attributes_of(self.state, table)
+        for attribute in listed:
+            if attribute.logical_name == "subject":
+                attribute.labels = self._labels(primary, "subject")
+                attribute.schema_name = "Subject"
         self.state.attributes[name] = listed
         return table
 

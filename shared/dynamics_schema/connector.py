@@ -11,6 +11,7 @@ key): a re-run or a redelivered message writes the same row again instead of a s
 
 from __future__ import annotations
 
+from shared.dynamics_schema.adobe_activities import ADOBE_ACTIVITY_TABLES
 from shared.dynamics_schema.engagement import ENGAGEMENT_TABLES, SCORE_ADDITIONS
 from shared.dynamics_schema.membership import MembershipAction
 from shared.dynamics_schema.model import (
@@ -161,6 +162,7 @@ TABLES: tuple[TableDefinition, ...] = (
     MARKETING_PREFERENCE,
     MARKETING_PREFERENCE_SUBSCRIPTION,
     *ENGAGEMENT_TABLES,
+    *ADOBE_ACTIVITY_TABLES,
 )
 
 COLUMN_ADDITIONS: tuple[ColumnAddition, ...] = (

@@ -57,7 +57,9 @@ class ColumnDef:
 @dataclass(frozen=True)
 class TableDefinition:
     """A custom table: organization-owned, with change tracking on (the sync types read their
-    increments through delta links)."""
+    increments through delta links). An activity table (`activity`) is user-owned, keyed by
+    `activityid`, named by `subject` and linked to its record by `regardingobjectid`, all of
+    which Dataverse adds itself."""
 
     logical_name: str
     entity_set: str  # the Web API collection (EntitySetName)
@@ -66,10 +68,17 @@ class TableDefinition:
     description: str
     primary_name: ColumnDef  # a String column, IsPrimaryName
     columns: tuple[ColumnDef, ...]
+    activity: bool = False
 
     @property
     def primary_id(self) -> str:
-        return f"{self.logical_name}id"
+        return "activityid" if self.activity else f"{self.logical_name}id"
+
+    def regarding_bind(self, target: str) -> str:
+        """The navigation property that sets an activity's regarding record of `target`."""
+        if not self.activity:
+            raise ValueError(f"{self.logical_name} is not an activity table")
+        return f"regardingobjectid_{target}_{self.logical_name}@odata.bind"
 
     def column(self, logical_name: str) -> ColumnDef:
         for column in (self.primary_name, *self.columns):

@@ -48,7 +48,7 @@ def test_provision_a_bare_org_then_nothing_to_create(
 
     code, again = invoke("dataverse", "provision")
     assert code == 0, again
-    assert "Nothing to create: the connector's 17 tables and" in again
+    assert "Nothing to create: the connector's 21 tables and" in again
     assert "] created" not in again  # no step ran
 
 

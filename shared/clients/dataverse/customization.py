@@ -131,9 +131,10 @@ def table_body(table: TableDefinition) -> dict[str, Any]:
         "DisplayName": label(table.display_name),
         "DisplayCollectionName": label(table.plural_name),
         "Description": label(table.description),
-        # Organization-owned: the rows belong to the connector, not to a user or team.
-        "OwnershipType": "OrganizationOwned",
-        "IsActivity": False,
+        # Organization-owned: the rows belong to the connector, not to a user or team. An
+        # activity table must be user-owned, and an activity cannot have activities.
+        "OwnershipType": "UserOwned" if table.activity else "OrganizationOwned",
+        "IsActivity": table.activity,
         "HasActivities": False,
         "HasNotes": False,
         # The sync types read these tables' increments through delta links.
