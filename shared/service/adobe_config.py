@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field
 
 from shared.accounts import EmailAccount, Platform
-from shared.clients.dataverse.metadata import LOOKUP_TYPES, TableInfo
 from shared.errors import BadInputError, NotFoundError
 from shared.pipeline import admin
 from shared.runtime import Runtime
+from shared.service import adobe_dynamics as dynamics
 from shared.storage.adobe_config_model import (
     CAMPAIGN_NAME,
     DYNAMICS_NAME,
@@ -37,18 +37,6 @@ OPT_OUT_TABLE = "contact"  # opt-outs sync on contact <-> profile only
 
 
 class NotAdobeAccount(BadInputError):
-    pass
-
-
-class DynamicsTableNotFound(NotFoundError):
-    pass
-
-
-class NoChangeTracking(BadInputError):
-    pass
-
-
-class UnknownColumn(BadInputError):
     pass
 
 
@@ -139,44 +127,6 @@ def _mapped(config: AdobeConfig, dynamics_table: str) -> TableMapping:
     return table
 
 
-# Dynamics metadata ------------------------------------------------------------------------------
-
-
-def _table_info(rt: Runtime, dynamics_table: str) -> TableInfo:
-    info = rt.dataverse().table_info(dynamics_table)
-    if info is None:
-        raise DynamicsTableNotFound(
-            f"Dynamics has no table '{dynamics_table}' (give its logical name, e.g. "
-            "new_loyaltycard)."
-        )
-    if not info.change_tracking:
-        raise NoChangeTracking(
-            f"The Dynamics table '{dynamics_table}' does not have change tracking enabled, and "
-            "the Adobe Campaign sync reads its changes through it: turn on Track changes in "
-            "the table's properties (Power Apps > Tables > Properties > Advanced options), "
-            "then add the mapping again."
-        )
-    return info
-
-
-def _columns(rt: Runtime, dynamics_table: str) -> dict[str, str]:
-    """Column logical name -> AttributeType."""
-    return {
-        a.logical_name: a.attribute_type for a in rt.dataverse().entity_attributes(dynamics_table)
-    }
-
-
-def _check_column(columns: dict[str, str], dynamics_table: str, path: str) -> None:
-    first, _, rest = path.partition(".")
-    if first not in columns:
-        raise UnknownColumn(f"'{first}' is not a column of the Dynamics table '{dynamics_table}'.")
-    if rest and columns[first] not in LOOKUP_TYPES:
-        raise UnknownColumn(
-            f"'{path}' reads a linked record through '{first}', which is not a lookup "
-            f"({columns[first]}) of '{dynamics_table}'."
-        )
-
-
 # Tables ------------------------------------------------------------------------------------------
 
 
@@ -190,7 +140,7 @@ def add_table(rt: Runtime, account_id: str, new: NewTable) -> Changed:
             f"A custom resource needs the Campaign column that holds the Dynamics id "
             f"(its CRM ID key), e.g. --key crmId for {new.campaign_resource}."
         )
-    info = _table_info(rt, new.dynamics_table)
+    info = dynamics.table_info(rt, new.dynamics_table)
     table = TableMapping(
         dynamics_table=new.dynamics_table,
         campaign_resource=new.campaign_resource,
@@ -222,7 +172,7 @@ def remove_table(rt: Runtime, account_id: str, dynamics_table: str) -> Changed:
 
 def add_field(rt: Runtime, account_id: str, dynamics_table: str, field: FieldMapping) -> Changed:
     require_adobe_account(rt, account_id)
-    _check_column(_columns(rt, dynamics_table), dynamics_table, field.dynamics_field)
+    dynamics.check_column(rt, dynamics_table, field.dynamics_field)
 
     def change(config: AdobeConfig) -> str:
         table = _mapped(config, dynamics_table)
@@ -342,7 +292,7 @@ def remove_replacement(
 
 def add_filter_rule(rt: Runtime, account_id: str, dynamics_table: str, rule: FilterRule) -> Changed:
     require_adobe_account(rt, account_id)
-    _check_column(_columns(rt, dynamics_table), dynamics_table, rule.dynamics_field)
+    dynamics.check_column(rt, dynamics_table, rule.dynamics_field)
 
     def change(config: AdobeConfig) -> str:
         table = _mapped(config, dynamics_table)
@@ -377,12 +327,12 @@ def remove_filter_rule(rt: Runtime, account_id: str, dynamics_table: str, number
 def set_opt_out(rt: Runtime, account_id: str, wanted: OptOutChange) -> Changed:
     require_adobe_account(rt, account_id)
     if wanted.pairs is not None:
-        columns = _columns(rt, OPT_OUT_TABLE)
+        columns = dynamics.columns(rt, OPT_OUT_TABLE)
         for pair in wanted.pairs:
             kind = columns.get(pair.dynamics_field)
             if kind != "Boolean":
                 what = "not a column" if kind is None else f"a {kind} column"
-                raise UnknownColumn(
+                raise dynamics.UnknownColumn(
                     f"'{pair.dynamics_field}' is {what} of {OPT_OUT_TABLE}: an opt-out maps to a "
                     "Boolean field (e.g. donotbulkemail)."
                 )

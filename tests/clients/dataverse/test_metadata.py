@@ -100,3 +100,26 @@ def test_unknown_entity_is_an_api_error(dataverse_client: DataverseClient) -> No
 def test_logical_names_are_validated_before_any_call(dataverse_client: DataverseClient) -> None:
     with pytest.raises(ValueError, match="logical name"):
         dataverse_client.entity_attributes("contact')/x")
+
+
+def test_table_info_says_whether_a_table_has_change_tracking(
+    dataverse_client: DataverseClient, dataverse_sandbox: DataverseSandbox
+) -> None:
+    contact = dataverse_client.table_info("contact")
+    assert contact is not None
+    assert (contact.primary_id, contact.change_tracking, contact.is_activity) == (
+        "contactid",
+        True,
+        False,
+    )
+    for tracked in ("lead", "account", "new_loyaltycard", "dms_emailsuppression"):
+        found = dataverse_client.table_info(tracked)
+        assert found is not None and found.change_tracking, tracked
+    untracked = dataverse_client.table_info("new_visitlog")
+    assert untracked is not None and not untracked.change_tracking
+    send = dataverse_client.table_info("dms_acsemailsend")
+    assert send is not None and send.is_activity and send.primary_id == "activityid"
+    assert dataverse_client.table_info("new_nosuchtable") is None
+    dataverse_sandbox.state.set_change_tracking("new_loyaltycard", False)
+    switched = dataverse_client.table_info("new_loyaltycard")
+    assert switched is not None and not switched.change_tracking
