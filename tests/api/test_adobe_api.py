@@ -6,16 +6,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.accounts import EmailAccount, Platform
 from shared.runtime import Runtime
 from tests.api.conftest import problem
+from tests.fixtures.adobe_accounts import save_adobe_account
 
 
 @pytest.fixture
 def acs(sync_runtime: Runtime) -> str:
-    sync_runtime.accounts.save(
-        EmailAccount(account_id="acs", name="Acme Campaign", platform=Platform.ADOBE_CAMPAIGN)
-    )
+    save_adobe_account(sync_runtime, "acs")
     return "/accounts/acs/adobe"
 
 

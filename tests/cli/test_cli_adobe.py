@@ -5,20 +5,22 @@ everything mapped once; the result reads back from Table Storage one row per tab
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
-from shared.accounts import EmailAccount, Platform
+from shared.accounts import EmailAccount
 from shared.runtime import Runtime
 from shared.storage.adobe_config_repo import AdobeConfigRepository
 from tests.cli.test_cli import BAD_INPUT, CONFLICT, NOT_FOUND, error_line, invoke
+from tests.fixtures.adobe_accounts import save_adobe_account
 
 
 @pytest.fixture
 def acs(sync_runtime: Runtime) -> EmailAccount:
-    account = EmailAccount(account_id="acs", name="Acme Campaign", platform=Platform.ADOBE_CAMPAIGN)
-    sync_runtime.accounts.save(account)
-    return account
+    return save_adobe_account(sync_runtime, "acs")
 
 
 def _config() -> dict[str, object]:
@@ -182,3 +184,17 @@ def test_opt_out_mode_and_pairs_and_egress_switches(acs: EmailAccount) -> None:
     assert config["egress"]["open"] is False and config["egress"]["bounce_task"] is False  # type: ignore[index]
     code, out = invoke("adobe", "show", "acs")
     assert code == 0 and "Opt-out: Bidirectional" in out and "Task on each click" in out, out
+
+
+def test_the_readme_adobe_commands_run_as_written(sync_runtime: Runtime) -> None:
+    """The README's `.venv/bin/python -m shared adobe ...` lines, in order, on an Adobe account
+    (the README test runs them too, after the README's own `accounts add emea-acs`)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().replace("\\\n", " ")
+    lines = re.findall(r"^\.venv/bin/python -m shared (adobe .+)$", readme, flags=re.MULTILINE)
+    assert len(lines) >= 10
+    save_adobe_account(sync_runtime, "emea-acs", "EMEA Campaign")
+    for line in lines:
+        code, out = invoke(*shlex.split(line))
+        assert code == 0, f"{line}\n{out}"
+    tables = json.loads(out)
+    assert [t["campaign_resource"] for t in tables] == ["profile", "cusLoyaltyCard"]
