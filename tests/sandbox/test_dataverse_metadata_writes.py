@@ -264,3 +264,45 @@ def test_without_the_customizer_role_metadata_writes_are_forbidden(
     status, code, message = error(post(dataverse_api, "EntityDefinitions", table()))
     assert (status, code) == (403, "0x80040220")
     assert "missing prvCreateEntity privilege" in message
+
+
+def test_a_custom_activity_table_gets_the_activity_columns(dataverse_api: httpx.Client) -> None:
+    """IsActivity: user-owned, primary name Subject; then a row regarding a contact reads back
+    with its subject and regarding id, and shows as an activity in the metadata."""
+    subject = {
+        "@odata.type": f"{CRM}StringAttributeMetadata",
+        "SchemaName": "Subject",
+        "DisplayName": label("Subject"),
+        "IsPrimaryName": True,
+        "MaxLength": 200,
+    }
+    org_owned = table("dms_Ping", IsActivity=True, Attributes=[subject])
+    assert error(post(dataverse_api, "EntityDefinitions", org_owned))[0] == 400
+    named = table("dms_Ping", IsActivity=True, OwnershipType="UserOwned")
+    assert error(post(dataverse_api, "EntityDefinitions", named))[0] == 400  # not Subject
+    body = table("dms_Ping", IsActivity=True, OwnershipType="UserOwned", Attributes=[subject])
+    created = post(dataverse_api, "EntityDefinitions", body)
+    assert created.status_code == 204, created.text
+    entity = dataverse_api.get(
+        "EntityDefinitions(LogicalName='dms_ping')",
+        params={"$select": "IsActivity,PrimaryIdAttribute,PrimaryNameAttribute"},
+    ).json()
+    assert (entity["IsActivity"], entity["PrimaryIdAttribute"], entity["PrimaryNameAttribute"]) == (
+        True,
+        "activityid",
+        "subject",
+    )
+    contact = dataverse_api.post("contacts", json={"lastname": "Lovelace"})
+    contact_id = contact.headers["OData-EntityId"].split("(")[1].rstrip(")")
+    row = dataverse_api.post(
+        "dms_pings",
+        json={
+            "subject": "C1 D1",
+            "regardingobjectid_contact_dms_ping@odata.bind": f"/contacts({contact_id})",
+        },
+    )
+    assert row.status_code == 204, row.text
+    [read] = dataverse_api.get(
+        "dms_pings", params={"$select": "subject,_regardingobjectid_value"}
+    ).json()["value"]
+    assert (read["subject"], read["_regardingobjectid_value"]) == ("C1 D1", contact_id)
