@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef
+from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Lookup, TableDef, common_columns
 
 
 def _common(primary_id: str) -> list[Column]:
     return [
-        Column(primary_id, "guid"),
-        Column("createdon", "datetime", read_only=True),
-        Column("modifiedon", "datetime", read_only=True),
-        Column("versionnumber", "bigint", read_only=True),
-        Column("ownerid", "lookup", read_only=True),
+        *common_columns(primary_id),
         Column("new_name", "string", 100),
         Column("statecode", "state"),
         Column("statuscode", "status"),

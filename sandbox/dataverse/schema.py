@@ -91,7 +91,7 @@ def _columns(*columns: Column) -> dict[str, Column]:
     return {c.name: c for c in columns}
 
 
-def _common(primary_id: str) -> list[Column]:
+def common_columns(primary_id: str) -> list[Column]:
     return [
         Column(primary_id, "guid"),
         Column("createdon", "datetime", read_only=True),
@@ -109,7 +109,7 @@ CONTACT = TableDef(
     primary_id="contactid",
     primary_name="fullname",
     columns=_columns(
-        *_common("contactid"),
+        *common_columns("contactid"),
         Column("firstname", "string", 50),
         Column("middlename", "string", 50),
         Column("lastname", "string", 50),
@@ -154,7 +154,7 @@ LEAD = TableDef(
     primary_id="leadid",
     primary_name="fullname",
     columns=_columns(
-        *_common("leadid"),
+        *common_columns("leadid"),
         Column("subject", "string", 300),
         Column("firstname", "string", 50),
         Column("lastname", "string", 50),
@@ -192,7 +192,7 @@ ACCOUNT = TableDef(
     primary_id="accountid",
     primary_name="name",
     columns=_columns(
-        *_common("accountid"),
+        *common_columns("accountid"),
         Column("name", "string", 160),
         Column("accountnumber", "string", 20),
         Column("emailaddress1", "string", 100),
@@ -224,7 +224,7 @@ LIST = TableDef(
     primary_id="listid",
     primary_name="listname",
     columns=_columns(
-        *_common("listid"),
+        *common_columns("listid"),
         Column("listname", "string", 128),
         Column("type", "bool"),  # false static, true dynamic
         Column("createdfromcode", "picklist"),  # 1 account, 2 contact, 4 lead
@@ -255,7 +255,7 @@ LISTMEMBER = TableDef(
     primary_id="listmemberid",
     primary_name="listmemberid",
     columns=_columns(
-        *_common("listmemberid"),
+        *common_columns("listmemberid"),
         Column("listid", "lookup", read_only=True),
         Column("entityid", "lookup", read_only=True),
         Column("entitytype", "string", 64, read_only=True),
@@ -269,7 +269,7 @@ ANNOTATION = TableDef(
     primary_id="annotationid",
     primary_name="subject",
     columns=_columns(
-        *_common("annotationid"),
+        *common_columns("annotationid"),
         Column("subject", "string", 500),
         Column("notetext", "memo", 100_000),
         Column("isdocument", "bool"),
@@ -308,7 +308,7 @@ def activity_table(
         primary_id="activityid",
         primary_name="subject",
         columns=_columns(
-            *_common("activityid"),
+            *common_columns("activityid"),
             Column("subject", "string", 200),
             Column("description", "memo", 2000),
             Column("scheduledstart", "datetime"),
