@@ -171,6 +171,7 @@ LOOKUP_TARGETS: dict[str, tuple[str, ...]] = {
     "primarycontactid": ("contact",),
     "createdby": ("systemuser",),
     "modifiedby": ("systemuser",),
+    "new_contactid": ("contact",),  # new_loyaltycard's contact (sandbox/dataverse/custom_tables)
 }
 
 

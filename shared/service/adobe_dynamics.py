@@ -46,14 +46,27 @@ def columns(rt: Runtime, dynamics_table: str) -> dict[str, str]:
 
 
 def check_column(rt: Runtime, dynamics_table: str, path: str) -> None:
-    """A column of the table, or a path whose first step is one of its lookups (the linked
-    tables' columns are not checked here)."""
-    found = columns(rt, dynamics_table)
-    first, _, rest = path.partition(".")
-    if first not in found:
-        raise UnknownColumn(f"'{first}' is not a column of the Dynamics table '{dynamics_table}'.")
-    if rest and found[first] not in LOOKUP_TYPES:
-        raise UnknownColumn(
-            f"'{path}' reads a linked record through '{first}', which is not a lookup "
-            f"({found[first]}) of '{dynamics_table}'."
-        )
+    """A column of the table, or a path through lookups (`parentcustomerid.name`): each step a
+    lookup of the table(s) before it, the last a column of one of the tables it reaches (a
+    polymorphic lookup such as parentcustomerid reaches account and contact)."""
+    steps = path.split(".")
+    tables = [dynamics_table]
+    for depth, step in enumerate(steps):
+        found = {table: columns(rt, table) for table in tables}
+        holders = [table for table in tables if step in found[table]]
+        if not holders:
+            names = " or ".join(f"'{t}'" for t in tables)
+            raise UnknownColumn(f"'{step}' is not a column of the Dynamics table {names}.")
+        if depth == len(steps) - 1:
+            return
+        lookups = [table for table in holders if found[table][step] in LOOKUP_TYPES]
+        if not lookups:
+            kind = found[holders[0]][step]
+            raise UnknownColumn(
+                f"'{path}' reads a linked record through '{step}', which is not a lookup "
+                f"({kind}) of '{holders[0]}'."
+            )
+        targets = rt.dataverse().lookup_targets
+        tables = sorted({t for table in lookups for t in targets(table).get(step, ())})
+        if not tables:
+            raise UnknownColumn(f"'{step}' of '{lookups[0]}' points to no table.")

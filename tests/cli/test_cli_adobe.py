@@ -141,13 +141,21 @@ def test_fields_replacements_filters_and_switches(acs: EmailAccount) -> None:
     assert _config()["tables"][0]["replacements"] == []  # type: ignore[index]
 
 
-def test_the_sixth_linked_column_is_refused(acs: EmailAccount) -> None:
-    for n in range(5):
-        code, out = invoke("adobe", "mappings", "add-field", "acs", "contact",
-                           f"parentcustomerid.name{n}", f"company{n}")  # fmt: skip
+def test_linked_columns_are_checked_and_the_sixth_is_refused(acs: EmailAccount) -> None:
+    add = ("adobe", "mappings", "add-field", "acs", "contact")
+    code, out = invoke(*add, "parentcustomerid.nosuch", "x")
+    assert code == BAD_INPUT
+    assert error_line(out) == (
+        "Error: 'nosuch' is not a column of the Dynamics table 'account' or 'contact'."
+    )
+    code, out = invoke(*add, "parentcustomerid.primarycontactid.fullname", "companyContact")
+    assert code == 0, out  # depth 2: contact -> account -> contact
+    code, out = invoke(*add, "parentcustomerid.name.x", "x")
+    assert code == BAD_INPUT and "through 'name', which is not a lookup" in error_line(out)
+    for column in ("name", "telephone1", "revenue", "websiteurl"):
+        code, out = invoke(*add, f"parentcustomerid.{column}", f"company_{column}")
         assert code == 0, out
-    code, out = invoke("adobe", "mappings", "add-field", "acs", "contact",
-                       "parentcustomerid.name", "company")  # fmt: skip
+    code, out = invoke(*add, "parentcustomerid.emailaddress1", "companyEmail")
     assert code == BAD_INPUT
     assert "would have 6 linked columns; Adobe Campaign allows 5 a resource" in error_line(out)
 
