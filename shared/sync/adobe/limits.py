@@ -120,7 +120,12 @@ def check_table(account: str, table: TableMapping) -> None:
 
 def _check_resource(table: TableMapping) -> None:
     if table.campaign_resource == PROFILE or table.dynamics_table == PROFILE_TABLE:
-        if (table.dynamics_table, table.campaign_resource) != (PROFILE_TABLE, PROFILE):
+        if table.campaign_resource != PROFILE:
+            raise AdobeConfigRefused(
+                f"Contacts map to profiles ({_describe(table)} is not contact -> profile): "
+                "other Dynamics tables go to custom resources (cus...)."
+            )
+        if table.dynamics_table != PROFILE_TABLE:
             raise AdobeConfigRefused(
                 f"Profiles are mapped from contacts only ({_describe(table)} is not "
                 "contact -> profile); other Dynamics tables go to custom resources (cus...)."

@@ -93,6 +93,11 @@ def test_profiles_come_from_contacts_keyed_by_external_id_and_custom_resources_a
     lead = TableMapping(dynamics_table="lead", campaign_resource="profile",
                         campaign_key="externalId")  # fmt: skip
     assert "Profiles are mapped from contacts only" in _refused(_config(lead), BadInputError)
+    contact = _custom(1)
+    contact.dynamics_table = "contact"
+    assert "Contacts map to profiles ('contact' -> cusT1" in _refused(
+        _config(contact), BadInputError
+    )
     keyed = default_profile_mapping()
     keyed.campaign_key = "email"
     assert "Profiles are keyed by externalId" in _refused(_config(keyed), BadInputError)
