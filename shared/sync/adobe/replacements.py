@@ -16,11 +16,16 @@ class Replacements:
     def __init__(self, rules: Iterable[Replacement]) -> None:
         self._rules = {(r.dynamics_field, r.value): r.new_value for r in rules}
 
-    def apply(self, dynamics_field: str, value: object, label: str | None = None) -> object:
-        """The replacement for the value (or the choice's label), else the value unchanged."""
+    def find(self, dynamics_field: str, value: object, label: str | None = None) -> str | None:
+        """The replacement for the value (or for the choice's label), if a rule names either."""
         for candidate in (text_of(value), label):
             if candidate is not None:
                 found = self._rules.get((dynamics_field, candidate))
                 if found is not None:
                     return found
-        return value
+        return None
+
+    def apply(self, dynamics_field: str, value: object, label: str | None = None) -> object:
+        """The replacement, else the value unchanged."""
+        found = self.find(dynamics_field, value, label)
+        return value if found is None else found
