@@ -10,12 +10,13 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from shared.accounts import EmailAccount, Platform
+from shared.accounts import EmailAccount
 from shared.azurite import DEV_ACCOUNT, DEV_KEY, PROJECT_ROOT
 from shared.cli import app as cli
 from shared.runtime import Runtime
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
+from tests.fixtures.adobe_accounts import save_adobe_account
 
 runner = CliRunner()
 # Exit codes by error category (shared.errors.HANDLING).
@@ -106,9 +107,7 @@ def test_sync_now_dry_run_queues_a_run_the_worker_audits_as_a_dry_run(
 def test_a_sync_type_the_accounts_platform_lacks_is_refused(
     runtime: Runtime, account: EmailAccount
 ) -> None:
-    runtime.accounts.save(
-        EmailAccount(account_id="campaign", name="Campaign", platform=Platform.ADOBE_CAMPAIGN)
-    )
+    save_adobe_account(runtime, "campaign", "Campaign")
     code, out = invoke("sync-now", "campaign", "DataLabels")
     assert code == BAD_INPUT
     assert "DataLabels is not available for AdobeCampaign accounts" in error_line(out)
