@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from shared.errors import ConfigurationError
 from shared.settings import Settings
+from shared.vault_references import is_reference, unresolved_message
 
 
 def resolve_secret(name: str, settings: Settings, *, owner: str) -> SecretStr:
@@ -22,6 +23,9 @@ def resolve_secret(name: str, settings: Settings, *, owner: str) -> SecretStr:
             "app setting or Key Vault secret that holds the API user's password."
         )
     value = os.environ.get(name)
+    if value and is_reference(value):
+        # Sent as a password, the reference text would only come back as the platform's 401.
+        raise ConfigurationError(unresolved_message([(name, value)], owner=owner))
     if value:
         return SecretStr(value)
     if settings.key_vault_url:

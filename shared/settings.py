@@ -13,10 +13,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+from shared.vault_references import is_reference, unresolved_message
 
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 600.0  # Consumption plan default; host.json may say less
@@ -33,6 +42,10 @@ def host_function_timeout(host_json: Path = HOST_JSON) -> float:
         return DEFAULT_FUNCTION_TIMEOUT_SECONDS
     hours, minutes, seconds = (int(part) for part in match.groups())
     return float(hours * 3600 + minutes * 60 + seconds)
+
+
+# The error type a setting still holding a Key Vault reference fails validation with.
+UNRESOLVED_REFERENCE = "unresolved_key_vault_reference"
 
 
 class QueueBackend(StrEnum):
@@ -150,12 +163,15 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as error:
-            # One line naming every invalid setting; never the value (it may be a secret).
-            problems = "; ".join(_problem(e["loc"], e["msg"]) for e in error.errors())
-            raise ConfigurationError(
-                f"Invalid app settings: {problems}. Fix them in the Function App configuration "
-                "(or local.settings.json for the local host) and restart."
-            ) from None
+            raise ConfigurationError(_refusal(error.errors())) from None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_an_unresolved_reference(cls, value: object) -> object:
+        # Checked before any other rule: "not a number" would hide what is really wrong.
+        if isinstance(value, str) and is_reference(value):
+            raise PydanticCustomError(UNRESOLVED_REFERENCE, "unresolved", {"reference": value})
+        return value
 
     @model_validator(mode="after")
     def _slices_fit_lease_and_host(self) -> Settings:
@@ -206,9 +222,41 @@ class Settings(BaseSettings):
             )
 
 
+def _refusal(errors: list[ErrorDetails]) -> str:
+    """One line naming every setting refused; never a value (it may be a secret)."""
+    unresolved = [
+        (_where(e["loc"]), str(e.get("ctx", {})["reference"]))
+        for e in errors
+        if e["type"] == UNRESOLVED_REFERENCE
+    ]
+    invalid = [e for e in errors if e["type"] != UNRESOLVED_REFERENCE]
+    parts = [unresolved_message(unresolved)] if unresolved else []
+    if invalid:
+        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in invalid)
+        parts.append(
+            f"Invalid app settings: {problems}. Fix them in the Function App configuration "
+            "(or local.settings.json for the local host) and restart."
+        )
+    return " ".join(parts)
+
+
+def app_setting_names() -> set[str]:
+    """Every app-setting name the product's settings read (aliases included)."""
+    names: set[str] = set()
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        names.update(name for name in choices if isinstance(name, str))
+    return names
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
 def _problem(location: tuple[int | str, ...], message: str) -> str:
     message = message.removeprefix("Value error, ")
-    where = ".".join(str(part) for part in location)
+    where = _where(location)
     return f"{where}: {message}" if where else message
 
 

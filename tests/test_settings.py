@@ -45,3 +45,38 @@ def test_the_example_local_settings_are_accepted() -> None:
     values = json.loads(example.read_text())["Values"]
     settings = Settings(**values)
     assert settings.run_lease_seconds > settings.longest_slice_seconds
+
+
+def test_a_setting_still_holding_an_unresolved_key_vault_reference_is_refused() -> None:
+    # The platform leaves the reference text in place when it cannot resolve it.
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(
+            DATAVERSE_CLIENT_SECRET="@Microsoft.KeyVault(VaultName=kv-dms;SecretName=dv-secret)"
+        )
+
+    text = str(refused.value)
+    assert text.startswith("App setting DATAVERSE_CLIENT_SECRET (vault 'kv-dms', secret ")
+    assert "'dv-secret') is still a Key Vault reference" in text
+    assert "Key Vault Secrets User role" in text and "restart the app" in text
+    assert "\n" not in text
+
+
+def test_every_unresolved_reference_and_every_invalid_value_are_named_at_once() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(
+            DYNAMICS_WEBHOOK_KEY="@Microsoft.KeyVault(SecretUri=https://kv-dms.vault.azure.net/secrets/hook/)",
+            RUN_LEASE_SECONDS="@microsoft.keyvault(VaultName=kv-dms;SecretName=lease)",
+            HTTP_MAX_RETRIES="lots",
+        )
+
+    text = str(refused.value)
+    assert "DYNAMICS_WEBHOOK_KEY (vault 'kv-dms', secret 'hook')" in text
+    # A number left as a reference is named as one, not as "not a valid number".
+    assert "RUN_LEASE_SECONDS (vault 'kv-dms', secret 'lease')" in text
+    assert "are still Key Vault references" in text
+    assert "Invalid app settings: HTTP_MAX_RETRIES" in text and "lots" not in text
+
+
+def test_a_reference_without_a_vault_and_secret_says_to_fix_its_syntax() -> None:
+    with pytest.raises(ConfigurationError, match=r"DATAVERSE_CLIENT_SECRET .*fix its syntax"):
+        Settings(DATAVERSE_CLIENT_SECRET="@Microsoft.KeyVault(kv-dms/dv-secret)")

@@ -92,6 +92,17 @@ def test_test_connection_names_a_missing_password_setting(
     assert code == FATAL and PASSWORD_SETTING in out
 
 
+def test_test_connection_names_a_password_setting_left_as_a_key_vault_reference(
+    sync_runtime: Runtime, acme: EmailAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the platform leaves in the setting when it cannot read the secret.
+    monkeypatch.setenv(PASSWORD_SETTING, "@Microsoft.KeyVault(VaultName=kv-dms;SecretName=acme)")
+    code, out = invoke("accounts", "test", "acme")
+    assert code == FATAL
+    assert f"App setting {PASSWORD_SETTING} (vault 'kv-dms', secret 'acme') named by" in out
+    assert "is still a Key Vault reference" in out and "401" not in out
+
+
 def test_an_unknown_account_is_named(sync_runtime: Runtime, acme: EmailAccount) -> None:
     for command in (("accounts", "show"), ("accounts", "test"), ("accounts", "disable")):
         code, out = invoke(*command, "nosuch")
