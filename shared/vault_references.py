@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 PREFIX = "@microsoft.keyvault("
 
 WHAT_TO_CHECK = (
-    "Check that the secret exists and is enabled in that vault, that the Function App's "
-    "managed identity has the Key Vault Secrets User role on the vault, and that the vault's "
-    "network rules let the app in (the Function App's Environment variables page in the portal "
-    "shows each reference's status); then restart the app. Nothing resolves references "
-    "locally: put the value itself in local.settings.json."
+    "Check that the secret exists and is enabled in that vault, that the identity resolving it "
+    "(the Function App's managed identity in Azure; your `az login` under Core Tools) has the "
+    "Key Vault Secrets User role on the vault, and that the vault's network rules let it in "
+    "(in Azure, the Function App's Environment variables page shows each reference's status); "
+    "then restart the app. The project's local host resolves no references: put the value "
+    "itself in local.settings.json."
 )
 
 

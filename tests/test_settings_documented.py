@@ -14,7 +14,7 @@ from shared.settings import Settings
 README = (PROJECT_ROOT / "README.md").read_text()
 EXAMPLE = json.loads((PROJECT_ROOT / "local.settings.example.json").read_text())["Values"]
 # The Functions host's own settings, which the product's code does not read.
-HOST_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsFeatureFlags"}
+HOST_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME"}
 # Alternatives to a setting the example has (managed identity instead of a connection string,
 # or the reverse) and the sandboxes' CA: an empty value in the example would still be read.
 NOT_IN_EXAMPLE = {

@@ -29,8 +29,10 @@ def build_host(runtime: Runtime, **options: Any) -> LocalHost:
     settings = runtime.settings
     if settings.queue_backend is not QueueBackend.STORAGE_QUEUE:
         raise ConfigurationError(
-            "The local host feeds the worker from an Azure Storage Queue: "
-            "set SYNC_QUEUE_BACKEND=StorageQueue (and AzureWebJobsStorage to Azurite)."
+            "The local host feeds the worker from an Azure Storage Queue: set "
+            "SYNC_QUEUE_BACKEND=StorageQueue (in local.settings.json or the environment, for the "
+            "host and the CLI alike; and AzureWebJobsStorage to Azurite). ServiceBus, the "
+            "example's value, is for `func start`, whose worker trigger listens on Service Bus."
         )
     service = queue_service(settings)
 
