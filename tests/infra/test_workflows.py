@@ -1,0 +1,232 @@
+"""The deploy workflow's structure (.github/workflows/deploy.yml), read as GitHub reads it: every
+action pinned by commit SHA, OIDC only (no secret), least permissions, the approval environment
+before anything touches Azure, what-if before the deployment and a smoke check after it, and a
+provisioning job with an identity of its own. GitHub itself only runs it on a push to main;
+these checks keep it from rotting between deploys."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / ".github" / "workflows" / "deploy.yml"
+MAIN_BICEP = ROOT / "infra" / "main.bicep"
+SHA_PIN = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?P<rest>.*)$")
+
+Workflow = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def workflow() -> Workflow:
+    loaded: Workflow = yaml.safe_load(DEPLOY.read_text())
+    return loaded
+
+
+def _steps(workflow: Workflow, job: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = workflow["jobs"][job]["steps"]
+    return steps
+
+
+def _index(steps: list[dict[str, Any]], predicate: Any) -> int:
+    found = [i for i, step in enumerate(steps) if predicate(step)]
+    assert len(found) == 1, [steps[i].get("name") for i in found]
+    return found[0]
+
+
+def _runs(step: dict[str, Any], text: str) -> bool:
+    return text in str(step.get("run", ""))
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment() -> None:
+    lines = [line for line in DEPLOY.read_text().splitlines() if "uses:" in line]
+    assert lines
+    for line in lines:
+        match = SHA_PIN.match(line)
+        assert match, line
+        assert re.fullmatch(r"[0-9a-f]{40}", match["ref"]), f"not a commit SHA: {line.strip()}"
+        assert re.fullmatch(r"\s+# v\d+(\.\d+)*", match["rest"]), f"no version comment: {line}"
+
+
+def test_the_same_action_is_pinned_to_one_commit_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for line in DEPLOY.read_text().splitlines():
+        if match := SHA_PIN.match(line):
+            pins.setdefault(match["action"].lower(), set()).add(match["ref"])
+    assert {action: refs for action, refs in pins.items() if len(refs) > 1} == {}
+
+
+def test_no_secret_is_used_and_azure_login_is_oidc_only(workflow: Workflow) -> None:
+    assert "secrets." not in DEPLOY.read_text()
+    logins = [
+        (name, step)
+        for name, job in workflow["jobs"].items()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("azure/login@")
+    ]
+    assert {name for name, _ in logins} == {"deploy", "provision"}
+    for _, step in logins:
+        assert set(step["with"]) == {"client-id", "tenant-id", "subscription-id"}
+        assert all(str(v).startswith("${{ vars.") for v in step["with"].values())
+
+
+def test_permissions_are_read_only_but_for_the_oidc_token_of_the_jobs_that_sign_in(
+    workflow: Workflow,
+) -> None:
+    assert workflow["permissions"] == {"contents": "read"}
+    for name, job in workflow["jobs"].items():
+        signs_in = any(str(s.get("uses", "")).startswith("azure/login@") for s in job["steps"])
+        expected = {"contents": "read", "id-token": "write"} if signs_in else None
+        assert job.get("permissions") == expected, name
+
+
+def test_deployments_wait_for_the_production_environment_and_run_one_at_a_time(
+    workflow: Workflow,
+) -> None:
+    jobs = workflow["jobs"]
+    assert jobs["deploy"]["environment"]["name"] == "production"
+    assert jobs["provision"]["environment"] == "dataverse-provisioning"
+    assert "environment" not in jobs["build"]  # building needs no approval and no Azure
+    assert jobs["deploy"]["needs"] == "build"
+    assert jobs["provision"]["needs"] == "deploy"
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    # `on` is read by YAML 1.1 as True; GitHub reads the key `on`.
+    triggers = workflow.get("on", workflow.get(True))
+    assert triggers["workflow_run"]["workflows"] == ["CI"]
+    assert triggers["workflow_run"]["branches"] == ["main"]
+    assert "success" in jobs["build"]["if"] and "push" in jobs["build"]["if"]
+
+
+def test_the_package_is_built_from_the_runtime_requirements_only(workflow: Workflow) -> None:
+    build = _steps(workflow, "build")
+    package = _index(build, lambda s: _runs(s, ".ci/package_app.py"))
+    install = _index(build, lambda s: _runs(s, "pip install"))
+    assert package < install
+    assert "-r requirements.txt" in build[install]["run"]
+    assert not [s for s in build if _runs(s, "requirements-dev")]
+    upload = build[_index(build, lambda s: "upload-artifact" in str(s.get("uses", "")))]
+    assert "dist/functions.json" in upload["with"]["path"]  # what the smoke check expects
+
+
+def test_what_if_runs_before_the_deployment_with_the_same_parameters(workflow: Workflow) -> None:
+    deploy = _steps(workflow, "deploy")
+    login = _index(deploy, lambda s: str(s.get("uses", "")).startswith("azure/login@"))
+    what_if = _index(deploy, lambda s: _runs(s, "az deployment group what-if"))
+    create = _index(deploy, lambda s: _runs(s, "az deployment group create"))
+    package = _index(deploy, lambda s: _runs(s, "config-zip"))
+    smoke = _index(deploy, lambda s: _runs(s, ".ci/smoke_check.py"))
+    assert login < what_if < create < package < smoke
+    for step in (deploy[what_if], deploy[create]):
+        assert "--parameters @dist/main.parameters.json" in step["run"]
+        assert "--template-file infra/main.bicep" in step["run"]
+
+
+def test_the_smoke_check_lists_the_functions_checks_health_and_one_account(
+    workflow: Workflow,
+) -> None:
+    smoke = _steps(workflow, "deploy")[-1]
+    assert "az functionapp function list" in smoke["run"]
+    assert "--functions-expected dist/functions.json" in smoke["run"]
+    assert "--account" in smoke["run"]
+    # The key reaches the script through the environment, masked, never on a command line.
+    find = next(s for s in _steps(workflow, "deploy") if s.get("id") == "app")
+    assert "::add-mask::$key" in find["run"]
+    assert "SMOKE_FUNCTION_KEY=$key" in find["run"]
+
+
+def test_provisioning_uses_its_own_identity_and_only_idempotent_commands(
+    workflow: Workflow,
+) -> None:
+    steps = _steps(workflow, "provision")
+    login = next(s for s in steps if str(s.get("uses", "")).startswith("azure/login@"))
+    assert login["with"]["client-id"] == "${{ vars.DATAVERSE_PROVISIONER_CLIENT_ID }}"
+    commands = [s["run"] for s in steps if "python -m shared" in str(s.get("run", ""))]
+    assert commands == [
+        "python -m shared --settings env dataverse provision",
+        'python -m shared --settings env webhooks register --url "https://$HOST/api/dynamics/webhook"',
+    ]
+    settings = next(s for s in steps if _runs(s, "DATAVERSE_CREDENTIAL=AzureCli"))
+    assert "::add-mask::$key" in settings["run"]
+
+
+def test_run_scripts_take_values_from_env_not_from_expressions(workflow: Workflow) -> None:
+    """${{ }} inside a script is pasted into the shell before it runs (script injection)."""
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            assert "${{" not in str(step.get("run", "")), (name, step.get("name"))
+
+
+def test_scripts_the_workflow_runs_exist_and_the_deploy_checkout_includes_them(
+    workflow: Workflow,
+) -> None:
+    text = DEPLOY.read_text()
+    for script in set(re.findall(r"\.ci/[\w.]+\.py", text)):
+        assert (ROOT / script).is_file(), script
+    deploy_checkout = _steps(workflow, "deploy")[0]
+    assert set(deploy_checkout["with"]["sparse-checkout"].split()) == {"infra", ".ci"}
+
+
+def test_the_named_template_parameters_exist_in_main_bicep() -> None:
+    declared = set(re.findall(r"^param (\w+)", MAIN_BICEP.read_text(), re.MULTILINE))
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        import infra_parameters
+    finally:
+        sys.path.remove(str(ROOT / ".ci"))
+    assert set(infra_parameters.NAMED.values()) <= declared
+    assert declared >= infra_parameters.REFUSED  # still the secure parameter's name
+
+
+def _write(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "infra_parameters.py"), str(tmp_path / "p.json")],
+        env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+VARIABLES = {"BASE_NAME": "dmsync", "DATAVERSE_URL": "https://contoso.crm4.dynamics.com",
+             "DATAVERSE_CLIENT_ID": "11111111-1111-1111-1111-111111111111"}  # fmt: skip
+
+
+def test_the_parameters_file_carries_the_variables_and_extra_parameters(tmp_path: Path) -> None:
+    import json
+
+    result = _write(tmp_path, {**VARIABLES, "INFRA_PARAMETERS": '{"maximumInstanceCount": 4}'})
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "p.json").read_text())
+    assert document["parameters"] == {
+        "baseName": {"value": "dmsync"},
+        "dataverseUrl": {"value": "https://contoso.crm4.dynamics.com"},
+        "dataverseClientId": {"value": "11111111-1111-1111-1111-111111111111"},
+        "maximumInstanceCount": {"value": 4},
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BASE_NAME": ""}, "Error: the variable BASE_NAME is empty: set it on the GitHub "
+         "environment"),
+        ({"INFRA_PARAMETERS": "[1]"}, "Error: INFRA_PARAMETERS must be a JSON object"),
+        ({"INFRA_PARAMETERS": "{"}, "Error: INFRA_PARAMETERS is not JSON"),
+        ({"INFRA_PARAMETERS": '{"dataverseClientSecret": "x"}'},
+         "Error: INFRA_PARAMETERS may not set dataverseClientSecret"),
+        ({"INFRA_PARAMETERS": '{"baseName": "other"}'},
+         "Error: INFRA_PARAMETERS sets baseName; set BASE_NAME instead"),
+    ],
+)  # fmt: skip
+def test_a_missing_or_wrong_variable_stops_before_any_deployment(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = _write(tmp_path, {**VARIABLES, **env})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert not (tmp_path / "p.json").exists()
