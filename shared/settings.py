@@ -53,6 +53,14 @@ class QueueBackend(StrEnum):
     STORAGE_QUEUE = "StorageQueue"
 
 
+class DataverseCredential(StrEnum):
+    """How the Dataverse client signs in: the app's client secret (the function app), or the
+    Azure CLI's signed-in identity (operators and the deploy workflow's provisioning job)."""
+
+    CLIENT_SECRET = "ClientSecret"
+    AZURE_CLI = "AzureCli"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -93,6 +101,9 @@ class Settings(BaseSettings):
     dataverse_client_id: str | None = Field(default=None, validation_alias="DATAVERSE_CLIENT_ID")
     dataverse_client_secret: SecretStr | None = Field(
         default=None, validation_alias="DATAVERSE_CLIENT_SECRET"
+    )
+    dataverse_credential: DataverseCredential = Field(
+        default=DataverseCredential.CLIENT_SECRET, validation_alias="DATAVERSE_CREDENTIAL"
     )
     dataverse_authority_host: str = Field(
         default="https://login.microsoftonline.com", validation_alias="DATAVERSE_AUTHORITY_HOST"

@@ -29,6 +29,8 @@ SYSTEMUSER = TableDef(
             Column("fullname", "string", 200),
             Column("internalemailaddress", "string", 100),
             Column("isdisabled", "bool"),
+            # An application user's app registration (client id); empty for people.
+            Column("applicationid", "guid"),
         )
     },
 )

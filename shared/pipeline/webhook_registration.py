@@ -10,6 +10,7 @@ attributes in place.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -30,6 +31,7 @@ from shared.pipeline.webhook_plan import (
     planned_steps,
 )
 from shared.runtime import Runtime
+from shared.settings import DataverseCredential
 from shared.storage.webhook_registrations import WebhookRegistration
 
 PRIVILEGE_HINT = (
@@ -104,12 +106,37 @@ def _record_change(
     )
 
 
-def _row(rt: Runtime, who: WhoAmI, url: str, option: AuthOption | None, steps: int,
-         endpoint_id: str) -> WebhookRegistration:  # fmt: skip
+def connector_user(rt: Runtime, client: DataverseClient, who: WhoAmI) -> str:
+    """The user whose writes are the connector's own (loop prevention): the signed-in app
+    itself, or, signed in through the Azure CLI (an operator, the deploy workflow's
+    provisioning identity), the application user of DATAVERSE_CLIENT_ID."""
+    if rt.settings.dataverse_credential is not DataverseCredential.AZURE_CLI:
+        return who.user_id
+    client_id = (rt.settings.dataverse_client_id or "").strip()
+    try:
+        uuid.UUID(client_id)
+    except ValueError:
+        raise ConfigurationError(
+            f"DATAVERSE_CLIENT_ID is {'not set' if not client_id else 'not a GUID'}: with "
+            "DATAVERSE_CREDENTIAL=AzureCli it names the connector's app registration (the "
+            "function app's DATAVERSE_CLIENT_ID), whose own writes the webhook endpoint ignores"
+        ) from None
+    user = client.plugin_registration.application_user(client_id)
+    if user is None:
+        raise ConfigurationError(
+            f"{client.org_url} has no application user for the app {client_id} "
+            "(DATAVERSE_CLIENT_ID): create it in the Power Platform admin center (README, "
+            "Running against a real Dynamics org, step 1), then register again"
+        )
+    return user
+
+
+def _row(rt: Runtime, user_id: str, who: WhoAmI, url: str, option: AuthOption | None,
+         steps: int, endpoint_id: str) -> WebhookRegistration:  # fmt: skip
     return WebhookRegistration(
         organization_id=who.organization_id,
         organization_domain=organization_domain(rt),
-        connector_user_id=who.user_id,
+        connector_user_id=user_id,
         registered=rt.clock(),
         endpoint_id=endpoint_id,
         url=url,
@@ -151,15 +178,16 @@ def register(
     client = rt.dataverse()
     api = client.plugin_registration
     who = api.who_am_i()
+    user_id = connector_user(rt, client, who)
     if record_only:
-        return _record_only(rt, client, who, url, dry_run=dry_run, progress=progress)
+        return _record_only(rt, client, who, user_id, url, dry_run=dry_run, progress=progress)
     key = webhook_key(rt)
     accounts = rt.accounts.all()
     plan = planned_steps([rt.mappings.for_account(a.account_id) for a in accounts])
     planner = Differ(api, url, option)
     changes = planner.endpoint_changes(key)
     changes.extend(planner.step_changes(plan))
-    row = _row(rt, who, url, option, len(plan), planner.endpoint_id)
+    row = _row(rt, user_id, who, url, option, len(plan), planner.endpoint_id)
     recorded = _record_change(rt, row, lambda: planner.endpoint_id)
     if recorded is not None:
         changes.append(recorded)
@@ -167,8 +195,8 @@ def register(
     return _apply(outcome, progress)
 
 
-def _record_only(rt: Runtime, client: DataverseClient, who: WhoAmI, url: str, *, dry_run: bool,
-                 progress: Progress) -> Outcome:  # fmt: skip
+def _record_only(rt: Runtime, client: DataverseClient, who: WhoAmI, user_id: str, url: str, *,
+                 dry_run: bool, progress: Progress) -> Outcome:  # fmt: skip
     """Steps registered by hand: find the webhook with this URL (any name) to count its steps;
     write only the organization's row."""
     api = client.plugin_registration
@@ -177,7 +205,7 @@ def _record_only(rt: Runtime, client: DataverseClient, who: WhoAmI, url: str, *,
     option = AuthOption.of_auth_type(endpoint.auth_type) if endpoint else None
     if endpoint is None:
         progress(f"No webhook in {client.org_url} posts to {url}: recording the organization only.")
-    row = _row(rt, who, url, option, steps, endpoint.id if endpoint else "")
+    row = _row(rt, user_id, who, url, option, steps, endpoint.id if endpoint else "")
     recorded = _record_change(rt, row, lambda: row.endpoint_id)
     outcome = Outcome(client.org_url, url, option, steps, [recorded] if recorded else [], dry_run)
     return _apply(outcome, progress)

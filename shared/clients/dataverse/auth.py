@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -166,4 +167,45 @@ class MsalTokenProvider:
             kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
             for entry in list(cache.search(kind)):  # this app only ever holds our scope
                 cache.remove_at(entry)
+            return self._acquire()
+
+
+class AzureCliTokenProvider:
+    """Tokens from the Azure CLI's signed-in identity (`az login`, or azure/login in the deploy
+    workflow): an operator or the provisioning job acts with its own Dataverse rights, and no
+    client secret leaves Key Vault. Kept until five minutes before expiry."""
+
+    EARLY_SECONDS = 300
+
+    def __init__(self, org_url: str, credential: Any = None) -> None:
+        from azure.identity import AzureCliCredential
+
+        self.scope = f"{org_url.rstrip('/')}/.default"
+        self._credential = credential if credential is not None else AzureCliCredential()
+        self._token = ""
+        self._expires_on = 0.0
+        self._lock = threading.Lock()
+
+    def _acquire(self) -> str:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            issued = self._credential.get_token(self.scope)
+        except ClientAuthenticationError as error:  # CredentialUnavailableError included
+            raise AuthenticationError(
+                f"The Azure CLI gave no token for {self.scope}: {_first_line(str(error))}. "
+                "Sign in with `az login` as an identity that is a user (or application user) "
+                "of this Dataverse environment, or set DATAVERSE_CREDENTIAL=ClientSecret"
+            ) from None
+        self._token, self._expires_on = str(issued.token), float(issued.expires_on)
+        return self._token
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token and time.time() < self._expires_on - self.EARLY_SECONDS:
+                return self._token
+            return self._acquire()
+
+    def refresh(self) -> str:
+        with self._lock:
             return self._acquire()

@@ -31,7 +31,7 @@ Errors: `ApiError(status, code)` for what the service refused, `PreconditionFail
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -49,7 +49,11 @@ from shared.clients.dataverse import (
     paging,
     writes,
 )
-from shared.clients.dataverse.auth import MsalTokenProvider, TokenProvider
+from shared.clients.dataverse.auth import (
+    AzureCliTokenProvider,
+    MsalTokenProvider,
+    TokenProvider,
+)
 from shared.clients.dataverse.batch import BatchItem, BatchOutcome, BatchResult
 from shared.clients.dataverse.bulk import BulkOutcome
 from shared.clients.dataverse.changes import ChangeFeed, ChangePosition
@@ -68,7 +72,7 @@ from shared.clients.dataverse.transport import (
 from shared.clients.dataverse.writes import CreatedRecord
 from shared.clients.retry import RetryPolicy
 from shared.errors import ConfigurationError
-from shared.settings import Settings
+from shared.settings import DataverseCredential, Settings
 
 __all__ = [
     "API_PATH",
@@ -110,27 +114,14 @@ class DataverseClient:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> DataverseClient:
         """A client for the environment in the DATAVERSE_* settings (HTTP_CA_BUNDLE honoured)."""
-        settings.require(
-            "dataverse_url", "dataverse_tenant_id", "dataverse_client_id", "dataverse_client_secret"
-        )
-        url, tenant_id = settings.dataverse_url, settings.dataverse_tenant_id
-        client_id, secret = settings.dataverse_client_id, settings.dataverse_client_secret
-        if not (url and tenant_id and client_id and secret):  # require() raised already
-            raise ConfigurationError("Dataverse settings are incomplete")
+        url, sign_in = _sign_in(settings)  # settings checked before anything is built
         owns_http = http is None
         if http is None:
             verify: ssl.SSLContext | bool = True
             if settings.http_ca_bundle is not None:
                 verify = ssl.create_default_context(cafile=str(settings.http_ca_bundle))
             http = httpx.Client(timeout=settings.http_timeout_seconds, verify=verify)
-        tokens = MsalTokenProvider(
-            tenant_id,
-            client_id,
-            secret,
-            org_url=url,
-            authority_host=settings.dataverse_authority_host,
-            http_client=http,
-        )
+        tokens = sign_in(http)
         return cls(
             url,
             tokens,
@@ -451,3 +442,25 @@ class DataverseClient:
     ) -> str:
         """An activity (task, phonecall, a custom activity) regarding a row; its activityid."""
         return activities.create_activity(self.transport, activity, regarding, regarding_id, fields)
+
+
+def _sign_in(settings: Settings) -> tuple[str, Callable[[httpx.Client], TokenProvider]]:
+    """The org URL and how to get its tokens, as DATAVERSE_CREDENTIAL says: the app's secret,
+    or the Azure CLI's identity (which needs no tenant, client id or secret)."""
+    if settings.dataverse_credential is DataverseCredential.AZURE_CLI:
+        settings.require("dataverse_url")
+        cli_url = settings.dataverse_url
+        if not cli_url:  # require() raised already
+            raise ConfigurationError("DATAVERSE_URL is not set")
+        return cli_url, lambda _http: AzureCliTokenProvider(cli_url)
+    settings.require(
+        "dataverse_url", "dataverse_tenant_id", "dataverse_client_id", "dataverse_client_secret"
+    )
+    url, tenant_id = settings.dataverse_url, settings.dataverse_tenant_id
+    client_id, secret = settings.dataverse_client_id, settings.dataverse_client_secret
+    if not (url and tenant_id and client_id and secret):  # require() raised already
+        raise ConfigurationError("Dataverse settings are incomplete")
+    authority_host = settings.dataverse_authority_host
+    return url, lambda http: MsalTokenProvider(
+        tenant_id, client_id, secret, org_url=url, authority_host=authority_host, http_client=http
+    )

@@ -154,6 +154,19 @@ class PluginRegistration:
             business_unit_id=str(body.get("BusinessUnitId", "")).lower(),
         )
 
+    def application_user(self, client_id: str) -> str | None:
+        """The systemuserid of the application user of app registration `client_id` (None if
+        the org has none): whose writes the webhook endpoint ignores, when whoever registers
+        is not the connector itself (the provisioning identity, an operator)."""
+        rows = _rows(
+            self.transport,
+            "systemusers",
+            [("$select", "systemuserid"),
+             ("$filter", f"applicationid eq {check_guid(client_id)}")],
+            "application users",
+        )  # fmt: skip
+        return str(rows[0]["systemuserid"]).lower() if rows else None
+
     # Service endpoints ---------------------------------------------------------------------
 
     def webhook_endpoints(self, name: str | None = None) -> list[ServiceEndpoint]:
