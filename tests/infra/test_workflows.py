@@ -70,7 +70,7 @@ def test_no_secret_is_used_and_azure_login_is_oidc_only(workflow: Workflow) -> N
         for step in job["steps"]
         if str(step.get("uses", "")).startswith("azure/login@")
     ]
-    assert {name for name, _ in logins} == {"deploy", "provision"}
+    assert {name for name, _ in logins} == {"what-if", "deploy", "provision"}
     for _, step in logins:
         assert set(step["with"]) == {"client-id", "tenant-id", "subscription-id"}
         assert all(str(v).startswith("${{ vars.") for v in step["with"].values())
@@ -91,9 +91,11 @@ def test_deployments_wait_for_the_production_environment_and_run_one_at_a_time(
 ) -> None:
     jobs = workflow["jobs"]
     assert jobs["deploy"]["environment"]["name"] == "production"
+    assert jobs["what-if"]["environment"] == "production-what-if"  # shown before approval
     assert jobs["provision"]["environment"] == "dataverse-provisioning"
     assert "environment" not in jobs["build"]  # building needs no approval and no Azure
-    assert jobs["deploy"]["needs"] == "build"
+    assert jobs["what-if"]["needs"] == "build"
+    assert jobs["deploy"]["needs"] == ["build", "what-if"]
     assert jobs["provision"]["needs"] == "deploy"
     assert workflow["concurrency"]["cancel-in-progress"] is False
     # `on` is read by YAML 1.1 as True; GitHub reads the key `on`.
@@ -114,15 +116,29 @@ def test_the_package_is_built_from_the_runtime_requirements_only(workflow: Workf
     assert "dist/functions.json" in upload["with"]["path"]  # what the smoke check expects
 
 
-def test_what_if_runs_before_the_deployment_with_the_same_parameters(workflow: Workflow) -> None:
+def test_what_if_is_shown_before_approval_and_deploys_the_same_parameters(
+    workflow: Workflow,
+) -> None:
+    plan = _steps(workflow, "what-if")
+    login = _index(plan, lambda s: str(s.get("uses", "")).startswith("azure/login@"))
+    write = _index(plan, lambda s: _runs(s, ".ci/infra_parameters.py dist/main.parameters.json"))
+    what_if = _index(plan, lambda s: _runs(s, "az deployment group what-if"))
+    upload = _index(plan, lambda s: "upload-artifact" in str(s.get("uses", "")))
+    assert login < write < what_if < upload
+    assert (
+        '.ci/what_if_summary.py dist/what-if.json | tee -a "$GITHUB_STEP_SUMMARY"'
+        in (plan[what_if]["run"])
+    )
+    assert plan[upload]["with"]["path"] == "dist/main.parameters.json"
+
     deploy = _steps(workflow, "deploy")
-    login = _index(deploy, lambda s: str(s.get("uses", "")).startswith("azure/login@"))
-    what_if = _index(deploy, lambda s: _runs(s, "az deployment group what-if"))
+    download = _index(deploy, lambda s: s.get("with", {}).get("name") == "infra-parameters")
     create = _index(deploy, lambda s: _runs(s, "az deployment group create"))
     package = _index(deploy, lambda s: _runs(s, "config-zip"))
     smoke = _index(deploy, lambda s: _runs(s, ".ci/smoke_check.py"))
-    assert login < what_if < create < package < smoke
-    for step in (deploy[what_if], deploy[create]):
+    assert download < create < package < smoke
+    assert not [s for s in deploy if _runs(s, "infra_parameters.py")]  # not written again
+    for step in (plan[what_if], deploy[create]):
         assert "--parameters @dist/main.parameters.json" in step["run"]
         assert "--template-file infra/main.bicep" in step["run"]
 
@@ -168,8 +184,9 @@ def test_scripts_the_workflow_runs_exist_and_the_deploy_checkout_includes_them(
     text = DEPLOY.read_text()
     for script in set(re.findall(r"\.ci/[\w.]+\.py", text)):
         assert (ROOT / script).is_file(), script
-    deploy_checkout = _steps(workflow, "deploy")[0]
-    assert set(deploy_checkout["with"]["sparse-checkout"].split()) == {"infra", ".ci"}
+    for job in ("what-if", "deploy"):
+        checkout = _steps(workflow, job)[0]
+        assert set(checkout["with"]["sparse-checkout"].split()) == {"infra", ".ci"}, job
 
 
 def test_the_named_template_parameters_exist_in_main_bicep() -> None:
@@ -230,3 +247,59 @@ def test_a_missing_or_wrong_variable_stops_before_any_deployment(
     assert result.returncode == 1
     assert result.stderr.startswith(message)
     assert not (tmp_path / "p.json").exists()
+
+
+RG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dmsync"
+WHAT_IF = {
+    "status": "Succeeded",
+    "error": None,
+    "changes": [
+        {"resourceId": f"{RG}/providers/Microsoft.Web/sites/func-dmsync", "changeType": "Modify",
+         "delta": [{"path": "properties.siteConfig", "propertyChangeType": "Modify",
+                    "children": [{"path": "http20Enabled", "propertyChangeType": "Modify",
+                                  "before": False, "after": True}]},
+                   {"path": "tags.note", "propertyChangeType": "NoEffect"}]},
+        {"resourceId": f"{RG}/providers/Microsoft.Insights/actionGroups/ag-dmsync",
+         "changeType": "Create"},
+        {"resourceId": f"{RG}/providers/Microsoft.ServiceBus/namespaces/sb-dmsync/queues/old",
+         "changeType": "Delete"},
+        {"resourceId": f"{RG}/providers/Microsoft.KeyVault/vaults/kvdmsync",
+         "changeType": "NoChange"},
+    ],
+}  # fmt: skip
+
+
+def _summary(tmp_path: Path, result: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    import json
+
+    (tmp_path / "what-if.json").write_text(json.dumps(result))
+    return subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "what_if_summary.py"), str(tmp_path / "what-if.json")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_what_if_summary_puts_deletions_first_and_names_changed_properties(
+    tmp_path: Path,
+) -> None:
+    result = _summary(tmp_path, WHAT_IF)
+
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert rows == [
+        "| **Delete** :warning: | Microsoft.ServiceBus/namespaces/queues | sb-dmsync/old |  |",
+        "| Modify | Microsoft.Web/sites | func-dmsync | `properties.siteConfig.http20Enabled` |",
+        "| Create | Microsoft.Insights/actionGroups | ag-dmsync |  |",
+    ]
+    assert "1 Delete, 1 Modify, 1 Create" in result.stdout
+
+
+def test_a_what_if_without_changes_or_with_an_error_says_so(tmp_path: Path) -> None:
+    quiet = _summary(tmp_path, {"status": "Succeeded", "changes": [], "error": None})
+    error = {"code": "InvalidTemplate", "message": "bad"}
+    failed = _summary(tmp_path, {"status": "Failed", "changes": None, "error": error})
+
+    assert quiet.returncode == 0
+    assert "No change to any resource." in quiet.stdout
+    assert failed.returncode == 1
+    assert "InvalidTemplate: bad" in failed.stdout
