@@ -147,7 +147,8 @@ def only(doc: Doc, type_: str) -> tuple[str, Doc]:
 
 def accessor(value: Any) -> list[str] | None:
     """`a.b.c` as ["a", "b", "c"], or None when the value is no property access."""
-    if not isinstance(value, dict) or value.get("operator", {}).get("type") != "property_accessor":
+    operator = value.get("operator") if isinstance(value, dict) else None
+    if not isinstance(operator, dict) or operator.get("type") != "property_accessor":
         return None
     operands = value["operator"]["operands"]
     head, tail = operands["operand_1"], operands["operand_2"]
@@ -440,10 +441,13 @@ def declared_symbols(doc: Doc) -> set[str]:
     symbols = set(BUILTIN_SYMBOLS)
     for section in ["parameters", "variables", "resources", "modules"]:
         symbols.update(doc.get(section, {}))
-    for resource in doc["resources"].values():
-        loop = resource["config"].get("loop_type")
-        if loop:
-            symbols.add(loop["detail"]["item_name"])
+    # Loop variables, of resource loops and of loops inside values (`[for (x, i) in ...]`).
+    for node in walk(doc):
+        if isinstance(node, dict) and isinstance(node.get("loop_type"), dict):
+            detail = node["loop_type"]["detail"]
+            symbols.add(detail["item_name"])
+            if "index_name" in detail:
+                symbols.add(detail["index_name"])
     return symbols
 
 
