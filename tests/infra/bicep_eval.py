@@ -94,6 +94,8 @@ class Evaluator:
             return bool(left and right)
         if kind == "or":
             return bool(left or right)
+        if kind == "multiply":
+            return left * right
         raise Unsupported(f"operator {kind}")
 
     def _symbol(self, operand: Any) -> str:
