@@ -1055,8 +1055,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+  // The host needs its storage from the first start: with private endpoints, names resolve to
+  // them only once the DNS zones are linked and the endpoints registered.
   dependsOn: [
     deploymentContainer
+    storageDnsGroups
+    storageDnsLinks
+    vaultDnsGroup
+    vaultDnsLink
   ]
 }
 

@@ -134,3 +134,14 @@ def test_ranges_open_nothing_while_public_access_is_disabled(main: Doc) -> None:
     evaluate = Evaluator(main, allowedIpRanges=OPERATORS)
     for properties in firewalls(main, evaluate).values():
         assert properties["publicNetworkAccess"] == "Disabled"
+
+
+def test_the_app_starts_after_its_private_names_resolve(main: Doc) -> None:
+    # The host reaches Storage at its first start and Key Vault to resolve its references.
+    depends_on = set(main["resources"]["functionApp"]["config"]["dependsOn"])
+    for symbol, resource in main["resources"].items():
+        if resource["type"] in {
+            "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+            "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        }:
+            assert symbol in depends_on, symbol
