@@ -336,6 +336,7 @@ resource privateEndpointSubnet 'Microsoft.Network/virtualNetworks/subnets@2023-1
 
 // One private DNS zone per service, linked to the VNet, so the app resolves the usual host
 // names (<account>.blob.core.windows.net, <vault>.vault.azure.net) to the private endpoints.
+// (`if(` without a space inside a loop: the only form pycep, which tests/infra use, parses.)
 resource storageDnsZones 'Microsoft.Network/privateDnsZones@2020-06-01' = [
   for service in storageServices: if(usePrivateEndpoints) {
     name: 'privatelink.${service}.${environment().suffixes.storage}'
