@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 AZURITE := node_modules/.bin/azurite
 
-.PHONY: install test lint demo host clean
+.PHONY: install test lint checkov demo host clean
 
 install: $(STAMP) $(AZURITE)
 
@@ -28,6 +28,22 @@ lint: install  ## ruff, mypy and the import contracts (pyproject.toml), as CI ru
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# checkov lives in its own venv: its pins (pycep-parser, packaging, boto3) clash with the dev
+# tools' (requirements-checkov.txt says which). --skip-download keeps it offline.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
+CHECKOV := $(CHECKOV_VENV)/bin/checkov --skip-download --compact --quiet
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-*; touch $@
+
+checkov: $(CHECKOV_STAMP)  ## checkov on infra/ (Bicep) and .github/workflows/ as CI runs it; skips are inline, each with its reason
+	$(CHECKOV) --directory infra --framework bicep
+	$(CHECKOV) --directory .github/workflows --framework github_actions
+
 demo: install  ## Azurite + sandboxes + local host, a demo account, scheduled syncs, then the audit
 	$(BIN)/python -m shared demo
 
@@ -35,7 +51,7 @@ host: install  ## run the local Functions host (settings as the CLI takes them: 
 	$(BIN)/python -m shared host
 
 clean:
-	rm -rf .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf .local .venv-checkov .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 
 .PHONY: bench
 bench: install  ## contacts push benchmark (~10 min): tables on stdout, bench/results/contacts_push.md

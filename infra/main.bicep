@@ -108,6 +108,60 @@ param dataverseMaxConcurrency int = 4
 ])
 param instanceMemoryMB int = 2048
 
+// Zone redundancy on Flex Consumption keeps at least two always-ready instances per function
+// group, billed while idle. A zone outage here delays queued runs (Service Bus keeps them and
+// runs resume from their checkpoints), it loses nothing, so it is opt-in.
+@description('Spread instances across availability zones (billed as always-ready instances; needs a region with zones).')
+param zoneRedundant bool = false
+
+@description('Storage redundancy. Geo-redundant by default: the tables hold the accounts, schedules, sync state and audit.')
+@allowed([
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+  'Standard_ZRS'
+  'Standard_LRS'
+])
+param storageSku string = 'Standard_GRS'
+
+// Network. Storage and Key Vault take no traffic from the internet by default; the app reaches
+// them from its VNet. Service Bus Standard has no private endpoints (Premium does): it stays a
+// public endpoint that takes Entra tokens only (disableLocalAuth).
+// One choice decides both ways in, so no combination locks the app out:
+//   Disabled: no public endpoint; the app reaches Storage and Key Vault through private
+//             endpoints (with private DNS zones) in its VNet.
+//   Enabled:  the public endpoints' firewalls deny by default and admit the app subnet (service
+//             endpoints) and allowedIpRanges.
+@description('Public endpoints of Storage and Key Vault: Disabled (private endpoints only) or Enabled (firewall: the app subnet and allowedIpRanges).')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param publicNetworkAccess string = 'Disabled'
+
+@description('Public IPv4 ranges (CIDR) the firewalls of Storage and Key Vault admit when publicNetworkAccess is Enabled, e.g. operators using Storage Explorer or az keyvault secret set.')
+param allowedIpRanges array = []
+
+@description('Address space of the app VNet.')
+param vnetAddressPrefix string = '10.60.0.0/16'
+
+@description('Subnet of the Function App (delegated to Microsoft.App/environments, as Flex Consumption requires).')
+param appSubnetPrefix string = '10.60.0.0/24'
+
+@description('Subnet of the private endpoints (PrivateEndpoint mode).')
+param privateEndpointSubnetPrefix string = '10.60.1.0/24'
+
+@description('When the Dataverse client secret expires (its end date in Entra, ISO 8601). Key Vault records it so the portal and SecretNearExpiry events warn before the app starts failing to sign in.')
+param dataverseClientSecretExpiresOn string = dateTimeAdd(utcNow(), 'P180D')
+
+// Alerts go to this action group. Empty: the template creates one that mails alertEmails.
+@description('Resource id of an existing action group for the alerts; empty to create one that mails alertEmails.')
+param actionGroupId string = ''
+
+@description('Who the created action group mails (used when actionGroupId is empty).')
+param alertEmails array = []
+
 // ---------------------------------------------------------------------------------------------
 // Variables
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +193,48 @@ var syncQueueName = 'sync-requests'
 var deploymentContainerName = 'app-package'
 var dataverseSecretName = 'dataverse-client-secret'
 
+var usePrivateEndpoints = publicNetworkAccess == 'Disabled'
+var storageIpRules = [for range in allowedIpRanges: {
+  value: range
+  action: 'Allow'
+}]
+var vaultIpRules = [for range in allowedIpRanges: {
+  value: range
+}]
+// The storage services the app uses: blob (host, deployment package), queue (host), table.
+var storageServices = [
+  'blob'
+  'queue'
+  'table'
+]
+var vnetName = 'vnet-${baseName}'
+var appSubnetName = 'snet-app'
+// The worker's log lines for a run that ended Failed (shared/pipeline/worker.py), as
+// Application Insights stores them in its traces table.
+var failedRunsQuery = 'traces | where message matches regex @"^Run \\S+ (failed: |crashed)"'
+var privateEndpointSubnetName = 'snet-private-endpoints'
+// publicNetworkAccess Enabled: the app subnet reaches Storage and Key Vault through service endpoints, and
+// their firewalls admit that subnet.
+var appServiceEndpoints = [
+  {
+    service: 'Microsoft.Storage'
+  }
+  {
+    service: 'Microsoft.KeyVault'
+  }
+]
+var storageVnetRules = [
+  {
+    id: appSubnet.id
+    action: 'Allow'
+  }
+]
+var vaultVnetRules = [
+  {
+    id: appSubnet.id
+  }
+]
+
 // Built-in role definition ids (Learn: Azure built-in roles).
 var roleIds = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -147,6 +243,218 @@ var roleIds = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network: the app's VNet, its outbound address, private endpoints of Storage and Key Vault
+// ---------------------------------------------------------------------------------------------
+
+// New subnets have no default outbound internet access: the NAT gateway gives the app its way
+// out (Dataverse, Dotdigital, Service Bus) and one static address that an API user's IP
+// allowlist can name.
+resource outboundIp 'Microsoft.Network/publicIPAddresses@2023-11-01' = {
+  name: 'pip-${baseName}-outbound'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+  }
+}
+
+resource natGateway 'Microsoft.Network/natGateways@2023-11-01' = {
+  name: 'ng-${baseName}'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    publicIpAddresses: [
+      {
+        id: outboundIp.id
+      }
+    ]
+  }
+}
+
+// Subnets are declared inside the VNet: as separate child resources a redeployment of the
+// VNet would try to remove them.
+resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
+  name: vnetName
+  location: location
+  tags: tags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        vnetAddressPrefix
+      ]
+    }
+    subnets: [
+      {
+        name: appSubnetName
+        properties: {
+          addressPrefix: appSubnetPrefix
+          natGateway: {
+            id: natGateway.id
+          }
+          delegations: [
+            {
+              name: 'flex-consumption'
+              properties: {
+                serviceName: 'Microsoft.App/environments'
+              }
+            }
+          ]
+          // With public access the firewalls admit this subnet by service endpoint; private
+          // endpoints need none.
+          serviceEndpoints: usePrivateEndpoints ? [] : appServiceEndpoints
+        }
+      }
+      {
+        name: privateEndpointSubnetName
+        properties: {
+          addressPrefix: privateEndpointSubnetPrefix
+          privateEndpointNetworkPolicies: 'Disabled'
+        }
+      }
+    ]
+  }
+}
+
+resource appSubnet 'Microsoft.Network/virtualNetworks/subnets@2023-11-01' existing = {
+  parent: vnet
+  name: appSubnetName
+}
+
+resource privateEndpointSubnet 'Microsoft.Network/virtualNetworks/subnets@2023-11-01' existing = {
+  parent: vnet
+  name: privateEndpointSubnetName
+}
+
+// One private DNS zone per service, linked to the VNet, so the app resolves the usual host
+// names (<account>.blob.core.windows.net, <vault>.vault.azure.net) to the private endpoints.
+// (`if(` without a space inside a loop: the only form pycep, which tests/infra use, parses.)
+resource storageDnsZones 'Microsoft.Network/privateDnsZones@2020-06-01' = [
+  for service in storageServices: if(usePrivateEndpoints) {
+    name: 'privatelink.${service}.${environment().suffixes.storage}'
+    location: 'global'
+    tags: tags
+  }
+]
+
+resource storageDnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = [
+  for (service, i) in storageServices: if(usePrivateEndpoints) {
+    parent: storageDnsZones[i]
+    name: 'link-${vnet.name}'
+    location: 'global'
+    tags: tags
+    properties: {
+      registrationEnabled: false
+      virtualNetwork: {
+        id: vnet.id
+      }
+    }
+  }
+]
+
+resource storagePrivateEndpoints 'Microsoft.Network/privateEndpoints@2023-11-01' = [
+  for service in storageServices: if(usePrivateEndpoints) {
+    name: 'pe-${storage.name}-${service}'
+    location: location
+    tags: tags
+    properties: {
+      subnet: {
+        id: privateEndpointSubnet.id
+      }
+      privateLinkServiceConnections: [
+        {
+          name: service
+          properties: {
+            privateLinkServiceId: storage.id
+            groupIds: [
+              service
+            ]
+          }
+        }
+      ]
+    }
+  }
+]
+
+resource storageDnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = [
+  for (service, i) in storageServices: if(usePrivateEndpoints) {
+    parent: storagePrivateEndpoints[i]
+    name: 'default'
+    properties: {
+      privateDnsZoneConfigs: [
+        {
+          name: service
+          properties: {
+            privateDnsZoneId: storageDnsZones[i].id
+          }
+        }
+      ]
+    }
+  }
+]
+
+resource vaultDnsZone 'Microsoft.Network/privateDnsZones@2020-06-01' = if (usePrivateEndpoints) {
+  name: 'privatelink.vaultcore.azure.net'
+  location: 'global'
+  tags: tags
+}
+
+resource vaultDnsLink 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = if (usePrivateEndpoints) {
+  parent: vaultDnsZone
+  name: 'link-${vnet.name}'
+  location: 'global'
+  tags: tags
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: vnet.id
+    }
+  }
+}
+
+resource vaultPrivateEndpoint 'Microsoft.Network/privateEndpoints@2023-11-01' = if (usePrivateEndpoints) {
+  name: 'pe-${keyVault.name}'
+  location: location
+  tags: tags
+  properties: {
+    subnet: {
+      id: privateEndpointSubnet.id
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'vault'
+        properties: {
+          privateLinkServiceId: keyVault.id
+          groupIds: [
+            'vault'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource vaultDnsGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = if (usePrivateEndpoints) {
+  parent: vaultPrivateEndpoint
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'vault'
+        properties: {
+          privateDnsZoneId: vaultDnsZone.id
+        }
+      }
+    ]
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,10 +467,19 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_LRS'
+    name: storageSku
   }
+  // checkov:skip=CKV_AZURE_43:the name is computed (take/toLower/uniqueString) and checkov cannot evaluate it; @maxLength(24) and the lowercase prefix keep it valid
   properties: {
     minimumTlsVersion: 'TLS1_2'
+    publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      defaultAction: 'Deny'
+      // Azure Monitor and the platform's trusted services (e.g. Flex deployment) still reach it.
+      bypass: 'AzureServices'
+      ipRules: storageIpRules
+      virtualNetworkRules: usePrivateEndpoints ? [] : storageVnetRules
+    }
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
     // Identity only: the app uses AzureWebJobsStorage__accountName and RBAC, never keys.
@@ -186,6 +503,12 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// Declared for its diagnostic setting (the host keeps its internal queues here).
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
 }
@@ -256,14 +579,27 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
+    publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      defaultAction: 'Deny'
+      bypass: 'AzureServices'
+      ipRules: vaultIpRules
+      virtualNetworkRules: usePrivateEndpoints ? [] : vaultVnetRules
+    }
   }
 }
 
 resource dataverseSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(dataverseClientSecret)) {
   parent: keyVault
   name: dataverseSecretName
+  // checkov:skip=CKV_AZURE_41:set below (attributes.exp); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
+  // checkov:skip=CKV_AZURE_114:set below (contentType); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
   properties: {
     value: dataverseClientSecret
+    contentType: 'text/plain; Entra client secret of the Dataverse app registration'
+    attributes: {
+      exp: dateTimeToEpoch(dataverseClientSecretExpiresOn)
+    }
   }
 }
 
@@ -294,6 +630,297 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// Diagnostic settings: every resource's logs and metrics go to the Log Analytics workspace,
+// where the App Insights telemetry already is, so one query can join them.
+resource storageDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: storage
+  properties: {
+    workspaceId: logAnalytics.id
+    // The account itself has metrics only; its logs are per service, below.
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalytics.id
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalytics.id
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalytics.id
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource serviceBusDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: serviceBus
+  properties: {
+    workspaceId: logAnalytics.id
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource keyVaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: keyVault
+  properties: {
+    workspaceId: logAnalytics.id
+    // allLogs includes AuditEvent: who read which secret, and refusals.
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------------------
+
+resource alertGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (empty(actionGroupId)) {
+  name: 'ag-${baseName}'
+  location: 'global'
+  tags: tags
+  properties: {
+    // At most 12 characters; shown in SMS and mail subjects.
+    groupShortName: take('dms${baseName}', 12)
+    enabled: true
+    emailReceivers: [
+      for (email, i) in alertEmails: {
+        name: 'email-${i}'
+        emailAddress: email
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+var alertActions = [
+  {
+    actionGroupId: empty(actionGroupId) ? alertGroup.id : actionGroupId
+  }
+]
+
+// A request that failed five times (or expired) waits in sync-requests/$deadletterqueue:
+// `python -m shared dead-letters list` shows it, and nothing retries it by itself.
+resource deadLetterAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-${baseName}-dead-letters'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Sync requests are in sync-requests/$deadletterqueue: python -m shared dead-letters list shows them.'
+    severity: 2
+    enabled: true
+    scopes: [
+      serviceBus.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'DeadLetteredMessages'
+          metricNamespace: 'Microsoft.ServiceBus/namespaces'
+          metricName: 'DeadletteredMessages'
+          dimensions: [
+            {
+              name: 'EntityName'
+              operator: 'Include'
+              values: [
+                syncQueueName
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: alertActions
+  }
+}
+
+// Service Bus refused requests for exceeding the namespace's quota: enqueues from the
+// scheduler, webhook and admin API were delayed or failed.
+resource throttlingAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-${baseName}-service-bus-throttling'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Service Bus throttled requests of the connector.'
+    severity: 2
+    enabled: true
+    scopes: [
+      serviceBus.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'ThrottledRequests'
+          metricNamespace: 'Microsoft.ServiceBus/namespaces'
+          metricName: 'ThrottledRequests'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    actions: alertActions
+  }
+}
+
+// Function invocations that ended in an exception (the host records each as a failed request).
+resource functionErrorsAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-${baseName}-function-errors'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Function invocations failed (Application Insights failed requests).'
+    severity: 2
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'FailedRequests'
+          metricNamespace: 'microsoft.insights/components'
+          metricName: 'requests/failed'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Count'
+        }
+      ]
+    }
+    actions: alertActions
+  }
+}
+
+// A sync run ended Failed: the worker logs `Run <id> failed: <reason>` (a refusal, after its
+// retries) or `Run <id> crashed` (an unexpected error), the same run id as its audit row.
+resource failedRunsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: 'alert-${baseName}-failed-runs'
+  location: location
+  tags: tags
+  properties: {
+    description: 'Sync runs failed: python -m shared audit ACCOUNT --details shows them.'
+    displayName: 'Failed sync runs'
+    severity: 2
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: failedRunsQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        empty(actionGroupId) ? alertGroup.id : actionGroupId
+      ]
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flex Consumption plan and Function App
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +937,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   properties: {
     // Linux.
     reserved: true
+    zoneRedundant: zoneRedundant
   }
+  // checkov:skip=CKV_AZURE_225:zone redundancy is the zoneRedundant parameter (off by default: always-ready instances billed while idle; queued runs survive a zone outage)
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -324,9 +953,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Outbound through the VNet: Storage and Key Vault accept only it (see publicNetworkAccess).
+    virtualNetworkSubnetId: appSubnet.id
+    // checkov:skip=CKV_AZURE_222:Dataverse posts its webhooks from the internet and operators call the admin API; both authenticate (function keys, Entra)
+    // checkov:skip=CKV_AZURE_17:Dataverse webhooks cannot present client certificates; callers authenticate with function keys or Entra tokens
+    // checkov:skip=CKV_AZURE_212:numberOfWorkers does not apply to Flex Consumption, which scales per function up to maximumInstanceCount
+    // checkov:skip=CKV_AZURE_213:Flex Consumption has no App Service health check; the deploy smoke check calls the admin API's health route
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      http20Enabled: true
       // Flex sets the runtime in functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and
       // FUNCTIONS_EXTENSION_VERSION must not be app settings here.
       appSettings: [
@@ -420,9 +1056,36 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+  // The host needs its storage from the first start: with private endpoints, names resolve to
+  // them only once the DNS zones are linked and the endpoints registered.
   dependsOn: [
     deploymentContainer
+    storageDnsGroups
+    storageDnsLinks
+    vaultDnsGroup
+    vaultDnsLink
   ]
+}
+
+// The host's own logs (FunctionAppLogs: starts, invocations, errors) beside the app's telemetry.
+resource functionAppDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: functionApp
+  properties: {
+    workspaceId: logAnalytics.id
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,4 +1165,8 @@ resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
 // ---------------------------------------------------------------------------------------------
 
 output functionAppName string = functionApp.name
+// The most Dataverse requests in flight these parameters allow (the budget above: <= 52).
+output dataverseRequestsInFlight int = maximumInstanceCount * serviceBusMaxConcurrentCalls * dataverseMaxConcurrency
+// The app's one outbound address (NAT gateway), for an API user's IP allowlist.
+output outboundIpAddress string = outboundIp.properties.ipAddress
 output keyVaultName string = keyVault.name

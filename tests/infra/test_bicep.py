@@ -147,7 +147,8 @@ def only(doc: Doc, type_: str) -> tuple[str, Doc]:
 
 def accessor(value: Any) -> list[str] | None:
     """`a.b.c` as ["a", "b", "c"], or None when the value is no property access."""
-    if not isinstance(value, dict) or value.get("operator", {}).get("type") != "property_accessor":
+    operator = value.get("operator") if isinstance(value, dict) else None
+    if not isinstance(operator, dict) or operator.get("type") != "property_accessor":
         return None
     operands = value["operator"]["operands"]
     head, tail = operands["operand_1"], operands["operand_2"]
@@ -440,10 +441,13 @@ def declared_symbols(doc: Doc) -> set[str]:
     symbols = set(BUILTIN_SYMBOLS)
     for section in ["parameters", "variables", "resources", "modules"]:
         symbols.update(doc.get(section, {}))
-    for resource in doc["resources"].values():
-        loop = resource["config"].get("loop_type")
-        if loop:
-            symbols.add(loop["detail"]["item_name"])
+    # Loop variables, of resource loops and of loops inside values (`[for (x, i) in ...]`).
+    for node in walk(doc):
+        if isinstance(node, dict) and isinstance(node.get("loop_type"), dict):
+            detail = node["loop_type"]["detail"]
+            symbols.add(detail["item_name"])
+            if "index_name" in detail:
+                symbols.add(detail["index_name"])
     return symbols
 
 
@@ -461,3 +465,35 @@ def test_references_name_declared_symbols(main: Doc) -> None:
                 if not match[2] and match[1] not in symbols:
                     unknown.add(match[1])
     assert not unknown, f"undeclared symbols: {sorted(unknown)}"
+
+
+# -- checkov's findings, fixed -------------------------------------------------------------
+
+
+def test_function_app_serves_http2_over_tls_only(main: Doc) -> None:
+    _, app = only(main, "Microsoft.Web/sites")
+    assert app["properties"]["httpsOnly"] is True
+    site_config = app["properties"]["siteConfig"]
+    assert site_config["http20Enabled"] is True
+    assert site_config["minTlsVersion"] == "1.2"
+    assert site_config["ftpsState"] == "Disabled"
+
+
+def test_written_secret_says_what_it_is_and_when_it_expires(main: Doc) -> None:
+    [(_, resource)] = resources_of_type(main, f"{KEY_VAULT}/secrets").items()
+    secret = body(resource)["properties"]
+    assert "Dataverse" in secret["contentType"]
+    expiry = function_call(secret["attributes"]["exp"], "date_time_to_epoch")
+    parameter = main["parameters"][expiry["date_time"]]
+    assert parameter["type"] == "string"
+    # The default (used when the operator gives no end date) is a date ahead, never now.
+    default = function_call(parameter["default"], "date_time_add")
+    assert default["duration"].startswith("P") and default["duration"] != "P0D"
+
+
+def test_storage_is_geo_redundant_by_default(main: Doc) -> None:
+    _, account = only(main, STORAGE)
+    parameter = main["parameters"][account["sku"]["name"]]
+    assert parameter["default"] in {"Standard_GRS", "Standard_GZRS", "Standard_RAGRS"}
+    allowed = next(d["argument"] for d in parameter["decorators"] if d["type"] == "allowed")
+    assert parameter["default"] in allowed

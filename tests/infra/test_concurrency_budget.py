@@ -15,6 +15,7 @@ from pycep import BicepParser
 
 from shared.clients.dataverse.transport import DOCUMENTED_CONCURRENCY_LIMIT
 from shared.settings import Settings
+from tests.infra.bicep_eval import Evaluator
 from tests.infra.test_bicep import MAIN, ROOT, Doc, app_settings, function_call
 
 HOST_OVERRIDE = "AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls"
@@ -54,3 +55,23 @@ def test_defaults_keep_dataverse_requests_under_its_limit(main: Doc) -> None:
     # A deployment that leaves DATAVERSE_MAX_CONCURRENCY unset gets the settings default.
     settings_default = Settings.model_fields["dataverse_max_concurrency"].default
     assert settings_default == default(main, "dataverseMaxConcurrency")
+
+
+def test_the_example_parameters_keep_under_the_limit_too(main: Doc) -> None:
+    # What the deployment reports (output dataverseRequestsInFlight) is the same product, for
+    # the values an operator copies from the example.
+    example = json.loads((ROOT / "infra" / "main.parameters.example.json").read_text())
+    given = {name: entry["value"] for name, entry in example["parameters"].items()}
+    factors = ["maximumInstanceCount", "serviceBusMaxConcurrentCalls", "dataverseMaxConcurrency"]
+    values = {name: given.get(name, default(main, name)) for name in factors}
+    evaluate = Evaluator(main, **values)
+
+    in_flight = evaluate(main["outputs"]["dataverseRequestsInFlight"]["value"])
+
+    assert (
+        in_flight
+        == values["maximumInstanceCount"]
+        * values["serviceBusMaxConcurrentCalls"]
+        * values["dataverseMaxConcurrency"]
+    )
+    assert in_flight <= DOCUMENTED_CONCURRENCY_LIMIT
