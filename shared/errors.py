@@ -34,7 +34,11 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── EngineRefusal            ACS's engine refused the data (XTK/RST codes; clients/adobe/)
 │   ├── ProgramNotActive         only an active program can be allowed (service/programs.py)
 │   ├── UserUnusable             a disabled Dynamics user cannot be mapped (same module)
-│   └── AccountUnusable          the account's settings cannot reach its platform (same)
+│   ├── AccountUnusable          the account's settings cannot reach its platform (same)
+│   ├── AdobeConfigRefused       an ACS mapping breaks Adobe's limits (sync/adobe/limits.py)
+│   ├── NotAdobeAccount          ACS configuration asked of another platform's account (service/)
+│   ├── NoChangeTracking         a Dynamics table without change tracking cannot be mapped
+│   └── UnknownColumn            a mapped Dynamics column the table's metadata lacks (service/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race
 │   │   ├── LeaseLost            another worker took the run over: stop, write nothing more
@@ -46,7 +50,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── AccountExists            an email account with that id exists already (service/)
 │   ├── DuplicateKey             ACS refused a repeated unique key, PGS-220000 (clients/adobe/)
 │   ├── LabelInUse               a mapping still uses the data label (service/labels.py)
-│   └── UserAlreadyMapped        the Dynamics user is mapped to another platform user (service/)
+│   ├── UserAlreadyMapped        the Dynamics user is mapped to another platform user (service/)
+│   └── AdobeMappedAlready       an ACS table, resource or field mapped already (sync/adobe/)
 └── NotFoundError                NOT_FOUND: what the request names does not exist
     ├── AccountNotFound          no email account with that id (pipeline/admin.py)
     ├── RunNotFound              no audit row with that key (service/audit.py)
@@ -56,7 +61,9 @@ SyncError                        base: `category` says what to do; `str(error)` 
     ├── SuppressionNotFound      no email suppression row of that id (service/suppressions.py)
     ├── PersonNotFound           no contact or lead with that id (service/timeline.py)
     ├── ProgramNotFound          no such program, or not allowed (service/programs.py)
-    └── UserNotFound             no such platform or Dynamics user, or no mapping (same)
+    ├── UserNotFound             no such platform or Dynamics user, or no mapping (same)
+    ├── DynamicsTableNotFound    no Dynamics table of that name (service/adobe_dynamics.py)
+    └── NotMapped                no ACS mapping of that table or field (service/adobe_config.py)
 
 Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up
 (a BaseException, so that no handler of a sync type mistakes it for a failure).
