@@ -230,12 +230,12 @@ class Runtime:
     def _build_http(self) -> httpx.Client:
         import ssl
 
-        import httpx
-
         verify: ssl.SSLContext | bool = True
         if self.settings.http_ca_bundle is not None:
             verify = ssl.create_default_context(cafile=str(self.settings.http_ca_bundle))
-        return httpx.Client(timeout=self.settings.http_timeout_seconds, verify=verify)
+        from shared.telemetry.http import traced_client
+
+        return traced_client(timeout=self.settings.http_timeout_seconds, verify=verify)
 
     def _build_dataverse(self) -> DataverseClient:
         from shared.clients.dataverse.client import DataverseClient

@@ -40,6 +40,11 @@ class SyncRequest(BaseModel):
     # How often a worker put this message back because another worker held the run's lease.
     deferrals: int = Field(default=0, ge=0)
     enqueued_utc: AwareDatetime
+    # W3C trace context of the span that sent the message (tick, request or previous slice), so
+    # a run is one trace. Optional: messages sent before it existed still parse.
+    traceparent: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+    )
 
     @property
     def message_id(self) -> str:

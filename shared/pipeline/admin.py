@@ -18,6 +18,7 @@ from shared.storage.data_labels_repo import DataLabel
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
+from shared.telemetry.tracing import span
 
 
 class AccountNotFound(NotFoundError):
@@ -69,10 +70,13 @@ def sync_now(
             False, f"{sync_type.value} is already '{record.status.value}': nothing changed."
         )
     trigger = Trigger.DRY_RUN if dry_run else Trigger.MANUAL
-    request = queue_new_run(rt, record, trigger, rt.clock())
-    if request is None:
-        return SyncNowResult(False, f"{sync_type.value} was just started by someone else.")
-    rt.queue.send([request])
+    # The run's trace starts here: its message carries this span's context to the worker.
+    with span("sync now", account_id=account_id, sync_type=sync_type.value) as current:
+        request = queue_new_run(rt, record, trigger, rt.clock())
+        if request is None:
+            return SyncNowResult(False, f"{sync_type.value} was just started by someone else.")
+        current.set_attribute("run_id", request.run_id)
+        rt.queue.send([request])
     kind = "dry run" if dry_run else "run"
     return SyncNowResult(True, f"{sync_type.value} added to the queue ({kind} {request.run_id}).")
 

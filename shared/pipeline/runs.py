@@ -10,6 +10,7 @@ from shared.messaging.contract import SyncRequest, Trigger
 from shared.runtime import Runtime
 from shared.scheduling import next_sync
 from shared.storage.schedules_repo import ScheduleRecord, ScheduleStatus
+from shared.telemetry.tracing import current_traceparent
 
 
 def new_run_id() -> str:
@@ -41,6 +42,7 @@ def mark_queued(
         trigger=trigger,
         sequence=record.run_sequence,
         enqueued_utc=now,
+        traceparent=current_traceparent(),
     )
 
 

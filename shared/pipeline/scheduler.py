@@ -35,6 +35,7 @@ from shared.storage.schedule_rows import from_entity
 from shared.storage.schedules_repo import DueEntry, ScheduleRecord, ScheduleStatus
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
+from shared.telemetry.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,14 @@ class Scheduler:
         self.registry = runtime.registry or catalogue()
 
     def tick(self) -> TickReport:
+        # The tick is the root of the trace of every run it starts or recovers.
+        with span("scheduler tick") as current:
+            report = self._tick()
+            current.set_attribute("runs.enqueued", len(report.enqueued))
+            current.set_attribute("runs.recovered", len(report.recovered))
+        return report
+
+    def _tick(self) -> TickReport:
         rt = self.runtime
         deadline = self.timer() + self.budget
         now = rt.clock()

@@ -19,12 +19,15 @@ from http import HTTPStatus
 from typing import Any
 
 from azure.core.exceptions import AzureError
+from opentelemetry.trace import SpanKind
 
 from shared.errors import ConflictError, RetriableError
 from shared.pipeline import webhook_events
 from shared.pipeline.webhook_events import RecordOutcome
 from shared.runtime import Runtime
 from shared.storage.webhook_registrations import WebhookRegistration
+from shared.telemetry import metrics
+from shared.telemetry.tracing import span
 from shared.webhooks.auth import KeyCheck, check_key
 from shared.webhooks.context import ORGANIZATION, InvalidWebhook, parse_event
 from shared.webhooks.event import ChangeEvent
@@ -72,7 +75,17 @@ class WebhookAnswer:
 def receive(
     rt: Runtime, request: WebhookRequest, *, recorder: Recorder | None = None
 ) -> WebhookAnswer:
-    """Answer one post. `recorder`: tests inject theirs; by default `record_event`."""
+    """Answer one post. `recorder`: tests inject theirs; by default `record_event`. The post is
+    a trace's root: runs it starts carry its context in their messages."""
+    started = time.monotonic()
+    with span("webhook post", kind=SpanKind.SERVER) as current:
+        answer = _answer(rt, request, recorder)
+        current.set_attribute("http.response.status_code", answer.status)
+    metrics.webhook_answered(time.monotonic() - started, answer.status)
+    return answer
+
+
+def _answer(rt: Runtime, request: WebhookRequest, recorder: Recorder | None) -> WebhookAnswer:
     record = recorder or webhook_events.record_event
     try:
         answer, event, outcome = _receive(rt, request, record)

@@ -42,6 +42,8 @@ from shared.storage.schedules_repo import InvalidSchedule, ScheduleRecord, Sched
 from shared.storage.sync_state_repo import Checkpoint
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
+from shared.telemetry.metrics import queue_lag, run_finished
+from shared.telemetry.tracing import describe_slice, in_run, slice_span
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,32 @@ class Worker:
         self.registry: SyncTypeRegistry = runtime.registry or catalogue()
 
     def handle(self, body: bytes | str) -> Outcome:
+        """Handle one message in a span of its run's trace (the sender's context)."""
+        traceparent = peek_fields(body).get("traceparent")
+        with slice_span(traceparent, {}) as current:
+            outcome = self._handle(body)
+            current.set_attribute("outcome", outcome.value)
+            return outcome
+
+    def _handle(self, body: bytes | str) -> Outcome:
         request, account = self._intake(body)
         rt = self.runtime
         now = rt.clock()
+        fields = {
+            "run_id": request.run_id,
+            "sync_type": request.sync_type.value,
+            "account_id": request.account_id,
+            "trigger": request.trigger.value,
+        }
+        describe_slice(fields, sequence=request.sequence)
+        queue_lag((now - request.enqueued_utc).total_seconds(), request.sync_type.value)
+        with in_run(fields):
+            return self._run(body, request, account, now)
+
+    def _run(
+        self, body: bytes | str, request: SyncRequest, account: EmailAccount, now: datetime
+    ) -> Outcome:
+        rt = self.runtime
         try:
             record = rt.schedules.get(request.account_id, request.sync_type)
         except InvalidSchedule as broken:  # hand-edited while its run was queued
@@ -305,6 +330,7 @@ class Worker:
         except ConcurrencyConflict:
             return Outcome.LEASE_LOST
         rt.state.clear_checkpoint(record.account_id, record.sync_type)
+        run_finished(record.sync_type.value, result.status.value, progress.counts.read)
         if not dry_run and started is not None:
             self._after_run(record, started, failed=result.status is AuditStatus.FAILED)
         return Outcome.FINISHED

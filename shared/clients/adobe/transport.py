@@ -36,6 +36,7 @@ from shared.clients.retry import (
     unbound,
 )
 from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
+from shared.telemetry.http import platform
 
 USER_AGENT = "dynamics-marketing-sync/0.1"
 QueryValue = str | int | bool
@@ -116,7 +117,12 @@ class AdobeTransport:
             }
             try:
                 return self._http.request(
-                    method, url, params=query or None, json=json, headers=headers
+                    method,
+                    url,
+                    params=query or None,
+                    json=json,
+                    headers=headers,
+                    extensions=platform("adobe"),
                 )
             except LOST_ANSWER as error:
                 if not idempotent:

@@ -73,6 +73,7 @@ from shared.clients.dataverse.writes import CreatedRecord
 from shared.clients.retry import RetryPolicy
 from shared.errors import ConfigurationError
 from shared.settings import DataverseCredential, Settings
+from shared.telemetry.http import traced_client
 
 __all__ = [
     "API_PATH",
@@ -120,7 +121,9 @@ class DataverseClient:
             verify: ssl.SSLContext | bool = True
             if settings.http_ca_bundle is not None:
                 verify = ssl.create_default_context(cafile=str(settings.http_ca_bundle))
-            http = httpx.Client(timeout=settings.http_timeout_seconds, verify=verify)
+            http = traced_client(
+                timeout=settings.http_timeout_seconds, verify=verify, default_platform="dataverse"
+            )
         tokens = sign_in(http)
         return cls(
             url,

@@ -38,6 +38,7 @@ from shared.clients.retry import (
     unbound,
 )
 from shared.errors import ApiError, AuthenticationError, OutcomeUnknown, PreconditionFailed
+from shared.telemetry.http import platform
 
 API_PATH = "/api/data/v9.2"
 USER_AGENT = "dynamics-marketing-sync/0.1"
@@ -176,6 +177,7 @@ class DataverseTransport:
                     params=params,
                     content=body,
                     headers={**ODATA_HEADERS, **extra, "Authorization": f"Bearer {token}"},
+                    extensions=platform("dataverse"),
                 )
 
         def attempt() -> httpx.Response:

@@ -30,6 +30,7 @@ from shared.clients.retry import (
     unbound,
 )
 from shared.errors import ApiError, AuthenticationError, OutcomeUnknown
+from shared.telemetry.http import platform
 
 USER_AGENT = "dynamics-marketing-sync/0.1"
 
@@ -102,6 +103,7 @@ class DotdigitalTransport:
                     json=json,
                     content=content,
                     auth=self._auth,
+                    extensions=platform("dotdigital"),
                     headers=headers,
                 )
             except LOST_ANSWER as error:
