@@ -44,3 +44,17 @@ def test_deferred_copies_get_their_own_message_id() -> None:
     deferred = _request().model_copy(update={"deferrals": 2})
     assert deferred.message_id == "r1-0-d2"
     assert SyncRequest.parse(deferred.to_json()).deferrals == 2
+
+
+def test_the_trace_context_is_optional_and_travels_with_the_message() -> None:
+    # A message sent before the field existed (no key at all) still parses.
+    old = _request().to_json().replace(',"traceparent":null', "")
+    assert "traceparent" not in old
+    assert SyncRequest.parse(old).traceparent is None
+    traced = _request().model_copy(
+        update={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    )
+    assert SyncRequest.parse(traced.to_json()) == traced
+    assert traced.follow_up(Trigger.CONTINUATION, NOW).traceparent == traced.traceparent
+    with pytest.raises(InvalidMessage, match="traceparent"):
+        SyncRequest.parse(_request().to_json().replace('"traceparent":null', '"traceparent":"x"'))
