@@ -53,7 +53,9 @@ class SyncRequest(BaseModel):
         return f"{base}-d{self.deferrals}" if self.deferrals else base
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        # Without a trace the field is left out: the body is then one a worker of the version
+        # before it (extra="forbid") still reads, which matters while a deployment rolls out.
+        return self.model_dump_json(exclude_none=True)
 
     @classmethod
     def parse(cls, body: bytes | str) -> SyncRequest:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from shared.clients.retry import RetryPolicy, TransientHttpError, status_description, unbound
 from shared.errors import ApiError, AuthenticationError
+from shared.telemetry.http import platform
 
 TOKEN_PATH = "/ims/token/v3"
 # Fetch a new token this long before the old one expires (clocks drift; a call takes time).
@@ -68,7 +69,7 @@ class ImsTokenProvider:
         }
 
         def attempt() -> httpx.Response:
-            response = self._http.post(self.token_url, data=form)
+            response = self._http.post(self.token_url, data=form, extensions=platform("adobe"))
             if response.status_code == 429 or response.status_code >= 500:
                 raise TransientHttpError(
                     f"Adobe IMS answered {status_description(response)}",
