@@ -12,14 +12,17 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
+from shared.localhost.host import LocalHost
 from shared.localhost.run import build_host
+from shared.pipeline import admin
+from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
 from shared.sync.catalogue import catalogue
 from shared.sync.marketing_lists.address_books import AddressBooks
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
-from tests.pipeline.helpers import run_scheduled
+from tests.pipeline.helpers import run_scheduled, take_queued
 
 BOOKS = SyncType.ADDRESS_BOOKS
 
@@ -72,3 +75,24 @@ def test_a_runs_spans_link_the_tick_to_the_api_calls_of_each_slice(
         assert calls, f"slice {n} has no API call span"
         platforms.update(dict(c.attributes or {})["connector.platform"] for c in calls)
     assert platforms == {"dataverse", "dotdigital"}
+
+
+def test_a_sync_now_run_is_traced_from_the_request_and_an_old_message_starts_its_own_trace(
+    sync_runtime: Runtime, acme: EmailAccount, host: LocalHost, spans: InMemorySpanExporter
+) -> None:
+    assert admin.sync_now(sync_runtime, "acme", SyncType.DATA_LABELS).accepted
+    host.drain()
+    every = list(spans.get_finished_spans())
+    [request] = [s for s in every if s.name == "sync now"]
+    [work] = [s for s in every if s.name == "sync slice"]
+    assert work.parent is not None and work.parent.span_id == request.context.span_id
+    assert dict(work.attributes or {})["trigger"] == "Manual"
+
+    # A message queued before this version (no traceparent) is still handled, as a new trace.
+    spans.clear()
+    assert admin.sync_now(sync_runtime, "acme", SyncType.DATA_LABELS).accepted
+    [message] = take_queued(sync_runtime)
+    old_body = message.model_copy(update={"traceparent": None}).to_json()
+    assert Worker(sync_runtime).handle(old_body) is Outcome.FINISHED
+    [work] = [s for s in spans.get_finished_spans() if s.name == "sync slice"]
+    assert work.parent is None
