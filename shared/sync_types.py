@@ -24,6 +24,13 @@ class SyncType(StrEnum):
     # and by webhook.
     EMAIL_SENDS = "EmailSends"
     PROGRAM_ENROLMENTS = "ProgramEnrolments"
+    # Adobe Campaign Standard accounts (seed 004): Dynamics contacts -> profiles, mapped
+    # Dynamics tables -> custom resources, marketing events -> timeline activities, and the
+    # "no longer contact by" opt-outs in the account's direction.
+    PROFILE_INGRESS = "ProfileIngress"
+    CUSTOM_ENTITY_INGRESS = "CustomEntityIngress"
+    EVENT_EGRESS = "EventEgress"
+    OPT_OUT = "OptOut"
 
 
 # What the schedule screen calls each type (seed: "Scheduled Sync Settings").
@@ -43,4 +50,8 @@ DISPLAY_NAMES: dict[SyncType, str] = {
     SyncType.MARKETING_LISTS_DATA_IN: "Marketing list data in",
     SyncType.EMAIL_SENDS: "Email sends from Dynamics",
     SyncType.PROGRAM_ENROLMENTS: "Program enrolments",
+    SyncType.PROFILE_INGRESS: "Contacts to Campaign profiles",
+    SyncType.CUSTOM_ENTITY_INGRESS: "Dynamics tables to Campaign resources",
+    SyncType.EVENT_EGRESS: "Campaign events to Dynamics timeline",
+    SyncType.OPT_OUT: "Opt-outs",
 }

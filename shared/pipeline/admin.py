@@ -43,6 +43,13 @@ def require_account(rt: Runtime, account_id: str) -> EmailAccount:
     return account
 
 
+def platform_sync_types(rt: Runtime, account: EmailAccount) -> list[SyncType]:
+    """The sync types the account's platform offers, in the order of the enum (the schedule
+    screen's order)."""
+    offered = set((rt.registry or catalogue()).sync_types(account.platform))
+    return [t for t in SyncType if t in offered]
+
+
 def _require_available(rt: Runtime, account: EmailAccount, sync_type: SyncType) -> None:
     registry = rt.registry or catalogue()
     if not registry.available(account.platform, sync_type):
@@ -133,7 +140,8 @@ def provision_account(
                 rt.mappings.create(account.account_id, mapping)
     specs = schedules or {}
     missing = []
-    for record in rt.schedules.for_account(account.account_id):
+    platform_types = platform_sync_types(rt, account)
+    for record in rt.schedules.for_account(account.account_id, platform_types):
         if record.etag is not None:
             continue  # stored: the operator's, whatever it says
         record.spec = specs.get(record.sync_type, record.spec)

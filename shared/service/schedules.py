@@ -79,8 +79,9 @@ def view(record: ScheduleRecord) -> ScheduleView:
 
 
 def show(rt: Runtime, account_id: str) -> list[ScheduleView]:
-    admin.require_account(rt, account_id)
-    return [view(record) for record in rt.schedules.for_account(account_id)]
+    account = admin.require_account(rt, account_id)
+    types = admin.platform_sync_types(rt, account)
+    return [view(record) for record in rt.schedules.for_account(account_id, types)]
 
 
 def set_schedule(

@@ -80,11 +80,16 @@ class ScheduleRepository:
             raise InvalidSchedule(record.invalid_reason)
         return record
 
-    def for_account(self, account_id: str) -> list[ScheduleRecord]:
-        """Every sync type's schedule; unreadable rows come back with their `problems`."""
+    def for_account(
+        self, account_id: str, sync_types: Iterable[SyncType] | None = None
+    ) -> list[ScheduleRecord]:
+        """The schedule of each of `sync_types` (default: every sync type), in that order;
+        unreadable rows come back with their `problems`. Callers pass the account platform's
+        types, so an Adobe account is not shown Dotdigital's schedules or the reverse."""
         rows = self._schedules.query_entities("PartitionKey eq @pk", parameters={"pk": account_id})
         stored = {r.sync_type: r for r in map(from_entity, _known(rows))}
-        return [stored.get(st) or ScheduleRecord(account_id, st) for st in SyncType]
+        wanted = list(SyncType) if sync_types is None else list(sync_types)
+        return [stored.get(st) or ScheduleRecord(account_id, st) for st in wanted]
 
     def due_rows(
         self, account_ids: Iterable[str], now: datetime, *, expected: int

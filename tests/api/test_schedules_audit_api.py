@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 
+from shared.accounts import Platform
 from shared.audit import AuditRecord, AuditStatus
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.api.conftest import problem
 from tests.fixtures.runtime import ManualClock
@@ -19,7 +21,9 @@ from tests.fixtures.runtime import ManualClock
 
 def test_schedules_list_every_sync_type(api: httpx.Client, acme_api: dict[str, Any]) -> None:
     rows = api.get("/accounts/acme/schedules").json()
-    assert {r["sync_type"] for r in rows} == {t.value for t in SyncType}
+    assert {r["sync_type"] for r in rows} == {
+        t.value for t in catalogue().sync_types(Platform.DOTDIGITAL)
+    }
     assert all(r["interval"] == "Manual Sync Only" for r in rows)
 
 

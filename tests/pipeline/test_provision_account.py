@@ -16,6 +16,7 @@ from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec, SyncWindow
 from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.pipeline.helpers import take_queued
@@ -53,13 +54,13 @@ def test_every_sync_type_gets_its_row_manual_unless_given(
 
     rows = _rows(runtime)
 
-    assert set(rows) == {t.value for t in SyncType}
+    assert set(rows) == {t.value for t in catalogue().sync_types(Platform.DOTDIGITAL)}
     assert rows["DataLabels"]["Interval"] == "5 minutes"
     assert rows["DataLabels"]["NextSyncUtc"] > clock.now
     manual = [row for key, row in rows.items() if key != "DataLabels"]
     assert {row["Interval"] for row in manual} == {"Manual Sync Only"}
     assert all("NextSyncUtc" not in row and "Run_DueKey" not in row for row in manual)
-    shown = runtime.schedules.for_account("acme")
+    shown = runtime.schedules.for_account("acme", catalogue().sync_types(Platform.DOTDIGITAL))
     assert all(record.etag is not None for record in shown)  # every one stored, none invented
     assert [r.sync_type for r in runtime.schedules.due(clock.advance(minutes=5))] == [
         SyncType.DATA_LABELS
