@@ -17,6 +17,9 @@ Faults are switches on the state object, applied per request by `FaultMiddleware
   drops before the answer: the client cannot know whether its write happened). `fail_next` and
   `lose_response_next` take `path=` to wait for the next request of that path (other requests
   pass them by): the one call a test is about, whatever the client reads before it.
+- `fail_route(template, status)`: every request whose path fits a route template (e.g.
+  `/v2/campaigns/{campaignId}/clicks/since-date/{date}`) fails with `status` until
+  `clear_routes()` or `reset()`: one endpoint that stays down while the others answer.
 
 Random decisions come from a seeded `random.Random`, so a run is reproducible; `reset(seed)`
 starts the sequence again.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
@@ -62,6 +66,7 @@ class Faults:
         self.throttle_rate = 0.0
         self.throttle_seconds = 1
         self._scripted: deque[FaultDecision] = deque()
+        self._failing_routes: dict[str, tuple[re.Pattern[str], int]] = {}
         self._rng = random.Random(seed)
         self.injected: Counter[str] = Counter()  # decisions taken, by kind (or status)
 
@@ -78,6 +83,7 @@ class Faults:
             self.throttle_rate = 0.0
             self.throttle_seconds = 1
             self._scripted.clear()
+            self._failing_routes.clear()
             self._rng = random.Random(self.seed)
             self.injected = Counter()
 
@@ -113,6 +119,19 @@ class Faults:
                 FaultDecision("error", status=status, path=path) for _ in range(count)
             )
 
+    def fail_route(self, template: str, status: int) -> None:
+        """Fail every request of this route template (`{name}` is one path segment)."""
+        if not 500 <= status <= 599:
+            raise ValueError("injected errors are server errors (5xx)")
+        parts = re.split(r"(\{[^/{}]+\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        with self._lock:
+            self._failing_routes[template] = (re.compile(pattern + "/?"), status)
+
+    def clear_routes(self) -> None:
+        with self._lock:
+            self._failing_routes.clear()
+
     def drop_next(self, count: int = 1) -> None:
         with self._lock:
             self._scripted.extend(FaultDecision("drop") for _ in range(count))
@@ -140,6 +159,9 @@ class Faults:
                 if scripted.path is None or scripted.path == path:
                     self._scripted.remove(scripted)
                     return scripted
+            for pattern, status in self._failing_routes.values():
+                if pattern.fullmatch(path):
+                    return FaultDecision("error", status=status)
             if self.drop_rate and self._rng.random() < self.drop_rate:
                 return FaultDecision("drop")
             if self.lose_rate and self._rng.random() < self.lose_rate:

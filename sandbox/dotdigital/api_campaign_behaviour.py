@@ -8,8 +8,8 @@ bookmark views (the spec gives no since-date form for these: every row, paged).
 
 All page with select (1..1000, default 1000) and skip, in the order the events happened, until
 a page comes back short. 404 `Error: ERROR_CAMPAIGN_NOT_FOUND` for an unknown campaign.
-`state.failing_routes` (route template -> 5xx status) makes one of these reads (or the
-activities read) fail on every call: a dataset that cannot be read while the others can.
+`state.faults.fail_route(template, status)` makes one of these reads (or the activities read)
+fail on every call: a dataset that cannot be read while the others can.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sandbox.dotdigital.campaigns import (
     RoiRecord,
 )
 from sandbox.dotdigital.state import DotdigitalState
-from sandbox.dotdigital.wire import iso, json_response, select_skip, server_error, v2_error
+from sandbox.dotdigital.wire import iso, json_response, select_skip, v2_error
 
 if TYPE_CHECKING:
     from sandbox.dotdigital.app import Endpoint
@@ -40,12 +40,6 @@ CAMPAIGN_PAGE_VIEWS_SINCE = "/v2/campaigns/{campaignId}/page-views/since-date/{d
 CAMPAIGN_ROI_DETAILS_SINCE = "/v2/campaigns/{campaignId}/roi-details/since-date/{date}"
 CAMPAIGN_SOCIAL_BOOKMARK_VIEWS = "/v2/campaigns/{campaignId}/social-bookmark-views"
 CAMPAIGN_NOT_FOUND = "Error: ERROR_CAMPAIGN_NOT_FOUND"
-
-
-def route_failure(state: DotdigitalState, template: str) -> Response | None:
-    """The switched-on failure of a route, as the API's own 5xx body."""
-    status = state.failing_routes.get(template)
-    return None if status is None else server_error("/v2", status)
 
 
 def click(row: ClickRecord) -> dict[str, Any]:
@@ -87,9 +81,6 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
         render: Callable[[Any], dict[str, Any]],
     ) -> Callable[[Request], Any]:
         async def handler(request: Request) -> Response:
-            failure = route_failure(state, template)
-            if failure is not None:
-                return failure
             since = path_date(request)
             select, skip = select_skip(request)
             skip = 0 if state.ignore_skip else skip
@@ -103,9 +94,6 @@ def routes(state: DotdigitalState, endpoint: Endpoint) -> list[BaseRoute]:
         return handler
 
     async def social_bookmark_views(request: Request) -> Response:
-        failure = route_failure(state, CAMPAIGN_SOCIAL_BOOKMARK_VIEWS)
-        if failure is not None:
-            return failure
         select, skip = select_skip(request)
         skip = 0 if state.ignore_skip else skip
         with state.lock:

@@ -15,8 +15,7 @@ Switches (all reset by `reset()`):
 - bulk removals from address books: `deletion_not_finished_polls` (default 1);
 - paging faults: `stuck_marker` (v3 keeps handing out the same next marker), `ignore_skip`
   (v2 list calls answer the first page whatever `skip` says);
-- `failing_routes`: route template -> 5xx status, for the campaign behaviour reads (one
-  dataset of a campaign failing while the others answer);
+- one route failing while the others answer (a campaign's dataset): `faults.fail_route`;
 - program enrolments: `enrolments_per_hour` (20);
 - rate limits: `set_rate_limit`, `throttle_next`, `legacy_rate_limit` (as before).
 - API users: `fail_user(user, status)` (every call of that user answers that 5xx: an
@@ -177,8 +176,6 @@ class DotdigitalState:
             # Paging faults.
             self.stuck_marker = False
             self.ignore_skip = False
-            # Route template -> the 5xx every call answers (campaign behaviour reads).
-            self.failing_routes: dict[str, int] = {}
             # Campaigns, sends, programs, preferences.
             self.campaigns: dict[int, CampaignRecord] = {}
             self.sends: list[SendRecord] = []

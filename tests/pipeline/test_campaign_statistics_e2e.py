@@ -187,7 +187,7 @@ def test_a_dataset_that_cannot_be_read_is_named_alone_and_read_again_by_the_next
     dv: DataverseState, dd: DotdigitalState,
 ) -> None:  # fmt: skip
     campaign = send_generated(dd, SPEC)
-    dd.failing_routes[CAMPAIGN_CLICKS_SINCE] = 503
+    dd.faults.fail_route(CAMPAIGN_CLICKS_SINCE, 503)
 
     audit = run_scheduled(sync_runtime, host, clock, "acme", STATS)
 
@@ -201,7 +201,7 @@ def test_a_dataset_that_cannot_be_read_is_named_alone_and_read_again_by_the_next
     assert sizes["dms_emailclick"] == 0 and sizes["dms_webpageview"] == 8  # the others went on
     assert sync_runtime.state.get_value("acme", campaign_watermark_key(campaign.id)) is None
 
-    dd.failing_routes.clear()
+    dd.faults.clear_routes()
     clock.advance(minutes=5)
     again = run_scheduled(sync_runtime, host, clock, "acme", STATS)
     assert again.status is AuditStatus.COMPLETED, again.message

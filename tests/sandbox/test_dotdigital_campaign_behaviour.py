@@ -92,7 +92,7 @@ def test_a_failing_route_fails_alone_and_an_unknown_campaign_is_404(
     http: httpx.Client, state: DotdigitalState
 ) -> None:
     campaign = send_generated(state, BehaviourSpec(recipients=20, click_rate=0.2))
-    state.failing_routes[CAMPAIGN_CLICKS_SINCE] = 503
+    state.faults.fail_route(CAMPAIGN_CLICKS_SINCE, 503)
     base = f"/v2/campaigns/{campaign.id}"
     assert http.get(f"{base}/clicks/since-date/{EPOCH}").status_code == 503
     assert http.get(f"{base}/page-views/since-date/{EPOCH}").status_code == 200

@@ -59,6 +59,24 @@ def test_scripted_faults_come_first_and_in_order() -> None:
     assert decisions(faults, 4) == ["error:503", "error:503", "drop:0", "ok"]
 
 
+def test_a_failing_route_fails_every_request_of_its_template_until_cleared() -> None:
+    faults = Faults()
+    faults.fail_route("/v2/campaigns/{campaignId}/clicks/since-date/{date}", 503)
+
+    def status(path: str) -> int | None:
+        decision = faults.decide(path)
+        return None if decision is None else decision.status
+
+    assert status("/v2/campaigns/7/clicks/since-date/2026-01-01") == 503
+    assert status("/v2/campaigns/8/clicks/since-date/2026-02-01") == 503  # every call
+    assert status("/v2/campaigns/7/page-views/since-date/2026-01-01") is None
+    assert status("/v2/campaigns/7/clicks/since-date/2026-01-01/extra") is None
+    faults.clear_routes()
+    assert status("/v2/campaigns/7/clicks/since-date/2026-01-01") is None
+    with pytest.raises(ValueError, match="5xx"):
+        faults.fail_route("/v2/x", 404)
+
+
 def test_rates_are_probabilities() -> None:
     faults = Faults()
     with pytest.raises(ValueError):
