@@ -158,7 +158,8 @@ def fuzz(base_url: str, *, examples: int, seed_value: int) -> Outcome:
     if done.returncode != 0:
         print(done.stdout[-20000:], done.stderr[-3000:], sep="\n")
     summary = [line for line in done.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-    return Outcome(*totals, seconds, summary, done.returncode, statuses)
+    tests, failures, errors = totals
+    return Outcome(tests, failures, errors, seconds, summary, done.returncode, statuses)
 
 
 def report(outcome: Outcome, examples: int, seed_value: int, generated_at: datetime) -> str:

@@ -159,7 +159,7 @@ def timed_storage(rt: Runtime, clocks: Clocks) -> Iterator[None]:
     for name in reads:
         setattr(repo, name, timed(name, "snapshot_reads"))
     SnapshotIndex.load = classmethod(load_index)  # type: ignore[method-assign,assignment]
-    SnapshotIndex.resolve = timed_resolve  # type: ignore[method-assign]
+    SnapshotIndex.resolve = timed_resolve  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:

@@ -71,8 +71,10 @@ class CountingSender:
         return ServiceBusMessageBatch(max_size_in_bytes=256 * 1024)
 
     def send_messages(self, message: ServiceBusMessage | ServiceBusMessageBatch) -> None:
-        batch = isinstance(message, ServiceBusMessageBatch)
-        messages = list(message._messages) if batch else [message]
+        if isinstance(message, ServiceBusMessageBatch):
+            messages: list[ServiceBusMessage] = list(message._messages)
+        else:
+            messages = [message]
         self.batches += 1
         self.messages += len(messages)
         self.run_ids.extend(str(m.message_id).rsplit("-", 1)[0] for m in messages)

@@ -199,7 +199,7 @@ def _meter_cpu(bench: World) -> None:
     worker.Worker.handle = metered_handle  # type: ignore[method-assign]
     import functions.webhooks as endpoint
 
-    receive = endpoint.receive
+    receive = endpoint.receive  # type: ignore[attr-defined]
 
     def metered_receive(*args: Any) -> Any:
         started = time.thread_time()
@@ -210,7 +210,7 @@ def _meter_cpu(bench: World) -> None:
             _in_endpoint.on = False
             bench.endpoint_cpu.append(time.thread_time() - started)
 
-    endpoint.receive = metered_receive  # type: ignore[assignment]
+    endpoint.receive = metered_receive  # type: ignore[attr-defined,assignment]
     _count_storage(bench)
 
 
