@@ -1,8 +1,9 @@
-"""The deploy workflow's structure (.github/workflows/deploy.yml), read as GitHub reads it: every
-action pinned by commit SHA, OIDC only (no secret), least permissions, the approval environment
-before anything touches Azure, what-if before the deployment and a smoke check after it, and a
-provisioning job with an identity of its own. GitHub itself only runs it on a push to main;
-these checks keep it from rotting between deploys."""
+"""The workflows' structure (.github/workflows/), read as GitHub reads it. In every workflow:
+each action pinned by commit SHA, checkouts without the token. In deploy.yml: OIDC only (no
+secret), least permissions, the approval environment before anything touches Azure, what-if
+before the deployment and a smoke check after it, and a provisioning job with an identity of
+its own. GitHub itself only runs them on a push or a pull request; these checks keep them from
+rotting between runs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / ".github" / "workflows" / "deploy.yml"
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 MAIN_BICEP = ROOT / "infra" / "main.bicep"
 SHA_PIN = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)(?P<rest>.*)$")
 
@@ -44,8 +46,15 @@ def _runs(step: dict[str, Any], text: str) -> bool:
     return text in str(step.get("run", ""))
 
 
-def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment() -> None:
-    lines = [line for line in DEPLOY.read_text().splitlines() if "uses:" in line]
+def test_the_workflows_are_ci_and_deploy() -> None:
+    # A new workflow is covered by the pin checks below without being listed here; this
+    # only makes sure the glob finds the files at all.
+    assert {path.name for path in WORKFLOWS} >= {"ci.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment(path: Path) -> None:
+    lines = [line for line in path.read_text().splitlines() if "uses:" in line]
     assert lines
     for line in lines:
         match = SHA_PIN.match(line)
@@ -54,12 +63,23 @@ def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment() ->
         assert re.fullmatch(r"\s+# v\d+(\.\d+)*", match["rest"]), f"no version comment: {line}"
 
 
-def test_the_same_action_is_pinned_to_one_commit_everywhere() -> None:
+def test_the_same_action_is_pinned_to_one_commit_in_every_workflow() -> None:
     pins: dict[str, set[str]] = {}
-    for line in DEPLOY.read_text().splitlines():
-        if match := SHA_PIN.match(line):
-            pins.setdefault(match["action"].lower(), set()).add(match["ref"])
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            if match := SHA_PIN.match(line):
+                pins.setdefault(match["action"].lower(), set()).add(match["ref"])
     assert {action: refs for action, refs in pins.items() if len(refs) > 1} == {}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_do_not_keep_the_token(path: Path) -> None:
+    """The job token stays out of .git/config, where any later step could read it."""
+    loaded = yaml.safe_load(path.read_text())
+    for name, job in loaded["jobs"].items():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, name
 
 
 def test_no_secret_is_used_and_azure_login_is_oidc_only(workflow: Workflow) -> None:
