@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import from_json
 
 from shared.errors import InvalidMessage
@@ -14,6 +16,11 @@ from shared.sync_types import SyncType
 
 MAX_PROBLEMS = 5  # validation problems named in an InvalidMessage (a body can have thousands)
 MAX_LOCATION = 80  # characters of a problem's location (a key can be a megabyte long)
+MAX_REPORTED = 100  # unknown field names remembered as logged, per process
+
+log = logging.getLogger(__name__)
+_reported: set[str] = set()
+_reported_lock = threading.Lock()
 
 
 class Trigger(StrEnum):
@@ -29,7 +36,10 @@ class Trigger(StrEnum):
 class SyncRequest(BaseModel):
     """Run ONE sync type for ONE account. `run_id` ties every message of a run together."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Unknown fields are ignored (and logged once), not refused: during a rolling deploy a
+    # worker of the previous version reads what the new one sends, and a refused message is
+    # dead-lettered, never retried. A field that changes what a run does needs a new version.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     version: Literal[1] = 1
     account_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -46,6 +56,13 @@ class SyncRequest(BaseModel):
         default=None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _note_unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _report_unknown(data.keys() - cls.model_fields.keys())
+        return data
+
     @property
     def message_id(self) -> str:
         """Stable per (run, step): Service Bus duplicate detection drops a second send."""
@@ -54,7 +71,7 @@ class SyncRequest(BaseModel):
 
     def to_json(self) -> str:
         # Without a trace the field is left out: the body is then one a worker of the version
-        # before it (extra="forbid") still reads, which matters while a deployment rolls out.
+        # before it (which refused unknown fields) still reads while a deployment rolls out.
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
@@ -74,6 +91,23 @@ class SyncRequest(BaseModel):
         return self.model_copy(
             update={"trigger": trigger, "sequence": self.sequence + 1, "enqueued_utc": now}
         )
+
+
+def _report_unknown(names: set[str]) -> None:
+    """Log each unknown field name once per process (a newer sender adds it to every message)."""
+    if not names:
+        return
+    with _reported_lock:
+        new = sorted(n for n in names if n not in _reported)[:MAX_PROBLEMS]
+        if not new or len(_reported) >= MAX_REPORTED:
+            return
+        _reported.update(new)
+    shown = ", ".join(n if len(n) <= MAX_LOCATION else n[:MAX_LOCATION] + "..." for n in new)
+    log.warning(
+        "Sync request fields this version does not know were ignored: %s (sent by a newer "
+        "version, e.g. during a rolling deploy; logged once)",
+        shown,
+    )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
