@@ -1022,6 +1022,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: appInsights.properties.ConnectionString
         }
         {
+          // The app exports its own telemetry (shared/telemetry: azure-monitor-opentelemetry).
+          // This tells the Python worker so: it announces it to the host, which (with host.json's
+          // telemetryMode OpenTelemetry) then stops relaying the app's log lines a second time,
+          // and each invocation starts in the host's trace context. Not
+          // PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: with that the worker would configure
+          // Azure Monitor a second time in the same process.
+          name: 'PYTHON_ENABLE_OPENTELEMETRY'
+          value: 'true'
+        }
+        {
           name: 'AUDIT_RETENTION_DAYS'
           value: '30'
         }
