@@ -152,6 +152,17 @@ param appSubnetPrefix string = '10.60.0.0/24'
 @description('Subnet of the private endpoints (PrivateEndpoint mode).')
 param privateEndpointSubnetPrefix string = '10.60.1.0/24'
 
+// The shared key Dataverse sends with each webhook post. Set only when it is created or
+// rotated: the deploy workflow (.ci/webhook_key.py) generates one when the vault has none yet,
+// or when a run asks to rotate it, and then gives the function key `dynamics-webhook` the same
+// value. Empty (every other deploy): the vault's value stays.
+@description('Webhook key to store in Key Vault (create or rotate); leave empty to keep the vault\'s value.')
+@secure()
+param dynamicsWebhookKey string = ''
+
+@description('When the webhook key should be rotated (ISO 8601), recorded on its Key Vault secret; read only when dynamicsWebhookKey is set.')
+param dynamicsWebhookKeyExpiresOn string = dateTimeAdd(utcNow(), 'P365D')
+
 @description('When the Dataverse client secret expires (its end date in Entra, ISO 8601). Key Vault records it so the portal and SecretNearExpiry events warn before the app starts failing to sign in.')
 param dataverseClientSecretExpiresOn string = dateTimeAdd(utcNow(), 'P180D')
 
@@ -192,6 +203,7 @@ var tableNames = [
 var syncQueueName = 'sync-requests'
 var deploymentContainerName = 'app-package'
 var dataverseSecretName = 'dataverse-client-secret'
+var webhookKeySecretName = 'dynamics-webhook-key'
 
 var usePrivateEndpoints = publicNetworkAccess == 'Disabled'
 var storageIpRules = [for range in allowedIpRanges: {
@@ -603,6 +615,20 @@ resource dataverseSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!e
   }
 }
 
+resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(dynamicsWebhookKey)) {
+  parent: keyVault
+  name: webhookKeySecretName
+  // checkov:skip=CKV_AZURE_41:set below (attributes.exp); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
+  // checkov:skip=CKV_AZURE_114:set below (contentType); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
+  properties: {
+    value: dynamicsWebhookKey
+    contentType: 'text/plain; shared key Dataverse sends with each webhook post (also the function key dynamics-webhook)'
+    attributes: {
+      exp: dateTimeToEpoch(dynamicsWebhookKeyExpiresOn)
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Monitoring
 // ---------------------------------------------------------------------------------------------
@@ -1003,8 +1029,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=dataverse-client-secret)'
         }
         {
-          // The key Dataverse sends with each webhook post; the same value is the webhook
-          // function's key `dynamics-webhook` (README: Webhooks).
+          // The key Dataverse sends with each webhook post (webhookKeySecret above); the same
+          // value is the webhook function's key `dynamics-webhook` (README: Webhooks).
           name: 'DYNAMICS_WEBHOOK_KEY'
           value: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=dynamics-webhook-key)'
         }
@@ -1067,8 +1093,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
   // The host needs its storage from the first start: with private endpoints, names resolve to
-  // them only once the DNS zones are linked and the endpoints registered.
+  // them only once the DNS zones are linked and the endpoints registered. A new webhook key is
+  // in the vault before the app starts: the app refuses to start with an unresolved reference.
   dependsOn: [
+    webhookKeySecret
     deploymentContainer
     storageDnsGroups
     storageDnsLinks

@@ -19,6 +19,8 @@ import pytest
 from lark.exceptions import LarkError
 from pycep import BicepParser
 
+from tests.infra.bicep_eval import Evaluator
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
@@ -301,20 +303,41 @@ def test_key_vault_uses_rbac_soft_delete_and_purge_protection(main: Doc) -> None
     assert properties["enablePurgeProtection"] is True
 
 
-def test_dataverse_secret_is_a_key_vault_reference(main: Doc) -> None:
+@pytest.mark.parametrize(
+    ("setting", "secret_name", "parameter"),
+    [
+        ("DATAVERSE_CLIENT_SECRET", "dataverse-client-secret", "dataverseClientSecret"),
+        ("DYNAMICS_WEBHOOK_KEY", "dynamics-webhook-key", "dynamicsWebhookKey"),
+    ],
+)
+def test_secrets_are_key_vault_references_to_secrets_the_template_can_write(
+    main: Doc, setting: str, secret_name: str, parameter: str
+) -> None:
     vault_symbol, _ = only(main, KEY_VAULT)
-    value = app_settings(main)["DATAVERSE_CLIENT_SECRET"]
+    value = app_settings(main)[setting]
     assert isinstance(value, str)
     match = KEY_VAULT_REFERENCE.match(value)
     assert match, f"not a Key Vault reference: {value!r}"
     assert match["vault"] == vault_symbol
-    assert match["secret"] == "dataverse-client-secret"
+    assert match["secret"] == secret_name
 
-    # If the template writes the secret, it writes the one the reference reads.
-    for resource in resources_of_type(main, f"{KEY_VAULT}/secrets").values():
-        secret = body(resource)
-        if resolve(main, secret["name"]) == "dataverse-client-secret":
-            assert secret["parent"] == vault_symbol
+    # The template writes the secret the reference reads, from a secure parameter, and only
+    # when that parameter is given: a redeploy never overwrites a value set or rotated since.
+    [secret] = [
+        body(resource)
+        for resource in resources_of_type(main, f"{KEY_VAULT}/secrets").values()
+        if resolve(main, body(resource)["name"]) == secret_name
+    ]
+    assert secret["parent"] == vault_symbol
+    assert secret["properties"]["value"] == parameter
+    assert {"type": "secure"} in main["parameters"][parameter]["decorators"]
+    assert main["parameters"][parameter]["default"] == ""
+    [written] = [
+        r for r in resources_of_type(main, f"{KEY_VAULT}/secrets").values()
+        if body(r) is secret
+    ]  # fmt: skip
+    assert not Evaluator(main, **{parameter: ""}).deployed(written)
+    assert Evaluator(main, **{parameter: "a value"}).deployed(written)
 
 
 # -- Function App --------------------------------------------------------------------------
@@ -422,10 +445,9 @@ def test_parameters_and_outputs(main: Doc) -> None:
     assert accessor(outputs["keyVaultName"]["value"]) == [vault_symbol, "name"]
 
 
-def test_secret_parameter_is_marked_secure(main: Doc) -> None:
-    parameter = main["parameters"].get("dataverseClientSecret")
-    if parameter is not None:
-        assert {"type": "secure"} in parameter["decorators"]
+def test_secret_parameters_are_marked_secure(main: Doc) -> None:
+    for name in ("dataverseClientSecret", "dynamicsWebhookKey"):
+        assert {"type": "secure"} in main["parameters"][name]["decorators"], name
 
 
 def test_example_parameters_fit_the_template(main: Doc) -> None:
@@ -479,16 +501,22 @@ def test_function_app_serves_http2_over_tls_only(main: Doc) -> None:
     assert site_config["ftpsState"] == "Disabled"
 
 
-def test_written_secret_says_what_it_is_and_when_it_expires(main: Doc) -> None:
-    [(_, resource)] = resources_of_type(main, f"{KEY_VAULT}/secrets").items()
-    secret = body(resource)["properties"]
-    assert "Dataverse" in secret["contentType"]
-    expiry = function_call(secret["attributes"]["exp"], "date_time_to_epoch")
-    parameter = main["parameters"][expiry["date_time"]]
-    assert parameter["type"] == "string"
-    # The default (used when the operator gives no end date) is a date ahead, never now.
-    default = function_call(parameter["default"], "date_time_add")
-    assert default["duration"].startswith("P") and default["duration"] != "P0D"
+def test_written_secrets_say_what_they_are_and_when_they_expire(main: Doc) -> None:
+    written = {
+        resolve(main, body(resource)["name"]): body(resource)["properties"]
+        for resource in resources_of_type(main, f"{KEY_VAULT}/secrets").values()
+    }
+    assert written.keys() == {"dataverse-client-secret", "dynamics-webhook-key"}
+    assert "Dataverse app registration" in written["dataverse-client-secret"]["contentType"]
+    assert "webhook" in written["dynamics-webhook-key"]["contentType"]
+    for secret in written.values():
+        assert secret["contentType"].startswith("text/plain")
+        expiry = function_call(secret["attributes"]["exp"], "date_time_to_epoch")
+        parameter = main["parameters"][expiry["date_time"]]
+        assert parameter["type"] == "string"
+        # The default (used when the operator gives no end date) is a date ahead, never now.
+        default = function_call(parameter["default"], "date_time_add")
+        assert default["duration"].startswith("P") and default["duration"] != "P0D"
 
 
 def test_storage_is_geo_redundant_by_default(main: Doc) -> None:
