@@ -25,8 +25,9 @@ NAMED = {
 }
 OPTIONAL = {"DATAVERSE_TENANT_ID"}
 # Secure parameters never come through a variable (variables are printed in logs): the
-# Dataverse client secret is set once in Key Vault (README, Deploy to Azure).
-REFUSED = {"dataverseClientSecret"}
+# Dataverse client secret is set once in Key Vault (README, Deploy to Azure), the webhook key
+# comes from .ci/webhook_key.py in the deploy job only.
+REFUSED = {"dataverseClientSecret", "dynamicsWebhookKey"}
 
 
 class ParameterError(Exception):

@@ -1,13 +1,15 @@
-"""After a deploy, prove the app runs: its functions are indexed, the admin API answers, and one
-email account's Test Connection signs in to its platform.
+"""After a deploy, prove the app runs: its functions are indexed, the admin API answers, one
+email account's Test Connection signs in to its platform, and the webhook takes the key
+Dataverse is given.
 
     python .ci/smoke_check.py --base-url https://<app>.azurewebsites.net \\
         --functions-listed listed.json --functions-expected dist/functions.json [--account ID]
 
-The function key comes from the environment (`SMOKE_FUNCTION_KEY`, sent as `x-functions-key`),
-never from the command line, so it stays out of logs. Standard library only: the deploy job
-runs it on the runner's Python without installing anything. Exit code 0 when every check
-passed, 1 otherwise; one line per check on stdout.
+The keys come from the environment, never from the command line, so they stay out of logs:
+`SMOKE_FUNCTION_KEY` for the admin API and, when set, `SMOKE_WEBHOOK_KEY` (the webhook
+function's key `dynamics-webhook`), both sent as `x-functions-key`. Standard library only:
+the deploy job runs it on the runner's Python without installing anything. Exit code 0 when
+every check passed, 1 otherwise; one line per check on stdout.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 KEY_VARIABLE = "SMOKE_FUNCTION_KEY"
+WEBHOOK_KEY_VARIABLE = "SMOKE_WEBHOOK_KEY"
 ADMIN = "/api/admin"
+WEBHOOK = "/api/dynamics/webhook"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,32 @@ def check_connection(admin: Admin, account: str | None) -> str:
     return f"Test Connection of '{account}': {answer.body.get('message')}"
 
 
+def check_webhook_key(base_url: str, key: str, *, timeout: float) -> str:
+    """The app holds the key the host takes for the webhook (Key Vault's dynamics-webhook-key
+    against the function key dynamics-webhook). A post with it and no organization header gets
+    past the key check and stops at the organization: 403, never 401. Nothing is recorded."""
+    url = base_url.rstrip("/") + WEBHOOK
+    request = urllib.request.Request(url, method="POST", data=b"{}")
+    request.add_header("x-functions-key", key)
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = Answer(response.status, _parse(response.read()))
+    except urllib.error.HTTPError as error:
+        answer = Answer(error.code, _parse(error.read()))
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        raise Check(f"POST {WEBHOOK}: no answer ({getattr(error, 'reason', error)})") from None
+    if answer.status == 403:
+        return f"POST {WEBHOOK}: the app takes the webhook function's key"
+    if answer.status == 401:
+        raise Check(
+            f"POST {WEBHOOK}: 401 {_detail(answer)} The Key Vault secret dynamics-webhook-key "
+            "and the function key dynamics-webhook differ: run Deploy with rotate-webhook-key "
+            "(README, Deploy to Azure: the webhook key)"
+        )
+    raise Check(f"POST {WEBHOOK}: {answer.status} {_detail(answer)}")
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -177,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         checks.append(lambda: check_functions(_read_json(listed), _read_json(expected)))
     checks.append(lambda: check_health(admin))
     checks.append(lambda: check_connection(admin, args.account))
+    webhook_key = os.environ.get(WEBHOOK_KEY_VARIABLE, "")
+    if webhook_key:
+        checks.append(lambda: check_webhook_key(args.base_url, webhook_key, timeout=args.timeout))
     failed = 0
     for check in checks:
         try:

@@ -12,24 +12,29 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from sandbox.launch import Sandboxes
 from shared.azurite import PROJECT_ROOT
 from shared.localhost.host import LocalHost
+from shared.runtime import Runtime
 from tests.api.conftest import acme_body
 
 SCRIPT = PROJECT_ROOT / ".ci" / "smoke_check.py"
 FUNCTIONS = ["admin_api", "audit_purge", "dynamics_webhook", "scheduler_tick", "sync_worker"]
 
 
-def _smoke(host: LocalHost, tmp_path: Path, *args: str,
-           listed: list[Any] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def _smoke(host: LocalHost, tmp_path: Path, *args: str, listed: list[Any] | None = None,
+           webhook_key: str = "") -> subprocess.CompletedProcess[str]:  # fmt: skip
     # What `az functionapp function list` answers: one object per function, named <app>/<fn>.
     (tmp_path / "listed.json").write_text(
         json.dumps(listed if listed is not None else [{"name": f"app/{f}"} for f in FUNCTIONS])
     )
     (tmp_path / "expected.json").write_text(json.dumps(FUNCTIONS))
     env = {**os.environ, "SMOKE_FUNCTION_KEY": "not-checked-locally"}
+    env.pop("SMOKE_WEBHOOK_KEY", None)
+    if webhook_key:
+        env["SMOKE_WEBHOOK_KEY"] = webhook_key
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--base-url", host.base_url,
          "--functions-listed", str(tmp_path / "listed.json"),
@@ -99,3 +104,24 @@ def test_an_app_that_does_not_answer_fails_after_the_wait(tmp_path: Path) -> Non
     assert "FAIL GET http://127.0.0.1:9/api/admin/health: no answer" in result.stdout
     assert "FAIL GET http://127.0.0.1:9/api/admin/accounts: no answer" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_webhook_takes_the_key_dataverse_is_given_and_a_different_one_fails(
+    api_host: LocalHost, sync_runtime: Runtime, tmp_path: Path
+) -> None:
+    # The app's DYNAMICS_WEBHOOK_KEY (Key Vault in Azure) against the function key the deploy
+    # job gives Dataverse. Locally the host takes any key; the app's own check decides.
+    sync_runtime.settings.dynamics_webhook_key = SecretStr("the-key-in-key-vault")
+
+    same = _smoke(api_host, tmp_path, webhook_key="the-key-in-key-vault")
+    other = _smoke(api_host, tmp_path, webhook_key="a-function-key-set-by-hand")
+
+    assert same.returncode == 0, same.stdout
+    assert "ok   POST /api/dynamics/webhook: the app takes the webhook function's key" in (
+        same.stdout.splitlines()
+    )
+    assert other.returncode == 1
+    [failure] = [line for line in other.stdout.splitlines() if line.startswith("FAIL")]
+    assert failure.startswith("FAIL POST /api/dynamics/webhook: 401 Unauthorized: the key does")
+    assert "run Deploy with rotate-webhook-key" in failure
+    assert "a-function-key-set-by-hand" not in other.stdout + other.stderr

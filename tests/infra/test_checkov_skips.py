@@ -1,4 +1,5 @@
-"""Every checkov check infra/ skips is one of the agreed few, next to its resource, with a reason.
+"""Every checkov check infra/ or the workflows skip is one of the agreed few, next to its resource
+(its workflow), with a reason.
 
 `make checkov` (in .ci/run) fails on any finding that is not skipped; these skips are the
 template's documented exceptions, so a new one is a decision to review here, not a comment
@@ -26,7 +27,14 @@ AGREED = {
     "CKV_AZURE_213": {"functionApp"},  # Flex Consumption has no App Service health check
 }
 
+# check id -> the workflows (.github/workflows/) it is skipped in.
+AGREED_WORKFLOWS = {
+    # workflow_dispatch inputs could change a build; this one is read by the deploy job only.
+    "CKV_GHA_7": {"deploy.yml"},
+}
+
 RESOURCE = re.compile(r"^resource (\w+) ")
+WORKFLOWS = INFRA.parent / ".github" / "workflows"
 
 
 def skips() -> dict[tuple[str, str], str]:
@@ -52,6 +60,24 @@ def test_only_the_agreed_checks_are_skipped_each_on_its_resources() -> None:
     assert found == AGREED
 
 
+def workflow_skips() -> dict[tuple[str, str], str]:
+    """(check id, workflow file) -> the reason."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(WORKFLOWS.glob("*.y*ml")):
+        for line in path.read_text().splitlines():
+            if match := SKIP.search(line):
+                assert line.lstrip().startswith("#"), f"not a comment: {line}"
+                found[(match["id"], path.name)] = (match["reason"] or "").strip()
+    return found
+
+
+def test_only_the_agreed_checks_are_skipped_in_the_workflows() -> None:
+    found: dict[str, set[str]] = {}
+    for check, workflow in workflow_skips():
+        found.setdefault(check, set()).add(workflow)
+    assert found == AGREED_WORKFLOWS
+
+
 def test_every_skip_gives_its_reason() -> None:
-    for (check, resource), reason in skips().items():
-        assert len(reason.split()) >= 6, f"{check} on {resource}: say why ({reason!r})"
+    for (check, where), reason in {**skips(), **workflow_skips()}.items():
+        assert len(reason.split()) >= 6, f"{check} on {where}: say why ({reason!r})"

@@ -166,14 +166,42 @@ def test_what_if_is_shown_before_approval_and_deploys_the_same_parameters(
 def test_the_smoke_check_lists_the_functions_checks_health_and_one_account(
     workflow: Workflow,
 ) -> None:
-    smoke = _steps(workflow, "deploy")[-1]
-    assert "az functionapp function list" in smoke["run"]
+    steps = _steps(workflow, "deploy")
+    smoke = steps[-1]
+    wait = _index(steps, lambda s: _runs(s, "az functionapp function list"))
+    assert "> dist/listed.json" in steps[wait]["run"]
+    assert "--functions-listed dist/listed.json" in smoke["run"]
     assert "--functions-expected dist/functions.json" in smoke["run"]
     assert "--account" in smoke["run"]
     # The key reaches the script through the environment, masked, never on a command line.
     find = next(s for s in _steps(workflow, "deploy") if s.get("id") == "app")
     assert "::add-mask::$key" in find["run"]
     assert "SMOKE_FUNCTION_KEY=$key" in find["run"]
+
+
+def test_a_new_webhook_key_reaches_key_vault_before_the_app_starts_then_the_function_key(
+    workflow: Workflow,
+) -> None:
+    steps = _steps(workflow, "deploy")
+    plan = _index(steps, lambda s: _runs(s, ".ci/webhook_key.py plan"))
+    create = _index(steps, lambda s: _runs(s, "az deployment group create"))
+    package = _index(steps, lambda s: _runs(s, "config-zip"))
+    wait = _index(steps, lambda s: _runs(s, "az functionapp function list"))
+    apply = _index(steps, lambda s: _runs(s, ".ci/webhook_key.py apply"))
+    smoke = _index(steps, lambda s: _runs(s, ".ci/smoke_check.py"))
+    assert plan < create < package < wait < apply < smoke
+    # The key travels in a file of the runner's temp dir, never in an artifact or a variable.
+    key_file = '"$RUNNER_TEMP/webhook-key.json"'
+    assert key_file in steps[plan]["run"] and key_file in steps[apply]["run"]
+    assert '--parameters "@$RUNNER_TEMP/webhook-key.json"' in steps[create]["run"]
+    # Rotation is asked for by hand only (Run workflow), never by a push.
+    assert steps[plan]["env"]["ROTATE"] == "${{ inputs.rotate-webhook-key }}"
+    triggers = workflow.get("on", workflow.get(True))
+    rotate = triggers["workflow_dispatch"]["inputs"]["rotate-webhook-key"]
+    assert (rotate["type"], rotate["default"]) == ("boolean", False)
+    # The smoke check gets the function key masked, through the environment.
+    assert "::add-mask::$key" in steps[apply]["run"]
+    assert "SMOKE_WEBHOOK_KEY=$key" in steps[apply]["run"]
 
 
 def test_provisioning_uses_its_own_identity_and_only_idempotent_commands(
@@ -255,6 +283,8 @@ def test_the_parameters_file_carries_the_variables_and_extra_parameters(tmp_path
         ({"INFRA_PARAMETERS": "{"}, "Error: INFRA_PARAMETERS is not JSON"),
         ({"INFRA_PARAMETERS": '{"dataverseClientSecret": "x"}'},
          "Error: INFRA_PARAMETERS may not set dataverseClientSecret"),
+        ({"INFRA_PARAMETERS": '{"dynamicsWebhookKey": "x"}'},
+         "Error: INFRA_PARAMETERS may not set dynamicsWebhookKey"),
         ({"INFRA_PARAMETERS": '{"baseName": "other"}'},
          "Error: INFRA_PARAMETERS sets baseName; set BASE_NAME instead"),
     ],

@@ -1,0 +1,174 @@
+"""The Dataverse webhook key in the deploy job: created once, rotated on request, and the webhook
+function's key kept equal to the Key Vault secret the app reads.
+
+    python .ci/webhook_key.py plan --resource-group RG --out FILE [--rotate]
+    python .ci/webhook_key.py apply --resource-group RG --app APP --parameters FILE
+
+`plan` runs before the template is deployed. It keeps the key when the vault already holds the
+secret `dynamics-webhook-key` and the function `dynamics_webhook` has its key
+`dynamics-webhook` (the two hold the same value: this job wrote both). Otherwise (the first
+deployment, a new vault, a function key lost, or `--rotate`) it writes FILE, a deployment
+parameters file with a new key as `dynamicsWebhookKey`: the template stores it in Key Vault
+before the app starts. It cannot keep a half (the secret's value is not readable from here),
+so it replaces both. `apply` runs once the package is deployed and its functions are indexed:
+it gives the function key the value in FILE and deletes FILE; without FILE there is nothing
+to do. Dataverse gets a new key from the provisioning job (`webhooks register`).
+
+Standard library only; Azure through the `az` CLI the job signed in with (control plane only,
+so the vault's network rules do not matter). The key is never printed; on GitHub Actions it is
+masked before anything else is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SECRET = "dynamics-webhook-key"  # infra/main.bicep: webhookKeySecret
+FUNCTION = "dynamics_webhook"  # functions/webhooks.py
+KEY_NAME = "dynamics-webhook"  # the function key Dataverse presents
+PARAMETER = "dynamicsWebhookKey"  # infra/main.bicep
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+
+
+class Stop(Exception):
+    """A step that cannot go on: its message is the line printed."""
+
+
+def az(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["az", *args], capture_output=True, text=True, check=False)
+
+
+def _json(result: subprocess.CompletedProcess[str], what: str) -> Any:
+    if result.returncode != 0:
+        raise Stop(f"{what}: {result.stderr.strip() or 'az failed'}")
+    return json.loads(result.stdout or "null")
+
+
+def _not_found(result: subprocess.CompletedProcess[str]) -> bool:
+    return result.returncode != 0 and "NotFound" in result.stderr
+
+
+def deployed_names(group: str) -> tuple[str, str] | None:
+    """The vault and app of the newest successful deployment of infra/main.bicep, if any."""
+    listed = _json(
+        az("deployment", "group", "list", "--resource-group", group, "--output", "json"),
+        "listing the resource group's deployments",
+    )
+    found = []
+    for deployment in listed or []:
+        properties = deployment.get("properties") or {}
+        outputs = properties.get("outputs") or {}
+        if properties.get("provisioningState") != "Succeeded":
+            continue
+        if "keyVaultName" in outputs and "functionAppName" in outputs:
+            names = (outputs["keyVaultName"]["value"], outputs["functionAppName"]["value"])
+            found.append((str(properties.get("timestamp", "")), names))
+    return max(found)[1] if found else None
+
+
+def secret_exists(group: str, vault: str) -> bool:
+    result = az("resource", "show", "--resource-group", group, "--namespace",
+                "Microsoft.KeyVault", "--parent", f"vaults/{vault}", "--resource-type",
+                "secrets", "--name", SECRET, "--output", "json")  # fmt: skip
+    if _not_found(result):
+        return False
+    _json(result, f"reading the secret {SECRET} of the vault {vault}")
+    return True
+
+
+def function_key_exists(group: str, app: str) -> bool:
+    result = az("functionapp", "function", "keys", "list", "--resource-group", group,
+                "--name", app, "--function-name", FUNCTION, "--output", "json")  # fmt: skip
+    if _not_found(result):  # the app or the function is not there (yet)
+        return False
+    keys = _json(result, f"listing the keys of {FUNCTION}")
+    return isinstance(keys, dict) and bool(keys.get(KEY_NAME))
+
+
+def plan(group: str, out: Path, *, rotate: bool) -> str:
+    names = deployed_names(group)
+    if rotate:
+        why = "rotation asked for"
+    elif names is None:
+        why = "first deployment"
+    elif not secret_exists(group, names[0]):
+        why = f"the vault {names[0]} has no secret {SECRET}"
+    elif not function_key_exists(group, names[1]):
+        why = f"the function {FUNCTION} of {names[1]} has no key {KEY_NAME}"
+    else:
+        return f"Webhook key kept: Key Vault secret {SECRET} and function key {KEY_NAME}"
+    key = secrets.token_urlsafe(32)  # 256 bits; URL-safe, as it travels in ?code=
+    _mask(key)
+    document = {"$schema": SCHEMA, "contentVersion": "1.0.0.0",
+                "parameters": {PARAMETER: {"value": key}}}  # fmt: skip
+    # Owner-only from the start: the file holds the key until `apply` deletes it.
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(document, file)
+    return f"Webhook key: a new one ({why}); the deployment stores it in Key Vault as {SECRET}"
+
+
+def apply(group: str, app: str, parameters: Path) -> str:
+    if not parameters.exists():
+        return "Webhook key unchanged"
+    try:
+        key = json.loads(parameters.read_text())["parameters"][PARAMETER]["value"]
+        _mask(key)
+        result = az("functionapp", "function", "keys", "set", "--resource-group", group,
+                    "--name", app, "--function-name", FUNCTION, "--key-name", KEY_NAME,
+                    "--key-value", key, "--output", "none")  # fmt: skip
+        if result.returncode != 0:
+            raise Stop(
+                f"setting the key {KEY_NAME} of {FUNCTION}: {result.stderr.strip()} (the "
+                f"vault already holds the new key: re-run the job, which makes another)"
+            )
+    finally:
+        parameters.unlink(missing_ok=True)
+    return (
+        f"Webhook key: function key {KEY_NAME} set to the new key; the provision job gives it "
+        "to Dataverse (webhooks register)"
+    )
+
+
+def _mask(value: str) -> None:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(f"::add-mask::{value}", flush=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    steps = parser.add_subparsers(dest="step", required=True)
+    first = steps.add_parser("plan", help="before the deployment: a new key if one is needed")
+    first.add_argument("--resource-group", required=True)
+    first.add_argument("--out", type=Path, required=True, help="parameters file to write")
+    first.add_argument("--rotate", action="store_true", help="replace the key even if it exists")
+    second = steps.add_parser("apply", help="after the package: the function key, same value")
+    second.add_argument("--resource-group", required=True)
+    second.add_argument("--app", required=True)
+    second.add_argument("--parameters", type=Path, required=True, help="the file plan wrote")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.step == "plan":
+            print(plan(args.resource_group, args.out, rotate=args.rotate))
+        else:
+            print(apply(args.resource_group, args.app, args.parameters))
+    except Stop as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
