@@ -6,7 +6,7 @@ Dataverse is given.
         --functions-listed listed.json --functions-expected dist/functions.json [--account ID]
 
 The keys come from the environment, never from the command line, so they stay out of logs:
-`SMOKE_FUNCTION_KEY` for the admin API and, when set, `SMOKE_WEBHOOK_KEY` (the webhook
+`SMOKE_FUNCTION_KEY` for the admin API and, with `--webhook`, `SMOKE_WEBHOOK_KEY` (the webhook
 function's key `dynamics-webhook`), both sent as `x-functions-key`. Standard library only:
 the deploy job runs it on the runner's Python without installing anything. Exit code 0 when
 every check passed, 1 otherwise; one line per check on stdout.
@@ -152,6 +152,11 @@ def check_webhook_key(base_url: str, key: str, *, timeout: float) -> str:
     """The app holds the key the host takes for the webhook (Key Vault's dynamics-webhook-key
     against the function key dynamics-webhook). A post with it and no organization header gets
     past the key check and stops at the organization: 403, never 401. Nothing is recorded."""
+    if not key:
+        raise Check(
+            f"POST {WEBHOOK}: no key to post with ({WEBHOOK_KEY_VARIABLE} is empty: the function "
+            "dynamics_webhook has no key dynamics-webhook, or it is not indexed)"
+        )
     url = base_url.rstrip("/") + WEBHOOK
     request = urllib.request.Request(url, method="POST", data=b"{}")
     request.add_header("x-functions-key", key)
@@ -188,6 +193,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--functions-expected", type=Path, help="JSON list of function names")
     parser.add_argument("--account", default="", help="account for Test Connection (default: "
                         "the first one listed)")  # fmt: skip
+    parser.add_argument("--webhook", action="store_true", help="also post to the webhook with "
+                        f"the key in {WEBHOOK_KEY_VARIABLE}")  # fmt: skip
     parser.add_argument("--wait-seconds", type=float, default=300.0,
                         help="how long the app may take to answer after the deploy")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=60.0, help="per request, in seconds")
@@ -207,8 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         checks.append(lambda: check_functions(_read_json(listed), _read_json(expected)))
     checks.append(lambda: check_health(admin))
     checks.append(lambda: check_connection(admin, args.account))
-    webhook_key = os.environ.get(WEBHOOK_KEY_VARIABLE, "")
-    if webhook_key:
+    if args.webhook:
+        webhook_key = os.environ.get(WEBHOOK_KEY_VARIABLE, "")
         checks.append(lambda: check_webhook_key(args.base_url, webhook_key, timeout=args.timeout))
     failed = 0
     for check in checks:

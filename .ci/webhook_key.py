@@ -125,6 +125,11 @@ def apply(group: str, app: str, parameters: Path) -> str:
         result = az("functionapp", "function", "keys", "set", "--resource-group", group,
                     "--name", app, "--function-name", FUNCTION, "--key-name", KEY_NAME,
                     "--key-value", key, "--output", "none")  # fmt: skip
+        if _not_found(result):
+            return (
+                f"Webhook function key not set: the function {FUNCTION} is not indexed (the app "
+                "did not start: the smoke check says why); the next run makes a new key"
+            )
         if result.returncode != 0:
             raise Stop(
                 f"setting the key {KEY_NAME} of {FUNCTION}: {result.stderr.strip()} (the "

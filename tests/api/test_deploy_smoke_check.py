@@ -25,7 +25,7 @@ FUNCTIONS = ["admin_api", "audit_purge", "dynamics_webhook", "scheduler_tick", "
 
 
 def _smoke(host: LocalHost, tmp_path: Path, *args: str, listed: list[Any] | None = None,
-           webhook_key: str = "") -> subprocess.CompletedProcess[str]:  # fmt: skip
+           webhook_key: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     # What `az functionapp function list` answers: one object per function, named <app>/<fn>.
     (tmp_path / "listed.json").write_text(
         json.dumps(listed if listed is not None else [{"name": f"app/{f}"} for f in FUNCTIONS])
@@ -33,8 +33,9 @@ def _smoke(host: LocalHost, tmp_path: Path, *args: str, listed: list[Any] | None
     (tmp_path / "expected.json").write_text(json.dumps(FUNCTIONS))
     env = {**os.environ, "SMOKE_FUNCTION_KEY": "not-checked-locally"}
     env.pop("SMOKE_WEBHOOK_KEY", None)
-    if webhook_key:
+    if webhook_key is not None:
         env["SMOKE_WEBHOOK_KEY"] = webhook_key
+        args = (*args, "--webhook")
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--base-url", host.base_url,
          "--functions-listed", str(tmp_path / "listed.json"),
@@ -125,3 +126,8 @@ def test_the_webhook_takes_the_key_dataverse_is_given_and_a_different_one_fails(
     assert failure.startswith("FAIL POST /api/dynamics/webhook: 401 Unauthorized: the key does")
     assert "run Deploy with rotate-webhook-key" in failure
     assert "a-function-key-set-by-hand" not in other.stdout + other.stderr
+
+    # No function key to post with (not set, or the function not indexed): said, not skipped.
+    none = _smoke(api_host, tmp_path, webhook_key="")
+    assert none.returncode == 1
+    assert "FAIL POST /api/dynamics/webhook: no key to post with (SMOKE_WEBHOOK_KEY" in none.stdout
