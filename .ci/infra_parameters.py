@@ -1,7 +1,8 @@
 """Write the deployment parameters file of infra/main.bicep from the deploy job's variables.
 
-`python .ci/infra_parameters.py OUT.json` reads BASE_NAME, DATAVERSE_URL, DATAVERSE_CLIENT_ID
-and DATAVERSE_TENANT_ID (optional: the subscription's tenant) from the environment, plus
+`python .ci/infra_parameters.py OUT.json` reads BASE_NAME, DATAVERSE_URL, DATAVERSE_CLIENT_ID,
+DATAVERSE_TENANT_ID (optional: the subscription's tenant) and DATAVERSE_PROVISIONER_OBJECT_ID
+(optional: the provisioning identity, which then gets its roles) from the environment, plus
 INFRA_PARAMETERS, an optional JSON object of any other template parameter (`{"alertEmail":
 "ops@contoso.com"}`). what-if and the deployment both read the file, so they never differ.
 """
@@ -22,8 +23,10 @@ NAMED = {
     "DATAVERSE_URL": "dataverseUrl",
     "DATAVERSE_TENANT_ID": "dataverseTenantId",
     "DATAVERSE_CLIENT_ID": "dataverseClientId",
+    # The provisioning identity's object id: the template gives it its Azure roles.
+    "DATAVERSE_PROVISIONER_OBJECT_ID": "provisionerObjectId",
 }
-OPTIONAL = {"DATAVERSE_TENANT_ID"}
+OPTIONAL = {"DATAVERSE_TENANT_ID", "DATAVERSE_PROVISIONER_OBJECT_ID"}
 # Secure parameters never come through a variable (variables are printed in logs): the
 # Dataverse client secret is set once in Key Vault (README, Deploy to Azure), the webhook key
 # comes from .ci/webhook_key.py in the deploy job only.

@@ -166,6 +166,13 @@ param dynamicsWebhookKeyExpiresOn string = dateTimeAdd(utcNow(), 'P365D')
 @description('When the Dataverse client secret expires (its end date in Entra, ISO 8601). Key Vault records it so the portal and SecretNearExpiry events warn before the app starts failing to sign in.')
 param dataverseClientSecretExpiresOn string = dateTimeAdd(utcNow(), 'P180D')
 
+// The deploy workflow's provisioning identity (its `provision` job: `dataverse provision` and
+// `webhooks register`). Its Azure roles are assigned below; its Dataverse role (System
+// Customizer, as an application user) is Dataverse data that no Azure template can assign, so
+// that one stays a step of the README.
+@description('Object id of the provisioning identity\'s service principal (az ad sp show --id <its client id> --query id); empty: no roles for it.')
+param provisionerObjectId string = ''
+
 // Alerts go to this action group. Empty: the template creates one that mails alertEmails.
 @description('Resource id of an existing action group for the alerts; empty to create one that mails alertEmails.')
 param actionGroupId string = ''
@@ -255,6 +262,7 @@ var roleIds = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  websiteContributor: 'de139f84-1756-47ae-9be6-808fbbe84772'
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1194,6 +1202,37 @@ resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultSecretsUser)
     principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role assignments for the provisioning identity (provisionerObjectId, when given)
+// ---------------------------------------------------------------------------------------------
+// The deploy identity assigns them, as it does the app's: Role Based Access Control
+// Administrator on the group, which may be constrained to the roles in roleIds.
+
+// Reads the app's settings and the webhook function's key (`az functionapp config appsettings
+// list`, `az functionapp function keys list`); changes nothing in the app.
+resource provisionerWebsiteContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(provisionerObjectId)) {
+  name: guid(functionApp.id, provisionerObjectId, roleIds.websiteContributor)
+  scope: functionApp
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.websiteContributor)
+    principalId: provisionerObjectId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// `webhooks register` records the organization in WebhookRegistrations and reads the mappings;
+// the Table Storage client creates any missing table on first contact, which takes the
+// account-wide role (a table-scoped one is refused at that first call).
+resource provisionerTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(provisionerObjectId)) {
+  name: guid(storage.id, provisionerObjectId, roleIds.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageTableDataContributor)
+    principalId: provisionerObjectId
     principalType: 'ServicePrincipal'
   }
 }

@@ -402,13 +402,22 @@ def test_app_settings_values(main: Doc) -> None:
 # -- role assignments ----------------------------------------------------------------------
 
 
+def _app_assignments(main: Doc) -> dict[str, Doc]:
+    app_symbol, _ = only(main, "Microsoft.Web/sites")
+    return {
+        symbol: resource
+        for symbol, resource in resources_of_type(main, ROLE_ASSIGNMENT).items()
+        if accessor(body(resource)["properties"]["principalId"])
+        == [app_symbol, "identity", "principalId"]
+    }
+
+
 def test_every_role_is_assigned_to_the_app_identity(main: Doc) -> None:
     app_symbol, _ = only(main, "Microsoft.Web/sites")
     assigned: dict[str, str] = {}
-    for symbol, resource in resources_of_type(main, ROLE_ASSIGNMENT).items():
+    for symbol, resource in _app_assignments(main).items():
         assignment = body(resource)
         properties = assignment["properties"]
-        assert accessor(properties["principalId"]) == [app_symbol, "identity", "principalId"]
         assert properties["principalType"] == "ServicePrincipal"
 
         definition = function_call(properties["roleDefinitionId"], "subscription_resource_id")
@@ -430,6 +439,41 @@ def test_every_role_is_assigned_to_the_app_identity(main: Doc) -> None:
         assert not any("principalId" in json.dumps(seed) for seed in seeds), symbol
 
     assert assigned.keys() == EXPECTED_ROLES.keys()
+
+
+WEBSITE_CONTRIBUTOR = "de139f84-1756-47ae-9be6-808fbbe84772"
+TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+
+
+def test_the_provisioning_identity_gets_its_azure_roles_when_named(main: Doc) -> None:
+    """README's one-time Azure steps for the provisioning job's identity, as role assignments:
+    reading the app's settings and function keys, writing WebhookRegistrations."""
+    others = {
+        symbol: resource
+        for symbol, resource in resources_of_type(main, ROLE_ASSIGNMENT).items()
+        if symbol not in _app_assignments(main)
+    }
+    roles: dict[str, str] = {}
+    for symbol, resource in others.items():
+        assignment = body(resource)
+        properties = assignment["properties"]
+        assert properties["principalId"] == "provisionerObjectId", symbol
+        assert properties["principalType"] == "ServicePrincipal"
+        definition = function_call(properties["roleDefinitionId"], "subscription_resource_id")
+        roles[resolve(main, definition["resource_name_1"])] = main["resources"][
+            assignment["scope"]
+        ]["type"]
+        seeds = list(function_call(assignment["name"], "guid").values())
+        assert accessor(seeds[0]) == [assignment["scope"], "id"], symbol
+        assert "provisionerObjectId" in seeds, symbol  # one assignment per identity and role
+        # Only when an identity is named; no assignment to an empty principal.
+        assert not Evaluator(main, provisionerObjectId="").deployed(resource), symbol
+        assert Evaluator(main, provisionerObjectId="0000-id").deployed(resource), symbol
+    assert roles == {
+        WEBSITE_CONTRIBUTOR: "Microsoft.Web/sites",
+        TABLE_DATA_CONTRIBUTOR: STORAGE,
+    }
+    assert main["parameters"]["provisionerObjectId"]["default"] == ""
 
 
 # -- parameters, outputs, references -------------------------------------------------------

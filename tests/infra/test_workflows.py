@@ -7,6 +7,7 @@ rotting between runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -260,8 +261,6 @@ VARIABLES = {"BASE_NAME": "dmsync", "DATAVERSE_URL": "https://contoso.crm4.dynam
 
 
 def test_the_parameters_file_carries_the_variables_and_extra_parameters(tmp_path: Path) -> None:
-    import json
-
     result = _write(tmp_path, {**VARIABLES, "INFRA_PARAMETERS": '{"maximumInstanceCount": 4}'})
 
     assert result.returncode == 0, result.stderr
@@ -272,6 +271,21 @@ def test_the_parameters_file_carries_the_variables_and_extra_parameters(tmp_path
         "dataverseClientId": {"value": "11111111-1111-1111-1111-111111111111"},
         "maximumInstanceCount": {"value": 4},
     }
+
+
+def test_the_provisioning_identity_gets_its_roles_once_its_object_id_is_a_variable(
+    tmp_path: Path, workflow: Workflow
+) -> None:
+    object_id = "22222222-2222-2222-2222-222222222222"
+    result = _write(tmp_path, {**VARIABLES, "DATAVERSE_PROVISIONER_OBJECT_ID": object_id})
+
+    assert result.returncode == 0, result.stderr
+    parameters = json.loads((tmp_path / "p.json").read_text())["parameters"]
+    assert parameters["provisionerObjectId"] == {"value": object_id}
+    write = next(s for s in _steps(workflow, "what-if") if _runs(s, "infra_parameters.py"))
+    assert write["env"]["DATAVERSE_PROVISIONER_OBJECT_ID"] == (
+        "${{ vars.DATAVERSE_PROVISIONER_OBJECT_ID }}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -320,8 +334,6 @@ WHAT_IF = {
 
 
 def _summary(tmp_path: Path, result: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    import json
-
     (tmp_path / "what-if.json").write_text(json.dumps(result))
     return subprocess.run(
         [sys.executable, str(ROOT / ".ci" / "what_if_summary.py"), str(tmp_path / "what-if.json")],
