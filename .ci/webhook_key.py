@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -53,7 +54,8 @@ def _json(result: subprocess.CompletedProcess[str], what: str) -> Any:
 
 
 def _not_found(result: subprocess.CompletedProcess[str]) -> bool:
-    return result.returncode != 0 and "NotFound" in result.stderr
+    # az says (ResourceNotFound), (ParentResourceNotFound) or "... 'Not Found'", by command.
+    return result.returncode != 0 and re.search(r"not ?found", result.stderr, re.I) is not None
 
 
 def deployed_names(group: str) -> tuple[str, str] | None:
@@ -84,13 +86,19 @@ def secret_exists(group: str, vault: str) -> bool:
     return True
 
 
-def function_key_exists(group: str, app: str) -> bool:
+def function_key_missing(group: str, app: str) -> str | None:
+    """Why the function key cannot be counted on, or None when it is there."""
     result = az("functionapp", "function", "keys", "list", "--resource-group", group,
                 "--name", app, "--function-name", FUNCTION, "--output", "json")  # fmt: skip
-    if _not_found(result):  # the app or the function is not there (yet)
-        return False
-    keys = _json(result, f"listing the keys of {FUNCTION}")
-    return isinstance(keys, dict) and bool(keys.get(KEY_NAME))
+    if result.returncode != 0:
+        # Not found (the function is not indexed) or the host not answering (an app that did
+        # not start): either way the deploy must go on, and a new key is the way out.
+        error = (result.stderr.strip().splitlines() or ["az failed"])[-1]
+        return f"the keys of {FUNCTION} of {app} could not be read ({error[:200]})"
+    keys = json.loads(result.stdout or "null")
+    if isinstance(keys, dict) and keys.get(KEY_NAME):
+        return None
+    return f"the function {FUNCTION} of {app} has no key {KEY_NAME}"
 
 
 def plan(group: str, out: Path, *, rotate: bool) -> str:
@@ -101,8 +109,8 @@ def plan(group: str, out: Path, *, rotate: bool) -> str:
         why = "first deployment"
     elif not secret_exists(group, names[0]):
         why = f"the vault {names[0]} has no secret {SECRET}"
-    elif not function_key_exists(group, names[1]):
-        why = f"the function {FUNCTION} of {names[1]} has no key {KEY_NAME}"
+    elif missing := function_key_missing(group, names[1]):
+        why = missing
     else:
         return f"Webhook key kept: Key Vault secret {SECRET} and function key {KEY_NAME}"
     key = secrets.token_urlsafe(32)  # 256 bits; URL-safe, as it travels in ?code=
