@@ -1,18 +1,20 @@
-"""The Dataverse webhook key in the deploy job: created once, rotated on request, and the webhook
-function's key kept equal to the Key Vault secret the app reads.
+"""The Dataverse webhook key in the deploy job: created once, rotated on request, and the Key
+Vault secret the app reads kept equal to the webhook function's key, which Dataverse is given.
 
     python .ci/webhook_key.py plan --resource-group RG --out FILE [--rotate]
     python .ci/webhook_key.py apply --resource-group RG --app APP --parameters FILE
 
-`plan` runs before the template is deployed. It keeps the key when the vault already holds the
-secret `dynamics-webhook-key` and the function `dynamics_webhook` has its key
-`dynamics-webhook` (the two hold the same value: this job wrote both). Otherwise (the first
-deployment, a new vault, a function key lost, or `--rotate`) it writes FILE, a deployment
-parameters file with a new key as `dynamicsWebhookKey`: the template stores it in Key Vault
-before the app starts. It cannot keep a half (the secret's value is not readable from here),
-so it replaces both. `apply` runs once the package is deployed and its functions are indexed:
-it gives the function key the value in FILE and deletes FILE; without FILE there is nothing
-to do. Dataverse gets a new key from the provisioning job (`webhooks register`).
+`plan` runs before the template is deployed. The secret's value cannot be read from here, but
+its tag `keyCheck` (a short hash, written with it) can, and so can the function key. Same
+hash: nothing to do, FILE is not written. Otherwise FILE, a deployment parameters file, gets
+the key the template stores in Key Vault before the app starts:
+- the function key's own value when the secret is missing or differs (a deploy that stopped
+  half-way, a secret set by hand): Dataverse already has that key, nothing changes for it;
+- a new random key when there is no function key to keep (the first deployment, an app that
+  did not start, a key deleted) or `--rotate` asks for one.
+`apply` runs once the package is deployed and its functions are indexed: it gives the function
+key the value in FILE and deletes FILE; without FILE there is nothing to do. Dataverse gets a
+new key from the provisioning job (`webhooks register`).
 
 Standard library only; Azure through the `az` CLI the job signed in with (control plane only,
 so the vault's network rules do not matter). The key is never printed; on GitHub Actions it is
@@ -22,6 +24,7 @@ masked before anything else is written.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -36,6 +39,7 @@ SECRET = "dynamics-webhook-key"  # infra/main.bicep: webhookKeySecret
 FUNCTION = "dynamics_webhook"  # functions/webhooks.py
 KEY_NAME = "dynamics-webhook"  # the function key Dataverse presents
 PARAMETER = "dynamicsWebhookKey"  # infra/main.bicep
+CHECK_PARAMETER = "dynamicsWebhookKeyCheck"  # infra/main.bicep: the secret's tag keyCheck
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
 
 
@@ -76,51 +80,68 @@ def deployed_names(group: str) -> tuple[str, str] | None:
     return max(found)[1] if found else None
 
 
-def secret_exists(group: str, vault: str) -> bool:
+def key_check(key: str) -> str:
+    """48 bits of a salted hash of a 256-bit random key: says whether two copies are the same
+    key, and nothing usable about the key to whoever can read the secret's tags."""
+    return hashlib.sha256(f"dynamics-marketing-sync/key-vault/{key}".encode()).hexdigest()[:12]
+
+
+def secret_check(group: str, vault: str) -> str | None:
+    """The key check the secret was written with ("" when it has none); None: no secret."""
     result = az("resource", "show", "--resource-group", group, "--namespace",
                 "Microsoft.KeyVault", "--parent", f"vaults/{vault}", "--resource-type",
                 "secrets", "--name", SECRET, "--output", "json")  # fmt: skip
     if _not_found(result):
-        return False
-    _json(result, f"reading the secret {SECRET} of the vault {vault}")
-    return True
+        return None
+    secret = _json(result, f"reading the secret {SECRET} of the vault {vault}")
+    return str(((secret or {}).get("tags") or {}).get("keyCheck", ""))
 
 
-def function_key_missing(group: str, app: str) -> str | None:
-    """Why the function key cannot be counted on, or None when it is there."""
+def function_key(group: str, app: str) -> tuple[str | None, str]:
+    """The function key's value, or None and why it cannot be counted on."""
     result = az("functionapp", "function", "keys", "list", "--resource-group", group,
                 "--name", app, "--function-name", FUNCTION, "--output", "json")  # fmt: skip
     if result.returncode != 0:
         # Not found (the function is not indexed) or the host not answering (an app that did
         # not start): either way the deploy must go on, and a new key is the way out.
         error = (result.stderr.strip().splitlines() or ["az failed"])[-1]
-        return f"the keys of {FUNCTION} of {app} could not be read ({error[:200]})"
+        return None, f"the keys of {FUNCTION} of {app} could not be read ({error[:200]})"
     keys = json.loads(result.stdout or "null")
     if isinstance(keys, dict) and keys.get(KEY_NAME):
-        return None
-    return f"the function {FUNCTION} of {app} has no key {KEY_NAME}"
+        return str(keys[KEY_NAME]), ""
+    return None, f"the function {FUNCTION} of {app} has no key {KEY_NAME}"
 
 
 def plan(group: str, out: Path, *, rotate: bool) -> str:
     names = deployed_names(group)
+    key: str | None = None
     if rotate:
         why = "rotation asked for"
     elif names is None:
         why = "first deployment"
-    elif not secret_exists(group, names[0]):
-        why = f"the vault {names[0]} has no secret {SECRET}"
-    elif missing := function_key_missing(group, names[1]):
-        why = missing
     else:
-        return f"Webhook key kept: Key Vault secret {SECRET} and function key {KEY_NAME}"
-    key = secrets.token_urlsafe(32)  # 256 bits; URL-safe, as it travels in ?code=
+        vault, app = names
+        key, why = function_key(group, app)
+        if key is not None:
+            stored = secret_check(group, vault)
+            if stored == key_check(key):
+                return f"Webhook key kept: Key Vault secret {SECRET} and function key {KEY_NAME}"
+            why = (
+                f"the vault {vault} has no secret {SECRET}"
+                if stored is None
+                else f"the secret {SECRET} does not hold the function key's value"
+            )
+    taken = key is not None
+    key = key or secrets.token_urlsafe(32)  # 256 bits; URL-safe, as it travels in ?code=
     _mask(key)
-    document = {"$schema": SCHEMA, "contentVersion": "1.0.0.0",
-                "parameters": {PARAMETER: {"value": key}}}  # fmt: skip
+    document = {"$schema": SCHEMA, "contentVersion": "1.0.0.0", "parameters": {
+        PARAMETER: {"value": key}, CHECK_PARAMETER: {"value": key_check(key)}}}  # fmt: skip
     # Owner-only from the start: the file holds the key until `apply` deletes it.
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
         json.dump(document, file)
+    if taken:
+        return f"Webhook key: Key Vault takes the function key's value ({why})"
     return f"Webhook key: a new one ({why}); the deployment stores it in Key Vault as {SECRET}"
 
 
@@ -146,8 +167,8 @@ def apply(group: str, app: str, parameters: Path) -> str:
     finally:
         parameters.unlink(missing_ok=True)
     return (
-        f"Webhook key: function key {KEY_NAME} set to the new key; the provision job gives it "
-        "to Dataverse (webhooks register)"
+        f"Webhook key: function key {KEY_NAME} set to the key in Key Vault (a new one reaches "
+        "Dataverse through the provision job: webhooks register)"
     )
 
 

@@ -152,13 +152,20 @@ param appSubnetPrefix string = '10.60.0.0/24'
 @description('Subnet of the private endpoints (PrivateEndpoint mode).')
 param privateEndpointSubnetPrefix string = '10.60.1.0/24'
 
-// The shared key Dataverse sends with each webhook post. Set only when it is created or
-// rotated: the deploy workflow (.ci/webhook_key.py) generates one when the vault has none yet,
-// or when a run asks to rotate it, and then gives the function key `dynamics-webhook` the same
-// value. Empty (every other deploy): the vault's value stays.
+// The shared key Dataverse sends with each webhook post. Set only when it is created, repaired
+// or rotated: the deploy workflow (.ci/webhook_key.py) passes one when the vault's secret is
+// missing or does not match the function key `dynamics-webhook`, or when a run asks to rotate
+// it, and then gives the function key the same value. Empty (every other deploy): the vault's
+// value stays.
 @description('Webhook key to store in Key Vault (create or rotate); leave empty to keep the vault\'s value.')
 @secure()
 param dynamicsWebhookKey string = ''
+
+// A short hash of the key, not the key: kept as the secret's tag `keyCheck`, which (unlike the
+// value) the deploy job can read through Azure Resource Manager, to tell whether the secret
+// still holds the function key's value.
+@description('Key check of dynamicsWebhookKey (.ci/webhook_key.py computes it); read only when dynamicsWebhookKey is set.')
+param dynamicsWebhookKeyCheck string = ''
 
 @description('When the webhook key should be rotated (ISO 8601), recorded on its Key Vault secret; read only when dynamicsWebhookKey is set.')
 param dynamicsWebhookKeyExpiresOn string = dateTimeAdd(utcNow(), 'P365D')
@@ -626,6 +633,9 @@ resource dataverseSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!e
 resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(dynamicsWebhookKey)) {
   parent: keyVault
   name: webhookKeySecretName
+  tags: union(tags, {
+    keyCheck: dynamicsWebhookKeyCheck
+  })
   // checkov:skip=CKV_AZURE_41:set below (attributes.exp); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
   // checkov:skip=CKV_AZURE_114:set below (contentType); checkov does not read the body of a conditional resource, tests/infra/test_bicep.py checks it
   properties: {

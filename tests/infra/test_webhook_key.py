@@ -1,6 +1,8 @@
 """The deploy job's webhook key (.ci/webhook_key.py) against a stand-in `az` that keeps a resource
 group's state in a file: a new key on the first deployment, the same key kept afterwards, a
-rotation on request, both halves replaced when one is lost, and the key never printed."""
+rotation on request, Key Vault brought back to the function key's value (which Dataverse has)
+when it lost or changed it, a new key when the function key is gone, and the key never
+printed."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ RG = "rg-dmsync"
 VAULT, APP = "kvdmsync", "func-dmsync"
 
 # A stand-in for the few `az` commands the script runs. State: {"deployments": [...],
-# "secrets": {vault: {name: value}}, "functions": {app: {function: {key: value}}}}. A template
-# deployment stores its dynamicsWebhookKey parameter as the secret, as infra/main.bicep does.
+# "secrets": {vault: {name: {"value", "tags"}}}, "functions": {app: {function: {key: value}}}}.
+# A template deployment stores dynamicsWebhookKey as the secret, its check as the secret's tag
+# keyCheck, as infra/main.bicep does. Like Azure, `resource show` never returns the value.
 FAKE_AZ = r"""#!PYTHON
 import json, os, sys
 state_path = os.environ["FAKE_AZ_STATE"]
@@ -44,9 +47,10 @@ if args[:3] == ["deployment", "group", "list"]:
     print(json.dumps(state["deployments"]))
 elif args[:2] == ["resource", "show"]:
     vault = opt("--parent").split("/", 1)[1]
-    if opt("--name") not in state["secrets"].get(vault, {}):
+    secret = state["secrets"].get(vault, {}).get(opt("--name"))
+    if secret is None:
         not_found(opt("--name"))
-    print(json.dumps({"name": opt("--name")}))
+    print(json.dumps({"name": opt("--name"), "tags": secret["tags"]}))
 elif args[:4] == ["functionapp", "function", "keys", "list"]:
     if state.get("host_down"):
         sys.stderr.write("ERROR: (BadRequest) ServiceUnavailable from host runtime.\n")
@@ -109,8 +113,12 @@ def _deploy(azure: dict[str, Any], parameters: Path) -> None:
         "provisioningState": "Succeeded", "timestamp": "2026-11-28T05:00:00Z",
         "outputs": outputs}})  # fmt: skip
     if parameters.exists():
-        value = json.loads(parameters.read_text())["parameters"]["dynamicsWebhookKey"]["value"]
-        state["secrets"].setdefault(VAULT, {})["dynamics-webhook-key"] = value
+        given = json.loads(parameters.read_text())["parameters"]
+        state["secrets"].setdefault(VAULT, {})["dynamics-webhook-key"] = {
+            "value": given["dynamicsWebhookKey"]["value"],
+            "tags": {"application": "dynamics-marketing-sync",
+                     "keyCheck": given["dynamicsWebhookKeyCheck"]["value"]},
+        }  # fmt: skip
     state["functions"].setdefault(APP, {}).setdefault("dynamics_webhook", {})  # indexed
     _edit(azure, **state)
 
@@ -129,7 +137,7 @@ def _deploy_job(azure: dict[str, Any], *plan_args: str) -> tuple[str, str]:
 
 def _halves(azure: dict[str, Any]) -> tuple[str | None, str | None]:
     state = _state(azure)
-    secret = state["secrets"].get(VAULT, {}).get("dynamics-webhook-key")
+    secret = state["secrets"].get(VAULT, {}).get("dynamics-webhook-key", {}).get("value")
     key = state["functions"].get(APP, {}).get("dynamics_webhook", {}).get("dynamics-webhook")
     return secret, key
 
@@ -174,24 +182,45 @@ def test_a_rotation_replaces_both_halves_with_one_new_key(azure: dict[str, Any])
     assert "a new one (rotation asked for)" in output
 
 
-@pytest.mark.parametrize("lost", ["secret", "function key"])
-def test_a_lost_half_gets_both_replaced(azure: dict[str, Any], lost: str) -> None:
-    # The secret's value cannot be read from the job, so a lost half cannot be copied back.
+def test_a_lost_function_key_gets_a_new_key_for_both(azure: dict[str, Any]) -> None:
+    # The secret's value cannot be read from the job, so it cannot be copied back.
     _deploy_job(azure)
+    old, _ = _halves(azure)
     state = _state(azure)
-    old = state["secrets"][VAULT]["dynamics-webhook-key"]
-    if lost == "secret":
-        del state["secrets"][VAULT]["dynamics-webhook-key"]
-    else:
-        del state["functions"][APP]["dynamics_webhook"]["dynamics-webhook"]
+    del state["functions"][APP]["dynamics_webhook"]["dynamics-webhook"]
     _edit(azure, **state)
 
     output, _ = _deploy_job(azure)
 
     secret, key = _halves(azure)
     assert secret == key and secret != old
-    said = "no secret dynamics-webhook-key" if lost == "secret" else "has no key dynamics-webhook"
-    assert said in output
+    assert "a new one (the function dynamics_webhook of func-dmsync has no key" in output
+
+
+@pytest.mark.parametrize("damage", ["secret deleted", "secret set by hand", "secret untagged"])
+def test_key_vault_gets_the_function_key_back_which_dataverse_already_has(
+    azure: dict[str, Any], damage: str
+) -> None:
+    # E.g. a deploy that stored a new key and stopped before giving the function its key, or
+    # a secret written by hand (without the tag the job writes).
+    _deploy_job(azure)
+    _, dataverse_has = _halves(azure)
+    state = _state(azure)
+    secrets = state["secrets"][VAULT]
+    if damage == "secret deleted":
+        del secrets["dynamics-webhook-key"]
+    elif damage == "secret set by hand":
+        secrets["dynamics-webhook-key"]["value"] = "typed-in-the-portal"
+        secrets["dynamics-webhook-key"]["tags"]["keyCheck"] = "0123456789ab"
+    else:
+        secrets["dynamics-webhook-key"]["tags"] = {}
+    _edit(azure, **state)
+
+    output, errors = _deploy_job(azure)
+
+    assert _halves(azure) == (dataverse_has, dataverse_has)
+    assert "Key Vault takes the function key's value" in output
+    assert not _printed_without_mask(output + errors, str(dataverse_has))
 
 
 def test_a_failed_function_key_write_stops_the_job_and_deletes_the_key_file(
@@ -227,6 +256,13 @@ def test_the_script_names_what_the_template_and_the_app_declare() -> None:
         for r in resources_of_type(main, "Microsoft.KeyVault/vaults/secrets").values()
     }
     assert written[webhook_key.SECRET] == webhook_key.PARAMETER
+    [secret] = [
+        body(r) for r in resources_of_type(main, "Microsoft.KeyVault/vaults/secrets").values()
+        if resolve(main, body(r)["name"]) == webhook_key.SECRET
+    ]  # fmt: skip
+    # The tag the script reads back is written with the value, from the check it computed.
+    tags = secret["tags"]["function"]["parameters"]
+    assert tags["arg_2"] == {"keyCheck": webhook_key.CHECK_PARAMETER}
     assert f"SecretName={webhook_key.SECRET})" in app_settings(main)["DYNAMICS_WEBHOOK_KEY"]
     # The function is named after its Python function (functions/webhooks.py).
     assert f"def {webhook_key.FUNCTION}(" in (ROOT / "functions" / "webhooks.py").read_text()
@@ -253,7 +289,7 @@ def test_an_app_that_did_not_start_gets_a_new_key_on_the_next_run(azure: dict[st
     output, _ = _deploy_job(azure)  # the re-run, the app now starts
     secret, key = _halves(azure)
     assert secret == key and secret != stored
-    assert "the keys of dynamics_webhook of func-dmsync could not be read" in output
+    assert "a new one (the keys of dynamics_webhook of func-dmsync could not be read" in output
 
 
 def test_a_host_that_does_not_answer_does_not_stop_the_deploy(azure: dict[str, Any]) -> None:
