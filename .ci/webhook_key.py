@@ -157,12 +157,12 @@ def apply(group: str, app: str, parameters: Path) -> str:
         if _not_found(result):
             return (
                 f"Webhook function key not set: the function {FUNCTION} is not indexed (the app "
-                "did not start: the smoke check says why); the next run makes a new key"
+                "did not start: the smoke check says why); the next run gives it a key"
             )
         if result.returncode != 0:
             raise Stop(
-                f"setting the key {KEY_NAME} of {FUNCTION}: {result.stderr.strip()} (the "
-                f"vault already holds the new key: re-run the job, which makes another)"
+                f"setting the key {KEY_NAME} of {FUNCTION}: {result.stderr.strip()} (Key Vault "
+                "holds the key already: re-run the job, which brings the two copies together)"
             )
     finally:
         parameters.unlink(missing_ok=True)
