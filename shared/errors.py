@@ -21,7 +21,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
 │       ├── ImportFailedError    a contact import ended in a failure status (same module)
 │       ├── EnrolmentLimitReached the hour's program enrolment calls are spent (dotdigital/)
-│       └── ForeignHref          an ACS link outside the account's base URL (clients/adobe/)
+│       ├── ForeignHref          an ACS link outside the account's base URL (clients/adobe/)
+│       └── JournalExpired       an I/O Events journal position past its 7 days (adobe/journal)
 ├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
 │   ├── InvalidWebhook           a webhook body that is not a RemoteExecutionContext (webhooks/)

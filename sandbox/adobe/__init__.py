@@ -1,6 +1,7 @@
 """Adobe Campaign Standard sandbox: IMS OAuth server-to-server tokens, profiles and `cus`
-custom resources (paging, forced pagination, filters, counts), the engine's text errors, and
-workflows whose signals lock out for 10 minutes; fault switches and counters."""
+custom resources (paging, forced pagination, filters, counts), the engine's text errors,
+workflows whose signals lock out for 10 minutes, and the Adobe I/O Events journal of email
+events; fault switches and counters."""
 
 from sandbox.adobe.app import (
     COLLECTION,
@@ -12,6 +13,8 @@ from sandbox.adobe.app import (
     WORKFLOW,
     create_adobe_app,
 )
+from sandbox.adobe.events import DEMO_IMS_ORG_ID, EVENT_TYPES, EventMix
+from sandbox.adobe.journal_api import JOURNAL
 from sandbox.adobe.state import (
     DEMO_ACS_CLIENT_ID,
     DEMO_ACS_CLIENT_SECRET,
@@ -27,13 +30,17 @@ __all__ = [
     "DEMO_ACS_CLIENT_ID",
     "DEMO_ACS_CLIENT_SECRET",
     "DEMO_ACS_SCOPES",
+    "DEMO_IMS_ORG_ID",
     "DEMO_ORGANIZATION",
+    "EVENT_TYPES",
     "FILTER_COUNT",
     "ITEM",
+    "JOURNAL",
     "TOKEN",
     "TRIGGER",
     "WORKFLOW",
     "AdobeState",
+    "EventMix",
     "create_adobe_app",
     "wire_time",
 ]

@@ -9,6 +9,8 @@
     GET  /{org}/campaign/{root}/{resource}/{filter}/_count
     GET  /{org}/campaign/workflow/execution/{id}               the workflow, its signal activities
     POST /{org}/campaign/workflow/execution/{id}/activities/activity/{name}/trigger
+    GET  /events/organizations/{consumer}/integrations/{integration}/{registration}
+                                                               the I/O Events journal (journal_api)
 
 Roots: `profileAndServices` (the profile) and `profileAndServicesExt` (the profile and `cus`
 custom resources). Paging: `_lineCount` (default 25), `next.href` with an opaque
@@ -27,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.adobe.journal_api import journal_route
 from sandbox.adobe.state import AdobeState, ResourceTable, SignalTrigger, wire_time
 from sandbox.adobe.wire import (
     WriteRefused,
@@ -321,6 +324,7 @@ def create_adobe_app(state: AdobeState) -> Starlette:
         Route(TOKEN, token, methods=["POST"]),
         Route(WORKFLOW, workflow, methods=["GET"]),
         Route(TRIGGER, trigger, methods=["POST"]),
+        journal_route(state),
         Route(COUNT, count, methods=["GET"]),
         Route(FILTER_COUNT, count, methods=["GET"]),
         Route(COLLECTION, collection, methods=["GET", "POST"]),

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.adobe.events import (
+    DEMO_CONSUMER_ORG,
+    DEMO_IMS_ORG_ID,
+    DEMO_INTEGRATION,
+    EventJournal,
+    EventMix,
+    email_event,
+    generated_events,
+)
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
 from sandbox.faults import Faults
@@ -146,6 +155,9 @@ class AdobeState:
                 )
             }
             self.workflows: dict[str, Workflow] = {}
+            # Adobe I/O Events: the organization's IMS id and one registration's journal.
+            self.ims_org_id = DEMO_IMS_ORG_ID
+            self.journal = EventJournal(salt=f"j{self.seed}")
             self.triggers: list[SignalTrigger] = []
             self._throttles: list[int] = []  # Retry-After seconds of the next 429s
             self._next_id = 1
@@ -250,6 +262,48 @@ class AdobeState:
     def profiles(self) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(row) for row in self.tables["profile"].rows.values()]
+
+    # Email events (Adobe I/O Events journal) ---------------------------------------------------
+
+    def journal_url(self) -> str:
+        """The registration's journaling endpoint, as the Developer Console shows it."""
+        return (
+            f"{self.base_url}/events/organizations/{DEMO_CONSUMER_ORG}/integrations/"
+            f"{DEMO_INTEGRATION}/{self.journal.registration}"
+        )
+
+    def mirror_base(self) -> str:
+        return f"{self.base_url}/{self.organization}/campaign/profileAndServices/history"
+
+    def add_email_event(self, kind: str, external_id: str, **fields: Any) -> dict[str, Any]:
+        """Journal one email event (kind: send, open, click, bounce) now; returns the event."""
+        with self.lock:
+            now = self.now()
+            fields.setdefault("email", "")
+            fields.setdefault("campaign_id", "CM1")
+            fields.setdefault("delivery_id", "DM1")
+            fields.setdefault(
+                "mirror_page", f"{self.mirror_base()}/mirror/{len(self.journal.entries)}"
+            )
+            event = email_event(kind, external_id=external_id, at=now, **fields)
+            self.journal.append(event, now)
+            return event
+
+    def generate_email_events(
+        self, count: int, *, seed: int = 0, mix: EventMix | None = None
+    ) -> list[dict[str, Any]]:
+        """`count` events about the profiles there are now (see `events.generated_events`),
+        dated from `count` seconds ago to now, journaled now."""
+        with self.lock:
+            now = self.now()
+            profiles = [self.tables["profile"].rows[i] for i in sorted(self.tables["profile"].rows)]
+            made = generated_events(
+                profiles, count, seed=seed, start=now - count - 1,
+                mirror_base=self.mirror_base(), mix=mix or EventMix(),
+            )  # fmt: skip
+            for _at, event in made:
+                self.journal.append(event, now)
+            return [event for _at, event in made]
 
     # Workflows --------------------------------------------------------------------------------
 
