@@ -161,7 +161,9 @@ class EventJournalClient:
     def _batch(self, response: httpx.Response, url: str) -> JournalBatch:
         link = response.links.get("next", {}).get("url")
         if not link:
-            raise ApiError("Adobe I/O Events answered a journal batch without a next link", 200)
+            raise ApiError(
+                "Adobe I/O Events answered a journal batch without a next link", status=200
+            )
         next_href = self.check_href(urljoin(url, link))
         if response.status_code == 204:
             wait = server_requested_wait(response.headers, now=self._retry.clock())
@@ -174,6 +176,6 @@ class EventJournalClient:
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ApiError(
-                "Adobe I/O Events answered a journal batch that is not events", 200
+                "Adobe I/O Events answered a journal batch that is not events", status=200
             ) from error
         return JournalBatch(events, next_href)
