@@ -103,6 +103,8 @@ def _settings_view(config: AdobeConfig) -> Group:
     e = config.egress
     egress = views.new_table("Setting", "Value", title="Egress (Campaign -> Dynamics timeline)")
     for label, value in (
+        ("I/O Events journal", e.journal_url or "not set (adobe egress set --journal-url)"),
+        ("IMS organization", e.ims_org_id or "not set (adobe egress set --ims-org-id)"),
         ("Send events", _yes(e.send)),
         ("Open events", _yes(e.open)),
         ("URL click events", _yes(e.click)),
@@ -300,9 +302,16 @@ def egress_set(
     click_task: Annotated[bool | None, typer.Option("--click-task/--no-click-task")] = None,
     click_task_due_days: Annotated[int | None, typer.Option(min=0, max=365)] = None,
     bounce_task: Annotated[bool | None, typer.Option("--bounce-task/--no-bounce-task")] = None,
-) -> None:
-    """Which Campaign email events become timeline activities, and the follow-up tasks."""
+    journal_url: Annotated[str | None, typer.Option(
+        help="The event registration's journaling endpoint (Developer Console: Events > the "
+             "registration > Event Delivery Method).")] = None,
+    ims_org_id: Annotated[str | None, typer.Option(
+        help="The organization's IMS id, <id>@AdobeOrg.")] = None,
+) -> None:  # fmt: skip
+    """Which Campaign email events become timeline activities, the follow-up tasks, and the
+    I/O Events journal the events are read from."""
     change = service.EgressChange(send=send, open=open_, click=click, bounce=bounce,
                                   click_task=click_task, click_task_due_days=click_task_due_days,
-                                  bounce_task=bounce_task)  # fmt: skip
+                                  bounce_task=bounce_task, journal_url=journal_url,
+                                  ims_org_id=ims_org_id)  # fmt: skip
     _print(service.set_egress(environment.runtime(), account, change))

@@ -70,6 +70,8 @@ class OptOutChange(BaseModel):
 
 
 class EgressChange(BaseModel):
+    journal_url: str | None = None  # the event registration's journaling endpoint
+    ims_org_id: str | None = None  # the organization's IMS id, <id>@AdobeOrg
     send: bool | None = None
     open: bool | None = None
     click: bool | None = None
@@ -362,9 +364,12 @@ def set_egress(rt: Runtime, account_id: str, wanted: EgressChange) -> Changed:
             tasks.append(f"a task due in {e.click_task_due_days} day(s) on each click")
         if e.bounce_task:
             tasks.append("a reconcile task on each bounce")
-        return (
+        text = (
             f"Egress events: {', '.join(events) or 'none'}; "
             f"{'; '.join(tasks) or 'no follow-up tasks'}."
         )
+        if e.journal_url:
+            text += f" Events are read from the I/O Events journal {e.journal_url}."
+        return text
 
     return _edit(rt, account_id, change)

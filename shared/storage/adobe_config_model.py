@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, Field
 
@@ -161,9 +162,28 @@ class OptOutSettings(BaseModel):
     pairs: list[OptOutPair] = Field(default_factory=default_opt_out_pairs)
 
 
-class EgressSettings(BaseModel):
-    """Which Campaign email events become timeline activities, and the follow-up tasks."""
+def _journal_url(value: object) -> object:
+    """Empty, or a plain https URL: the Campaign credential's token is sent there."""
+    if not isinstance(value, str) or not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(
+            "the journaling endpoint is an https URL, e.g. https://events.adobe.io/events/"
+            "organizations/<consumer>/integrations/<credential>/<registration id>"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("the journaling endpoint must not carry a user, a query or a fragment")
+    return value.rstrip("/")
 
+
+class EgressSettings(BaseModel):
+    """Which Campaign email events become timeline activities, and the follow-up tasks; and
+    where the events are read: the Adobe I/O Events journaling endpoint of the event
+    registration (Developer Console) and the organization's IMS id (`...@AdobeOrg`)."""
+
+    journal_url: Annotated[str, BeforeValidator(_journal_url)] = Field(default="", max_length=500)
+    ims_org_id: str = Field(default="", pattern=r"^([A-Za-z0-9]{1,64}@AdobeOrg)?$")
     send: bool = True
     open: bool = True
     click: bool = True
