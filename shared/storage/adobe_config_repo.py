@@ -71,6 +71,8 @@ class AdobeConfigRepository:
                 pairs=_PAIRS.validate_json(settings.get("OptOutPairs") or "[]"),
             ),
             egress=EgressSettings(
+                journal_url=str(settings.get("EgressJournalUrl") or ""),
+                ims_org_id=str(settings.get("EgressImsOrgId") or ""),
                 send=bool(settings.get("EgressSend", True)),
                 open=bool(settings.get("EgressOpen", True)),
                 click=bool(settings.get("EgressClick", True)),
@@ -131,6 +133,8 @@ def _settings_entity(config: AdobeConfig) -> dict[str, Any]:
         "RowKey": SETTINGS_ROW,
         "OptOutMode": config.opt_out.mode.value,
         "OptOutPairs": _json(_PAIRS, config.opt_out.pairs),
+        "EgressJournalUrl": egress.journal_url,
+        "EgressImsOrgId": egress.ims_org_id,
         "EgressSend": egress.send,
         "EgressOpen": egress.open,
         "EgressClick": egress.click,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
+from shared.sync.adobe.egress.sync_type import EventEgress
 from shared.sync.campaigns.sync_type import CampaignStatistics
 from shared.sync.contact_opt_in import ContactOptIn
 from shared.sync.contact_scoring import ContactScoring
@@ -42,5 +43,6 @@ def catalogue() -> SyncTypeRegistry:
             Forms(),
             CampaignStatistics(),
             ProgramEnrolments(),
+            EventEgress(),  # Adobe Campaign
         ]
     )

@@ -57,7 +57,13 @@ def _config() -> AdobeConfig:
             mode=OptOutMode.BIDIRECTIONAL,
             pairs=[OptOutPair(campaign_attribute=CampaignOptOut.CCPA, dynamics_field="donotemail")],
         ),
-        egress=EgressSettings(open=False, click_task_due_days=7, bounce_task=False),
+        egress=EgressSettings(
+            open=False,
+            click_task_due_days=7,
+            bounce_task=False,
+            journal_url="https://events.adobe.io/events/organizations/1/integrations/2/reg",
+            ims_org_id="ABC123@AdobeOrg",
+        ),
     )
 
 
