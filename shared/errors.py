@@ -39,7 +39,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── AdobeConfigRefused       an ACS mapping breaks Adobe's limits (sync/adobe/limits.py)
 │   ├── NotAdobeAccount          ACS configuration asked of another platform's account (service/)
 │   ├── NoChangeTracking         a Dynamics table without change tracking cannot be mapped
-│   └── UnknownColumn            a mapped Dynamics column the table's metadata lacks (service/)
+│   ├── UnknownColumn            a mapped Dynamics column the table's metadata lacks (service/)
+│   └── UnreadableEvent          a Campaign email event without its id or time (sync/adobe/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race
 │   │   ├── LeaseLost            another worker took the run over: stop, write nothing more

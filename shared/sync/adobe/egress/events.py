@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.errors import BadInputError
+
 
 class Kind(StrEnum):
     SEND = "send"
@@ -46,8 +48,9 @@ class EmailEvent:
     hard_bounce: bool = True  # bounces: only hard ones reach Dynamics
 
 
-class UnreadableEvent(ValueError):
-    """An email event without the fields every one has (its id, its time)."""
+class UnreadableEvent(BadInputError):
+    """An email event without the fields every one has (its id, its time): counted as failed
+    and named in the audit by its journal position; the other events go on."""
 
 
 def _time(value: Any) -> datetime:
