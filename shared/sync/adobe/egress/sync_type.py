@@ -246,7 +246,7 @@ def _result(cursor: EgressCursor, max_events: int) -> SyncResult:
             "were lost, reading went on from the oldest event kept"
         )
     if cursor.capped:
-        parts.append(f"at most {max_events:,} events a run: the rest are read by the next run")
+        parts.append(f"at most {max_events:,} events a run: later events wait for the next run")
     text = "; ".join(parts)
     if cursor.failed and not (activities or cursor.tasks):
         return SyncResult(AuditStatus.FAILED, text[:1000])
