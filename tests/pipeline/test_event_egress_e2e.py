@@ -311,3 +311,20 @@ def test_throttling_server_errors_and_lost_answers_end_as_a_quiet_run_would(
     assert dv.faults.injected["lose"] == 3
     assert _end_state(sync_runtime, dv, audit, "globex") == _end_state(
         sync_runtime, dv, baseline, "globex2")  # fmt: skip
+
+
+def test_a_dry_run_names_what_it_would_write_and_writes_nothing(
+    sync_runtime: Runtime, globex_egress: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    _people(dv, acs, 2)
+    acs.generate_email_events(20, seed=5, mix=EventMix(bounce_rate=0.0))
+    admin.set_schedule(sync_runtime, "globex", EGRESS, EVERY_5)
+    assert admin.sync_now(sync_runtime, "globex", EGRESS, dry_run=True).accepted
+    host.drain()
+
+    [audit] = sync_runtime.audit.recent("globex", sync_type=EGRESS)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    assert set(_sizes(dv).values()) == {0}
+    assert sync_runtime.state.get_value("globex", POSITION_KEY) is None
+    assert "20 Campaign events read" in audit.message
