@@ -201,8 +201,15 @@ def test_the_readme_adobe_commands_run_as_written(sync_runtime: Runtime) -> None
     lines = re.findall(r"^\.venv/bin/python -m shared (adobe .+)$", readme, flags=re.MULTILINE)
     assert len(lines) >= 10
     save_adobe_account(sync_runtime, "emea-acs", "EMEA Campaign")
+    listed = ""
     for line in lines:
         code, out = invoke(*shlex.split(line))
         assert code == 0, f"{line}\n{out}"
-    tables = json.loads(out)
+        if "--output json" in line:
+            listed = out
+    tables = json.loads(listed)
     assert [t["campaign_resource"] for t in tables] == ["profile", "cusLoyaltyCard"]
+    stored = sync_runtime.repository(AdobeConfigRepository).load("emea-acs")
+    assert stored is not None  # the README's egress section sets where events are read
+    assert stored.config.egress.journal_url.startswith("https://events.adobe.io/events/")
+    assert stored.config.egress.ims_org_id.endswith("@AdobeOrg")
