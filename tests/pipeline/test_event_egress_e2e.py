@@ -6,6 +6,7 @@ journal, a killed worker, throttling and lost answers leave what an undisturbed 
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -268,7 +269,12 @@ class LocalHostless:  # set per test: the twin's run shares the test's host and 
     clock: ManualClock
 
 
-@pytest.mark.parametrize("die_at", [2, 3, 6, 9, 14])
+# An undisturbed run of `_world` saves 19 checkpoints (its start, then two per journal batch
+# of 7: the batch in flight, then its end); the worker dies at a seeded sample of them.
+KILL_POINTS = sorted(random.Random(14).sample(range(2, 20), 6))
+
+
+@pytest.mark.parametrize("die_at", KILL_POINTS)
 def test_a_run_killed_at_a_checkpoint_and_redelivered_ends_like_an_uninterrupted_one(
     die_at: int, sync_runtime: Runtime, globex_egress: EmailAccount, host: LocalHost,
     clock: ManualClock, dv: DataverseState, acs: AdobeState, monkeypatch: pytest.MonkeyPatch,
