@@ -213,7 +213,9 @@ def render(results: list[Result], meta: dict[str, Any]) -> str:
         lines += ["", f"## {r.size:,} events: calls by route", "",
                   "| API | route | calls |", "|---|---|---:|"]  # fmt: skip
         for (api, route), count in sorted(r.calls.items()):
-            lines.append(f"| {api} | `{route}` | {count:,} |")
+            # CallLog names the origins it knows; the ACS sandbox's (IMS, I/O Events) is the other.
+            shown = "Adobe" if api.startswith("other") else api
+            lines.append(f"| {shown} | `{route}` | {count:,} |")
         lines += ["", "Protocol minimum: " + ", ".join(
             f"{k} {v:,}" for k, v in r.minimum().items()) + ".", "",
             f"Audit: {r.audit_message} (counts {r.counts}).",
