@@ -5,6 +5,7 @@
     POST /{org}/campaign/{root}/{resource}                     create -> the object
     GET  /{org}/campaign/{root}/{resource}/_count              {"count": n}
     GET  /{org}/campaign/{root}/{resource}/{key}               @PKey, by<Filter>?f=v, custom key
+                                                               (or a custom filter: filters.py)
     PATCH, DELETE the same with an @PKey                       -> {PKey, href} | 200
     GET  /{org}/campaign/{root}/{resource}/{filter}/_count
     GET  /{org}/campaign/workflow/execution/{id}               the workflow, its signal activities
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.adobe.filters import parse_time
 from sandbox.adobe.journal_api import journal_route
 from sandbox.adobe.state import AdobeState, ResourceTable, SignalTrigger, wire_time
 from sandbox.adobe.wire import (
@@ -104,6 +106,16 @@ def create_adobe_app(state: AdobeState) -> Starlette:
         ids = sorted(table.rows)
         if key is None:
             return ids
+        custom = state.filters.get((table.name, key))
+        if custom is not None:
+            value = request.query_params.get(custom.parameter)
+            since = parse_time(value or "")
+            if since is None:
+                return engine_error(
+                    f"RST-360011 The parameter '{custom.parameter}' of filter '{key}' is "
+                    f"missing or not a date ({value!r})."
+                )
+            return [i for i in ids if custom.selects(table.rows[i], since)]
         field = key[2:3].lower() + key[3:]
         if not key.startswith("by") or field not in table.fields():
             return not_found(f"{table.name}/{key}")

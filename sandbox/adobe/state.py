@@ -23,6 +23,7 @@ from sandbox.adobe.events import (
     email_event,
     generated_events,
 )
+from sandbox.adobe.filters import ChangedSince, default_filters
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
 from sandbox.faults import Faults
@@ -154,6 +155,8 @@ class AdobeState:
                     "profile", profile_defaults(), unique=("externalId",), custom_key="externalId"
                 )
             }
+            # (resource, by<Name>) -> a custom filter an administrator defined
+            self.filters: dict[tuple[str, str], ChangedSince] = default_filters()
             self.workflows: dict[str, Workflow] = {}
             # Adobe I/O Events: the organization's IMS id and one registration's journal.
             self.ims_org_id = DEMO_IMS_ORG_ID

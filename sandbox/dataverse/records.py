@@ -32,7 +32,10 @@ _BIND_TARGET = re.compile(
     r"(?:^|/)(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$"
 )
-_DEFAULT_FALSE = ("donotbulkemail", "donotemail", "donotphone", "lockstatus", "isdocument")
+_DEFAULT_FALSE = (
+    "donotbulkemail", "donotemail", "donotphone", "donotpostalmail", "donotfax", "lockstatus",
+    "isdocument",
+)  # fmt: skip
 _CODE_TYPE = {1: "account", 2: "contact", 4: "lead"}
 MEMBER_TYPE_CODES = {name: code for code, name in _CODE_TYPE.items()}
 

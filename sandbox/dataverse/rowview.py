@@ -24,7 +24,10 @@ Finder = Callable[[str, str], Row | None]
 
 _ALLOW = {True: "Do Not Allow", False: "Allow"}
 _BOOL_LABELS: dict[str, dict[bool, str]] = {
-    **{name: _ALLOW for name in ("donotbulkemail", "donotemail", "donotphone")},
+    **{
+        name: _ALLOW
+        for name in ("donotbulkemail", "donotemail", "donotphone", "donotpostalmail", "donotfax")
+    },
     "type": {False: "Static", True: "Dynamic"},
     "directioncode": {False: "Incoming", True: "Outgoing"},
 }

@@ -125,6 +125,8 @@ CONTACT = TableDef(
         Column("donotbulkemail", "bool"),
         Column("donotemail", "bool"),
         Column("donotphone", "bool"),
+        Column("donotpostalmail", "bool"),
+        Column("donotfax", "bool"),
         Column("address1_city", "string", 80),
         Column("address1_country", "string", 80),
         Column("address1_postalcode", "string", 20),

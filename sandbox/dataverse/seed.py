@@ -28,6 +28,8 @@ CONTACT: list[AttributeRow] = [
     ("donotbulkemail", "Boolean", "Do not allow Bulk Emails", None),
     ("donotemail", "Boolean", "Do not allow Emails", None),
     ("donotphone", "Boolean", "Do not allow Phone Calls", None),
+    ("donotpostalmail", "Boolean", "Do not allow Mails", None),
+    ("donotfax", "Boolean", "Do not allow Faxes", None),
     ("statecode", "State", "Status", None),
     ("statuscode", "Status", "Status Reason", None),
     ("parentcustomerid", "Customer", "Company Name", None),

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from sandbox.adobe import wire_time
 from tests.fixtures.sandboxes import AdobeSandbox
 
 # The profile fields the reference lists as seen live (its "Profile fields seen live").
@@ -125,3 +126,29 @@ def test_a_signal_locked_out_answers_text_not_json(
     assert locked.status_code >= 400
     with pytest.raises(ValueError):
         locked.json()
+
+
+def test_the_opt_out_custom_filter_selects_profiles_changed_or_created_since_a_date(
+    acs: httpx.Client, adobe_sandbox: AdobeSandbox
+) -> None:
+    clock = adobe_sandbox.state.clock
+    old = acs.post("profileAndServicesExt/profile", json={"externalId": "old"}).json()["href"]
+    acs.patch(old, json={"blackListEmail": True})
+    since = clock()
+    adobe_sandbox.state.clock = lambda: since + 60  # a minute later
+    quiet = acs.post("profileAndServicesExt/profile", json={"externalId": "quiet"}).json()
+    changed = acs.post("profileAndServicesExt/profile", json={"externalId": "x"}).json()["href"]
+    adobe_sandbox.state.clock = lambda: since + 120
+    acs.patch(changed, json={"ccpaOptOut": True})
+    acs.patch(quiet["href"], json={"firstName": "Quiet"})  # not an opt-out: still selected (new)
+
+    def selected(when: str) -> list[str]:
+        page = acs.get("profileAndServicesExt/profile/byOptOutChanged", params={"since": when})
+        assert page.status_code == 200, page.text
+        return [p["externalId"] for p in page.json()["content"]]
+
+    assert selected(wire_time(since + 30)) == ["quiet", "x"]
+    assert selected(wire_time(since + 90)) == ["x"]  # its ccpaOptOutLastModified
+    assert selected(wire_time(since - 30)) == ["old", "quiet", "x"]
+    bad = acs.get("profileAndServicesExt/profile/byOptOutChanged", params={"since": "soon"})
+    assert bad.status_code == 500 and bad.text.startswith("RST-360011")
