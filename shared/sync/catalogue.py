@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
 from shared.sync.adobe.egress.sync_type import EventEgress
+from shared.sync.adobe.opt_out_sync import OptOut
 from shared.sync.campaigns.sync_type import CampaignStatistics
 from shared.sync.contact_opt_in import ContactOptIn
 from shared.sync.contact_scoring import ContactScoring
@@ -44,5 +45,6 @@ def catalogue() -> SyncTypeRegistry:
             CampaignStatistics(),
             ProgramEnrolments(),
             EventEgress(),  # Adobe Campaign
+            OptOut(),  # Adobe Campaign
         ]
     )

@@ -6,7 +6,9 @@ level: `modifiedon`) is compared with Campaign's attribute-level `*LastModified`
 newer: Campaign's value wins. Dynamics newer or equal: opted out wins if either side is opted
 out. So the rule is asymmetric: a newer Campaign opt-in can clear a Dynamics opt-out, but a
 Dynamics opt-in can never clear a Campaign opt-out. An empty `*LastModified` ("", never set in
-Campaign) counts as older than any Dynamics change."""
+Campaign) counts as older than any Dynamics change; CampaignToDynamics does not copy such an
+attribute: its false is a default, nobody's choice (Adobe's own Campaign -> Dynamics path exports
+changes only)."""
 
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ def _campaign_newer(dynamics: OptOutSide, campaign: OptOutSide) -> bool:
 
 
 def decide(mode: OptOutMode, dynamics: OptOutSide, campaign: OptOutSide) -> OptOutDecision:
-    if mode is OptOutMode.DISABLED:
+    unset_source = mode is OptOutMode.CAMPAIGN_TO_DYNAMICS and campaign.modified is None
+    if mode is OptOutMode.DISABLED or unset_source:
         return OptOutDecision(dynamics.opted_out, write_dynamics=False, write_campaign=False)
     if mode is OptOutMode.DYNAMICS_TO_CAMPAIGN:
         value = dynamics.opted_out

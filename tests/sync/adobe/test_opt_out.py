@@ -74,3 +74,12 @@ def test_campaign_last_modified_reads_empty_dates_as_never() -> None:
     assert campaign_modified("") is None
     assert campaign_modified("2026-11-20 09:00:00.000Z") == T
     assert campaign_modified(None) is None
+
+
+def test_campaign_to_dynamics_leaves_attributes_campaign_never_set() -> None:
+    # An empty *LastModified: the profile's false is a default, nobody's choice; the contact's
+    # opt-out stays. Once Campaign sets the attribute (even to false) it is the source.
+    never = decide(OptOutMode.CAMPAIGN_TO_DYNAMICS, OptOutSide(True, T), OptOutSide(False, None))
+    assert never == OptOutDecision(True, write_dynamics=False, write_campaign=False)
+    cleared = decide(OptOutMode.CAMPAIGN_TO_DYNAMICS, OptOutSide(True, T), OptOutSide(False, T))
+    assert cleared == OptOutDecision(False, write_dynamics=True, write_campaign=False)
