@@ -1,5 +1,6 @@
 """`make demo`: Azurite, the sandboxes and the local host, a demo account, its first syncs, and
-what they brought into Dynamics (the people, Ada's engagement timeline)."""
+what they brought into Dynamics (the people, Ada's engagement timeline); beside it an Adobe
+Campaign account against the ACS sandbox (`demo_adobe`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ from shared.azurite import (
     start_azurite_preferring,
 )
 from shared.cli import views
+from shared.cli.demo_adobe import (
+    ACS_SECRET_SETTING,
+    ADOBE_ACCOUNT_ID,
+    adobe_finished,
+    provision_adobe,
+    show_adobe,
+)
 from shared.cli.demo_send import show_send
 from shared.cli.demo_webhook import DEMO_WEBHOOK_KEY, show_webhook
 from shared.cli.environment import demo_data_dir, demo_state
@@ -176,6 +184,7 @@ def _say_where(console: Console, azurite: AzuriteProcess, *, asked_free: bool = 
 
 
 def run_demo(console: Console, *, keep_running: bool) -> None:
+    from sandbox.demo_adobe import seed_demo_adobe
     from sandbox.demo_engagement import OFFERS, seed_demo_engagement
     from sandbox.demo_people import DEMO_LIST, PEOPLE, seed_demo_list, seed_demo_people
     from sandbox.launch import start_sandboxes
@@ -197,6 +206,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
     people = seed_demo_people(sandboxes.dataverse, sandboxes.dotdigital)
     list_id = seed_demo_list(sandboxes.dataverse, people, ACCOUNT_ID)
     seed_demo_engagement(sandboxes.dotdigital)
+    margaret = seed_demo_adobe(sandboxes.dataverse, sandboxes.adobe)
     host = None
     rt: Runtime | None = None
     try:
@@ -210,6 +220,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         os.environ.update(
             {
                 PASSWORD_SETTING: sandboxes.credentials.api_password,
+                ACS_SECRET_SETTING: sandboxes.credentials.acs_client_secret,
                 "DYNAMICS_WEBHOOK_KEY": DEMO_WEBHOOK_KEY,
                 # Short slices and leases so a stopped demo recovers quickly:
                 # lease > budget + HTTP timeout + margin (checked at start).
@@ -226,6 +237,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         sandbox_values = {
             **sandboxes.settings_env(),
             PASSWORD_SETTING: sandboxes.credentials.api_password,
+            ACS_SECRET_SETTING: sandboxes.credentials.acs_client_secret,
         }
         state_file.parent.mkdir(parents=True, exist_ok=True)
         values = {**shared_values, **sandbox_values}
@@ -236,10 +248,12 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         install_runtime(rt)
         started = rt.clock()
         _provision(rt, sandboxes.credentials.api_user)
+        adobe_types = provision_adobe(rt, sandboxes)
         console.print(
             f"Provisioned email account '{ACCOUNT_ID}' (campaign statistics at the Detailed "
-            f"level): {', '.join(DEMO_TYPES)} every 5 minutes, first run now. Starting the local "
-            "Functions host...",
+            f"level): {', '.join(DEMO_TYPES)} every 5 minutes, first run now; and the Adobe "
+            f"Campaign account '{ADOBE_ACCOUNT_ID}': {', '.join(adobe_types) or 'no sync types'} "
+            "every 5 minutes. Starting the local Functions host...",
             soft_wrap=True,
         )
         host = build_host(rt, poll_seconds=0.5)  # HTTP on a free port: the webhook's URL
@@ -248,7 +262,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
         with Live(console=console, refresh_per_second=4) as live:
             while time.monotonic() < deadline:
-                done = _finished(rt, started)
+                done = _finished(rt, started) and adobe_finished(rt, started, adobe_types)
                 records = [view(rt.schedules.get(ACCOUNT_ID, st)) for st in DEMO_TYPES]
                 live.update(
                     Group(
@@ -269,7 +283,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         fields = rt.crm_fields.for_account(ACCOUNT_ID)
         console.print(f"CrmFields table: {len(fields)} mappable CRM fields stored.")
         console.print(_people_table(sandboxes.dataverse, people))
-        if not _finished(rt, started):
+        if not _finished(rt, started) or not adobe_finished(rt, started, adobe_types):
             console.print("[red]The demo syncs did not finish in time; see the log above.[/red]")
             raise SystemExit(1)
         if not show_send(console, rt, sandboxes.dataverse, account_id=ACCOUNT_ID,
@@ -289,6 +303,8 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
         ):
             console.print("[red]The webhook's change did not reach the address book in time.[/red]")
             raise SystemExit(1)
+        show_adobe(console, rt, (sandboxes.dataverse, sandboxes.adobe), since=started,
+                   contact_id=margaret)  # fmt: skip
         if keep_running:
             console.print(
                 "\nAzurite keeps running, with the local host (timers every minute).\n"

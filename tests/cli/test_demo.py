@@ -82,10 +82,33 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
     assert "How often would you like to hear from us?: Monthly" in out
     assert re.search(r"timeline show demo --contact [0-9a-f-]{36}\n", out), out
 
+    # The Adobe Campaign account beside it: every Adobe type ran; OptOut carried Margaret's
+    # Campaign unsubscribe to Dynamics and her Dynamics "no post" to Campaign.
+    _assert_adobe_part(out)
+
     again = _run_demo(data_dir)  # Azurite's data from the first run is there
 
     assert _audit_rows(again) == first, again
     assert "The change reached the address book 'Demo newsletter'" in again
+    _assert_adobe_part(again)
+
+
+def _assert_adobe_part(out: str) -> None:
+    adobe = out.split("Sync audit: demo-acs (Adobe Campaign)", 1)[1]
+    rows = {m.group(1).split("│")[0].strip(): m.group(1) for line in adobe.splitlines()
+            if (m := AUDIT_ROW.match(line))}  # fmt: skip
+    assert "OptOut" in rows and not any("│ Failed " in row for row in rows.values()), rows
+    assert rows["OptOut"].split("│")[1].strip() == "Completed", rows["OptOut"]
+    assert "1 profiles updated in Campaign, 1 contacts updated in Dynamics" in rows["OptOut"]
+    margaret = adobe.split("Opt-outs of margaret.hamilton@example.com (Bidirectional)", 1)[1]
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in margaret.splitlines()
+             if line.startswith("│ blackList")]  # fmt: skip
+    assert cells == [
+        ["blackListEmail", "opted out", "donotbulkemail", "Do Not Allow"],
+        ["blackListPhone", "-", "donotphone", "Allow"],
+        ["blackListPostalMail", "opted out", "donotpostalmail", "Do Not Allow"],
+        ["blackListFax", "-", "donotfax", "Allow"],
+    ], margaret
 
 
 class _Ports:
