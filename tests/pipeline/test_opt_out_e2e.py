@@ -307,3 +307,55 @@ def test_a_quiet_bidirectional_run_says_nothing_new(
     clock.advance(minutes=10)
     quiet = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
     assert quiet.status is AuditStatus.COMPLETED and quiet.message == Messages.NO_NEW_OBJECTS
+
+
+def test_a_record_that_keeps_failing_is_named_and_read_again_by_the_next_run(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    _mode(sync_runtime, OptOutMode.DYNAMICS_TO_CAMPAIGN)
+    ada = _person(dv, acs, "ada", donotbulkemail=True)
+    ben = _person(dv, acs, "ben", donotbulkemail=True)
+    [row_id] = [i for i, r in acs.tables["profile"].rows.items() if r["externalId"] == ada]
+    pkey = acs.pkey("profile", row_id)
+    # Ada's PATCH meets a server error on every attempt the retry policy makes.
+    acs.faults.fail_next(503, 5, path=f"/{acs.organization}/campaign/profileAndServicesExt/"
+                                      f"profile/{pkey}")  # fmt: skip
+
+    first = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+
+    assert first.status is AuditStatus.COMPLETED_WITH_ERRORS, first.message
+    assert (first.counts.updated, first.counts.failed) == (1, 1)
+    failed = _details(sync_runtime, first)["Records that failed"]
+    assert failed.message.startswith(f"{ada}: ") and ben not in failed.message
+    assert _profile(acs, ada)["blackListEmail"] is False
+    # Its change is read again: the delta link did not move past it.
+    assert sync_runtime.state.get_value("globex", DELTA_LINK_KEY) is None
+
+    clock.advance(minutes=10)
+    again = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+    assert again.status is AuditStatus.COMPLETED, again.message
+    assert _profile(acs, ada)["blackListEmail"] is True and again.counts.updated == 1
+
+
+def test_a_dry_run_names_the_writes_and_makes_none(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, dv: DataverseState,
+    acs: AdobeState, adobe_client: AdobeCampaignClient, clock: ManualClock,
+) -> None:  # fmt: skip
+    _mode(sync_runtime, OptOutMode.BIDIRECTIONAL)
+    ada = _person(dv, acs, "ada", donotbulkemail=True)
+    ben = _person(dv, acs, "ben")
+    _campaign_sets(adobe_client, ben, ccpaOptOut=True)
+    clock.advance(minutes=1)
+    before = (_profile(acs, ada), _contact(dv, ben))
+
+    assert admin.sync_now(sync_runtime, "globex", OPT_OUT, dry_run=True).accepted
+    host.drain()
+
+    [audit] = sync_runtime.audit.recent("globex", sync_type=OPT_OUT)
+    assert audit.trigger == "Dry run" and audit.status is AuditStatus.COMPLETED, audit.message
+    assert (_profile(acs, ada), _contact(dv, ben)) == before
+    assert sync_runtime.state.get_value("globex", DELTA_LINK_KEY) is None
+    would = {item for item in _details(sync_runtime, audit) if item.startswith("Would")}
+    assert any("Adobe Campaign" in item for item in would), would
+    assert any("Dynamics" in item for item in would), would
