@@ -54,6 +54,7 @@ from shared.sync.adobe.opt_out_records import (
     contact_id,
     never_set_in_campaign,
     plan,
+    read_contacts,
     write,
 )
 from shared.sync_types import SyncType
@@ -208,30 +209,25 @@ class OptOut(SyncTypeTemplate[OptOutCursor]):
         cursor = run.cursor
         dataverse = run.services.dataverse()
         since = cursor.window.read_from(CLOCK_SKEW)
-        columns = contact_columns(cursor.pairs)
         new_only = cursor.mode is OptOutMode.DYNAMICS_TO_CAMPAIGN
         for page in self._profile_pages(adobe, since, cursor.campaign_next):
+            # DynamicsToCampaign leaves what was set in Campaign (by a person?) alone.
+            keyed = [
+                (contact_id(p.get("externalId")), p)
+                for p in page.items
+                if not new_only or never_set_in_campaign(p, cursor.pairs)
+            ]
+            contacts = read_contacts(dataverse, [k for k, _ in keyed if k], cursor.pairs)
             pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
-            for profile in page.items:
-                if new_only and not never_set_in_campaign(profile, cursor.pairs):
-                    continue  # set in Campaign (by a person?): DynamicsToCampaign leaves it
-                wanted = contact_id(profile.get("externalId"))
-                contact = None
-                if wanted is not None:
-                    try:
-                        contact = dataverse.retrieve(CONTACTS, wanted, columns)
-                    except RECORD_ERRORS as error:
-                        _fail(cursor, wanted, str(error), retry=True)
-                        cursor.window.hold_back(_changed(profile))
-                        run.counts += Counts(failed=1)
-                        continue
+            for key, profile in keyed:
+                contact = contacts.get(key or "")
                 if contact is None:
                     cursor.unmatched += 1  # not made by the integration, or its contact is gone
                     continue
                 pairs.append((contact, profile))
             cursor.profiles_read += len(page.items)
-            key = _page_key(cursor.campaign_next or "first")
-            yield from self._write_page(run, adobe, f"c{key}", pairs, len(page.items))
+            page_key = _page_key(cursor.campaign_next or "first")
+            yield from self._write_page(run, adobe, f"c{page_key}", pairs, len(page.items))
             if page.next_href is None:
                 break
             cursor.campaign_next = page.next_href
