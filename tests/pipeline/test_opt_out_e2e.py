@@ -359,3 +359,25 @@ def test_a_dry_run_names_the_writes_and_makes_none(
     would = {item for item in _details(sync_runtime, audit) if item.startswith("Would")}
     assert any("Adobe Campaign" in item for item in would), would
     assert any("Dynamics" in item for item in would), would
+
+
+def test_an_expired_delta_link_reads_every_contact_again_and_says_why(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, adobe_client: AdobeCampaignClient,
+) -> None:  # fmt: skip
+    _mode(sync_runtime, OptOutMode.BIDIRECTIONAL)
+    ada = _person(dv, acs, "ada")
+    ben = _person(dv, acs, "ben")
+    run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+    clock.advance(minutes=10)
+    _campaign_sets(adobe_client, ben, blackListPostalMail=True)
+    dv.expire_change_tokens()
+    clock.advance(minutes=1)
+
+    later = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+
+    assert later.status is AuditStatus.COMPLETED, later.message
+    assert "(Change tracking token expired; read all records again)" in later.message
+    assert "2 contacts and 0 profiles read" in later.message  # the full read covered Ben's
+    assert _contact(dv, ben)["donotpostalmail"] is True and later.counts.updated == 1
+    assert _contact(dv, ada)["donotpostalmail"] is False

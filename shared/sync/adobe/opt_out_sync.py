@@ -12,8 +12,9 @@ Two phases, each paged and checkpointed:
   one's contact by its externalId. DynamicsToCampaign reads them too, for new profiles whose
   opt-outs Campaign never set (ingress's defaults, nobody's choice); a person's change made in
   Campaign it leaves alone.
-A first run of DynamicsToCampaign or Bidirectional reads every contact (a full change read)
-and so skips the Campaign phase, which would see the same records again.
+A full change read (the first run of DynamicsToCampaign or Bidirectional, or a delta link
+Dataverse refused) decides every contact that has a profile, so that run skips the Campaign
+phase, which would see the same records again.
 
 Each page is decided first, its intent (the writes it sets out to make, per side) saved, then
 written: a page replayed after a kill counts what it set out to do, as an unkilled run does.
@@ -97,6 +98,7 @@ class OptOutCursor(Cursor):
     dynamics_resume: ChangePosition | None = None
     new_delta_link: str | None = None  # the last change page's, stored when the run completes
     keep_delta_link: bool = False  # a change could not be written for a cause that can pass
+    full_read: bool = False  # the change read was a full one: it saw every contact
     full_resync_reason: str | None = None
     campaign_next: str | None = None  # the next profile page's href
     contacts_read: int = 0
@@ -156,8 +158,8 @@ class OptOut(SyncTypeTemplate[OptOutCursor]):
         adobe = run.platform(AdobeCampaignClient)
         if cursor.phase is Phase.DYNAMICS:
             yield from self._dynamics_phase(run, adobe)
-            first_run = cursor.delta_link is None
-            cursor.phase = Phase.DONE if first_run else Phase.CAMPAIGN
+            # A full read decided every contact that has a profile: nothing left for Campaign's.
+            cursor.phase = Phase.DONE if cursor.full_read else Phase.CAMPAIGN
             yield
         if cursor.phase is Phase.CAMPAIGN:
             yield from self._campaign_phase(run, adobe)
@@ -180,6 +182,7 @@ class OptOut(SyncTypeTemplate[OptOutCursor]):
             page_size=self.page_size,
             resume=cursor.dynamics_resume,
         )
+        cursor.full_read = feed.is_full_read
         cursor.full_resync_reason = cursor.full_resync_reason or feed.full_resync_reason
         for page in feed:
             pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
