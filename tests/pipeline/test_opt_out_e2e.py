@@ -14,6 +14,7 @@ from sandbox.dataverse.state import DataverseState
 from shared.accounts import EmailAccount
 from shared.audit import AuditDetail, AuditRecord, AuditStatus, Messages
 from shared.clients.adobe import AdobeCampaignClient
+from shared.clients.dataverse.client import DataverseClient
 from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
@@ -381,3 +382,33 @@ def test_an_expired_delta_link_reads_every_contact_again_and_says_why(
     assert "2 contacts and 0 profiles read" in later.message  # the full read covered Ben's
     assert _contact(dv, ben)["donotpostalmail"] is True and later.counts.updated == 1
     assert _contact(dv, ada)["donotpostalmail"] is False
+
+
+def test_a_contact_edited_while_it_is_written_is_read_again_and_keeps_the_edit(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, adobe_client: AdobeCampaignClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    _mode(sync_runtime, OptOutMode.CAMPAIGN_TO_DYNAMICS)
+    ada = _person(dv, acs, "ada")
+    _campaign_sets(adobe_client, ada, blackListEmail=True)
+    clock.advance(minutes=1)
+    real_update = DataverseClient.update
+    edited: list[str] = []
+
+    def update(self: DataverseClient, entity_set: str, key: Any, *args: Any, **kw: Any) -> None:
+        if not edited:  # a CRM user saves the contact just before the connector's write
+            edited.append(str(key))
+            dv.update("contact", ada, {"telephone1": "+44 20 7946 0000"})
+        real_update(self, entity_set, key, *args, **kw)
+
+    monkeypatch.setattr(DataverseClient, "update", update)
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+
+    assert edited == [ada] and audit.status is AuditStatus.COMPLETED, audit.message
+    row = _contact(dv, ada)
+    assert row["donotbulkemail"] is True and row["telephone1"] == "+44 20 7946 0000"
+    assert (audit.counts.updated, audit.counts.failed) == (1, 0)
+    # The first write was conditional on what the run had read, and refused; the second wins.
+    assert [c.status for c in dv.counters.calls("PATCH")] == [412, 204]
