@@ -412,3 +412,26 @@ def test_a_contact_edited_while_it_is_written_is_read_again_and_keeps_the_edit(
     assert (audit.counts.updated, audit.counts.failed) == (1, 0)
     # The first write was conditional on what the run had read, and refused; the second wins.
     assert [c.status for c in dv.counters.calls("PATCH")] == [412, 204]
+
+
+def test_a_contact_that_could_not_be_written_is_selected_again_by_the_next_run(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, adobe_client: AdobeCampaignClient,
+) -> None:  # fmt: skip
+    _mode(sync_runtime, OptOutMode.CAMPAIGN_TO_DYNAMICS)
+    ada = _person(dv, acs, "ada")
+    run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+    clock.advance(minutes=30)
+    _campaign_sets(adobe_client, ada, blackListEmail=True)
+    clock.advance(minutes=20)
+    _campaign_sets(adobe_client, ada, firstName="Ada")  # the profile changes again, later
+    dv.faults.fail_next(503, 5, path=f"/api/data/v9.2/contacts({ada})")
+
+    failed = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+    assert failed.status is AuditStatus.FAILED and failed.counts.failed == 1, failed.message
+    assert _contact(dv, ada)["donotbulkemail"] is False
+
+    clock.advance(hours=2)  # far past the skew margin: only the held-back watermark finds it
+    again = run_scheduled(sync_runtime, host, clock, "globex", OPT_OUT)
+    assert again.status is AuditStatus.COMPLETED and again.counts.updated == 1, again.message
+    assert _contact(dv, ada)["donotbulkemail"] is True

@@ -46,8 +46,9 @@ from shared.engine import (
     WatermarkWindow,
 )
 from shared.errors import ConfigurationError
-from shared.storage.adobe_config_model import OptOutMode, OptOutPair
+from shared.storage.adobe_config_model import CampaignOptOut, OptOutMode, OptOutPair
 from shared.storage.adobe_config_repo import AdobeConfigRepository
+from shared.sync.adobe.opt_out import campaign_modified
 from shared.sync.adobe.opt_out_records import (
     CONTACTS,
     RECORD_ERRORS,
@@ -108,6 +109,9 @@ class OptOutCursor(Cursor):
     unmatched: int = 0  # contacts without a profile, profiles without a contact
     failures: list[str] = []
     in_flight: PagePlan | None = None
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _wire_time(moment: datetime) -> str:
@@ -240,7 +244,7 @@ class OptOut(SyncTypeTemplate[OptOutCursor]):
     def _profile_pages(
         self, adobe: AdobeCampaignClient, since: datetime | None, start: str | None
     ) -> Iterator[Any]:
-        params = {OPT_OUT_FILTER_PARAMETER: _wire_time(since or datetime(1970, 1, 1, tzinfo=UTC))}
+        params = {OPT_OUT_FILTER_PARAMETER: _wire_time(since or EPOCH)}
         try:
             yield from adobe.pages(
                 "profile",
@@ -294,7 +298,8 @@ class OptOut(SyncTypeTemplate[OptOutCursor]):
                 failed += 1
                 _fail(cursor, change.contact_id, done.failure, retry=done.retry)
                 if done.retry and page.startswith("c"):
-                    cursor.window.hold_back(_changed(profile))
+                    since = cursor.window.read_from(CLOCK_SKEW)
+                    cursor.window.hold_back(_selected_at(profile, since))
         to_campaign = max(intent.to_campaign - missed_campaign, 0)
         to_dynamics = max(intent.to_dynamics - missed_dynamics, 0)
         cursor.to_campaign += to_campaign
@@ -310,13 +315,16 @@ def _fail(cursor: OptOutCursor, key: str, why: str, *, retry: bool) -> None:
         cursor.keep_delta_link = True  # read those changes again next run
 
 
-def _changed(profile: dict[str, Any]) -> datetime | None:
-    text = str(profile.get("lastModified") or "")
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+# The dates the custom filter compares with `since` (README): why a profile was selected.
+FILTER_DATES = (*(f"{a.value}LastModified" for a in CampaignOptOut), "created")
+
+
+def _selected_at(profile: dict[str, Any], since: datetime | None) -> datetime:
+    """The earliest of the profile's filter dates on or after `since`: holding the watermark
+    there makes the next run's filter select the profile again."""
+    floor = since or EPOCH
+    moments = [m for m in map(campaign_modified, map(profile.get, FILTER_DATES)) if m]
+    return min((m for m in moments if m >= floor), default=floor)
 
 
 def _disabled(cursor: OptOutCursor) -> SyncResult:
