@@ -1,7 +1,9 @@
 """Campaign's side of `make demo`: the custom resource the demo account maps accounts to
 (`cusCompany`, keyed by `crmId`), and Margaret Hamilton, a contact who asked for no post in
 Dynamics and whose Campaign profile (as an earlier ingress made it) was unsubscribed from email
-in Campaign, so the demo's OptOut run has something to carry each way."""
+in Campaign, so the demo's OptOut run has something to carry each way; Campaign's email events
+about her (a send, an open, a click, as in Adobe's own example) wait in the I/O Events journal
+for the demo's EventEgress run."""
 
 from __future__ import annotations
 
@@ -35,4 +37,9 @@ def seed_demo_adobe(dataverse: DataverseState, adobe: AdobeState) -> str:
          "lastName": "Hamilton", "blackListEmail": True, "blackListEmailLastModified": stamp,
          "blackListAllLastModified": stamp},
     )  # fmt: skip
+    for kind in ("send", "open", "click"):
+        adobe.add_email_event(
+            kind, contact_id, email=ADOBE_PERSON, campaign_id="2019LoyaltyCamp",
+            delivery_id="DM190", url="https://www.example.com/loyalty" if kind == "click" else "",
+        )  # fmt: skip
     return contact_id

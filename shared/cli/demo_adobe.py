@@ -14,6 +14,12 @@ from rich.table import Table
 from shared.accounts import AdobeConnection, EmailAccount, Platform
 from shared.audit import AuditStatus
 from shared.cli import views
+from shared.dynamics_schema.adobe_activities import (
+    ACS_EMAIL_BOUNCE,
+    ACS_EMAIL_CLICK,
+    ACS_EMAIL_OPEN,
+    ACS_EMAIL_SEND,
+)
 from shared.pipeline.admin import provision_account, sync_now
 from shared.runtime import Runtime
 from shared.scheduling import Interval, ScheduleSpec
@@ -74,13 +80,13 @@ def provision_adobe(rt: Runtime, sandboxes: Sandboxes) -> list[SyncType]:
     every_5 = ScheduleSpec(interval=Interval.MINUTES_5)
     provision_account(rt, account, dict.fromkeys(types, every_5), first_run=rt.clock())
     if rt.repository(AdobeConfigRepository).load(ADOBE_ACCOUNT_ID) is None:
-        _configure(rt)
+        _configure(rt, sandboxes.adobe)
     for sync_type in kept:
         sync_now(rt, ADOBE_ACCOUNT_ID, sync_type)
     return types
 
 
-def _configure(rt: Runtime) -> None:
+def _configure(rt: Runtime, adobe: AdobeState) -> None:
     """What an administrator would set with `adobe ...` commands (README)."""
     from sandbox.demo_adobe import COMPANY_KEY, COMPANY_RESOURCE
 
@@ -99,8 +105,9 @@ def _configure(rt: Runtime) -> None:
     opt_out = adobe_config.OptOutChange(mode=OptOutMode.BIDIRECTIONAL, pairs=pairs)
     adobe_config.set_opt_out(rt, account, opt_out)
     every_event = adobe_config.EgressChange(
-        send=True, open=True, click=True, bounce=True, click_task=True, bounce_task=True
-    )
+        send=True, open=True, click=True, bounce=True, click_task=True, bounce_task=True,
+        journal_url=adobe.journal_url(), ims_org_id=adobe.ims_org_id,
+    )  # fmt: skip
     adobe_config.set_egress(rt, account, every_event)
 
 
@@ -137,9 +144,26 @@ def show_adobe(
             "Do Not Allow" if contact.get(field) else "Allow",
         )
     console.print(table)
+    console.print(_timeline(dataverse, contact_id))
     console.print(
         "Margaret unsubscribed from email in Campaign and asked for no post in Dynamics: the "
-        "OptOut run carried each to the other side. In another terminal while the demo runs: "
+        "OptOut run carried each to the other side; EventEgress put Campaign's email events "
+        "about her on her timeline. In another terminal while the demo runs: "
         f".venv/bin/python -m shared audit {ADOBE_ACCOUNT_ID} --details",
         soft_wrap=True,
     )
+
+
+def _timeline(dataverse: DataverseState, contact_id: str) -> Table:
+    """Her Adobe Campaign activities (and the follow-up task) as her timeline lists them."""
+    table = Table(title="Her timeline: Adobe Campaign activities")
+    for column in ("Activity", "Subject"):
+        table.add_column(column)
+    for definition in (ACS_EMAIL_SEND, ACS_EMAIL_OPEN, ACS_EMAIL_CLICK, ACS_EMAIL_BOUNCE, None):
+        name = definition.logical_name if definition else "task"
+        shown = definition.display_name if definition else "Task"
+        rows = [dataverse.row(name, row_id) or {} for row_id in list(dataverse.table(name).rows)]
+        for row in rows:
+            if row.get("_regardingobjectid_value") == contact_id:
+                table.add_row(shown, str(row.get("subject") or ""))
+    return table

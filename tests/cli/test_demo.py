@@ -83,7 +83,8 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
     assert re.search(r"timeline show demo --contact [0-9a-f-]{36}\n", out), out
 
     # The Adobe Campaign account beside it: every Adobe type ran; OptOut carried Margaret's
-    # Campaign unsubscribe to Dynamics and her Dynamics "no post" to Campaign.
+    # Campaign unsubscribe to Dynamics and her Dynamics "no post" to Campaign; EventEgress her
+    # email events to her timeline.
     _assert_adobe_part(out)
 
     again = _run_demo(data_dir)  # Azurite's data from the first run is there
@@ -109,6 +110,19 @@ def _assert_adobe_part(out: str) -> None:
         ["blackListPostalMail", "opted out", "donotpostalmail", "Do Not Allow"],
         ["blackListFax", "-", "donotfax", "Allow"],
     ], margaret
+    # EventEgress: Campaign's events about her on her timeline, and the click's follow-up task.
+    timeline = margaret.split("Her timeline: Adobe Campaign activities", 1)[1]
+    activities = [[c.strip() for c in line.split("│")[1:-1]] for line in timeline.splitlines()
+                  if line.startswith("│ ")]  # fmt: skip
+    assert activities == [
+        ["Adobe Campaign Email Send", "2019LoyaltyCamp DM190"],
+        ["Adobe Campaign Email Open", "2019LoyaltyCamp DM190"],
+        ["Adobe Campaign Email URL Click", "2019LoyaltyCamp DM190"],
+        [
+            "Task",
+            "Follow up: margaret.hamilton@example.com clicked https://www.example.com/loyalty",
+        ],
+    ], timeline
 
 
 class _Ports:
