@@ -9,9 +9,9 @@ Two phases, each paged and checkpointed:
 - Campaign changes (CampaignToDynamics and Bidirectional): profiles whose opt-out attributes
   changed, or that were created, since the watermark, through the custom filter
   `byOptOutChanged?since=` an administrator defines on the profile resource (README), each
-  one's contact by its externalId. DynamicsToCampaign reads them too, for new profiles whose
-  opt-outs Campaign never set (ingress's defaults, nobody's choice); a person's change made in
-  Campaign it leaves alone.
+  one's contact by its externalId (50 to a request). DynamicsToCampaign reads them too, for
+  new profiles whose opt-outs Campaign never set (ingress's defaults, nobody's choice); a
+  person's change made in Campaign it leaves alone.
 A full change read (the first run of DynamicsToCampaign or Bidirectional, or a delta link
 Dataverse refused) decides every contact that has a profile, so that run skips the Campaign
 phase, which would see the same records again.
