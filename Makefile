@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 AZURITE := node_modules/.bin/azurite
 
-.PHONY: install test lint checkov demo host clean
+.PHONY: install browser test lint checkov demo host clean
 
 install: $(STAMP) $(AZURITE)
 
@@ -19,7 +19,16 @@ $(AZURITE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install  ## run the whole test suite (Azurite and sandboxes start on free ports)
+# Debian's chromium for the console's browser tests (Playwright drives it; it never downloads a
+# browser of its own). Quiet and quick when it is installed already.
+CHROMIUM := /usr/bin/chromium
+
+browser:  ## Debian's chromium package, for tests/console (apt-get: root, or run it with sudo)
+	@test -x $(CHROMIUM) || { \
+	  test "$$(id -u)" = 0 || { echo "make browser: needs root: sudo apt-get install -y chromium"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser  ## run the whole test suite (Azurite and sandboxes start on free ports)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy and the import contracts (pyproject.toml), as CI runs them

@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from functions import admin, maintenance, scheduler, webhooks, worker
+from functions import admin, console, maintenance, scheduler, webhooks, worker
 from shared.startup import check_app_settings
 from shared.telemetry.setup import configure as configure_telemetry
 
@@ -19,5 +19,5 @@ check_app_settings()
 configure_telemetry()
 
 app = func.FunctionApp()
-for blueprint in (scheduler.bp, worker.bp, maintenance.bp, webhooks.bp, admin.bp):
+for blueprint in (scheduler.bp, worker.bp, maintenance.bp, webhooks.bp, admin.bp, console.bp):
     app.register_functions(blueprint)

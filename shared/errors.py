@@ -22,7 +22,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │       ├── ImportFailedError    a contact import ended in a failure status (same module)
 │       ├── EnrolmentLimitReached the hour's program enrolment calls are spent (dotdigital/)
 │       ├── ForeignHref          an ACS link outside the account's base URL (clients/adobe/)
-│       └── JournalExpired       an I/O Events journal position past its 7 days (adobe/journal)
+│       ├── JournalExpired       an I/O Events journal position past its 7 days (adobe/journal)
+│       └── AdminProblem         the admin API's problem+json, as the console met it (console/)
 ├── BadInputError                BAD_INPUT: the request or the data breaks a rule; nothing done
 │   ├── InvalidMessage           a queue message that breaks the contract: dead-letter it
 │   ├── InvalidWebhook           a webhook body that is not a RemoteExecutionContext (webhooks/)

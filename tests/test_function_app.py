@@ -29,6 +29,7 @@ def _bindings() -> dict[str, dict[str, Any]]:
 def test_every_blueprint_function_is_registered() -> None:
     assert set(_bindings()) == {
         "scheduler_tick", "sync_worker", "audit_purge", "dynamics_webhook", "admin_api",
+        "operator_console",
     }  # fmt: skip
 
 

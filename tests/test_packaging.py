@@ -22,7 +22,10 @@ DEV_ONLY = (
     "shared.__main__", "shared.cli", "shared.localhost", "shared.azurite",
     "sandbox", "bench", "typer", "rich", "croniter", "moto", "flask",
 )  # fmt: skip
-FUNCTIONS = ["admin_api", "audit_purge", "dynamics_webhook", "scheduler_tick", "sync_worker"]
+FUNCTIONS = [
+    "admin_api", "audit_purge", "dynamics_webhook", "operator_console", "scheduler_tick",
+    "sync_worker",
+]  # fmt: skip
 PACKAGE = {"function_app.py", "host.json", "requirements.txt", "functions", "shared"}
 
 # Run in the child interpreter: dev-only modules raise ModuleNotFoundError, as if not installed,

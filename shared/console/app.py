@@ -1,0 +1,108 @@
+"""The console's routes under /api/console: each screen asks the admin API (`AdminApi`) and
+renders a page; a form posts back to its own screen, which shows the outcome in one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from shared.console import auth
+from shared.console.admin_client import AdminApi, AdminProblem
+from shared.console.screens import Screens
+from shared.console.views import BASE, STATIC, environment
+
+# Framed only by itself and Dynamics 365 orgs (the email account form's iframe or web
+# resource); scripts, styles and forms only from the console's own origin.
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'self' https://*.dynamics.com; "
+        "form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# A browser names where a request came from; a form posted from another site is refused.
+SAME_SITE: Final = frozenset({"same-origin", "none"})
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Starlette:
+    """The console over `admin`, the admin API's ASGI app (called in process)."""
+    env = environment()
+    screens = Screens(AdminApi(admin), env)
+    settings = os.environ if environ is None else environ
+
+    def guarded(handler: Callable[[Request, auth.Viewer], Awaitable[Response]]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            viewer = auth.viewer(request.headers, settings)
+            if isinstance(viewer, auth.NotAllowed):
+                return _secured(_refusal(env, viewer, request))
+            if request.method == "POST" and not _same_origin(request):
+                message = "This form came from another site: open the console and try again."
+                return _secured(_page(env, "message.html", 403, message=message))
+            try:
+                answer = await handler(request, viewer)
+            except AdminProblem as problem:
+                answer = _page(env, "message.html", problem.status, message=problem.detail)
+            return _secured(answer)
+
+        return endpoint
+
+    routes = [
+        Route(f"{BASE}/accounts", guarded(screens.accounts)),
+        Route(f"{BASE}/accounts/{{account}}", guarded(screens.account), methods=["GET", "POST"]),
+        Route(
+            f"{BASE}/accounts/{{account}}/schedules",
+            guarded(screens.schedules),
+            methods=["GET", "POST"],
+        ),
+        Route(f"{BASE}/accounts/{{account}}/schedules/rows", guarded(screens.schedule_rows)),
+        Route(f"{BASE}/accounts/{{account}}/audit", guarded(screens.audit)),
+        Route(f"{BASE}/accounts/{{account}}/audit/{{row_key}}", guarded(screens.audit_run)),
+        Mount(f"{BASE}/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes)
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        message = f"No console page {request.url.path}: start from the email accounts."
+        return _secured(_page(env, "message.html", 404, message=message))
+
+    app.add_exception_handler(404, not_found)
+    return app
+
+
+def _same_origin(request: Request) -> bool:
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in SAME_SITE
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None  # a script or curl without a browser's headers
+    return origin.split("://", 1)[-1] == request.headers.get("host")
+
+
+def _page(env: Any, template: str, status: int, **context: Any) -> HTMLResponse:
+    return HTMLResponse(env.get_template(template).render(**context), status_code=status)
+
+
+def _refusal(env: Any, refusal: auth.NotAllowed, request: Request) -> HTMLResponse:
+    sign_in = ""
+    if refusal.sign_in:
+        sign_in = f"{auth.SIGN_IN_PATH}?post_login_redirect_uri={quote(request.url.path)}"
+    return _page(env, "message.html", refusal.status, message=refusal.message, sign_in=sign_in)
+
+
+def _secured(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response

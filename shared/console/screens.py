@@ -1,0 +1,181 @@
+"""The console's screens, named as the seeds name them: Email Accounts, the account's
+Information (with Test Connection), Synchronisation Settings (Sync Now, interval and window,
+live status) and the Sync Audit (filters, paging, details in place)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import parse_qs, quote
+
+from jinja2 import Environment
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from shared.console.admin_client import AdminApi, AdminProblem
+from shared.console.auth import Viewer
+
+AUDIT_PAGE: Final = 20
+IDLE: Final = "None"
+
+
+class Screens:
+    def __init__(self, api: AdminApi, env: Environment) -> None:
+        self.api = api
+        self.env = env
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(template).render(**context), status)
+
+    async def accounts(self, request: Request, viewer: Viewer) -> Response:
+        listed = await self.api.get("/accounts")
+        return self.render("accounts.html", title="Email Accounts", viewer=viewer, accounts=listed)
+
+    async def account(self, request: Request, viewer: Viewer) -> Response:
+        account_id = request.path_params["account"]
+        path = f"/accounts/{quote(account_id)}"
+        notice, error, status = "", "", 200
+        if request.method == "POST":
+            try:
+                test = await self.api.call("POST", f"{path}/test-connection")
+            except AdminProblem as problem:
+                error, status = problem.detail, problem.status
+            else:
+                if test["success"]:
+                    notice = f"Test Connection succeeded: {test['message']}"
+                else:
+                    error = f"Test Connection failed: {test['message']}"
+        account = await self.api.get(path)
+        return self.render(
+            "account.html",
+            status,
+            title=account["name"],
+            viewer=viewer,
+            account=account,
+            tab="information",
+            notice=notice,
+            error=error,
+        )
+
+    async def schedules(self, request: Request, viewer: Viewer) -> Response:
+        account_id = request.path_params["account"]
+        path = f"/accounts/{quote(account_id)}"
+        notice, error, status, kept = "", "", 200, {}
+        if request.method == "POST":
+            # The posted values stay in the form: to correct a refused one, or change the next.
+            kept = await form_of(request)
+            try:
+                notice = await self._schedule_action(path, kept)
+            except AdminProblem as problem:
+                error, status = problem.detail, problem.status
+        account = await self.api.get(path)
+        rows = await self.api.get(f"{path}/schedules")
+        return self.render(
+            "schedules.html",
+            status,
+            title=f"Synchronisation Settings · {account['name']}",
+            viewer=viewer,
+            account=account,
+            tab="schedules",
+            rows=rows,
+            busy=any(row["status"] != IDLE for row in rows),
+            notice=notice,
+            error=error,
+            kept=kept,
+        )
+
+    async def _schedule_action(self, path: str, form: dict[str, str]) -> str:
+        sync_type = form.get("sync_type", "")
+        at = f"{path}/schedules/{quote(sync_type)}"
+        action = form.get("action")
+        if action == "sync-now":
+            answer = await self.api.call("POST", f"{at}/sync-now")
+            return str(answer["message"])
+        if action == "set":
+            change = {"interval": form.get("interval", ""), "window": form.get("window") or "any"}
+            answer = await self.api.call("PUT", at, json=change)
+            schedule = answer["schedule"]
+            upcoming = ", ".join(_short(t) for t in answer["upcoming"][:3])
+            after = f" Next runs (UTC): {upcoming}." if upcoming else " It runs on Sync Now only."
+            return f"Saved {sync_type}: {schedule['interval']}, {schedule['window']}.{after}"
+        if action == "start":
+            start = {"date": form.get("date", ""), "time": form.get("time") or None}
+            answer = await self.api.call("PUT", f"{at}/start", json=start)
+            return f"Saved {sync_type}: next sync {_short(answer['next_sync'])} UTC."
+        raise AdminProblem(422, "Unknown action: use the buttons of the table.")
+
+    async def schedule_rows(self, request: Request, viewer: Viewer) -> Response:
+        """The table's rows alone, which console.js polls while a run is queued or running."""
+        account_id = request.path_params["account"]
+        rows = await self.api.get(f"/accounts/{quote(account_id)}/schedules")
+        return self.render("schedule_rows.html", rows=rows, account={"account_id": account_id})
+
+    async def audit(self, request: Request, viewer: Viewer) -> Response:
+        account_id = request.path_params["account"]
+        path = f"/accounts/{quote(account_id)}"
+        query = request.query_params
+        sync_type, since = query.get("syncType", ""), query.get("since", "")
+        error, status = "", 200
+        page: dict[str, Any] = {"runs": [], "next_cursor": None}
+        try:
+            page = await self.api.get(
+                f"{path}/audit",
+                syncType=sync_type,
+                since=since or None,  # typed in UTC (the label says so), as the CLI takes it
+                limit=str(AUDIT_PAGE),
+                cursor=query.get("cursor"),
+            )
+        except AdminProblem as problem:
+            if problem.status == 404:
+                raise
+            error, status = problem.detail, problem.status
+        account = await self.api.get(path)
+        types = [row["sync_type"] for row in await self.api.get(f"{path}/schedules")]
+        filters = {"syncType": sync_type, "since": since}
+        return self.render(
+            "audit.html",
+            status,
+            title=f"Sync Audit · {account['name']}",
+            viewer=viewer,
+            account=account,
+            tab="audit",
+            page=page,
+            types=types,
+            filters=filters,
+            filtered=bool(sync_type or since),
+            paged=bool(query.get("cursor")),
+            next_query=_query({**filters, "cursor": page["next_cursor"]}),
+            first_query=_query(filters),
+            error=error,
+        )
+
+    async def audit_run(self, request: Request, viewer: Viewer) -> Response:
+        """One run's detail rows: a whole page, or (`?part=details`) the rows alone, which
+        console.js inserts below the run in the audit table."""
+        account_id, row_key = request.path_params["account"], request.path_params["row_key"]
+        path = f"/accounts/{quote(account_id)}"
+        run = await self.api.get(f"{path}/audit/{quote(row_key, safe='')}")
+        if request.query_params.get("part") == "details":
+            return self.render("audit_details.html", run=run)
+        account = await self.api.get(path)
+        title = f"{run['run']['sync_type']} run · {account['name']}"
+        return self.render(
+            "audit_run.html", title=title, viewer=viewer, account=account, tab="audit", run=run
+        )
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (the console's forms post nothing else), first values."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
+
+
+def _short(value: str | None) -> str:
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _query(values: Mapping[str, str | None]) -> str:
+    return "&".join(f"{k}={quote(v, safe='')}" for k, v in values.items() if v)

@@ -1,0 +1,155 @@
+"""The console's first screens in a browser: Email Accounts, an account's Information with
+Test Connection, Synchronisation Settings (set a schedule; Sync Now and its live statuses) and
+the Sync Audit (newest first, filter by type, details expanded in place)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from playwright.sync_api import Page, expect
+
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
+from shared.localhost.host import LocalHost
+from shared.runtime import Runtime
+from shared.storage.audit_repo import audit_row_key
+from shared.sync_types import SyncType
+from tests.console.conftest import checked
+from tests.fixtures.sandboxes import DataverseSandbox
+
+SLOW_SECONDS = 2.0
+
+
+def test_accounts_list_opens_an_account_whose_connection_tests_ok(
+    page: Page, console_host: LocalHost
+) -> None:
+    page.goto("accounts")
+    expect(page.get_by_role("heading", name="Email Accounts")).to_be_visible()
+    checked(page, "accounts")
+    page.get_by_role("link", name="Acme newsletters").click()
+    expect(page.get_by_role("heading", name="Acme newsletters")).to_be_visible()
+    page.get_by_role("button", name="Test Connection").click()
+    expect(page.get_by_role("status")).to_contain_text("Test Connection succeeded")
+    checked(page, "account")
+
+
+def test_an_unknown_account_is_one_line_saying_what_to_do(page: Page) -> None:
+    answer = page.goto("accounts/nosuch")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("alert")).to_have_text(
+        "No email account 'nosuch' (known accounts: acme)."
+    )
+
+
+def test_setting_a_schedule_moves_its_next_sync(page: Page) -> None:
+    page.goto("accounts/acme/schedules")
+    crm = page.locator('tr[data-sync-type="CrmMetadata"]')
+    expect(crm.locator('[data-live="next"]')).to_have_text("—")
+    checked(page, "schedules")
+
+    page.get_by_label("Sync type").first.select_option("CrmMetadata")
+    page.get_by_label("Interval").select_option("4 hours")
+    page.get_by_label("Sync window (UTC)").fill("mon-fri 18:00-08:00")
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Saved CrmMetadata: 4 hours")
+    # The test clock is Monday 2026-11-23 09:00 UTC: the window opens at 18:00.
+    next_sync = crm.locator('[data-live="next"]')
+    expect(next_sync.locator("time")).to_have_text("2026-11-23 18:00 UTC")
+    expect(next_sync).to_contain_text("23 Nov 2026, 13:00 your time")  # New York, UTC-5
+
+    # The CLI's validation and words: a specific time is only for Once a day.
+    page.get_by_label("Sync window (UTC)").fill("specific 07:30")
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The Specific time window is only available for the interval Once a day, not 4 hours: "
+        "choose Once a day, or a window of days and times such as 'mon-fri 07:30-09:00'"
+    )
+    expect(page.get_by_label("Sync window (UTC)")).to_have_value("specific 07:30")
+    checked(page, "schedules-refused")
+
+
+def test_sync_now_shows_queued_then_in_progress_then_none_and_the_audit_row(
+    page: Page, console_host: LocalHost, dataverse_sandbox: DataverseSandbox
+) -> None:
+    page.goto("accounts/acme/schedules")
+    status = page.locator('tr[data-sync-type="CrmMetadata"] [data-live="status"]')
+    expect(status).to_have_text("None")
+    page.get_by_role("button", name="Sync Now: CrmMetadata").click()
+    expect(page.get_by_role("status")).to_contain_text("CrmMetadata:")
+    expect(status).to_have_text("Added to Queue")
+    checked(page, "schedules-queued")
+
+    # The worker takes the run while Dataverse answers slowly: the page, polling, sees it
+    # running; then Dataverse is quick again and the run ends.
+    dataverse_sandbox.state.faults.latency_seconds = SLOW_SECONDS
+    worker = threading.Thread(target=console_host.drain)
+    worker.start()
+    try:
+        expect(status).to_have_text("Synchronising In Progress")  # no reload: the page polls
+    finally:
+        dataverse_sandbox.state.faults.latency_seconds = 0.0
+        worker.join(timeout=60)
+    expect(status).to_have_text("None")
+    expect(page.locator('tr[data-sync-type="CrmMetadata"] [data-live="result"]')).to_contain_text(
+        "Completed"
+    )
+
+    page.get_by_role("link", name="Sync Audit").click()
+    first = page.locator("tbody tr").first
+    expect(first.get_by_role("link")).to_have_text("CrmMetadata")
+    expect(first).to_contain_text("Completed")
+    expect(first.locator("td").nth(1)).to_have_text("Manual")  # the trigger of a Sync Now
+
+
+def test_audit_newest_first_filtered_by_type_with_a_lists_details_in_place(
+    page: Page, sync_runtime: Runtime, console_host: LocalHost
+) -> None:
+    now = sync_runtime.clock()
+    key = ""
+    for minutes, sync_type, message in (
+        (30, SyncType.DATA_LABELS, "2 data labels created"),
+        (20, SyncType.CRM_METADATA, "104 mappable CRM fields"),
+        (10, SyncType.MARKETING_LISTS_DATA_OUT, "1 marketing list: 3 members sent"),
+    ):
+        started = now - timedelta(minutes=minutes)
+        key = audit_row_key(started, f"run-{minutes}")
+        sync_runtime.audit.write(AuditRecord(
+            account_id="acme", row_key=key, run_id=f"run-{minutes}", sync_type=sync_type,
+            trigger="Scheduled", status=AuditStatus.COMPLETED, started=started,
+            finished=started + timedelta(seconds=40), message=message,
+            counts=Counts(read=3, created=3),
+        ))  # fmt: skip
+    sync_runtime.audit.add_detail("acme", key, AuditDetail(
+        item="Demo newsletter", status=AuditStatus.COMPLETED, message="3 contacts sent",
+        counts=Counts(read=3, created=3),
+    ))  # fmt: skip
+
+    page.goto("accounts/acme/audit")
+    types = page.locator("tbody tr th a")
+    expect(types).to_have_text(["MarketingListsDataOut", "CrmMetadata", "DataLabels"])
+    checked(page, "audit")
+
+    page.get_by_label("Sync type").select_option("CrmMetadata")
+    page.get_by_role("button", name="Search").click()
+    expect(types).to_have_text(["CrmMetadata"])
+    page.get_by_label("Sync type").select_option("")
+    page.get_by_role("button", name="Search").click()
+
+    lists = page.get_by_role("link", name="MarketingListsDataOut")
+    lists.click()
+    expect(lists).to_have_attribute("aria-expanded", "true")
+    details = page.locator("tr.expanded")
+    expect(details.get_by_role("rowheader")).to_have_text("Demo newsletter")
+    expect(details).to_contain_text("3 contacts sent")
+    checked(page, "audit-details")
+    lists.click()
+    expect(details).to_have_count(0)
+
+
+def test_an_account_without_syncs_says_so(page: Page) -> None:
+    page.goto("accounts/acme/audit")
+    expect(page.locator(".empty")).to_have_text("No syncs in the last 30 days.")
+    page.get_by_label("Sync type").select_option("Forms")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".empty")).to_have_text("No syncs match these filters in the last 30 days.")
