@@ -321,6 +321,7 @@ def run_demo(console: Console, *, keep_running: bool) -> None:
                 f"(key: ?code={DEMO_WEBHOOK_KEY}).\n"
                 f"The admin API: {host.base_url}/api/admin/accounts "
                 f"(OpenAPI: {host.base_url}/api/admin/openapi.json).\n"
+                f"The operator console: open {host.base_url}/api/console/accounts in a browser.\n"
                 "In another terminal: .venv/bin/python -m shared audit demo\n"
                 f"Press Ctrl+C to stop (the data stays in {_shown(data_dir)} until the next "
                 "`make demo` clears it).",

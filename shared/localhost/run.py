@@ -79,6 +79,12 @@ def run_host(console: Console, *, http_port: int = 0) -> None:
             f"{host.base_url}/api/admin/openapi.json (function keys are not checked locally).",
             soft_wrap=True,
         )
+    if any(r.function.name == "operator_console" for r in host.http_routes):
+        console.print(
+            f"  The operator console: {host.base_url}/api/console/accounts (local mode: no "
+            "sign-in).",
+            soft_wrap=True,
+        )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
