@@ -17,7 +17,9 @@ from starlette.types import ASGIApp
 
 from shared.console import auth
 from shared.console.admin_client import AdminApi, AdminProblem
+from shared.console.data import DataScreens
 from shared.console.screens import Screens
+from shared.console.timeline import TimelineScreen
 from shared.console.views import BASE, STATIC, environment
 
 # Framed only by itself and Dynamics 365 orgs (the email account form's iframe or web
@@ -40,7 +42,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Starlette:
     """The console over `admin`, the admin API's ASGI app (called in process)."""
     env = environment()
-    screens = Screens(AdminApi(admin), env)
+    api = AdminApi(admin)
+    screens, data, people = Screens(api, env), DataScreens(api, env), TimelineScreen(api, env)
     settings = os.environ if environ is None else environ
 
     def guarded(handler: Callable[[Request, auth.Viewer], Awaitable[Response]]) -> Handler:
@@ -70,6 +73,11 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
         Route(f"{BASE}/accounts/{{account}}/schedules/rows", guarded(screens.schedule_rows)),
         Route(f"{BASE}/accounts/{{account}}/audit", guarded(screens.audit)),
         Route(f"{BASE}/accounts/{{account}}/audit/{{row_key}}", guarded(screens.audit_run)),
+        Route(f"{BASE}/accounts/{{account}}/labels", guarded(data.labels), methods=["GET", "POST"]),
+        Route(
+            f"{BASE}/accounts/{{account}}/mappings", guarded(data.mappings), methods=["GET", "POST"]
+        ),
+        Route(f"{BASE}/accounts/{{account}}/timeline", guarded(people.timeline)),
         Mount(f"{BASE}/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes)

@@ -7,27 +7,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
-from jinja2 import Environment
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
-from shared.console.admin_client import AdminApi, AdminProblem
+from shared.console.admin_client import AdminProblem
 from shared.console.auth import Viewer
+from shared.console.pages import Pages, form_of
 
 AUDIT_PAGE: Final = 20
 IDLE: Final = "None"
 
 
-class Screens:
-    def __init__(self, api: AdminApi, env: Environment) -> None:
-        self.api = api
-        self.env = env
-
-    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(self.env.get_template(template).render(**context), status)
-
+class Screens(Pages):
     async def accounts(self, request: Request, viewer: Viewer) -> Response:
         listed = await self.api.get("/accounts")
         return self.render("accounts.html", title="Email Accounts", viewer=viewer, accounts=listed)
@@ -163,12 +156,6 @@ class Screens:
         return self.render(
             "audit_run.html", title=title, viewer=viewer, account=account, tab="audit", run=run
         )
-
-
-async def form_of(request: Request) -> dict[str, str]:
-    """An urlencoded form's fields (the console's forms post nothing else), first values."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
 
 def _short(value: str | None) -> str:
