@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from shared.console import auth
 from shared.console.admin_client import AdminApi, AdminProblem
 from shared.console.data import DataScreens
+from shared.console.incident import IncidentScreens
 from shared.console.screens import Screens
 from shared.console.timeline import TimelineScreen
 from shared.console.views import BASE, STATIC, environment
@@ -44,6 +45,7 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
     env = environment()
     api = AdminApi(admin)
     screens, data, people = Screens(api, env), DataScreens(api, env), TimelineScreen(api, env)
+    incident = IncidentScreens(api, env)
     settings = os.environ if environ is None else environ
 
     def guarded(handler: Callable[[Request, auth.Viewer], Awaitable[Response]]) -> Handler:
@@ -78,6 +80,16 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
             f"{BASE}/accounts/{{account}}/mappings", guarded(data.mappings), methods=["GET", "POST"]
         ),
         Route(f"{BASE}/accounts/{{account}}/timeline", guarded(people.timeline)),
+        Route(
+            f"{BASE}/accounts/{{account}}/suppressions",
+            guarded(incident.suppressions),
+            methods=["GET", "POST"],
+        ),
+        Route(
+            f"{BASE}/accounts/{{account}}/failed", guarded(incident.failed), methods=["GET", "POST"]
+        ),
+        Route(f"{BASE}/accounts/{{account}}/reconciliation", guarded(incident.reconciliation)),
+        Route(f"{BASE}/dead-letters", guarded(incident.dead_letters), methods=["GET", "POST"]),
         Mount(f"{BASE}/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes)

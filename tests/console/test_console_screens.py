@@ -76,7 +76,7 @@ def test_sync_now_shows_queued_then_in_progress_then_none_and_the_audit_row(
     status = page.locator('tr[data-sync-type="CrmMetadata"] [data-live="status"]')
     expect(status).to_have_text("None")
     page.get_by_role("button", name="Sync Now: CrmMetadata").click()
-    expect(page.get_by_role("status")).to_contain_text("CrmMetadata:")
+    expect(page.get_by_role("status")).to_contain_text("CrmMetadata added to the queue (run ")
     expect(status).to_have_text("Added to Queue")
     checked(page, "schedules-queued")
 
