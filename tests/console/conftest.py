@@ -87,7 +87,8 @@ def page(browser: Browser, console_host: LocalHost) -> Iterator[Page]:
 
 
 def checked(page: Page, name: str) -> None:
-    """No WCAG level A violation on the page as it is now, and a screenshot of it."""
+    """No WCAG level A violation on the page as it is now, no sideways scrolling at 1280 px,
+    and a screenshot of it."""
     page.add_script_tag(path=str(AXE))
     found: list[dict[str, Any]] = page.evaluate(
         "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
@@ -96,3 +97,6 @@ def checked(page: Page, name: str) -> None:
     )
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     assert not found, f"{name}: " + json.dumps(found, indent=1)
+    # Readable at 1280 px: nothing makes the page scroll sideways.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"{name} is {width} px wide"

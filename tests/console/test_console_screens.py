@@ -13,11 +13,13 @@ from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
 from shared.storage.audit_repo import audit_row_key
+from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 from tests.console.conftest import checked
 from tests.fixtures.sandboxes import DataverseSandbox
 
 SLOW_SECONDS = 2.0
+TABS_AT_MOST = 10  # from the main content: DataLabels' Sync Now, then CrmMetadata's
 
 
 def test_accounts_list_opens_an_account_whose_connection_tests_ok(
@@ -153,3 +155,20 @@ def test_an_account_without_syncs_says_so(page: Page) -> None:
     page.get_by_label("Sync type").select_option("Forms")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".empty")).to_have_text("No syncs match these filters in the last 30 days.")
+
+
+def test_the_keyboard_alone_reaches_sync_now(page: Page, sync_runtime: Runtime) -> None:
+    page.goto("accounts/acme/schedules")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    target = page.get_by_role("button", name="Sync Now: CrmMetadata")
+    for _ in range(TABS_AT_MOST):
+        page.keyboard.press("Tab")
+        if target.evaluate("button => button === document.activeElement"):
+            break
+    expect(target).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("CrmMetadata added to the queue")
+    status = sync_runtime.schedules.get("acme", SyncType.CRM_METADATA).status
+    assert status is ScheduleStatus.QUEUED
