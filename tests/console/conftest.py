@@ -36,13 +36,16 @@ VIEWPORT: Final = {"width": 1280, "height": 800}
 VIEWER_TIMEZONE: Final = "America/New_York"
 
 
-@pytest.fixture(scope="session")
+# One browser for the console's tests, stopped after them: while Playwright's sync API is
+# started, its event loop counts as running in this thread, and the other packages' tests that
+# call asyncio.run() (the SFTP file drop) would fail.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")

@@ -172,3 +172,22 @@ def test_the_keyboard_alone_reaches_sync_now(page: Page, sync_runtime: Runtime) 
     expect(page.get_by_role("status")).to_contain_text("CrmMetadata added to the queue")
     status = sync_runtime.schedules.get("acme", SyncType.CRM_METADATA).status
     assert status is ScheduleStatus.QUEUED
+
+
+def test_a_daily_schedules_next_synchronisation_is_chosen_by_date_and_time(page: Page) -> None:
+    page.goto("accounts/acme/schedules")
+    page.get_by_label("Sync type").first.select_option("DataLabels")
+    page.get_by_label("Interval").select_option("Once a day")
+    page.get_by_label("Sync window (UTC)").fill("specific 07:30")
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved DataLabels: Once a day")
+
+    page.locator("#start-type").select_option("DataLabels")
+    page.get_by_label("Date").fill("2026-12-01")
+    page.get_by_label("Time (UTC)").fill("06:15")
+    page.get_by_role("button", name="Save Next Synchronisation").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Saved DataLabels: next sync 2026-12-01 06:15 UTC."
+    )
+    next_sync = page.locator('tr[data-sync-type="DataLabels"] [data-live="next"] time')
+    expect(next_sync).to_have_text("2026-12-01 06:15 UTC")
