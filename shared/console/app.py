@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from shared.console import auth
+from shared.console.access import AccessScreens
 from shared.console.admin_client import AdminApi, AdminProblem
 from shared.console.data import DataScreens
 from shared.console.incident import IncidentScreens
@@ -45,7 +46,7 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
     env = environment()
     api = AdminApi(admin)
     screens, data, people = Screens(api, env), DataScreens(api, env), TimelineScreen(api, env)
-    incident = IncidentScreens(api, env)
+    incident, access = IncidentScreens(api, env), AccessScreens(api, env)
     settings = os.environ if environ is None else environ
 
     def guarded(handler: Callable[[Request, auth.Viewer], Awaitable[Response]]) -> Handler:
@@ -89,6 +90,12 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
             f"{BASE}/accounts/{{account}}/failed", guarded(incident.failed), methods=["GET", "POST"]
         ),
         Route(f"{BASE}/accounts/{{account}}/reconciliation", guarded(incident.reconciliation)),
+        Route(
+            f"{BASE}/accounts/{{account}}/programs",
+            guarded(access.programs),
+            methods=["GET", "POST"],
+        ),
+        Route(f"{BASE}/accounts/{{account}}/users", guarded(access.users), methods=["GET", "POST"]),
         Route(f"{BASE}/dead-letters", guarded(incident.dead_letters), methods=["GET", "POST"]),
         Mount(f"{BASE}/static", StaticFiles(directory=STATIC), name="static"),
     ]
