@@ -31,14 +31,9 @@ class Screens(Pages):
         notice, error, status = "", "", 200
         if request.method == "POST":
             try:
-                test = await self.api.call("POST", f"{path}/test-connection")
+                notice = await self._account_action(path, await form_of(request))
             except AdminProblem as problem:
                 error, status = problem.detail, problem.status
-            else:
-                if test["success"]:
-                    notice = f"Test Connection succeeded: {test['message']}"
-                else:
-                    error = f"Test Connection failed: {test['message']}"
         account = await self.api.get(path)
         return self.render(
             "account.html",
@@ -50,6 +45,22 @@ class Screens(Pages):
             notice=notice,
             error=error,
         )
+
+    async def _account_action(self, path: str, form: dict[str, str]) -> str:
+        action = form.get("action", "test")
+        if action in ("disable", "enable"):
+            await self.api.call("POST", f"{path}/{action}")
+            return f"The account is {action}d." + (
+                " Nothing runs for it until it is enabled." if action == "disable" else ""
+            )
+        if action == "edit":
+            changes = {"name": form.get("name", ""), "description": form.get("description", "")}
+            await self.api.call("PATCH", path, json=changes)
+            return "Saved the account's name and description."
+        test = await self.api.call("POST", f"{path}/test-connection")
+        if not test["success"]:
+            raise AdminProblem(200, f"Test Connection failed: {test['message']}")
+        return f"Test Connection succeeded: {test['message']}"
 
     async def schedules(self, request: Request, viewer: Viewer) -> Response:
         account_id = request.path_params["account"]

@@ -191,3 +191,19 @@ def test_a_daily_schedules_next_synchronisation_is_chosen_by_date_and_time(page:
     )
     next_sync = page.locator('tr[data-sync-type="DataLabels"] [data-live="next"] time')
     expect(next_sync).to_have_text("2026-12-01 06:15 UTC")
+
+
+def test_an_account_renamed_and_disabled_refuses_sync_now_in_one_line(page: Page) -> None:
+    page.goto("accounts/acme")
+    page.get_by_label("Account Name").fill("Acme marketing")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme marketing")
+    page.get_by_role("button", name="Disable the account").click()
+    expect(page.get_by_role("status")).to_contain_text("Nothing runs for it until it is enabled.")
+
+    page.get_by_role("link", name="Synchronisation Settings").click()
+    page.get_by_role("button", name="Sync Now: CrmMetadata").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("disabled")
+    assert "\n" not in alert.inner_text()
+    checked(page, "schedules-disabled")
