@@ -3,6 +3,7 @@ renders a page; a form posts back to its own screen, which shows the outcome in 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
@@ -35,8 +36,13 @@ SECURITY_HEADERS: Final = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+UNEXPECTED: Final = (
+    "The console failed unexpectedly: try again; if it fails again, the function's log says why."
+)
 # A browser names where a request came from; a form posted from another site is refused.
 SAME_SITE: Final = frozenset({"same-origin", "none"})
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -61,6 +67,10 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
                 answer = await handler(request, viewer)
             except AdminProblem as problem:
                 answer = _page(env, "message.html", problem.status, message=problem.detail)
+            except Exception:
+                # A page, not the host's bare 500; the log has the rest, the page never does.
+                log.exception("Console %s %s failed", request.method, request.url.path)
+                answer = _page(env, "message.html", 500, message=UNEXPECTED)
             return _secured(answer)
 
         return endpoint
