@@ -136,7 +136,10 @@ def test_audit_newest_first_filtered_by_type_with_a_lists_details_in_place(
     page.get_by_role("button", name="Search").click()
     expect(types).to_have_text(["CrmMetadata"])
     page.get_by_label("Sync type").select_option("")
+    page.get_by_label("Started since (UTC)").fill("2026-11-23T08:35")
     page.get_by_role("button", name="Search").click()
+    expect(types).to_have_text(["MarketingListsDataOut", "CrmMetadata"])
+    page.get_by_role("link", name="Clear").click()
 
     lists = page.get_by_role("link", name="MarketingListsDataOut")
     lists.click()
@@ -207,3 +210,26 @@ def test_an_account_renamed_and_disabled_refuses_sync_now_in_one_line(page: Page
     expect(alert).to_contain_text("disabled")
     assert "\n" not in alert.inner_text()
     checked(page, "schedules-disabled")
+
+
+def test_the_audit_pages_back_in_time_and_returns_to_the_newest(
+    page: Page, sync_runtime: Runtime, console_host: LocalHost
+) -> None:
+    now = sync_runtime.clock()
+    for minute in range(1, 26):
+        started = now - timedelta(minutes=minute)
+        sync_runtime.audit.write(AuditRecord(
+            account_id="acme", row_key=audit_row_key(started, f"run-{minute}"),
+            run_id=f"run-{minute}", sync_type=SyncType.CRM_METADATA, trigger="Scheduled",
+            status=AuditStatus.COMPLETED, started=started, finished=started,
+        ))  # fmt: skip
+    page.goto("accounts/acme/audit")
+    rows = page.locator("tbody tr[data-run]")
+    expect(rows).to_have_count(20)
+    expect(rows.first.locator("time").first).to_have_text("2026-11-23 08:59 UTC")
+    page.get_by_role("link", name="Older syncs").click()
+    expect(rows).to_have_count(5)
+    expect(rows.last.locator("time").first).to_have_text("2026-11-23 08:35 UTC")
+    expect(page.get_by_role("link", name="Older syncs")).to_have_count(0)
+    page.get_by_role("link", name="Newest").click()
+    expect(rows).to_have_count(20)
