@@ -20,7 +20,7 @@ from shared.azurite import PROJECT_ROOT
 
 DEV_ONLY = (
     "shared.__main__", "shared.cli", "shared.localhost", "shared.azurite",
-    "sandbox", "bench", "typer", "rich", "croniter", "moto", "flask",
+    "sandbox", "bench", "typer", "rich", "croniter", "moto", "flask", "playwright",
 )  # fmt: skip
 FUNCTIONS = [
     "admin_api", "audit_purge", "dynamics_webhook", "operator_console", "scheduler_tick",

@@ -1,6 +1,7 @@
-"""The console's screens, named as the seeds name them: Email Accounts, the account's
-Information (with Test Connection), Synchronisation Settings (Sync Now, interval and window,
-live status) and the Sync Audit (filters, paging, details in place)."""
+"""The console's first screens, named as the seeds name them: Email Accounts, the account's
+Information (name and description, disable and enable, Test Connection), Synchronisation
+Settings (Sync Now, interval and window, live status) and the Sync Audit (filters, paging,
+details in place)."""
 
 from __future__ import annotations
 
