@@ -93,7 +93,10 @@ class TimelineScreen(Pages):
     async def timeline(self, request: Request, viewer: Viewer) -> Response:
         path, account = await self.account_of(request)
         query = request.query_params
-        person, person_id = query.get("person", "contact"), query.get("id", "").strip()
+        # A Dynamics form's IFRAME passes the record as `typename` and `id` ({GUID}, braced):
+        # the contact or lead form shows that person's timeline with no script of its own.
+        person = query.get("person") or query.get("typename") or "contact"
+        person_id = query.get("id", "").strip().strip("{}")
         found, status = None, 200
         if person_id:
             table = PEOPLE.get(person, "contacts")

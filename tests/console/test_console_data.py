@@ -72,3 +72,11 @@ def test_a_contacts_timeline_is_a_chart_with_its_first_and_last_interaction(
     page.get_by_label("Record id").fill(engagement.quiet)
     page.get_by_role("button", name="Show timeline").click()
     expect(page.locator(".empty")).to_contain_text("No interactions")
+
+
+def test_a_contact_forms_iframe_opens_that_contacts_timeline(
+    page: Page, engagement: Seeded
+) -> None:
+    # What Dynamics appends with "Pass record object-type code and unique identifier".
+    page.goto(f"accounts/acme/timeline?type=2&typename=contact&id=%7B{engagement.ada.upper()}%7D")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Engagement Timeline · Ada Lovelace")
