@@ -76,6 +76,10 @@ class Screens(Pages):
                 error, status = problem.detail, problem.status
         account = await self.api.get(path)
         rows = await self.api.get(f"{path}/schedules")
+        chosen = request.query_params.get("change", "")
+        for row in rows if not kept else ():
+            if row["sync_type"] == chosen:  # a row's Change link: the form starts from it
+                kept = {"sync_type": chosen, "interval": row["interval"] or ""}
         return self.render(
             "schedules.html",
             status,

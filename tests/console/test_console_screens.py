@@ -49,7 +49,8 @@ def test_setting_a_schedule_moves_its_next_sync(page: Page) -> None:
     expect(crm.locator('[data-live="next"]')).to_have_text("—")
     checked(page, "schedules")
 
-    page.get_by_label("Sync type").first.select_option("CrmMetadata")
+    page.get_by_role("link", name="Change the schedule of CrmMetadata").click()
+    expect(page.get_by_label("Sync type").first).to_have_value("CrmMetadata")
     page.get_by_label("Interval").select_option("4 hours")
     page.get_by_label("Sync window (UTC)").fill("mon-fri 18:00-08:00")
     page.get_by_role("button", name="Save Synchronisation Settings").click()
