@@ -16,6 +16,7 @@ from shared.sync_types import SyncType
 
 MAX_PROBLEMS = 5  # validation problems named in an InvalidMessage (a body can have thousands)
 MAX_LOCATION = 80  # characters of a problem's location (a key can be a megabyte long)
+MAX_UNKNOWN_FIELDS = 16  # a newer version's additions are ignored; more than this is junk
 MAX_REPORTED = 100  # unknown field names remembered as logged, per process
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,13 @@ class SyncRequest(BaseModel):
     @classmethod
     def _note_unknown_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            _report_unknown(data.keys() - cls.model_fields.keys())
+            unknown = data.keys() - cls.model_fields.keys()
+            if len(unknown) > MAX_UNKNOWN_FIELDS:  # no version adds that many: not a request
+                raise ValueError(
+                    f"{len(unknown):,} fields this version does not know (at most "
+                    f"{MAX_UNKNOWN_FIELDS} are taken for a newer version's additions)"
+                )
+            _report_unknown(unknown)
         return data
 
     @property

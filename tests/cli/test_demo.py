@@ -71,7 +71,8 @@ def test_demo_runs_the_scheduled_syncs_and_a_second_demo_shows_the_same(tmp_path
         "1 ROI details, 1 page views" in first["CampaignStatistics"]
     )
     # The send from Dynamics: sent once, then read back into Dynamics (Ada's second send).
-    assert re.search(r"│ EmailSends +│ Completed +│ Manual +│ 1 +│", out), out
+    # Sync Now's run, or a scheduled one that took the row first (the demo crossed 5 minutes).
+    assert re.search(r"│ EmailSends +│ Completed +│ (Manual|Scheduled|Webhook) +│ 1 +│", out), out
     assert "Email Send 'Demo offers to Demo newsletter': Sent. Sent to address book" in out
     assert "│ 82 (Hot)" in out  # Ada's score, in the people table
     # Ada's engagement timeline: the campaigns, her page views, her form.

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 
 import pytest
 
 from shared.errors import InvalidMessage
-from shared.messaging.contract import SyncRequest, Trigger
+from shared.messaging.contract import MAX_UNKNOWN_FIELDS, SyncRequest, Trigger
 from shared.sync_types import SyncType
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -79,3 +80,13 @@ def test_a_field_of_a_newer_version_is_ignored_and_logged_once(
 def test_unknown_fields_do_not_excuse_a_broken_message() -> None:
     with pytest.raises(InvalidMessage, match="run_id"):
         SyncRequest.parse('{"account_id": "acme", "sync_type": "DataLabels", "later": 1}')
+
+
+def test_a_message_with_more_unknown_fields_than_any_version_adds_is_refused() -> None:
+    # A few fields are a newer version's; thousands are junk, dead-lettered as invalid.
+    body = json.loads(_request().to_json())
+    body |= {f"extra_{i}": i for i in range(MAX_UNKNOWN_FIELDS + 1)}
+    with pytest.raises(InvalidMessage, match="fields this version does not know"):
+        SyncRequest.parse(json.dumps(body))
+    body.pop("extra_0")  # exactly the most a newer version may add
+    assert SyncRequest.parse(json.dumps(body)) == _request()

@@ -69,8 +69,8 @@ def canonical(value: Any, label_type: LabelType) -> Any:
         return None
     if label_type is LabelType.NUMERIC:
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            return _number(value)  # not float(): "NaN" would then differ from itself
+        except ValueError:
             return str(value).strip()
     if label_type is LabelType.BOOLEAN:
         flag = _bool(value)
