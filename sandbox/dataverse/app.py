@@ -45,7 +45,7 @@ from sandbox.counters import CountingMiddleware
 from sandbox.dataverse.batch import BatchRunner
 from sandbox.dataverse.concurrency import ConcurrencyLimitMiddleware
 from sandbox.dataverse.metadata import MetadataApi
-from sandbox.dataverse.metadata_model import service_entity_sets, who_am_i_ids
+from sandbox.dataverse.metadata_model import attributes_of, service_entity_sets, who_am_i_ids
 from sandbox.dataverse.metadata_writes import MetadataWrites
 from sandbox.dataverse.odata import ODataError
 from sandbox.dataverse.relationship_reads import read_relationships
@@ -412,9 +412,12 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
                 "0x0",
                 unknown_property(unknown[0], "LookupAttributeMetadata"),
             )
-        attributes = state.attributes.get(entity)
-        if attributes is None:
+        # The same columns as the Attributes collection: seeded ones, else derived from the
+        # table's definition (custom tables such as new_loyaltycard).
+        table = state.tables.get(entity)
+        if table is None:
             return entity_not_found(entity)
+        attributes = attributes_of(state, table.definition)
         rows = []
         for a in list(attributes):
             if a.attribute_type not in ("Lookup", "Customer", "Owner"):

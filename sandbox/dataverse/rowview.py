@@ -33,6 +33,7 @@ _BOOL_LABELS: dict[str, dict[bool, str]] = {
 }
 _ACTIVE = {0: "Active", 1: "Inactive"}
 _ACTIVITY_STATE = {0: "Open", 1: "Completed", 2: "Canceled"}
+_DEFAULT_STATES = {0: "Active", 1: "Inactive"}
 _STATE_LABELS: dict[str, dict[int, str]] = {
     "contact": _ACTIVE,
     "account": _ACTIVE,
@@ -173,7 +174,8 @@ class RowView:
         if kind == "bool":
             return _BOOL_LABELS.get(name, {True: "Yes", False: "No"})[bool(value)]
         if kind == "state":
-            return _STATE_LABELS.get(logical, {}).get(value, str(value))
+            # Tables without labels of their own (custom tables) have the default two states.
+            return _STATE_LABELS.get(logical, _DEFAULT_STATES).get(value, str(value))
         if kind == "status":
             return _STATUS_LABELS.get(logical, {}).get(value, str(value))
         if kind == "picklist":

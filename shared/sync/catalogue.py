@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared.engine.registry import SyncTypeRegistry
 from shared.sync.adobe.egress.sync_type import EventEgress
+from shared.sync.adobe.ingress.sync_type import CustomEntityIngress, ProfileIngress
 from shared.sync.adobe.opt_out_sync import OptOut
 from shared.sync.campaigns.sync_type import CampaignStatistics
 from shared.sync.contact_opt_in import ContactOptIn
@@ -44,6 +45,8 @@ def catalogue() -> SyncTypeRegistry:
             Forms(),
             CampaignStatistics(),
             ProgramEnrolments(),
+            ProfileIngress(),  # Adobe Campaign
+            CustomEntityIngress(),  # Adobe Campaign
             EventEgress(),  # Adobe Campaign
             OptOut(),  # Adobe Campaign
         ]

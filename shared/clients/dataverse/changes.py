@@ -48,6 +48,7 @@ from shared.clients.dataverse.transport import DataverseTransport
 from shared.errors import ApiError
 
 TRACK_CHANGES = "odata.track-changes"
+FORMATTED_VALUES = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
 EXPIRED_VERSION_STAMP_CODES = frozenset({"0x80044352", "-2147204270"})
 EXPIRED_REASON = "Change tracking token expired; read all records again"
 _REFUSAL_STATUSES = frozenset({400, 410, 422})
@@ -232,12 +233,17 @@ def read_changes(
     *,
     page_size: int,
     resume: ChangePosition | None = None,
+    formatted_values: bool = False,
 ) -> ChangeFeed:
     """The changes since `delta_link` (None: a full read), or the rest of a change read from
-    `resume` (a page's saved position; `delta_link` is then not used)."""
+    `resume` (a page's saved position; `delta_link` is then not used). `formatted_values`:
+    each page also carries the choices' labels (`...@OData.Community.Display.V1.FormattedValue`),
+    asked on every page's request (the service does not carry preferences in its links)."""
     check_name(entity_set, "entity set")
     select_option(select)  # validates the names
     size = max_page_size_preference(page_size)
+    if formatted_values:
+        size = f"{size},{FORMATTED_VALUES}"
     target = collection_target(entity_set, select)
     reason: str | None = None
     if resume is not None:

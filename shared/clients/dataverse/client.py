@@ -219,13 +219,15 @@ class DataverseClient:
         *,
         page_size: int = MAX_PAGE_SIZE,
         resume: ChangePosition | None = None,
+        formatted_values: bool = False,
     ) -> ChangeFeed:
         """Rows changed and deleted since `delta_link` (None: a first, full read), or the rest
         of an interrupted change read from `resume`. The first page is requested now, so
-        `full_resync_reason` is known on return."""
+        `full_resync_reason` is known on return. `formatted_values`: with choice labels."""
         return changes.read_changes(
-            self.transport, entity_set, select, delta_link, page_size=page_size, resume=resume
-        )
+            self.transport, entity_set, select, delta_link, page_size=page_size, resume=resume,
+            formatted_values=formatted_values,
+        )  # fmt: skip
 
     def iter_fetchxml_pages(
         self,

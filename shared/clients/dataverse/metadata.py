@@ -85,6 +85,7 @@ class TableInfo(BaseModel):
     primary_id: str
     change_tracking: bool
     is_activity: bool
+    entity_set: str = ""  # the Web API collection (`contacts`, `new_loyaltycards`)
 
 
 def table_info(transport: DataverseTransport, logical_name: str) -> TableInfo | None:
@@ -96,7 +97,10 @@ def table_info(transport: DataverseTransport, logical_name: str) -> TableInfo | 
         body, _ = transport.get_json(
             path,
             operation=f"GET {path}",
-            params={"$select": "LogicalName,PrimaryIdAttribute,ChangeTrackingEnabled,IsActivity"},
+            params={
+                "$select": "LogicalName,PrimaryIdAttribute,ChangeTrackingEnabled,IsActivity,"
+                "EntitySetName"
+            },
         )
     except ApiError as error:
         if error.status == 404:
@@ -107,4 +111,5 @@ def table_info(transport: DataverseTransport, logical_name: str) -> TableInfo | 
         primary_id=str(body["PrimaryIdAttribute"]),
         change_tracking=bool(body.get("ChangeTrackingEnabled")),
         is_activity=bool(body.get("IsActivity")),
+        entity_set=str(body.get("EntitySetName") or ""),
     )

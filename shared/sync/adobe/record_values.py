@@ -2,7 +2,8 @@
 value, replaced when a rule names it (by the Dynamics value or a choice's label), else a
 choice as its value or label ("use technical values").
 A field with "apply updates" off is left out of an incremental update of a record Campaign
-has already; the initial load, a replay and the creation of a new record write it."""
+has already; the initial load, a replay and the creation of a new record write it. An empty
+choice is left out (Campaign's enumerations refuse null)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def campaign_record(
         if replaced is not None:
             record[mapping.campaign_field] = replaced
         elif name in choices:
+            if value is None:
+                # An empty choice is left out, not sent as null: Campaign's enumerations
+                # (gender, emailFormat, ...) refuse null, and it has no label either.
+                continue
             record[mapping.campaign_field] = outgoing(value, label, table.technical_picklist_values)
         else:
             record[mapping.campaign_field] = value

@@ -76,3 +76,11 @@ def test_apply_updates_off_leaves_the_field_out_of_updates_only(
     record = campaign_record(_mapping(), VALUES, LABELS, CHOICES, write)
     assert ("title" in record) is has_title
     assert record["externalId"] == CONTACT
+
+
+def test_an_empty_choice_is_left_out_rather_than_sent_as_null() -> None:
+    # Campaign's enumerations (a profile's gender) refuse null: the record would fail whole.
+    values = {**VALUES, "gendercode": None, "jobtitle": None}
+    record = campaign_record(_mapping(), values, {}, CHOICES, Write.LOAD)
+    assert "gender" not in record
+    assert record["title"] is None  # an empty text column still clears the field

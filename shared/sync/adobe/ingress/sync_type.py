@@ -1,0 +1,327 @@
+"""The ingress sync types: each mapped table in turn, first the records waiting from earlier
+runs, then its change read page by page (all records on the initial load or a replay, else
+Dataverse change tracking from the stored delta link), each page planned and written by
+`writes.PageWriter`.
+
+Checkpoints: the page's intent (its counts) before its writes, the read position and the
+table's stored state after them. A slice or a killed worker continues from the last page
+done, and a failed run's next run continues the same read from the stored position."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from shared.accounts import Platform
+from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.clients.adobe.client import AdobeCampaignClient
+from shared.clients.dataverse.changes import ChangePosition
+from shared.engine import (
+    Cursor,
+    Direction,
+    Run,
+    Steps,
+    SyncDeclaration,
+    SyncResult,
+    SyncTypeTemplate,
+)
+from shared.storage.adobe_config_model import (
+    PROFILE,
+    AdobeConfig,
+    TableMapping,
+    default_profile_mapping,
+)
+from shared.storage.adobe_config_repo import AdobeConfigRepository
+from shared.sync.adobe.ingress.route import initial_route
+from shared.sync.adobe.ingress.schema import (
+    ChangeTrackingOff,
+    MappedTableGone,
+    TableSchema,
+    resolve,
+)
+from shared.sync.adobe.ingress.state import MAX_WAITING, IngressStates, TableState
+from shared.sync.adobe.ingress.writes import Action, PageWriter, ParentCache, Step
+from shared.sync_types import SyncType
+
+PAGE_SIZE = 500  # Dynamics records a page: one checkpoint each
+WORKERS = 8  # Campaign calls in flight for one page
+MAX_NAMED_FAILURES = 100  # failed records named in the audit details of one run
+WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+
+class Intent(BaseModel):
+    """A page whose writes are under way: which page, and the counts it set out to make."""
+
+    mark: str
+    counts: dict[str, int]
+
+
+class TableRun(BaseModel):
+    table: str
+    begun: bool = False
+    load: bool = False
+    position: ChangePosition | None = None
+    waiting_done: bool = False
+    done: bool = False
+    resync_reason: str = ""
+    problem: str = ""  # the table could not be synced at all
+    counts: Counts = Counts()
+    waiting: int = 0
+
+
+class IngressCursor(Cursor):
+    version: ClassVar[int] = 1
+
+    tables: list[TableRun]
+    index: int = 0
+    intent: Intent | None = None
+    named_failures: int = 0
+
+
+def load_config(run: Run[Any]) -> AdobeConfig:
+    stored = run.services.repository(AdobeConfigRepository).load(run.account.account_id)
+    if stored is not None:
+        return stored.config
+    return AdobeConfig(account_id=run.account.account_id, tables=[default_profile_mapping()])
+
+
+class Ingress(SyncTypeTemplate[IngressCursor]):
+    """Dynamics tables -> Campaign resources; `profiles` picks contact -> profile or the rest."""
+
+    cursor_model = IngressCursor
+    profiles: ClassVar[bool]
+
+    def __init__(self, *, page_size: int = PAGE_SIZE, workers: int = WORKERS) -> None:
+        self.page_size = page_size
+        self.workers = workers
+
+    def owns(self, mapping: TableMapping) -> bool:
+        return (mapping.campaign_resource == PROFILE) is self.profiles
+
+    def start(self, run: Run[IngressCursor]) -> IngressCursor:
+        config = load_config(run)
+        return IngressCursor(
+            tables=[TableRun(table=t.dynamics_table) for t in config.tables if self.owns(t)]
+        )
+
+    def run(self, run: Run[IngressCursor]) -> Steps:
+        cursor = run.cursor
+        config = load_config(run)
+        client = run.platform(AdobeCampaignClient)
+        states = IngressStates(run.services.state, run.account.account_id,
+                               self.declaration.sync_type)  # fmt: skip
+        parents = ParentCache(client)
+        while cursor.index < len(cursor.tables):
+            progress = cursor.tables[cursor.index]
+            mapping = config.table(progress.table)
+            schema: TableSchema | None = None
+            if mapping is None or not self.owns(mapping):
+                progress.problem = "No longer mapped: not synced."
+            else:
+                try:
+                    schema = resolve(run.services.dataverse(), config, mapping)
+                except (MappedTableGone, ChangeTrackingOff) as error:
+                    progress.problem = str(error)
+            if schema is None:
+                progress.done = True
+                cursor.index += 1
+                yield
+                continue
+            writer = PageWriter(client, schema, progress.load, parents,
+                                workers=1 if run.dry_run else self.workers)  # fmt: skip
+            yield from self._table(run, states, progress, schema, writer)
+        return _result(run)
+
+    def _table(
+        self,
+        run: Run[IngressCursor],
+        states: IngressStates,
+        progress: TableRun,
+        schema: TableSchema,
+        writer: PageWriter,
+    ) -> Generator[None, None, None]:
+        cursor, table, now = run.cursor, progress.table, run.services.clock()
+        state = states.load(table)
+        if not progress.begun:
+            if states.replay_requested(table):
+                state = TableState(load=True, waiting=state.waiting)
+                states.save(table, state, now)
+                states.take_replay(table, now)
+            initial_route(schema.mapping)  # the file drop's seam: always the API for now
+            progress.begun, progress.load, progress.position = True, state.load, state.position
+            writer.load = progress.load
+            yield
+        if not progress.waiting_done:
+            records = []
+            for key in state.waiting:
+                found = run.services.dataverse().retrieve(schema.entity_set, key, schema.select)
+                if found is not None:  # deleted in Dynamics since: nothing left to write
+                    records.append(found)
+            retry = yield from self._page(run, writer, f"{table}:waiting", progress, records, [])
+            state.waiting = retry[:MAX_WAITING]
+            states.save(table, state, now)
+            progress.waiting_done = True
+            yield
+        feed = run.services.dataverse().read_changes(
+            schema.entity_set,
+            schema.select,
+            None if progress.load else state.delta_link,
+            page_size=self.page_size,
+            resume=progress.position,
+            formatted_values=True,
+        )
+        if feed.full_resync_reason:
+            progress.resync_reason = feed.full_resync_reason
+        delta_link: str | None = None
+        for page in feed:
+            mark = f"{table}:{page.number}"
+            retry = yield from self._page(run, writer, mark, progress, page.upserts,
+                                          page.deleted_ids)  # fmt: skip
+            state.waiting = _merge(state.waiting, retry)
+            if page.resume is None:
+                delta_link = page.delta_link
+                break  # the last page: the table's state and the cursor move together below
+            progress.position = state.position = page.resume
+            states.save(table, state, run.services.clock())
+            yield
+        done = TableState(load=False, delta_link=delta_link, waiting=state.waiting)
+        states.save(table, done, run.services.clock())
+        progress.waiting = len(done.waiting)
+        progress.done, progress.position = True, None
+        cursor.index += 1
+        yield
+
+    def _page(
+        self,
+        run: Run[IngressCursor],
+        writer: PageWriter,
+        mark: str,
+        progress: TableRun,
+        upserts: list[dict[str, Any]],
+        deleted: list[str],
+    ) -> Generator[None, None, list[str]]:
+        """Plan, checkpoint the intent, write, count; the keys to try again at the next run."""
+        cursor = run.cursor
+        steps = writer.plan(upserts, deleted)
+        intent = cursor.intent
+        if intent is None or intent.mark != mark:
+            planned = {a.value: sum(1 for s in steps if s.action is a and not s.error)
+                       for a in WRITES}  # fmt: skip
+            intent = Intent(mark=mark, counts=planned)
+            if any(planned.values()):
+                # Saved before the writes: a replay of this page after a kill finds its
+                # creations present and would count them as updates; it counts these.
+                cursor.intent = intent
+                run.save_only()
+                yield
+        steps = writer.write(steps)
+        made = dict(intent.counts)
+        failed = [s for s in steps if s.error]
+        for step in failed:
+            for action in (step.action, *WRITES):
+                if made.get(action.value, 0) > 0:
+                    made[action.value] -= 1
+                    break
+        counts = Counts(
+            read=len(upserts) + len(deleted),
+            created=made.get(Action.CREATE.value, 0),
+            updated=made.get(Action.UPDATE.value, 0),
+            deleted=made.get(Action.DELETE.value, 0),
+            failed=len(failed),
+        )
+        run.counts = run.counts + counts
+        progress.counts = progress.counts + counts
+        for step in failed:
+            _name_failure(run, progress.table, step)
+        cursor.intent = None
+        return [s.key for s in steps if s.action is Action.WAIT or s.retry]
+
+
+def _merge(waiting: list[str], more: list[str]) -> list[str]:
+    merged = list(dict.fromkeys([*waiting, *more]))
+    return merged[:MAX_WAITING]
+
+
+def _name_failure(run: Run[IngressCursor], table: str, step: Step) -> None:
+    cursor = run.cursor
+    if cursor.named_failures >= MAX_NAMED_FAILURES:
+        return
+    cursor.named_failures += 1
+    then = " (tried again at the next run)" if step.retry else ""
+    run.detail(
+        AuditDetail(
+            item=f"{table} {step.key}",
+            status=AuditStatus.FAILED,
+            message=f"Not synced{then}: {step.error}"[:1000],
+            counts=Counts(failed=1),
+            key=f"{table}:{step.key}",
+        )
+    )
+
+
+def _result(run: Run[IngressCursor]) -> SyncResult:
+    cursor, counts = run.cursor, run.counts
+    problems = [t for t in cursor.tables if t.problem]
+    waiting = sum(t.waiting for t in cursor.tables)
+    for progress in cursor.tables:
+        if progress.problem:
+            run.detail(AuditDetail(item=progress.table, status=AuditStatus.FAILED,
+                                   message=progress.problem))  # fmt: skip
+            continue
+        c = progress.counts
+        parts = [f"{c.read} read", f"{c.created} created", f"{c.updated} updated",
+                 f"{c.deleted} deleted"]  # fmt: skip
+        if c.failed:
+            parts.append(f"{c.failed} failed")
+        if progress.waiting:
+            parts.append(f"{progress.waiting} waiting for their parent record in Campaign")
+        kind = "Initial load" if progress.load else "Changes"
+        if progress.resync_reason:
+            kind = f"Full read ({progress.resync_reason})"
+        status = AuditStatus.COMPLETED_WITH_ERRORS if c.failed else AuditStatus.COMPLETED
+        run.detail(AuditDetail(item=progress.table, status=status, counts=c,
+                               message=f"{kind}: {', '.join(parts)}"))  # fmt: skip
+    if not counts.read and not problems and not waiting:
+        return SyncResult(AuditStatus.COMPLETED, Messages.NO_NEW_OBJECTS)
+    text = (f"{counts.read} Dynamics records read: {counts.created} created, {counts.updated} "
+            f"updated, {counts.deleted} deleted in Campaign")  # fmt: skip
+    if waiting:
+        text += (f"; {waiting} wait for their parent record in Campaign and are tried again "
+                 "at the next run")  # fmt: skip
+    if not counts.failed and not problems:
+        return SyncResult(AuditStatus.COMPLETED, text)
+    if counts.failed:
+        first = next(t.table for t in cursor.tables if t.counts.failed)
+        text += (
+            f"; {counts.failed} failed and were skipped: the details name each record and why; "
+            "correct the record in Dynamics (its next change syncs it) or the mapping, then "
+            f"replay the table (`adobe replay {run.account.account_id} --table {first}`)"
+        )
+    if problems:
+        text += "; " + " ".join(t.problem for t in problems)
+    wrote = counts.created + counts.updated + counts.deleted
+    status = AuditStatus.COMPLETED_WITH_ERRORS if wrote or counts.read > counts.failed else (
+        AuditStatus.FAILED)  # fmt: skip
+    return SyncResult(status, text[:1000])
+
+
+class ProfileIngress(Ingress):
+    declaration = SyncDeclaration(
+        SyncType.PROFILE_INGRESS,
+        frozenset({Platform.ADOBE_CAMPAIGN}),
+        Direction.TO_PLATFORM,
+        summary="Dynamics contacts -> Campaign profiles (keyed by externalId = contactid)",
+    )
+    profiles = True
+
+
+class CustomEntityIngress(Ingress):
+    declaration = SyncDeclaration(
+        SyncType.CUSTOM_ENTITY_INGRESS,
+        frozenset({Platform.ADOBE_CAMPAIGN}),
+        Direction.TO_PLATFORM,
+        summary="mapped Dynamics tables -> Campaign custom resources (keyed by their CRM id)",
+    )
+    profiles = False
