@@ -149,6 +149,8 @@ class AuditRepository:
                 "Status": detail.status.value,
                 "Message": fit_string(detail.message),
                 **_counts_columns(detail.counts),
+                # The record's key when the row names one record (a failed record's id).
+                **({"Key": fit_string(detail.key)} if detail.key else {}),
             },
             mode=UpdateMode.REPLACE,
         )
@@ -201,6 +203,7 @@ class AuditRepository:
                 status=AuditStatus(row["Status"]),
                 message=row.get("Message", ""),
                 counts=_counts(row),
+                key=row.get("Key", ""),
             )
             for row in rows
         ]

@@ -1,0 +1,180 @@
+"""Ingress when things go wrong: a redelivered message, a worker killed at a seeded sample of
+checkpoints (end state and audit counts equal an unkilled run's), 429 and 5xx from Campaign,
+a create whose answer is lost (never a second profile), a record Campaign refuses."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from sandbox.adobe import COLLECTION, ITEM
+from sandbox.adobe.state import AdobeState
+from sandbox.dataverse.state import DataverseState
+from shared.accounts import EmailAccount
+from shared.audit import AuditStatus, Counts
+from shared.localhost.host import LocalHost
+from shared.pipeline import admin
+from shared.pipeline.worker import Outcome, Worker
+from shared.runtime import Runtime
+from shared.storage.schedules_repo import ScheduleStatus
+from shared.sync.adobe.ingress.sync_type import ProfileIngress
+from shared.sync.catalogue import catalogue
+from shared.sync_types import SyncType
+from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
+from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
+from tests.pipeline.adobe_ingress_world import configure, contact, profile_mapping, profiles
+from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
+from tests.pipeline.kills import die_at_save, run_until_killed
+
+PROFILES = SyncType.PROFILE_INGRESS
+PEOPLE = 25
+# Checkpoints of a run over 25 contacts in pages of 10: the plan, the table begun, the waiting
+# records, then each page's intent and its end, and the table's end (about 10 saves).
+KILL_AT = sorted(random.Random(14).sample(range(2, 11), 4))
+
+
+@pytest.fixture
+def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
+    return dataverse_sandbox.state
+
+
+@pytest.fixture
+def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
+    return adobe_sandbox.state
+
+
+def _people(dv: DataverseState) -> list[str]:
+    return [contact(dv, f"P{n:02d}", f"Person{n}", gendercode=1 + n % 2) for n in range(PEOPLE)]
+
+
+def _campaign_view(acs: AdobeState) -> dict[str, tuple[str, str, str]]:
+    return {key: (p["firstName"], p["lastName"], p["gender"]) for key, p in profiles(acs).items()}
+
+
+def test_a_redelivered_message_changes_nothing(
+    sync_runtime: Runtime, globex: EmailAccount, dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    configure(sync_runtime, profile_mapping())
+    _people(dv)
+    admin.set_schedule(sync_runtime, "globex", PROFILES, EVERY_5)
+    assert admin.sync_now(sync_runtime, "globex", PROFILES).accepted
+    [message] = take_queued(sync_runtime)
+
+    assert Worker(sync_runtime).handle(message.to_json()) is Outcome.FINISHED
+    held = _campaign_view(acs)
+    calls = acs.counters.count()
+    assert Worker(sync_runtime).handle(message.to_json()) is Outcome.NOT_CURRENT
+
+    assert _campaign_view(acs) == held and len(held) == PEOPLE
+    assert acs.counters.count() == calls  # not one more call to Campaign
+    [audit] = sync_runtime.audit.recent("globex", sync_type=PROFILES)
+    assert (audit.counts.read, audit.counts.created) == (PEOPLE, PEOPLE)
+
+
+@pytest.mark.parametrize("phase", ["initial load", "changes"])
+@pytest.mark.parametrize("die_at", KILL_AT)
+def test_a_killed_run_ends_like_an_unkilled_one_in_campaign_and_in_the_audit(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, monkeypatch: pytest.MonkeyPatch, phase: str,
+    die_at: int,
+) -> None:  # fmt: skip
+    sync_runtime.registry = catalogue().replaced(ProfileIngress(page_size=10))
+    configure(sync_runtime, profile_mapping())
+    people = _people(dv)
+    wanted = {key: (f"P{n:02d}", f"Person{n}", "female" if n % 2 else "male")
+              for n, key in enumerate(people)}  # fmt: skip
+    expected = Counts(read=PEOPLE, created=PEOPLE)  # what an unkilled run counts
+    if phase == "changes":
+        run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+        for n, key in enumerate(people[:15]):
+            dv.update("contact", key, {"lastname": f"Changed{n}"})
+            wanted[key] = (wanted[key][0], f"Changed{n}", wanted[key][2])
+        for n in range(7):
+            wanted[contact(dv, f"New{n}", f"Newcomer{n}")] = (f"New{n}", f"Newcomer{n}", "unknown")
+        expected = Counts(read=22, created=7, updated=15)
+        clock.advance(minutes=5)
+    earlier = {a.run_id for a in sync_runtime.audit.recent("globex", sync_type=PROFILES)}
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
+    die_at_save(monkeypatch, sync_runtime, die_at)
+    assert run_until_killed(sync_runtime, host, clock, "globex", PROFILES), "never died"
+
+    _finish_after_lease(sync_runtime, host, clock)
+
+    [audit] = [a for a in sync_runtime.audit.recent("globex", sync_type=PROFILES)
+               if a.run_id not in earlier]  # fmt: skip
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert audit.counts == expected
+    assert _campaign_view(acs) == wanted
+    assert len(acs.profiles()) == len(wanted)  # no profile twice
+
+
+def _finish_after_lease(rt: Runtime, host: LocalHost, clock: ManualClock) -> None:
+    """The dead worker's lease runs out; workers take the redelivered message to the end (the
+    run is not the type's only one in the audit, as `kills.finish_after_lease` expects)."""
+    clock.advance(seconds=rt.settings.run_lease_seconds + 5)
+    deadline = time.monotonic() + 40
+    while rt.schedules.get("globex", PROFILES).status is not ScheduleStatus.NONE:
+        assert time.monotonic() < deadline, "nobody finished the run"
+        if not host.process_once():
+            time.sleep(0.2)
+
+
+def test_throttling_and_server_errors_from_campaign_are_retried(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    configure(sync_runtime, profile_mapping())
+    people = _people(dv)
+    acs.throttle_next(2)
+    acs.faults.fail_next(503, 2)
+    acs.faults.fail_next(500, 1)
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert set(profiles(acs)) == set(people)
+    assert (audit.counts.created, audit.counts.failed) == (PEOPLE, 0)
+    assert acs.faults.injected["503"] == 2 and acs.faults.injected["500"] == 1
+
+
+def test_a_create_whose_answer_is_lost_makes_one_profile_counted_once(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, adobe_sandbox: AdobeSandbox,
+) -> None:  # fmt: skip
+    configure(sync_runtime, profile_mapping())
+    ada = contact(dv, "Ada", "Lovelace")
+    collection = f"/{acs.organization}/campaign/profileAndServicesExt/profile"
+    acs.faults.lose_response_next(path=collection)
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert [p["externalId"] for p in acs.profiles()] == [ada]
+    assert acs.faults.injected["lose"] == 1
+    assert acs.counters.count("POST", COLLECTION) == 2  # sent again: a duplicate key, no twin
+    assert (audit.counts.created, audit.counts.updated) == (1, 0)
+
+
+def test_a_record_campaign_refuses_is_skipped_counted_and_named(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    mapping = profile_mapping(replacements=[])  # gender labels go as they are: not an enum value
+    configure(sync_runtime, mapping)
+    ada = contact(dv, "Ada", "Lovelace", gendercode=2)
+    alan = contact(dv, "Alan", "Turing")
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS
+    assert set(profiles(acs)) == {alan}
+    assert (audit.counts.read, audit.counts.created, audit.counts.failed) == (2, 1, 1)
+    assert "1 failed and were skipped" in audit.message
+    assert "`adobe replay globex --table contact`" in audit.message
+    [failed] = [d for d in sync_runtime.audit.details("globex", audit.row_key)
+                if d.status is AuditStatus.FAILED]  # fmt: skip
+    assert failed.key == f"contact:{ada}" and ada in failed.item
+    assert "nms:recipient:gender" in failed.message
+    assert acs.counters.count("PATCH", ITEM) == 0
