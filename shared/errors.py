@@ -40,6 +40,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── AdobeConfigRefused       an ACS mapping breaks Adobe's limits (sync/adobe/limits.py)
 │   ├── NotAdobeAccount          ACS configuration asked of another platform's account (service/)
 │   ├── NoChangeTracking         a Dynamics table without change tracking cannot be mapped
+│   ├── ChangeTrackingOff        a mapped table's change tracking was turned off (ingress/)
+│   ├── ReplayTooLarge           an ACS replay of a table of 2,000,000 records or more (service/)
 │   ├── UnknownColumn            a mapped Dynamics column the table's metadata lacks (service/)
 │   └── UnreadableEvent          a Campaign email event without its id or time (sync/adobe/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
@@ -66,6 +68,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
     ├── ProgramNotFound          no such program, or not allowed (service/programs.py)
     ├── UserNotFound             no such platform or Dynamics user, or no mapping (same)
     ├── DynamicsTableNotFound    no Dynamics table of that name (service/adobe_dynamics.py)
+    ├── MappedTableGone          a mapped Dynamics table the org no longer has (sync/adobe/ingress/)
     └── NotMapped                no ACS mapping of that table or field (service/adobe_config.py)
 
 Outside the tree on purpose: `shared.deadline.OutOfTime`, the signal that a slice's time is up

@@ -503,6 +503,35 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
                 state.webhooks.commit(user_id)
         return starlette_response(answer)
 
+    async def total_record_count(request: Request) -> Response:
+        """RetrieveTotalRecordCount(EntityNames=@names)?@names=["contact"]: Dataverse answers
+        a snapshot of the last 24 hours; the sandbox counts the rows now."""
+        denied = authorize(request)
+        if denied is not None:
+            return denied
+        try:
+            names = json.loads(request.query_params.get("@names", ""))
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return odata_error(400, "0x0", "EntityNames must be a JSON list of logical names.")
+        values = []
+        for name in names:
+            table = state.tables.get(name)
+            if table is None:
+                return entity_not_found(name)
+            values.append(len(table.rows))
+        return _odata(
+            {
+                "@odata.context": f"{_base_url(request)}{API}/$metadata#"
+                "Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse",
+                "EntityRecordCountCollection": {
+                    "Count": len(names), "IsReadOnly": False, "Keys": names, "Values": values,
+                },
+            },
+            headers=ratelimit_headers(),
+        )  # fmt: skip
+
     def unknown_caller(call: ApiRequest) -> Response:
         """Impersonating a user the org does not have (MSCRMCallerID)."""
         user = call.headers.get("mscrmcallerid", "")
@@ -515,6 +544,11 @@ def create_dataverse_app(state: DataverseState) -> Starlette:
         Route(API + "/", service_document, methods=["GET"]),
         Route(API + "/WhoAmI", who_am_i, methods=["GET"]),
         Route(API + "/WhoAmI()", who_am_i, methods=["GET"]),
+        Route(
+            API + "/RetrieveTotalRecordCount(EntityNames=@names)",
+            total_record_count,
+            methods=["GET"],
+        ),
         Route(ATTRIBUTES_TEMPLATE, entity_definitions, methods=["GET"]),
         Route(LOOKUP_ATTRIBUTES_TEMPLATE, lookup_attributes, methods=["GET"]),
         Route(ENTITY_DEFINITIONS_TEMPLATE, entity_definitions, methods=["GET"]),

@@ -65,7 +65,6 @@ NOT_SIMULATED_OPTIONS = frozenset({"$apply", "$search", "$compute", "savedQuery"
 NOT_SIMULATED_FUNCTIONS = frozenset(
     {
         "RetrieveMetadataChanges",
-        "RetrieveTotalRecordCount",
         "RetrieveCurrentOrganization",
         "RetrieveVersion",
         "RetrieveUserPrivileges",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from shared.api.params import AccountId, Rt
 from shared.api.problems import documented
 from shared.service import adobe_config as service
+from shared.service import adobe_ingress
 from shared.service.adobe_config import (
     Changed,
     EgressChange,
@@ -145,3 +146,17 @@ def set_adobe_opt_out(rt: Rt, account_id: AccountId, body: OptOutChange) -> Chan
 @router.patch("/egress", responses=documented(404))
 def set_adobe_egress(rt: Rt, account_id: AccountId, body: EgressChange) -> Changed:
     return service.set_egress(rt, account_id, body)
+
+
+class ReplayRequest(BaseModel):
+    table: str = Field(pattern=DYNAMICS_NAME, max_length=100, examples=["contact"],
+                       description="The mapped Dynamics table (logical name)")  # fmt: skip
+
+
+@router.post("/replay", responses=documented(404, 422))
+def replay_adobe_table(
+    rt: Rt, account_id: AccountId, body: ReplayRequest
+) -> adobe_ingress.ReplayAnswer:
+    """The table's next ingress run sends every record again (all mapped fields); refused
+    (422) for a table of 2,000,000 records or more."""
+    return adobe_ingress.replay(rt, account_id, body.table)

@@ -14,6 +14,7 @@ from shared.cli import environment, views
 from shared.cli.output import Output, OutputOption, console, emit
 from shared.errors import BadInputError
 from shared.service import adobe_config as service
+from shared.service import adobe_ingress
 from shared.storage.adobe_config_model import (
     AdobeConfig,
     CampaignOptOut,
@@ -315,3 +316,15 @@ def egress_set(
                                   bounce_task=bounce_task, journal_url=journal_url,
                                   ims_org_id=ims_org_id)  # fmt: skip
     _print(service.set_egress(environment.runtime(), account, change))
+
+
+@adobe_app.command("replay")
+def replay(
+    account: AccountArg,
+    table: Annotated[str, typer.Option(help="Dynamics table (logical name, e.g. contact).")],
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Send every record of a mapped table to Campaign again at its next run (all mapped
+    fields); refused for tables of 2,000,000 records or more."""
+    answer = adobe_ingress.replay(environment.runtime(), account, table)
+    emit(output, answer, lambda: answer.message)

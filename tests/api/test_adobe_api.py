@@ -124,3 +124,15 @@ def test_opt_out_and_egress(api: httpx.Client, acs: str) -> None:
     assert config["opt_out"]["mode"] == "CampaignToDynamics"
     assert config["egress"]["send"] is False and config["egress"]["open"] is True
     assert problem(api.patch(f"{acs}/egress", json={"click_task_due_days": -1}), 422)
+
+
+def test_a_replay_request_names_the_run_that_will_send_the_table_again(
+    api: httpx.Client, acs: str
+) -> None:
+    answer = api.post(f"{acs}/replay", json={"table": "contact"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sync_type"] == "ProfileIngress"
+    assert "`sync-now acs ProfileIngress` starts it now" in answer.json()["message"]
+    assert problem(api.post(f"{acs}/replay", json={"table": "Bad Name"}), 422)
+    missing = problem(api.post(f"{acs}/replay", json={"table": "new_loyaltycard"}), 404)
+    assert "is not mapped in 'acs'" in missing["detail"]

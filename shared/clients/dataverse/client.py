@@ -165,6 +165,11 @@ class DataverseClient:
         the logical name when the column has no label."""
         return metadata.entity_attributes(self.transport, logical_name)
 
+    def total_record_count(self, logical_name: str) -> int:
+        """The table's number of records (RetrieveTotalRecordCount: a snapshot taken within
+        the last 24 hours, not capped at 5,000 as `$count` is)."""
+        return metadata.total_record_count(self.transport, logical_name)
+
     def table_info(self, logical_name: str) -> metadata.TableInfo | None:
         """The table's primary key, change tracking and activity flags; None if no such table."""
         return metadata.table_info(self.transport, logical_name)

@@ -113,3 +113,21 @@ def table_info(transport: DataverseTransport, logical_name: str) -> TableInfo | 
         is_activity=bool(body.get("IsActivity")),
         entity_set=str(body.get("EntitySetName") or ""),
     )
+
+
+def total_record_count(transport: DataverseTransport, logical_name: str) -> int:
+    if not _LOGICAL_NAME.match(logical_name):
+        raise ValueError(f"not a Dataverse logical name: {logical_name!r}")
+    path = "RetrieveTotalRecordCount(EntityNames=@names)"
+    body, _ = transport.get_json(
+        path, operation="GET RetrieveTotalRecordCount", params={"@names": f'["{logical_name}"]'}
+    )
+    counted = body.get("EntityRecordCountCollection") if isinstance(body, dict) else None
+    keys = counted.get("Keys") if isinstance(counted, dict) else None
+    values = counted.get("Values") if isinstance(counted, dict) else None
+    if not isinstance(keys, list) or not isinstance(values, list) or logical_name not in keys:
+        raise ApiError(
+            f"Dataverse answered RetrieveTotalRecordCount without a count of {logical_name}",
+            status=200,
+        )
+    return int(values[keys.index(logical_name)])
