@@ -56,6 +56,12 @@ class Endpoints:
     ca_path: str
     contacts: int
     seed_seconds: float
+    # The Adobe Campaign sandbox: its organization, API base and IMS host, the demo credential.
+    adobe_organization: str = ""
+    adobe_base_url: str = ""
+    adobe_ims_url: str = ""
+    adobe_client_id: str = ""
+    adobe_client_secret: str = ""
 
     @classmethod
     def of(cls, running: Sandboxes, *, contacts: int, seed_seconds: float) -> Endpoints:
@@ -73,6 +79,11 @@ class Endpoints:
             ca_path=str(running.ca_path),
             contacts=contacts,
             seed_seconds=round(seed_seconds, 3),
+            adobe_organization=running.adobe.organization,
+            adobe_base_url=running.adobe_base_url,
+            adobe_ims_url=running.adobe_url,
+            adobe_client_id=credentials.acs_client_id,
+            adobe_client_secret=credentials.acs_client_secret,
         )
 
 

@@ -245,9 +245,7 @@ def create_adobe_app(state: AdobeState) -> Starlette:
                         f"XTK-170036 Unable to parse expression '{key}'. Attribute unknown."
                     )
             elif table.custom_key and request.method == "GET":
-                row_id = next(
-                    (i for i, r in table.rows.items() if r.get(table.custom_key) == key), None
-                )
+                row_id = table.find(table.custom_key, key)
             else:
                 return not_found(f"{table.name}/{key}")
             if row_id is None or row_id not in table.rows:
@@ -255,13 +253,16 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             if request.method == "GET":
                 return json_response(shown(table, row_id, table.rows[row_id], request))
             if request.method == "DELETE":
+                table.unindex(row_id)
                 del table.rows[row_id]
                 return Response(status_code=200)
             values = await written(table, request, row_id)
             if isinstance(values, Response):
                 return values
             row = table.rows[row_id]
+            table.unindex(row_id)
             row.update(_stamped(state, table, row, values))
+            table.index(row_id)
             row["lastModified"] = wire_time(state.now())
             answer = shown(table, row_id, row, request)
             return json_response({"PKey": answer["PKey"], "href": answer["href"]})
@@ -365,9 +366,9 @@ def _unique_clash(table: ResourceTable, values: dict[str, Any], own: int | None)
         value = values.get(field)
         if value in (None, ""):
             continue
-        for row_id, row in table.rows.items():
-            if row_id != own and row.get(field) == value:
-                return duplicate_key(table, field, value)
+        found = table.find(field, value)
+        if found is not None and found != own:
+            return duplicate_key(table, field, value)
     return None
 
 

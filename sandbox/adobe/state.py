@@ -90,9 +90,37 @@ class ResourceTable:
     unique: tuple[str, ...] = ()
     custom_key: str | None = None  # `/<resource>/<value>` reads a row by this field
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # unique fields and the custom key: value -> row id, so a key read or a uniqueness check
+    # is not a scan of every row (a 100,000-profile benchmark would be quadratic). Kept by
+    # the sandbox's own writes (`index`, `unindex`); rows are never edited behind its back.
+    keys: dict[str, dict[Any, int]] = field(default_factory=dict)
 
     def fields(self) -> set[str]:
         return set(self.defaults) | {"created", "lastModified"}
+
+    def key_fields(self) -> set[str]:
+        return set(self.unique) | ({self.custom_key} if self.custom_key else set())
+
+    def index(self, row_id: int) -> None:
+        row = self.rows[row_id]
+        for name in self.key_fields():
+            value = row.get(name)
+            if isinstance(value, str | int) and value != "":
+                self.keys.setdefault(name, {})[value] = row_id
+
+    def unindex(self, row_id: int) -> None:
+        row = self.rows.get(row_id, {})
+        for name in self.key_fields():
+            value = row.get(name)
+            if isinstance(value, str | int) and self.keys.get(name, {}).get(value) == row_id:
+                del self.keys[name][value]
+
+    def find(self, name: str, value: Any) -> int | None:
+        """The row whose key field `name` holds `value`."""
+        if not isinstance(value, str | int):
+            return None
+        found = self.keys.get(name, {}).get(value)
+        return found if found is not None and found in self.rows else None
 
 
 @dataclass
@@ -245,6 +273,7 @@ class AdobeState:
             row_id = self._next_id
             self._next_id += 1
             table.rows[row_id] = row
+            table.index(row_id)
             return row_id
 
     def seed_profiles(self, count: int, *, prefix: str = "person") -> list[int]:
