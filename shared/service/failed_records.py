@@ -138,7 +138,9 @@ def _records(sync_type: SyncType | str, detail: AuditDetail) -> list[FailedRecor
     if detail.status not in (AuditStatus.FAILED, AuditStatus.COMPLETED_WITH_ERRORS):
         return []
     if sync_type != SyncType.MARKETING_LISTS_DATA_OUT:
-        return [FailedRecord(item=detail.item, key=detail.item, reason=detail.message)]
+        # A detail of one record names it by its key (ingress: `contact:<contactid>`).
+        return [FailedRecord(item=detail.item, key=detail.key or detail.item,
+                             reason=detail.message)]  # fmt: skip
     named = NAMED_FAILURES.search(detail.message)
     if named is None:  # the list failed as a whole (or failed members were only counted)
         return [FailedRecord(item=detail.item, key="", reason=detail.message)]

@@ -11,6 +11,7 @@ from sandbox.dataverse.state import DataverseState
 from shared.accounts import EmailAccount
 from shared.audit import AuditStatus, Messages
 from shared.localhost.host import LocalHost
+from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.adobe_config_model import Comparison, FilterRule, RecordFilter
 from shared.sync_types import SyncType
@@ -183,3 +184,22 @@ def test_a_card_written_before_its_contact_waits_and_is_linked_by_a_later_run(
     assert linked[card]["profile"] == {"PKey": profile_pkeys(acs)[ada]}
     assert (later.counts.read, later.counts.created) == (1, 1)
     assert "wait" not in later.message
+
+
+def test_a_dry_run_writes_nothing_and_a_real_run_then_loads_everything(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    configure(sync_runtime, profile_mapping())
+    ada = contact(dv, "Ada", "Lovelace")
+
+    assert admin.sync_now(sync_runtime, "globex", PROFILES, dry_run=True).accepted
+    host.drain()
+
+    [dry] = sync_runtime.audit.recent("globex", sync_type=PROFILES)
+    assert dry.message.startswith("Dry run, nothing written"), dry.message
+    assert profiles(acs) == {} and dry.counts.created == 1
+    would = {d.item for d in sync_runtime.audit.details("globex", dry.row_key)}
+    assert "Would create profile (Adobe Campaign)" in would
+    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+    assert set(profiles(acs)) == {ada} and audit.counts.created == 1  # still the initial load
