@@ -6,7 +6,9 @@ tracking, so one account-wide target stands for every record changed meanwhile."
 
 from __future__ import annotations
 
-from shared.accounts import EmailAccount
+from collections.abc import Iterable
+
+from shared.accounts import EmailAccount, Platform
 from shared.runtime import Runtime
 from shared.storage.adobe_config_model import (
     PROFILE,
@@ -60,3 +62,16 @@ def ingress_targets(rt: Runtime, account: EmailAccount, event: ChangeEvent) -> l
     ):
         return []
     return [Target(ingress_type(mapping), TargetKind.ALL, account_id=account.account_id)]
+
+
+def ingress_tables(rt: Runtime, accounts: Iterable[EmailAccount]) -> dict[str, frozenset[str]]:
+    """The tables the enabled Adobe Campaign accounts map, with the columns ingress reads:
+    what the webhook's registration adds steps for."""
+    tables: dict[str, frozenset[str]] = {}
+    for account in accounts:
+        if account.platform is not Platform.ADOBE_CAMPAIGN or account.disabled:
+            continue
+        for mapping in adobe_config(rt, account.account_id).tables:
+            name = mapping.dynamics_table
+            tables[name] = tables.get(name, frozenset()) | read_columns(mapping)
+    return tables

@@ -12,7 +12,7 @@ to the scheduled syncs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
@@ -184,11 +184,15 @@ def _email_columns(mappings: list[list[DataMapping]], entity: MappedEntity) -> t
     return _sorted(columns)
 
 
-def planned_steps(mappings: list[list[DataMapping]]) -> list[StepPlan]:
-    """The steps in the order they are registered; `mappings` holds each account's list."""
+def planned_steps(
+    mappings: list[list[DataMapping]], ingress: Mapping[str, frozenset[str]] | None = None
+) -> list[StepPlan]:
+    """The steps in the order they are registered; `mappings` holds each account's list,
+    `ingress` the tables Adobe Campaign accounts map, with the columns their ingress reads."""
+    ingress = ingress or {}
     steps: list[StepPlan] = []
     for entity in MappedEntity:
-        columns = member_columns(mappings, entity)
+        columns = _sorted(member_columns(mappings, entity), ingress.get(entity.value, ()))
         email_columns = _email_columns(mappings, entity)
         steps.append(StepPlan("Update", entity.value, columns, ImagePlan(IMAGE_POST, columns)))
         # A deleted member leaves its lists: the email (gone with the record) comes in the
@@ -213,4 +217,13 @@ def planned_steps(mappings: list[list[DataMapping]]) -> list[StepPlan]:
     steps.append(StepPlan("Create", EMAIL_SEND.logical_name))
     # A CRM user's enrolment request (the Create's target carries its account column).
     steps.append(StepPlan("Create", PROGRAM_ENROLMENT.logical_name))
+    # Adobe ingress: a new record of a mapped table, a change of a column it reads, a delete,
+    # each starts the account's ingress run (contact, lead and account have Update and
+    # Delete steps above already).
+    members = {entity.value for entity in MappedEntity}
+    for table, read in sorted(ingress.items()):
+        steps.append(StepPlan("Create", table))
+        if table not in members:
+            steps.append(StepPlan("Update", table, _sorted(read)))
+            steps.append(StepPlan("Delete", table))
     return steps

@@ -23,6 +23,7 @@ from shared.clients.dataverse.plugin_registration import (
     WhoAmI,
 )
 from shared.errors import ApiError, ConfigurationError
+from shared.pipeline.webhook_adobe import ingress_tables
 from shared.pipeline.webhook_changes import Change, Differ, WebhookRegistrationError, delete_step
 from shared.pipeline.webhook_plan import (
     ENDPOINT_NAME,
@@ -183,7 +184,8 @@ def register(
         return _record_only(rt, client, who, user_id, url, dry_run=dry_run, progress=progress)
     key = webhook_key(rt)
     accounts = rt.accounts.all()
-    plan = planned_steps([rt.mappings.for_account(a.account_id) for a in accounts])
+    plan = planned_steps([rt.mappings.for_account(a.account_id) for a in accounts],
+                         ingress_tables(rt, accounts))  # fmt: skip
     planner = Differ(api, url, option)
     changes = planner.endpoint_changes(key)
     changes.extend(planner.step_changes(plan))
