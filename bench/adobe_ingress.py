@@ -161,9 +161,9 @@ class Result:
 
 
 def _route(request: httpx.Request) -> str:
-    host = request.url.host
+    """`host:port METHOD template`: the sandboxes share a host, not a port."""
     path = _PAREN_ID.sub("({id})", _ID.sub("/{id}", request.url.path))
-    return f"{host} {request.method} {path}"
+    return f"{request.url.netloc.decode()} {request.method} {path}"
 
 
 def run(size: int, *, memory: bool) -> Result:
@@ -185,8 +185,8 @@ def run(size: int, *, memory: bool) -> Result:
         os.environ[SECRET_SETTING] = endpoints.adobe_client_secret
         settings = bench_settings(azurite, endpoints)
         calls: Counter[str] = Counter()
-        names = {httpx.URL(endpoints.dataverse_url).host: "Dataverse",
-                 httpx.URL(endpoints.adobe_base_url).host: "Adobe Campaign"}  # fmt: skip
+        names = {httpx.URL(endpoints.dataverse_url).netloc.decode(): "Dataverse",
+                 httpx.URL(endpoints.adobe_base_url).netloc.decode(): "Adobe Campaign"}  # fmt: skip
 
         def count(request: httpx.Request) -> None:
             route = _route(request)
