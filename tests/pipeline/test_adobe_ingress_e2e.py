@@ -182,6 +182,7 @@ def test_a_card_written_before_its_contact_waits_and_is_linked_by_a_later_run(
 
     linked = {r["crmId"]: r for r in rows(acs, CARDS)}
     assert linked[card]["profile"] == {"PKey": profile_pkeys(acs)[ada]}
+    assert linked[card]["state"] == "Active"  # read again with its labels
     assert (later.counts.read, later.counts.created) == (1, 1)
     assert "wait" not in later.message
 

@@ -110,6 +110,31 @@ def test_a_killed_run_ends_like_an_unkilled_one_in_campaign_and_in_the_audit(
     assert len(acs.profiles()) == len(wanted)  # no profile twice
 
 
+def test_a_run_killed_as_it_ends_a_one_page_read_counts_that_page_once(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # The table's state (the next run's delta link) is stored just before the checkpoint that
+    # ends the table: the redelivered slice must read the changes again from the link it
+    # started with, not from the new one (which would find nothing and count nothing).
+    configure(sync_runtime, profile_mapping())
+    people = _people(dv)
+    run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+    for key in people[:4]:
+        dv.update("contact", key, {"lastname": "Changed"})
+    clock.advance(minutes=5)
+    pause_every_slice_at_its_first_checkpoint(monkeypatch)
+    die_at_save(monkeypatch, sync_runtime, 5)  # plan, begun, waiting, intent, then the end
+    assert run_until_killed(sync_runtime, host, clock, "globex", PROFILES), "never died"
+
+    _finish_after_lease(sync_runtime, host, clock)
+
+    audit = sync_runtime.audit.recent("globex", sync_type=PROFILES, limit=1)[0]
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert audit.counts == Counts(read=4, updated=4)
+    assert all(profiles(acs)[key]["lastName"] == "Changed" for key in people[:4])
+
+
 def _finish_after_lease(rt: Runtime, host: LocalHost, clock: ManualClock) -> None:
     """The dead worker's lease runs out; workers take the redelivered message to the end (the
     run is not the type's only one in the audit, as `kills.finish_after_lease` expects)."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.clients.dataverse.odata import (
+    FORMATTED_VALUES,
     check_name,
     max_page_size_preference,
     select_option,
@@ -48,7 +49,6 @@ from shared.clients.dataverse.transport import DataverseTransport
 from shared.errors import ApiError
 
 TRACK_CHANGES = "odata.track-changes"
-FORMATTED_VALUES = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
 EXPIRED_VERSION_STAMP_CODES = frozenset({"0x80044352", "-2147204270"})
 EXPIRED_REASON = "Change tracking token expired; read all records again"
 _REFUSAL_STATUSES = frozenset({400, 410, 422})

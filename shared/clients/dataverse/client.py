@@ -254,9 +254,14 @@ class DataverseClient:
             resume=resume,
         )
 
-    def retrieve(self, entity_set: str, key: Key, select: Sequence[str]) -> Record | None:
-        """One row with its `@odata.etag`, by id or alternate key; None if missing."""
-        return writes.retrieve(self.transport, entity_set, key, select)
+    def retrieve(
+        self, entity_set: str, key: Key, select: Sequence[str], *, formatted_values: bool = False
+    ) -> Record | None:
+        """One row with its `@odata.etag`, by id or alternate key; None if missing.
+        `formatted_values`: with the choices' labels."""
+        return writes.retrieve(
+            self.transport, entity_set, key, select, formatted_values=formatted_values
+        )
 
     # Writes -------------------------------------------------------------------------------
 

@@ -111,6 +111,10 @@ def prefer(*preferences: str) -> dict[str, str]:
     return {"Prefer": ",".join(values)} if values else {}
 
 
+# Prefer: the choices' labels beside their values (`<column>@OData.Community...FormattedValue`).
+FORMATTED_VALUES = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+
+
 def max_page_size_preference(page_size: int) -> str:
     return f"odata.maxpagesize={check_page_size(page_size)}"
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clients.dataverse.odata import (
+    FORMATTED_VALUES,
     Key,
     check_name,
     entity_id_from_url,
@@ -154,13 +155,19 @@ def delete(
 
 
 def retrieve(
-    transport: DataverseTransport, entity_set: str, key: Key, select: Sequence[str]
+    transport: DataverseTransport,
+    entity_set: str,
+    key: Key,
+    select: Sequence[str],
+    *,
+    formatted_values: bool = False,
 ) -> dict[str, Any] | None:
     """One row (with its `@odata.etag`), or None if it does not exist."""
     target = entity_path(entity_set, key) + "?" + query_string([("$select", select_option(select))])
     operation = operation_name("GET", entity_set, key)
+    headers = {"Prefer": FORMATTED_VALUES} if formatted_values else None
     try:
-        body, _ = transport.get_json(target, operation=operation)
+        body, _ = transport.get_json(target, operation=operation, headers=headers)
     except ApiError as error:
         if error.status == 404:
             return None

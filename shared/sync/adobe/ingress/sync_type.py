@@ -63,6 +63,9 @@ class TableRun(BaseModel):
     begun: bool = False
     load: bool = False
     position: ChangePosition | None = None
+    # The delta link the table's change read started from: a slice that redoes the read's
+    # first page reads from it, even once the stored state holds the next run's link.
+    start_link: str | None = None
     waiting_done: bool = False
     done: bool = False
     resync_reason: str = ""
@@ -151,12 +154,15 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
                 states.take_replay(table, now)
             initial_route(schema.mapping)  # the file drop's seam: always the API for now
             progress.begun, progress.load, progress.position = True, state.load, state.position
+            progress.start_link = None if state.load else state.delta_link
             writer.load = progress.load
             yield
         if not progress.waiting_done:
             records = []
             for key in state.waiting:
-                found = run.services.dataverse().retrieve(schema.entity_set, key, schema.select)
+                found = run.services.dataverse().retrieve(
+                    schema.entity_set, key, schema.select, formatted_values=True
+                )
                 if found is not None:  # deleted in Dynamics since: nothing left to write
                     records.append(found)
             retry = yield from self._page(run, writer, f"{table}:waiting", progress, records, [])
@@ -167,7 +173,7 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         feed = run.services.dataverse().read_changes(
             schema.entity_set,
             schema.select,
-            None if progress.load else state.delta_link,
+            progress.start_link,
             page_size=self.page_size,
             resume=progress.position,
             formatted_values=True,
