@@ -70,6 +70,7 @@ class TableRun(BaseModel):
     done: bool = False
     resync_reason: str = ""
     problem: str = ""  # the table could not be synced at all
+    unsent: list[str] = []  # mapped paths through lookups, which this version does not read
     counts: Counts = Counts()
     waiting: int = 0
 
@@ -132,6 +133,8 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
                 cursor.index += 1
                 yield
                 continue
+            progress.unsent = [f.dynamics_field for f in schema.mapping.fields
+                               if "." in f.dynamics_field]  # fmt: skip
             writer = PageWriter(client, schema, progress.load, parents,
                                 workers=1 if run.dry_run else self.workers)  # fmt: skip
             yield from self._table(run, states, progress, schema, writer)
@@ -283,6 +286,8 @@ def _result(run: Run[IngressCursor]) -> SyncResult:
             parts.append(f"{c.failed} failed")
         if progress.waiting:
             parts.append(f"{progress.waiting} waiting for their parent record in Campaign")
+        if progress.unsent:
+            parts.append(f"not sent yet (linked columns): {', '.join(progress.unsent)}")
         kind = "Initial load" if progress.load else "Changes"
         if progress.resync_reason:
             kind = f"Full read ({progress.resync_reason})"
