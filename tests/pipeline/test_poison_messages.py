@@ -67,7 +67,7 @@ def _only_audit_row(rt: Runtime, partition: str) -> AuditRecord:
     [
         (NESTED, UNKNOWN_ACCOUNT, "recursion limit"),
         (HUGE_TYPE, "acme", "sync_type"),
-        (EXTRA_KEYS, "acme", "sync_type: Field required"),  # the 4,000 keys are ignored
+        (EXTRA_KEYS, "acme", "4,000 fields this version does not know"),  # not a request
         (_valid("ghost", SyncType.CRM_METADATA), UNKNOWN_ACCOUNT, "ghost"),
         (_valid("acme", SyncType.FORMS), "acme", "Forms is not available"),
     ],
