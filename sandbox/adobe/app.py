@@ -8,6 +8,9 @@
                                                                (or a custom filter: filters.py)
     PATCH, DELETE the same with an @PKey                       -> {PKey, href} | 200
     GET  /{org}/campaign/{root}/{resource}/{filter}/_count
+    GET  /{org}/campaign/profileAndServicesExt/                the published cus resources
+    GET  /{org}/campaign/{root}/resourceType/{resource}        a resource's fields (metadata.py;
+                                                               also .../{resource}/metadata)
     GET  /{org}/campaign/workflow/execution/{id}               the workflow, its signal activities
     POST /{org}/campaign/workflow/execution/{id}/activities/activity/{name}/trigger
     GET  /events/organizations/{consumer}/integrations/{integration}/{registration}
@@ -32,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.adobe.filters import parse_time
 from sandbox.adobe.journal_api import journal_route
+from sandbox.adobe.metadata import resource_list, resource_metadata
 from sandbox.adobe.state import AdobeState, ResourceTable, SignalTrigger, wire_time
 from sandbox.adobe.wire import (
     WriteRefused,
@@ -52,6 +56,8 @@ COLLECTION = "/{org}/campaign/{root}/{resource}"
 COUNT = "/{org}/campaign/{root}/{resource}/_count"
 ITEM = "/{org}/campaign/{root}/{resource}/{key}"
 FILTER_COUNT = "/{org}/campaign/{root}/{resource}/{key}/_count"
+RESOURCES = "/{org}/campaign/profileAndServicesExt/"
+METADATA = "/{org}/campaign/{root}/resourceType/{resource}"
 WORKFLOW = "/{org}/campaign/workflow/execution/{id}"
 TRIGGER = "/{org}/campaign/workflow/execution/{id}/activities/activity/{name}/trigger"
 ROOTS = ("profileAndServices", "profileAndServicesExt")
@@ -85,6 +91,7 @@ def create_adobe_app(state: AdobeState) -> Starlette:
         if (
             root not in ROOTS
             or table is None
+            or not table.published
             or (root == "profileAndServices" and name != "profile")
         ):
             return not_found(f"{root}/{name}")
@@ -235,6 +242,10 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             table = table_of(request)
             if isinstance(table, Response):
                 return table
+            if key == "metadata" and request.method == "GET":  # the listing's href form
+                return json_response(
+                    resource_metadata(table, base(request), request.path_params["root"])
+                )
             if key.startswith("by") and request.method == "GET":
                 ids = matching(table, key, request)
                 return ids if isinstance(ids, Response) else page(table, ids, request, key)
@@ -266,6 +277,25 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             row["lastModified"] = wire_time(state.now())
             answer = shown(table, row_id, row, request)
             return json_response({"PKey": answer["PKey"], "href": answer["href"]})
+
+    async def resources(request: Request) -> Response:
+        denied = guard(request)
+        if denied is not None:
+            return denied
+        with state.lock:
+            return json_response(resource_list(state.tables, base(request)))
+
+    async def metadata(request: Request) -> Response:
+        denied = guard(request)
+        if denied is not None:
+            return denied
+        with state.lock:
+            table = table_of(request)
+            if isinstance(table, Response):
+                return table
+            return json_response(
+                resource_metadata(table, base(request), request.path_params["root"])
+            )
 
     async def workflow(request: Request) -> Response:
         denied = guard(request)
@@ -338,6 +368,8 @@ def create_adobe_app(state: AdobeState) -> Starlette:
         Route(WORKFLOW, workflow, methods=["GET"]),
         Route(TRIGGER, trigger, methods=["POST"]),
         journal_route(state),
+        Route(RESOURCES, resources, methods=["GET"]),
+        Route(METADATA, metadata, methods=["GET"]),
         Route(COUNT, count, methods=["GET"]),
         Route(FILTER_COUNT, count, methods=["GET"]),
         Route(COLLECTION, collection, methods=["GET", "POST"]),

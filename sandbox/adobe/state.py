@@ -49,6 +49,14 @@ ENUMERATIONS = {
     "emailFormat": ("nms:recipient:emailFormat", ("unknown", "html", "text")),
 }
 _TIMESTAMPED = (*DENY_LIST_FIELDS[:-1], "ccpaOptOut")  # each with its own *LastModified
+# The profile's technical types that its defaults do not say (INFER: the engine's xtk types).
+PROFILE_TYPES = {
+    "age": "short", "birthDate": "date", "blackListAllLastModified": "datetime",
+    "blackListLastModified": "datetime", "ccpaOptOutLastModified": "datetime",
+    "emailFormat": "enumeration", "gender": "enumeration", "preferredLanguage": "enumeration",
+    "timeZone": "enumeration", "location": "item", "postalAddress": "item",
+    **{f"{name}LastModified": "datetime" for name in _TIMESTAMPED if name != "ccpaOptOut"},
+}  # fmt: skip
 
 
 def profile_defaults() -> dict[str, Any]:
@@ -94,6 +102,12 @@ class ResourceTable:
     # is not a scan of every row (a 100,000-profile benchmark would be quadratic). Kept by
     # the sandbox's own writes (`index`, `unindex`); rows are never edited behind its back.
     keys: dict[str, dict[Any, int]] = field(default_factory=dict)
+    # Technical types (resType) where a default's Python type does not say it: dates, links.
+    types: dict[str, str] = field(default_factory=dict)
+    # A custom resource not yet published is not on the API at all; extension fields not yet
+    # published (with "Create the Profiles & Services Ext API") wait here, unknown to the API.
+    published: bool = True
+    pending: dict[str, Any] = field(default_factory=dict)
 
     def fields(self) -> set[str]:
         return set(self.defaults) | {"created", "lastModified"}
@@ -180,7 +194,11 @@ class AdobeState:
             self.big_table_threshold = 100_000
             self.tables: dict[str, ResourceTable] = {
                 "profile": ResourceTable(
-                    "profile", profile_defaults(), unique=("externalId",), custom_key="externalId"
+                    "profile",
+                    profile_defaults(),
+                    unique=("externalId",),
+                    custom_key="externalId",
+                    types=dict(PROFILE_TYPES),
                 )
             }
             # (resource, by<Name>) -> a custom filter an administrator defined
@@ -236,13 +254,48 @@ class AdobeState:
         *,
         unique: tuple[str, ...] = (),
         custom_key: str | None = None,
+        types: dict[str, str] | None = None,
+        published: bool = True,
     ) -> ResourceTable:
+        """A `cus` resource with its fields' defaults; `types`: technical types the defaults
+        do not say (`date`, `datetime`, `link:<resource>`); `published=False`: created in
+        Campaign but not yet on the API (`publish()`)."""
         if not name.startswith("cus"):
             raise ValueError("custom resources carry the `cus` prefix")
-        table = ResourceTable(name, dict(fields), unique=unique, custom_key=custom_key)
+        table = ResourceTable(
+            name, dict(fields), unique=unique, custom_key=custom_key,
+            types=dict(types or {}), published=published,
+        )  # fmt: skip
         with self.lock:
             self.tables[name] = table
         return table
+
+    def extend_resource(
+        self,
+        name: str,
+        fields: dict[str, Any],
+        *,
+        types: dict[str, str] | None = None,
+        published: bool = True,
+    ) -> None:
+        """Extension fields (defaults) added to a resource, e.g. the profile; `published=False`:
+        on the resource in Campaign, but not on the API until `publish()`."""
+        with self.lock:
+            table = self.tables[name]
+            table.types.update(types or {})
+            if published:
+                table.defaults.update(fields)
+            else:
+                table.pending.update(fields)
+
+    def publish(self) -> None:
+        """The administrator publishes the data model (with "Create the Profiles & Services
+        Ext API"): pending extension fields and custom resources reach the API."""
+        with self.lock:
+            for table in self.tables.values():
+                table.defaults.update(table.pending)
+                table.pending.clear()
+                table.published = True
 
     def pkey(self, resource: str, row_id: int) -> str:
         raw = f"{self._salt}|{resource}|{row_id}".encode()

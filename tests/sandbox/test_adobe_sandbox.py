@@ -152,3 +152,31 @@ def test_the_opt_out_custom_filter_selects_profiles_changed_or_created_since_a_d
     assert selected(wire_time(since - 30)) == ["old", "quiet", "x"]
     bad = acs.get("profileAndServicesExt/profile/byOptOutChanged", params={"since": "soon"})
     assert bad.status_code == 500 and bad.text.startswith("RST-360011")
+
+
+def test_resource_metadata_and_the_resource_list_have_the_documented_shapes(
+    acs: httpx.Client, adobe_sandbox: AdobeSandbox
+) -> None:
+    """metadata-mechanism.md: `content` keyed by field, each with apiName, type, resType (and
+    resTarget for links); custom-resources.md: the listing's entries and their metadata href."""
+    described = acs.get("profileAndServicesExt/resourceType/profile").json()
+    assert described["name"] == "profile" and described["data"] == "/profileAndServicesExt/profile/"
+    assert described["href"].endswith("/profileAndServicesExt/profile/metadata")
+    assert set(described["content"]) >= DOCUMENTED_PROFILE_FIELDS - {
+        "PKey",
+        "href",
+        "subscriptions",
+    }
+    email = described["content"]["email"]
+    assert (email["apiName"], email["type"], email["resType"]) == ("email", "string", "string")
+    adobe_sandbox.state.add_custom_resource("cusProduct", {"crmId": "", "profile": {}})
+    listed = acs.get("profileAndServicesExt/").json()
+    assert listed["apiName"] == "resourceType"
+    product = listed["cusProduct"]
+    assert (product["name"], product["type"]) == ("cusProduct", "collection")
+    assert product["data"] == "/profileAndServicesExt/cusProduct/"
+    by_href = acs.get(product["href"]).json()  # the listing's href reads the same metadata
+    assert by_href["content"]["profile"]["type"] == "link"
+    assert by_href == acs.get("profileAndServicesExt/resourceType/cusProduct").json()
+    missing = acs.get("profileAndServicesExt/resourceType/cusNothing")
+    assert missing.status_code == 404 and "RST-360011" in missing.text

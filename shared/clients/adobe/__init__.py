@@ -10,6 +10,7 @@ from shared.clients.adobe.errors import (
     RecordNotFound,
     SignalLockedOut,
 )
+from shared.clients.adobe.metadata import CampaignField, ResourceMetadata
 from shared.clients.adobe.models import (
     OPT_OUT_FIELDS,
     Profile,
@@ -23,12 +24,14 @@ from shared.clients.adobe.models import (
 __all__ = [
     "OPT_OUT_FIELDS",
     "AdobeCampaignClient",
+    "CampaignField",
     "DuplicateKey",
     "EngineRefusal",
     "ForeignHref",
     "ImsTokenProvider",
     "Profile",
     "RecordNotFound",
+    "ResourceMetadata",
     "ResourcePage",
     "SignalActivity",
     "SignalLockedOut",

@@ -1,7 +1,7 @@
 """Adobe Campaign Standard REST API client: IMS OAuth server-to-server tokens (`auth`), the
 transport with its error mapping (`transport`, `errors`), profiles and custom resources
-(`resources`), workflows and signals (`workflows`), typed reads (`models`), and the Adobe I/O
-Events journal of email events (`journal`).
+(`resources`), their fields and types (`metadata`), workflows and signals (`workflows`), typed
+reads (`models`), and the Adobe I/O Events journal of email events (`journal`).
 
 `AdobeCampaignClient.connect()` builds one from an account's connection settings; building
 does no I/O (the first call fetches the token).
@@ -14,12 +14,13 @@ from pydantic import SecretStr
 
 from shared.clients.adobe.auth import ImsTokenProvider
 from shared.clients.adobe.journal import EventJournalClient
+from shared.clients.adobe.metadata import MetadataApi
 from shared.clients.adobe.resources import ResourcesApi
 from shared.clients.adobe.workflows import WorkflowsApi
 from shared.clients.retry import RetryPolicy
 
 
-class AdobeCampaignClient(ResourcesApi, WorkflowsApi):
+class AdobeCampaignClient(ResourcesApi, MetadataApi, WorkflowsApi):
     @classmethod
     def connect(
         cls,
