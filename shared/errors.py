@@ -7,7 +7,8 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── ImportStillRunning       a Dotdigital import outlived the client's wait
 │   ├── SignalLockedOut          an ACS workflow signal within its 10-minute lockout (adobe/)
 │   ├── StorageUnreachable       Table or Queue Storage did not answer (azure_errors.py)
-│   └── DropUnreachable          an SFTP or S3 file drop did not answer (clients/filedrop/)
+│   ├── DropUnreachable          an SFTP or S3 file drop did not answer (clients/filedrop/)
+│   └── CampaignUnreachable      ACS did not answer while a mapping was checked (service/)
 ├── FatalError                   FATAL: retrying cannot help until someone acts
 │   ├── ConfigurationError       a setting or secret is missing or invalid
 │   ├── CursorError              a saved cursor that cannot be used (engine/cursor.py)
@@ -16,6 +17,7 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── ProvisioningError        the org cannot take the connector's tables (provisioning.py)
 │   ├── DropRefused              a file drop refused a transfer, or a part changed (filedrop/)
 │   ├── WebhookRegistrationError the org cannot take the webhook's steps (webhook_changes.py)
+│   ├── CampaignCheckFailed      ACS refused the credential while a mapping was checked (service/)
 │   └── ApiError                 a 4xx the API explained (`status`, `code`)
 │       ├── DataverseApiError    (clients/dataverse/transport.py)
 │       ├── PagingLoopError      Dotdigital handed back a page twice (clients/dotdigital/errors.py)
@@ -43,6 +45,9 @@ SyncError                        base: `category` says what to do; `str(error)` 
 │   ├── ChangeTrackingOff        a mapped table's change tracking was turned off (ingress/)
 │   ├── ReplayTooLarge           an ACS replay of a table of 2,000,000 records or more (service/)
 │   ├── UnknownColumn            a mapped Dynamics column the table's metadata lacks (service/)
+│   ├── ResourceNotPublished     a cus resource ACS does not list (service/adobe_campaign_fields.py)
+│   ├── UnknownCampaignField     a mapped Campaign field its resource's metadata lacks (same)
+│   ├── CampaignTypeMismatch     a Dynamics column type the Campaign field cannot take (same)
 │   └── UnreadableEvent          a Campaign email event without its id or time (sync/adobe/)
 ├── ConflictError                CONFLICT: the state changed, or exists already; re-read first
 │   ├── ConcurrencyConflict      an ETag-conditional write lost a race

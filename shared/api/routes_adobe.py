@@ -15,6 +15,7 @@ from shared.service import adobe_config as service
 from shared.service import adobe_ingress
 from shared.service.adobe_config import (
     Changed,
+    Checked,
     EgressChange,
     NewTable,
     OptOutChange,
@@ -54,6 +55,13 @@ class ApplyUpdates(BaseModel):
     apply_updates: bool
 
 
+Unchecked = Annotated[
+    bool,
+    Query(description="Save without checking against Campaign (when it cannot be reached); "
+          "check later with GET .../adobe/check"),
+]  # fmt: skip
+
+
 @router.get("", responses=documented(404))
 def show_adobe_config(rt: Rt, account_id: AccountId) -> AdobeConfig:
     """The whole configuration (the defaults, contact -> profile, until the first change)."""
@@ -62,12 +70,14 @@ def show_adobe_config(rt: Rt, account_id: AccountId) -> AdobeConfig:
 
 @router.put("/tables/{table}", responses=documented(404, 409))
 def add_adobe_table(
-    rt: Rt, account_id: AccountId, table: DynamicsTable, body: CampaignTable
-) -> Changed:
-    """Map a Dynamics table (change tracking on: else 422) to a Campaign resource."""
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: CampaignTable,
+    unchecked: Unchecked = False,
+) -> Changed:  # fmt: skip
+    """Map a Dynamics table (change tracking on: else 422) to a Campaign resource (a `cus`
+    resource Campaign lists, else 422; Campaign not answering: 503)."""
     new = NewTable(dynamics_table=table, campaign_resource=body.campaign_resource,
                    campaign_key=body.campaign_key)  # fmt: skip
-    return service.add_table(rt, account_id, new)
+    return service.add_table(rt, account_id, new, unchecked=unchecked)
 
 
 @router.delete("/tables/{table}", responses=documented(404))
@@ -85,9 +95,19 @@ def set_adobe_table_options(
 
 @router.post("/tables/{table}/fields", responses=documented(404, 409))
 def add_adobe_field(
-    rt: Rt, account_id: AccountId, table: DynamicsTable, body: FieldMapping
-) -> Changed:
-    return service.add_field(rt, account_id, table, body)
+    rt: Rt, account_id: AccountId, table: DynamicsTable, body: FieldMapping,
+    unchecked: Unchecked = False,
+) -> Changed:  # fmt: skip
+    """Map a column to a field Campaign lists for the table's resource, of a type the column
+    fits (else 422; Campaign not answering: 503)."""
+    return service.add_field(rt, account_id, table, body, unchecked=unchecked)
+
+
+@router.get("/check", responses=documented(404))
+def check_adobe_mappings(rt: Rt, account_id: AccountId) -> Checked:
+    """Every saved field mapping checked against Campaign now; `problems` lists those that
+    would fail (changes nothing)."""
+    return service.check(rt, account_id)
 
 
 @router.patch("/tables/{table}/fields/{campaignField}", responses=documented(404))

@@ -49,6 +49,14 @@ adobe_app.add_typer(egress_app, name="egress")
 AccountArg = Annotated[str, typer.Argument(help="Adobe Campaign account id (see `accounts list`).")]
 TableArg = Annotated[str, typer.Argument(help="Dynamics table (logical name, e.g. contact).")]
 CampaignFieldArg = Annotated[str, typer.Argument(help="Campaign field (technical name).")]
+UncheckedOption = Annotated[
+    bool,
+    typer.Option(
+        "--unchecked",
+        help="Save without checking against Campaign (when it cannot be reached); check "
+        "later with `adobe mappings check`.",
+    ),
+]
 DynamicsFieldArg = Annotated[
     str, typer.Argument(help="Dynamics column, or a path through lookups (parentcustomerid.name).")
 ]
@@ -142,10 +150,12 @@ def add_table(
     resource: Annotated[str, typer.Argument(help="profile, or a custom resource (cus...).")],
     key: Annotated[str | None, typer.Option(help="Campaign column that holds the Dynamics id "
                                             "(custom resources; profiles use externalId).")] = None,
+    unchecked: UncheckedOption = False,
 ) -> None:  # fmt: skip
-    """Map a Dynamics table (change tracking on) to a Campaign resource; fixed once saved."""
+    """Map a Dynamics table (change tracking on) to a Campaign resource (published); fixed
+    once saved."""
     new = service.NewTable(dynamics_table=table, campaign_resource=resource, campaign_key=key)
-    _print(service.add_table(environment.runtime(), account, new))
+    _print(service.add_table(environment.runtime(), account, new, unchecked=unchecked))
 
 
 @mappings_app.command("remove-table")
@@ -162,11 +172,27 @@ def add_field(
     campaign_field: CampaignFieldArg,
     apply_updates: Annotated[bool, typer.Option(help="Off: written by the initial load and "
                                                 "replays only.")] = True,
+    unchecked: UncheckedOption = False,
 ) -> None:  # fmt: skip
-    """Map a Dynamics column to a Campaign field of the table's resource."""
+    """Map a Dynamics column to a Campaign field of the table's resource (a field Campaign
+    lists for it, of a type the column fits)."""
     field = FieldMapping(dynamics_field=dynamics_field, campaign_field=campaign_field,
                          apply_updates=apply_updates)  # fmt: skip
-    _print(service.add_field(environment.runtime(), account, table, field))
+    rt = environment.runtime()
+    _print(service.add_field(rt, account, table, field, unchecked=unchecked))
+
+
+@mappings_app.command("check")
+def check(account: AccountArg, output: OutputOption = Output.TABLE) -> None:
+    """Check every saved field mapping against Campaign; exits 2 if any would fail."""
+    checked = service.check(environment.runtime(), account)
+    if output is Output.JSON:
+        emit(output, checked, lambda: "")
+    else:
+        for line in [*checked.problems, checked.message]:
+            console().print(line, soft_wrap=True, markup=False, highlight=False)
+    if checked.problems:
+        raise typer.Exit(2)
 
 
 @mappings_app.command("remove-field")

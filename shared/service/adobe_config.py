@@ -13,6 +13,7 @@ from shared.accounts import EmailAccount, Platform
 from shared.errors import BadInputError, NotFoundError
 from shared.pipeline import admin
 from shared.runtime import Runtime
+from shared.service import adobe_campaign_fields as campaign
 from shared.service import adobe_dynamics as dynamics
 from shared.storage.adobe_config_model import (
     CAMPAIGN_NAME,
@@ -46,6 +47,14 @@ class NotMapped(NotFoundError):
 
 class Changed(BaseModel):
     message: str
+
+
+class Checked(BaseModel):
+    problems: list[str]  # one line per saved field Campaign would refuse
+    message: str
+
+
+UNCHECKED = " Not checked against Campaign: run `adobe mappings check {account}` once it answers."
 
 
 class NewTable(BaseModel):
@@ -104,8 +113,14 @@ def show(rt: Runtime, account_id: str) -> AdobeConfig:
     return AdobeConfig(account_id=account_id, tables=[default_profile_mapping()])
 
 
-def _edit(rt: Runtime, account_id: str, change: Callable[[AdobeConfig], str]) -> Changed:
-    """Load, change a copy, check Adobe's limits on the result, save it whole."""
+def _edit(
+    rt: Runtime,
+    account_id: str,
+    change: Callable[[AdobeConfig], str],
+    against_campaign: Callable[[AdobeConfig], None] | None = None,
+) -> Changed:
+    """Load, change a copy, check Adobe's limits on the result, then (`against_campaign`)
+    what Campaign has, so that a mistake found locally needs no call; save it whole."""
     require_adobe_account(rt, account_id)
     stored = _repo(rt).load(account_id)
     config = (
@@ -115,6 +130,8 @@ def _edit(rt: Runtime, account_id: str, change: Callable[[AdobeConfig], str]) ->
     )
     message = change(config)
     limits.check(config)
+    if against_campaign is not None:
+        against_campaign(config)
     _repo(rt).save(config, stored.etag if stored is not None else None)
     return Changed(message=message)
 
@@ -132,9 +149,10 @@ def _mapped(config: AdobeConfig, dynamics_table: str) -> TableMapping:
 # Tables ------------------------------------------------------------------------------------------
 
 
-def add_table(rt: Runtime, account_id: str, new: NewTable) -> Changed:
-    """Map a Dynamics table to a Campaign resource, keyed by the table's primary key."""
-    require_adobe_account(rt, account_id)
+def add_table(rt: Runtime, account_id: str, new: NewTable, *, unchecked: bool = False) -> Changed:
+    """Map a Dynamics table to a Campaign resource, keyed by the table's primary key; the
+    resource and its key field are checked against Campaign unless `unchecked`."""
+    account = require_adobe_account(rt, account_id)
     is_profile = new.campaign_resource == PROFILE
     key = PROFILE_KEY if is_profile else new.campaign_key
     if key is None:
@@ -155,9 +173,15 @@ def add_table(rt: Runtime, account_id: str, new: NewTable) -> Changed:
         return (
             f"Mapped '{table.dynamics_table}' -> {table.campaign_resource} (key {key} <- "
             f"{info.primary_id}); it applies from the next ingress run."
-        )
+        ) + (UNCHECKED.format(account=account_id) if unchecked else "")
 
-    return _edit(rt, account_id, change)
+    def against_campaign(config: AdobeConfig) -> None:
+        with campaign.reaching(account, f"{new.campaign_resource}.{key}"):
+            campaign.fields_of(rt, account).check_field(
+                new.campaign_resource, key, "Uniqueidentifier", info.primary_id
+            )
+
+    return _edit(rt, account_id, change, None if unchecked else against_campaign)
 
 
 def remove_table(rt: Runtime, account_id: str, dynamics_table: str) -> Changed:
@@ -172,9 +196,18 @@ def remove_table(rt: Runtime, account_id: str, dynamics_table: str) -> Changed:
     return _edit(rt, account_id, change)
 
 
-def add_field(rt: Runtime, account_id: str, dynamics_table: str, field: FieldMapping) -> Changed:
-    require_adobe_account(rt, account_id)
-    dynamics.check_column(rt, dynamics_table, field.dynamics_field)
+def add_field(
+    rt: Runtime,
+    account_id: str,
+    dynamics_table: str,
+    field: FieldMapping,
+    *,
+    unchecked: bool = False,
+) -> Changed:
+    """Map a column to a field of the table's resource; unless `unchecked`, the field must be
+    one Campaign lists for the resource, of a type the column's fits."""
+    account = require_adobe_account(rt, account_id)
+    column_type = dynamics.check_column(rt, dynamics_table, field.dynamics_field)
 
     def change(config: AdobeConfig) -> str:
         table = _mapped(config, dynamics_table)
@@ -183,9 +216,29 @@ def add_field(rt: Runtime, account_id: str, dynamics_table: str, field: FieldMap
         return (
             f"Mapped {dynamics_table}.{field.dynamics_field} -> "
             f"{table.campaign_resource}.{field.campaign_field}{updates}."
-        )
+        ) + (UNCHECKED.format(account=account_id) if unchecked else "")
 
-    return _edit(rt, account_id, change)
+    def against_campaign(config: AdobeConfig) -> None:
+        resource = _mapped(config, dynamics_table).campaign_resource
+        with campaign.reaching(account, f"{resource}.{field.campaign_field}"):
+            campaign.fields_of(rt, account).check_field(
+                resource, field.campaign_field, column_type, field.dynamics_field
+            )
+
+    return _edit(rt, account_id, change, None if unchecked else against_campaign)
+
+
+def check(rt: Runtime, account_id: str) -> Checked:
+    """Every saved field mapping against Campaign as it is now (after `--unchecked` saves, or a
+    change in Campaign's data model); changes nothing."""
+    account = require_adobe_account(rt, account_id)
+    tables = show(rt, account_id).tables
+    with campaign.reaching(account, f"the mappings of '{account_id}'"):
+        found = campaign.problems(rt, account, tables)
+    count = sum(len(t.fields) for t in tables)
+    if found:
+        return Checked(problems=found, message=f"{len(found)} of {count} field(s) would fail.")
+    return Checked(problems=[], message=f"All {count} mapped field(s) exist in Campaign and fit.")
 
 
 def _field(config: AdobeConfig, dynamics_table: str, campaign_field: str) -> FieldMapping:

@@ -45,10 +45,11 @@ def columns(rt: Runtime, dynamics_table: str) -> dict[str, str]:
     }
 
 
-def check_column(rt: Runtime, dynamics_table: str, path: str) -> None:
+def check_column(rt: Runtime, dynamics_table: str, path: str) -> str:
     """A column of the table, or a path through lookups (`parentcustomerid.name`): each step a
     lookup of the table(s) before it, the last a column of one of the tables it reaches (a
-    polymorphic lookup such as parentcustomerid reaches account and contact)."""
+    polymorphic lookup such as parentcustomerid reaches account and contact). Answers the last
+    column's AttributeType."""
     steps = path.split(".")
     tables = [dynamics_table]
     for depth, step in enumerate(steps):
@@ -58,7 +59,7 @@ def check_column(rt: Runtime, dynamics_table: str, path: str) -> None:
             names = " or ".join(f"'{t}'" for t in tables)
             raise UnknownColumn(f"'{step}' is not a column of the Dynamics table {names}.")
         if depth == len(steps) - 1:
-            return
+            return found[holders[0]][step]
         lookups = [table for table in holders if found[table][step] in LOOKUP_TYPES]
         if not lookups:
             kind = found[holders[0]][step]
@@ -70,3 +71,4 @@ def check_column(rt: Runtime, dynamics_table: str, path: str) -> None:
         tables = sorted({t for table in lookups for t in targets(table).get(step, ())})
         if not tables:
             raise UnknownColumn(f"'{step}' of '{lookups[0]}' points to no table.")
+    raise ValueError("a column path has at least one step")

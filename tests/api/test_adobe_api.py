@@ -8,12 +8,15 @@ import pytest
 
 from shared.runtime import Runtime
 from tests.api.conftest import problem
-from tests.fixtures.adobe_accounts import save_adobe_account
+from tests.fixtures.adobe_accounts import save_sandbox_adobe_account
+from tests.fixtures.sandboxes import AdobeSandbox
 
 
 @pytest.fixture
-def acs(sync_runtime: Runtime) -> str:
-    save_adobe_account(sync_runtime, "acs")
+def acs(
+    sync_runtime: Runtime, adobe_sandbox: AdobeSandbox, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    save_sandbox_adobe_account(sync_runtime, adobe_sandbox, monkeypatch, "acs")
     return "/accounts/acs/adobe"
 
 

@@ -15,12 +15,15 @@ from shared.accounts import EmailAccount
 from shared.runtime import Runtime
 from shared.storage.adobe_config_repo import AdobeConfigRepository
 from tests.cli.test_cli import BAD_INPUT, CONFLICT, NOT_FOUND, error_line, invoke
-from tests.fixtures.adobe_accounts import save_adobe_account
+from tests.fixtures.adobe_accounts import save_adobe_account, save_sandbox_adobe_account
+from tests.fixtures.sandboxes import AdobeSandbox
 
 
 @pytest.fixture
-def acs(sync_runtime: Runtime) -> EmailAccount:
-    return save_adobe_account(sync_runtime, "acs")
+def acs(
+    sync_runtime: Runtime, adobe_sandbox: AdobeSandbox, monkeypatch: pytest.MonkeyPatch
+) -> EmailAccount:
+    return save_sandbox_adobe_account(sync_runtime, adobe_sandbox, monkeypatch, "acs")
 
 
 def _config() -> dict[str, object]:
