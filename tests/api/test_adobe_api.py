@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.adobe import METADATA
 from shared.runtime import Runtime
 from tests.api.conftest import problem
 from tests.fixtures.adobe_accounts import save_sandbox_adobe_account
@@ -13,9 +14,7 @@ from tests.fixtures.sandboxes import AdobeSandbox
 
 
 @pytest.fixture
-def acs(
-    sync_runtime: Runtime, adobe_sandbox: AdobeSandbox, monkeypatch: pytest.MonkeyPatch
-) -> str:
+def acs(sync_runtime: Runtime, adobe_sandbox: AdobeSandbox, monkeypatch: pytest.MonkeyPatch) -> str:
     save_sandbox_adobe_account(sync_runtime, adobe_sandbox, monkeypatch, "acs")
     return "/accounts/acs/adobe"
 
@@ -139,3 +138,34 @@ def test_a_replay_request_names_the_run_that_will_send_the_table_again(
     assert problem(api.post(f"{acs}/replay", json={"table": "Bad Name"}), 422)
     missing = problem(api.post(f"{acs}/replay", json={"table": "new_loyaltycard"}), 404)
     assert "is not mapped in 'acs'" in missing["detail"]
+
+
+def test_fields_are_checked_against_campaign_and_unchecked_saves_are_checked_later(
+    api: httpx.Client, acs: str, adobe_sandbox: AdobeSandbox
+) -> None:
+    fields = f"{acs}/tables/contact/fields"
+    unknown = api.post(fields, json={"dynamics_field": "jobtitle", "campaign_field": "jobtitle"})
+    assert (
+        "'jobtitle' is not a field of Campaign's profile resource"
+        in problem(unknown, 422)["detail"]
+    )
+    mismatch = api.post(fields, json={"dynamics_field": "birthdate", "campaign_field": "age"})
+    assert (
+        "is a DateTime column and profile.age is a number field" in problem(mismatch, 422)["detail"]
+    )
+    adobe_sandbox.state.faults.fail_route(METADATA, 503)
+    away = api.post(fields, json={"dynamics_field": "jobtitle", "campaign_field": "jobTitle"})
+    assert problem(away, 503)["detail"].startswith(
+        "Adobe Campaign could not be reached to check profile.jobTitle"
+    )
+    saved = api.post(
+        fields,
+        params={"unchecked": "true"},
+        json={"dynamics_field": "jobtitle", "campaign_field": "jobtitle"},
+    )
+    assert saved.status_code == 200 and "Not checked against Campaign" in saved.json()["message"]
+    adobe_sandbox.state.faults.reset(0)
+    checked = api.get(f"{acs}/check")
+    assert checked.status_code == 200, checked.text
+    (line,) = checked.json()["problems"]
+    assert line.startswith("contact.jobtitle: 'jobtitle' is not a field of Campaign's profile")

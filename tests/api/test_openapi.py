@@ -44,6 +44,7 @@ ROUTES = {
     ("put", "/api/admin/accounts/{accountId}/user-mappings/{platformUserId}"),
     ("delete", "/api/admin/accounts/{accountId}/user-mappings/{platformUserId}"),
     ("get", "/api/admin/accounts/{accountId}/adobe"),
+    ("get", "/api/admin/accounts/{accountId}/adobe/check"),
     ("post", "/api/admin/accounts/{accountId}/adobe/replay"),
     ("put", "/api/admin/accounts/{accountId}/adobe/tables/{table}"),
     ("patch", "/api/admin/accounts/{accountId}/adobe/tables/{table}"),
