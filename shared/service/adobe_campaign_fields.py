@@ -22,8 +22,8 @@ from shared.storage.adobe_config_model import PROFILE, TableMapping
 from shared.sync.adobe.field_types import refusal
 
 PUBLISH = (
-    'publish it in Campaign (Administration > Development > Publishing, with "Create the '
-    'Profiles & Services Ext API" checked)'
+    "publish it in Campaign (Administration > Development > Publication: Prepare Publication "
+    'with "Create the Profiles & Services Ext API" checked, then Publish)'
 )
 MAX_NAMES = 40
 
@@ -115,8 +115,7 @@ class CampaignFields:
             raise UnknownCampaignField(
                 f"'{campaign_field}' is not a field of Campaign's {resource} resource; its "
                 f"fields are: {shown}. Use one of them (technical names, case-sensitive); "
-                f"{extension}published (Administration > Development > Publishing, with "
-                '"Create the Profiles & Services Ext API" checked).'
+                f"{extension}published ({PUBLISH.removeprefix('publish it in Campaign (')}."
             )
         refused = refusal(dynamics_type, field, where=where, column=column)
         if refused is not None:

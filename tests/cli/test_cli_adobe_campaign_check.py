@@ -73,8 +73,8 @@ def test_a_custom_resource_campaign_does_not_list_is_refused_with_the_publish_st
         "Error: Adobe Campaign does not list the custom resource 'cusVisit' (resources listed: "
         "cusLoyaltyCard): custom resources sync once they are published and linked to the "
         "profile; create it or publish it in Campaign (Administration > Development > "
-        'Publishing, with "Create the Profiles & Services Ext API" checked), then add the '
-        "mapping again."
+        'Publication: Prepare Publication with "Create the Profiles & Services Ext API" '
+        "checked, then Publish), then add the mapping again."
     )
     adobe_sandbox.state.publish()
     code, out = invoke(*add)
