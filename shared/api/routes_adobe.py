@@ -13,9 +13,9 @@ from shared.api.params import AccountId, Rt
 from shared.api.problems import documented
 from shared.service import adobe_config as service
 from shared.service import adobe_ingress
+from shared.service.adobe_campaign_fields import Checked
 from shared.service.adobe_config import (
     Changed,
-    Checked,
     EgressChange,
     NewTable,
     OptOutChange,

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import BaseModel
+
 from shared.accounts import EmailAccount
 from shared.clients.adobe import AdobeCampaignClient, ResourceMetadata
 from shared.errors import BadInputError, FatalError, NotFoundError, RetriableError
@@ -26,6 +28,11 @@ PUBLISH = (
     'with "Create the Profiles & Services Ext API" checked, then Publish)'
 )
 MAX_NAMES = 40
+
+
+class Checked(BaseModel):
+    problems: list[str]  # one line per saved field Campaign would refuse
+    message: str
 
 
 class CampaignUnreachable(RetriableError):
@@ -146,6 +153,15 @@ def problems(rt: Runtime, account: EmailAccount, tables: list[TableMapping]) -> 
                 if isinstance(error, ResourceNotPublished):
                     break  # one line for the table, not one per field
     return found
+
+
+def check_saved(rt: Runtime, account: EmailAccount, tables: list[TableMapping]) -> Checked:
+    with reaching(account, f"the mappings of '{account.account_id}'"):
+        found = problems(rt, account, tables)
+    count = sum(len(t.fields) for t in tables)
+    if found:
+        return Checked(problems=found, message=f"{len(found)} of {count} field(s) would fail.")
+    return Checked(problems=[], message=f"All {count} mapped field(s) exist in Campaign and fit.")
 
 
 def _said(error: Exception) -> str:

@@ -49,11 +49,6 @@ class Changed(BaseModel):
     message: str
 
 
-class Checked(BaseModel):
-    problems: list[str]  # one line per saved field Campaign would refuse
-    message: str
-
-
 UNCHECKED = " Not checked against Campaign: run `adobe mappings check {account}` once it answers."
 
 
@@ -228,17 +223,11 @@ def add_field(
     return _edit(rt, account_id, change, None if unchecked else against_campaign)
 
 
-def check(rt: Runtime, account_id: str) -> Checked:
+def check(rt: Runtime, account_id: str) -> campaign.Checked:
     """Every saved field mapping against Campaign as it is now (after `--unchecked` saves, or a
     change in Campaign's data model); changes nothing."""
     account = require_adobe_account(rt, account_id)
-    tables = show(rt, account_id).tables
-    with campaign.reaching(account, f"the mappings of '{account_id}'"):
-        found = campaign.problems(rt, account, tables)
-    count = sum(len(t.fields) for t in tables)
-    if found:
-        return Checked(problems=found, message=f"{len(found)} of {count} field(s) would fail.")
-    return Checked(problems=[], message=f"All {count} mapped field(s) exist in Campaign and fit.")
+    return campaign.check_saved(rt, account, show(rt, account_id).tables)
 
 
 def _field(config: AdobeConfig, dynamics_table: str, campaign_field: str) -> FieldMapping:
