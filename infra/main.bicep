@@ -212,6 +212,7 @@ var tableNames = [
   'ProgramAccess'
   'UserMappings'
   'AdobeCampaignConfig'
+  'AdobeFileDrop'
 ]
 
 var syncQueueName = 'sync-requests'

@@ -358,6 +358,7 @@ def create_adobe_app(state: AdobeState) -> Starlette:
             state.triggers.append(
                 SignalTrigger(found.id, name, str(body["source"]), parameters, now)
             )
+            state.run_import(found, name, parameters)
             return json_response({"source": body["source"], "parameters": parameters})
 
     async def unknown(request: Request) -> Response:

@@ -24,6 +24,7 @@ from sandbox.adobe.events import (
     generated_events,
 )
 from sandbox.adobe.filters import ChangedSince, default_filters
+from sandbox.adobe.imports import FILE_PARAMETER, FileImport, ImportResult, parse, typed
 from sandbox.clock import Clock, system_clock
 from sandbox.counters import Counters
 from sandbox.faults import Faults
@@ -154,6 +155,8 @@ class Workflow:
     # activity name -> declared parameter names
     signals: dict[str, tuple[str, ...]] = field(default_factory=dict)
     last_trigger: dict[str, float] = field(default_factory=dict)
+    # activity name -> the import its signal runs (sandbox/adobe/imports.py)
+    imports: dict[str, FileImport] = field(default_factory=dict)
 
 
 class AdobeState:
@@ -404,6 +407,42 @@ class AdobeState:
         with self.lock:
             self.workflows[workflow_id] = workflow
         return workflow
+
+    def run_import(self, workflow: Workflow, activity: str, parameters: dict[str, Any]) -> None:
+        """The import a signal starts, if the workflow has one (under the state's lock)."""
+        spec = workflow.imports.get(activity)
+        if spec is None:
+            return
+        name = str(parameters.get(FILE_PARAMETER) or "")
+        result = ImportResult(file=name)
+        spec.results.append(result)
+        data = spec.read_file(name) if name else None
+        if data is None:
+            result.error = f"Load file: '{name}' not found in the file drop"
+            return
+        try:
+            rows = parse(data, name, spec.separator)
+        except (ValueError, OSError, EOFError) as error:
+            result.error = f"Load file: {error}"
+            return
+        table = self.tables[spec.resource]
+        by_key = {row.get(spec.key): row_id for row_id, row in table.rows.items()}
+        stamp = wire_time(self.now())
+        for cells in rows:
+            values = {
+                column: typed(table.defaults, column, text)
+                for column, text in cells.items()
+                if column in table.defaults
+            }
+            row_id = by_key.get(values.get(spec.key))
+            if row_id is None:
+                by_key[values.get(spec.key)] = self.insert(spec.resource, values)
+                result.created += 1
+            else:
+                table.rows[row_id].update(values)
+                table.rows[row_id]["lastModified"] = stamp
+                result.updated += 1
+            result.rows += 1
 
 
 def _copy(values: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ TABLES = (
     "ProgramAccess",
     "UserMappings",
     "AdobeCampaignConfig",
+    "AdobeFileDrop",
 )
 
 

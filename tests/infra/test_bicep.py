@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "ProgramAccess",
     "UserMappings",
     "AdobeCampaignConfig",
+    "AdobeFileDrop",
 }
 
 EXPECTED_APP_SETTINGS = {

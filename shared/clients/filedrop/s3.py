@@ -12,7 +12,8 @@ retry mode retries throttling and 5xx per call).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -215,3 +216,75 @@ def _client_error(error: ClientError, drop: S3Drop, key: str) -> Exception:
     if code in {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}:
         return DropUnreachable(f"S3 kept failing for {where}: {code} {message}")
     return DropRefused(f"S3 refused the upload of {where}: {code} {message}")
+
+
+# Part by part, for a caller that keeps the upload id and ETags itself (the file load keeps
+# them in Table Storage): each call is one S3 request, its errors mapped as above.
+
+
+def begin_upload(drop: S3Drop, remote_name: str, *, client: Any = None) -> str:
+    """A new multipart upload of the object; its upload id."""
+    s3, key = client if client is not None else drop.client(), drop.key(remote_name)
+    with _errors(drop, key):
+        created = s3.create_multipart_upload(Bucket=drop.bucket, Key=key)
+    return cast(str, created["UploadId"])
+
+
+def upload_known(drop: S3Drop, remote_name: str, upload_id: str, *, client: Any = None) -> bool:
+    """Does S3 still hold this upload (not aborted, not expired by a lifecycle rule)?"""
+    s3, key = client if client is not None else drop.client(), drop.key(remote_name)
+    with _errors(drop, key):
+        return _parts_there(s3, drop, key, UploadProgress(upload_id=upload_id)) is not None
+
+
+def put_part(
+    drop: S3Drop, remote_name: str, upload_id: str, number: int, data: bytes, *, client: Any = None
+) -> str:
+    """Upload (or upload again) part `number`; its ETag, checked against the data's MD5."""
+    s3, key = client if client is not None else drop.client(), drop.key(remote_name)
+    etag = f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+    with _errors(drop, key):
+        answer = s3.upload_part(
+            Bucket=drop.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+        )
+    if answer["ETag"] != etag:
+        raise DropRefused(
+            f"S3 stored part {number} of {key} with ETag {answer['ETag']}, expected {etag} "
+            "(a KMS-encrypted bucket cannot be checked this way)"
+        )
+    return etag
+
+
+def complete_upload(
+    drop: S3Drop, remote_name: str, upload_id: str, md5s: list[str], *, client: Any = None
+) -> None:
+    """Assemble the object from parts 1..n (`md5s` in order). An upload S3 no longer knows
+    whose object is there with the expected multipart ETag was completed before a kill."""
+    s3, key = client if client is not None else drop.client(), drop.key(remote_name)
+    parts = [{"PartNumber": n, "ETag": f'"{md5}"'} for n, md5 in enumerate(md5s, start=1)]
+    digests = b"".join(bytes.fromhex(md5) for md5 in md5s)
+    whole = f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(md5s)}"'
+    with _errors(drop, key):
+        try:
+            s3.complete_multipart_upload(
+                Bucket=drop.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code != "NoSuchUpload" or not _object_is(s3, drop.bucket, key, whole):
+                raise
+
+
+@contextmanager
+def _errors(drop: S3Drop, key: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        raise _client_error(error, drop, key) from None
+    except EndpointConnectionError as error:
+        raise DropUnreachable(f"S3 endpoint unreachable for s3://{drop.bucket}: {error}") from None
+    except BotoCoreError as error:
+        raise DropUnreachable(f"S3 call for s3://{drop.bucket}/{key} failed: {error}") from None

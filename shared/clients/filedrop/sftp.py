@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncssh
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from shared.clients.filedrop.writer import read_part
 from shared.errors import AuthenticationError, ConfigurationError
 
 OnPart = Callable[[Part], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,80 @@ async def _replace(sftp: asyncssh.SFTPClient, temporary: str, final: str) -> Non
         if await sftp.exists(final):
             await sftp.remove(final)
         await sftp.rename(temporary, final)
+
+
+# Part by part, for a caller that keeps the offsets itself (the file load keeps them in Table
+# Storage): each call is one connection; the same temporary file and final rename as above.
+
+
+def temporary_path(drop: SftpDrop, remote_name: str) -> str:
+    return posixpath.join(drop.folder, f".{remote_name}.uploading")
+
+
+def held_size(drop: SftpDrop, remote_name: str) -> int:
+    """How many bytes the temporary file holds (0 when there is none)."""
+
+    async def held(sftp: asyncssh.SFTPClient) -> int:
+        path = temporary_path(drop, remote_name)
+        return ((await sftp.stat(path)).size or 0) if await sftp.exists(path) else 0
+
+    return asyncio.run(_session(drop, held))
+
+
+def write_part(drop: SftpDrop, remote_name: str, offset: int, data: bytes) -> None:
+    """Write `data` at `offset` of the temporary file (part 1, at 0, starts it afresh)."""
+
+    async def write(sftp: asyncssh.SFTPClient) -> None:
+        await _ensure_folder(sftp, drop)
+        async with sftp.open(temporary_path(drop, remote_name), "r+b" if offset else "wb") as f:
+            for start in range(0, len(data), 4 * 1024 * 1024):
+                await f.write(data[start : start + 4 * 1024 * 1024], offset + start)
+
+    asyncio.run(_session(drop, write))
+
+
+def finish(drop: SftpDrop, remote_name: str, size: int) -> str:
+    """Cut the temporary file to `size` bytes and rename it to its name; the final path. A
+    file already renamed (a kill after the rename) with that size counts as finished."""
+    final = posixpath.join(drop.folder, remote_name)
+
+    async def rename(sftp: asyncssh.SFTPClient) -> None:
+        temporary = temporary_path(drop, remote_name)
+        if not await sftp.exists(temporary):
+            if await sftp.exists(final) and (await sftp.stat(final)).size == size:
+                return
+            raise DropRefused(f"{temporary} on {drop.where} is gone; the transfer starts over")
+        held = (await sftp.stat(temporary)).size or 0
+        if held < size:
+            raise DropRefused(f"{temporary} on {drop.where} has {held} bytes, expected {size}")
+        if held > size:
+            await sftp.truncate(temporary, size)
+        await _replace(sftp, temporary, final)
+
+    asyncio.run(_session(drop, rename))
+    return final
+
+
+async def _session(drop: SftpDrop, work: Callable[[asyncssh.SFTPClient], Awaitable[T]]) -> T:
+    try:
+        async with (
+            asyncssh.connect(drop.host, drop.port, options=_options(drop)) as connection,
+            connection.start_sftp_client() as sftp,
+        ):
+            return await work(sftp)
+    except asyncssh.PermissionDenied as error:
+        how = "private key" if drop.private_key is not None else "password"
+        raise AuthenticationError(
+            f"SFTP server {drop.where} refused user {drop.username!r} ({how}): {error.reason}"
+        ) from None
+    except asyncssh.HostKeyNotVerifiable:
+        raise ConfigurationError(
+            f"SFTP server {drop.where} showed a host key other than the configured one"
+        ) from None
+    except asyncssh.SFTPError as error:
+        raise DropRefused(f"SFTP server {drop.where} refused: {error.reason}") from None
+    except (OSError, TimeoutError, asyncssh.Error) as error:
+        raise DropUnreachable(
+            f"SFTP server {drop.where} unreachable or dropped the connection: "
+            f"{type(error).__name__}: {error}"
+        ) from None
