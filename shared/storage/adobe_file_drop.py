@@ -21,8 +21,8 @@ MIB = 1024 * 1024
 S3_MIN_PART = 5 * MIB  # S3's minimum size of every part but the last
 SETTING_NAME = r"^[A-Za-z0-9_-]{1,127}$"
 HOST = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
-# A relative folder of plain segments: never `..`, never absolute.
-FOLDER = r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$"
+# A relative folder of plain segments, none starting with a dot: never `..`, never absolute.
+FOLDER = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?$"
 WORKFLOW_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
