@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from shared.api.params import AccountId, Rt
 from shared.api.problems import documented
 from shared.service import adobe_config as service
+from shared.service import adobe_file_drop as file_drop
 from shared.service import adobe_ingress
 from shared.service.adobe_campaign_fields import Checked
 from shared.service.adobe_config import (
@@ -30,6 +31,7 @@ from shared.storage.adobe_config_model import (
     FilterRule,
     Replacement,
 )
+from shared.storage.adobe_file_drop import FileDropSettings
 
 router = APIRouter(prefix="/accounts/{accountId}/adobe", tags=["adobe"])
 
@@ -180,3 +182,28 @@ def replay_adobe_table(
     """The table's next ingress run sends every record again (all mapped fields); refused
     (422) for a table of 2,000,000 records or more."""
     return adobe_ingress.replay(rt, account_id, body.table)
+
+
+@router.get("/file-drop", responses=documented(404))
+def show_adobe_file_drop(rt: Rt, account_id: AccountId) -> file_drop.FileDropView:
+    """The file drop for initial transfers (none: every table goes over the API) and each
+    table's transfer."""
+    return file_drop.show(rt, account_id)
+
+
+@router.put("/file-drop", responses=documented(404))
+def set_adobe_file_drop(rt: Rt, account_id: AccountId, body: FileDropSettings) -> Changed:
+    """Replace the file drop: SFTP (`kind: sftp`, a pinned host key) or S3 (`kind: s3`), with
+    the NAMES of the app settings holding credentials, never the credentials."""
+    return file_drop.set_file_drop(rt, account_id, body)
+
+
+@router.delete("/file-drop", responses=documented(404))
+def clear_adobe_file_drop(rt: Rt, account_id: AccountId) -> Changed:
+    return file_drop.clear(rt, account_id)
+
+
+@router.delete("/file-drop/loads/{table}", responses=documented(404))
+def restart_adobe_file_load(rt: Rt, account_id: AccountId, table: DynamicsTable) -> Changed:
+    """Forget a table's transfer: its next initial sync writes a new file."""
+    return file_drop.restart_load(rt, account_id, table)

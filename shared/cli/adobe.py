@@ -1,6 +1,6 @@
 """`adobe show`, `adobe mappings ...`, `adobe replacements ...`, `adobe filters ...`, `adobe
-opt-out set` and `adobe egress set`: the Adobe Campaign configuration of an Adobe Campaign
-account (its data sync settings)."""
+opt-out set`, `adobe egress set` (and `adobe file-drop ...`, its own module): the Adobe
+Campaign configuration of an Adobe Campaign account (its data sync settings)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 
 from shared.cli import environment, views
+from shared.cli.adobe_file_drop import file_drop_app
 from shared.cli.output import Output, OutputOption, console, emit
 from shared.errors import BadInputError
 from shared.service import adobe_config as service
@@ -45,6 +46,7 @@ adobe_app.add_typer(replacements_app, name="replacements")
 adobe_app.add_typer(filters_app, name="filters")
 adobe_app.add_typer(opt_out_app, name="opt-out")
 adobe_app.add_typer(egress_app, name="egress")
+adobe_app.add_typer(file_drop_app, name="file-drop")
 
 AccountArg = Annotated[str, typer.Argument(help="Adobe Campaign account id (see `accounts list`).")]
 TableArg = Annotated[str, typer.Argument(help="Dynamics table (logical name, e.g. contact).")]
