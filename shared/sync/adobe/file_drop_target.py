@@ -121,7 +121,7 @@ class S3Target:
         from shared.clients.filedrop import s3
 
         assert state.upload_id is not None
-        md5s = [part.md5 for part in parts]
+        md5s = [part.md5 for part in parts if part.size]
         s3.complete_upload(self.drop, state.remote_name, state.upload_id, md5s, client=self.client)
         return self.drop.target(state.remote_name)
 

@@ -198,7 +198,8 @@ def transfer(
             progress.save(job.account_id, state)  # nothing left to write: only the end
             continue
         number = state.parts + 1
-        target.put(state, number, encoded.data)
+        if encoded.size:  # a last part of rows all left out is recorded, not uploaded
+            target.put(state, number, encoded.data)
         part = LoadedPart(
             number=number,
             rows=encoded.rows,
