@@ -218,3 +218,21 @@ def test_a_value_the_file_cannot_carry_is_handed_back_for_the_api(
     assert [(r.key, r.column) for r in outcome.rejected] == [(odd, "firstName")]
     assert odd.encode() not in remote(sftp_server, outcome.remote_name)
     assert outcome.rows == CONTACTS
+
+
+def test_a_private_key_from_an_app_setting_with_escaped_line_breaks_signs_in(
+    world: Transfer, workflow: Workflow, sftp_server: SftpServer,
+    adobe_sandbox: AdobeSandbox, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # An app setting holds one line: the key's line breaks written as the two characters \n.
+    monkeypatch.setenv("FILEDROP_TEST_SFTP_KEY", sftp_server.client_key.replace("\n", "\\n"))
+    destination = world.settings.destination.model_copy(
+        update={"password_setting": None, "private_key_setting": "FILEDROP_TEST_SFTP_KEY"}
+    )
+    world.settings = world.settings.model_copy(update={"destination": destination})
+    monkeypatch.delenv(PASSWORD_SETTING)
+
+    outcome = world.run()
+
+    assert outcome.rows == CONTACTS
+    assert len(adobe_sandbox.state.profiles()) == CONTACTS
