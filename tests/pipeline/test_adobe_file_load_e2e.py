@@ -1,9 +1,7 @@
-"""The file load through the whole pipeline (timer -> Azurite queue -> worker -> Dataverse and
-ACS sandboxes, the SFTP server), as the initial phase of an ingress run: complete, killed at a
-checkpoint and redelivered, the signal's lockout, a wrong host key in the audit.
-
-The sync type here is the file drop's phase alone (`file_load_phase`), standing in for the
-ingress's initial load until the two are joined."""
+"""ProfileIngress's initial load by file through the whole pipeline (timer -> Azurite queue ->
+worker -> Dataverse and ACS sandboxes, the SFTP server): a table at the drop's threshold goes by
+file and its changes then over the API; killed at a checkpoint and redelivered; the signal's
+lockout; a wrong host key in the audit; under the threshold, the API."""
 
 from __future__ import annotations
 
@@ -11,23 +9,12 @@ import pytest
 
 from sandbox.adobe.state import Workflow
 from sandbox.clock import ManualClock as SandboxClock
-from shared.accounts import EmailAccount, Platform
+from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
-from shared.engine import (
-    Cursor,
-    Direction,
-    Run,
-    Steps,
-    SyncDeclaration,
-    SyncResult,
-    SyncTypeTemplate,
-)
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
-from shared.storage.adobe_config_model import default_profile_mapping
 from shared.storage.adobe_file_drop import FileDropRepository, FileDropSettings
-from shared.sync.adobe.file_load_phase import file_drop_for, initial_transfer
-from shared.sync.catalogue import catalogue
+from shared.sync.adobe.file_load_progress import FileLoadProgress
 from shared.sync_types import SyncType
 from tests.fixtures.filedrop import SftpServer
 from tests.fixtures.runtime import ManualClock
@@ -41,32 +28,6 @@ INGRESS = SyncType.PROFILE_INGRESS
 CONTACTS = 2500
 
 
-class FileLoadCursor(Cursor):
-    pass
-
-
-class FileLoadOnly(SyncTypeTemplate[FileLoadCursor]):
-    """contact -> profile by file when the drop says so (the ingress's initial phase)."""
-
-    declaration = SyncDeclaration(
-        INGRESS, frozenset({Platform.ADOBE_CAMPAIGN}), Direction.TO_PLATFORM
-    )
-    cursor_model = FileLoadCursor
-
-    def start(self, run: Run[FileLoadCursor]) -> FileLoadCursor:
-        return FileLoadCursor()
-
-    def run(self, run: Run[FileLoadCursor]) -> Steps:
-        mapping = default_profile_mapping()
-        drop = file_drop_for(run, mapping)
-        if drop is None:
-            return SyncResult(message="over the API")
-        outcome = yield from initial_transfer(run, mapping, drop)
-        return SyncResult(
-            message=f"{outcome.rows} contacts by file; next: {outcome.delta_link[:8]}"
-        )
-
-
 @pytest.fixture
 def world(
     sync_runtime: Runtime, globex: EmailAccount, sftp_server: SftpServer,
@@ -74,7 +35,6 @@ def world(
 ) -> FileDropSettings:  # fmt: skip
     monkeypatch.setenv(PASSWORD_SETTING, sftp_server.password)
     add_contacts(dataverse_sandbox, CONTACTS)
-    sync_runtime.registry = catalogue().replaced(FileLoadOnly())
     settings = sftp_settings(sftp_server, threshold=1000)
     sync_runtime.repository(FileDropRepository).save("globex", settings)
     return settings
@@ -89,19 +49,32 @@ def workflow(adobe_sandbox: AdobeSandbox, sftp_server: SftpServer) -> Workflow:
     return import_workflow(adobe_sandbox, read)
 
 
-def test_a_scheduled_run_loads_the_table_by_file(
+def test_a_table_at_the_threshold_loads_by_file_then_its_changes_go_over_the_api(
     world: FileDropSettings, workflow: Workflow, sync_runtime: Runtime, host: LocalHost,
-    clock: ManualClock, adobe_sandbox: AdobeSandbox,
+    clock: ManualClock, adobe_sandbox: AdobeSandbox, dataverse_sandbox: DataverseSandbox,
 ) -> None:  # fmt: skip
     audit = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
 
     assert audit.status is AuditStatus.COMPLETED, audit.message
     assert audit.counts.created == CONTACTS
-    [detail] = sync_runtime.audit.details(audit.account_id, audit.row_key)
-    assert detail.item == "contact by file"
-    assert f"{CONTACTS:,} records in contact_" in detail.message
-    assert "imported by workflow WKF_D365_LOAD" in detail.message
+    details = {d.item: d for d in sync_runtime.audit.details(audit.account_id, audit.row_key)}
+    assert f"{CONTACTS:,} records in contact_" in details["contact by file"].message
+    assert "imported by workflow WKF_D365_LOAD" in details["contact by file"].message
+    assert details["contact"].message.startswith("Initial load by file:")
     assert len(adobe_sandbox.state.profiles()) == CONTACTS
+    assert adobe_sandbox.state.counters.count("POST") == 2  # the token and the signal
+
+    # The next run reads the changes since the file's read, over the API.
+    changed = next(iter(dataverse_sandbox.state.table("contact").ids_after(None)))
+    dataverse_sandbox.state.update("contact", changed, {"firstname": "Changed"})
+    clock.advance(minutes=5)
+    audit = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert (audit.counts.read, audit.counts.updated) == (1, 1)
+    [profile] = [p for p in adobe_sandbox.state.profiles() if p["externalId"] == changed]
+    assert profile["firstName"] == "Changed"
+    assert len(workflow.imports["signal"].results) == 1
 
 
 def test_a_run_killed_at_a_checkpoint_is_finished_by_the_redelivery_with_each_part_once(
@@ -168,3 +141,36 @@ def test_a_wrong_host_key_fails_the_run_with_a_clear_audit_message(
     assert audit.message.endswith(
         f"SFTP server 127.0.0.1:{sftp_server.port} showed a host key other than the configured one"
     )
+
+
+def test_under_the_threshold_the_load_goes_over_the_api(
+    world: FileDropSettings, workflow: Workflow, sync_runtime: Runtime, host: LocalHost,
+    clock: ManualClock, adobe_sandbox: AdobeSandbox, sftp_server: SftpServer,
+) -> None:  # fmt: skip
+    raised = world.model_copy(update={"threshold": CONTACTS + 1})
+    sync_runtime.repository(FileDropRepository).save("globex", raised)
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert audit.counts.created == CONTACTS
+    assert sftp_server.writes == [] and workflow.imports["signal"].results == []
+    assert sync_runtime.repository(FileLoadProgress).load("globex", "contact") is None
+
+
+def test_a_record_the_file_cannot_carry_goes_over_the_api_in_the_same_run(
+    world: FileDropSettings, workflow: Workflow, sync_runtime: Runtime, host: LocalHost,
+    clock: ManualClock, adobe_sandbox: AdobeSandbox, dataverse_sandbox: DataverseSandbox,
+) -> None:  # fmt: skip
+    odd = dataverse_sandbox.state.insert(
+        "contact", {"firstname": "Tab\there", "lastname": "Odd", "emailaddress1": "odd@x.test"}
+    )
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
+
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert audit.counts.created == CONTACTS + 1
+    [result] = workflow.imports["signal"].results
+    assert result.rows == CONTACTS
+    [profile] = [p for p in adobe_sandbox.state.profiles() if p["externalId"] == odd]
+    assert profile["firstName"] == "Tab\there"

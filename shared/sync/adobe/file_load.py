@@ -118,7 +118,7 @@ def plan_job(
         account_id=account_id,
         mapping=mapping,
         settings=settings,
-        entity_set=entity_set_of(table),
+        entity_set=info.entity_set or entity_set_of(table),
         primary_key=info.primary_id,
         date_columns=frozenset(n for n, t in types.items() if t == "DateTime"),
         choice_columns=frozenset(n for n, t in types.items() if t in CHOICE_TYPES),
@@ -167,7 +167,12 @@ def transfer(
 
     while state.status is LoadStatus.UPLOADING and not state.read_done:
         feed = dataverse.read_changes(
-            job.entity_set, job.select, None, page_size=job.page_size, resume=state.position
+            job.entity_set,
+            job.select,
+            None,
+            page_size=job.page_size,
+            resume=state.position,
+            formatted_values=bool(job.choice_columns),  # the choices' labels
         )
         if state.position is not None and feed.full_resync_reason is not None:
             # The continuation was refused and this is a read from the start: so must be

@@ -1,18 +1,17 @@
 """The file drop inside an ingress run: whether a table's initial load (or replay) goes by file,
-and the transfer as units of the run. The decision: the account has a file drop, the run is not
-a dry run, and the table holds at least the drop's threshold of records (counted by reading
-primary keys a page at a time, and no further than the threshold: Dataverse's `$count` stops
-at 5,000)."""
+and the transfer as units of the run. The decision: the account has a file
+drop, the run is not a dry run, and the table holds at least the drop's threshold of records
+(RetrieveTotalRecordCount: Dataverse's `$count` stops at 5,000). The ingress
+(`ingress/sync_type.py`) asks `file_drop_for` when a table's load begins."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from enum import StrEnum
 from typing import Any
 
 from shared.audit import AuditDetail, AuditStatus, Counts
 from shared.clients.adobe.client import AdobeCampaignClient
-from shared.clients.dataverse.client import DataverseClient
-from shared.clients.dataverse.odata import entity_set_of
 from shared.engine import Run
 from shared.storage.adobe_config_model import TableMapping
 from shared.storage.adobe_file_drop import FileDropRepository, FileDropSettings
@@ -20,24 +19,19 @@ from shared.sync.adobe.file_drop_target import open_target
 from shared.sync.adobe.file_load import FileLoadOutcome, plan_job, transfer
 from shared.sync.adobe.file_load_progress import FileLoadProgress, LoadStatus
 
-COUNT_PAGE = 5000
+
+class InitialRoute(StrEnum):
+    API = "api"
+    FILE_DROP = "file drop"
 
 
-def holds_at_least(
-    dataverse: DataverseClient,
-    table: str,
-    primary_key: str,
-    threshold: int,
-    *,
-    page_size: int = COUNT_PAGE,
-) -> bool:
-    """Does the table hold `threshold` records? Reads ids only, and stops once it knows."""
-    seen = 0
-    for page in dataverse.iter_pages(entity_set_of(table), [primary_key], page_size=page_size):
-        seen += len(page.records)
-        if seen >= threshold:
-            return True
-    return False
+def initial_route(records: int | None, drop: FileDropSettings | None) -> InitialRoute:
+    """How a table's initial load (or replay) is transferred, the one place that decides: by
+    file when the account has a file drop and the table holds at least its threshold of
+    records (by default 500,000, Adobe's former rule); `records` unknown: the API."""
+    if drop is None or records is None or records < drop.threshold:
+        return InitialRoute.API
+    return InitialRoute.FILE_DROP
 
 
 def file_drop_for(run: Run[Any], mapping: TableMapping) -> FileDropSettings | None:
@@ -52,13 +46,8 @@ def file_drop_for(run: Run[Any], mapping: TableMapping) -> FileDropSettings | No
     begun = run.services.repository(FileLoadProgress).load(account_id, table)
     if begun is not None and begun.status is not LoadStatus.SIGNALLED:
         return settings
-    dataverse = run.services.dataverse()
-    info = dataverse.table_info(table)
-    if info is None:
-        return None  # the ingress reports a table that is gone
-    return (
-        settings if holds_at_least(dataverse, table, info.primary_id, settings.threshold) else None
-    )
+    records = run.services.dataverse().total_record_count(table)
+    return settings if initial_route(records, settings) is InitialRoute.FILE_DROP else None
 
 
 def initial_transfer(

@@ -27,6 +27,7 @@ from shared.engine import (
     SyncResult,
     SyncTypeTemplate,
 )
+from shared.errors import ConfigurationError
 from shared.storage.adobe_config_model import (
     PROFILE,
     AdobeConfig,
@@ -34,7 +35,9 @@ from shared.storage.adobe_config_model import (
     default_profile_mapping,
 )
 from shared.storage.adobe_config_repo import AdobeConfigRepository
-from shared.sync.adobe.ingress.route import initial_route
+from shared.storage.adobe_file_drop import FileDropRepository
+from shared.sync.adobe.file_load_phase import file_drop_for, initial_transfer
+from shared.sync.adobe.file_load_progress import FileLoadProgress
 from shared.sync.adobe.ingress.schema import (
     ChangeTrackingOff,
     MappedTableGone,
@@ -67,6 +70,7 @@ class TableRun(BaseModel):
     # first page reads from it, even once the stored state holds the next run's link.
     start_link: str | None = None
     waiting_done: bool = False
+    by_file: bool = False  # the load goes through the account's file drop (file_load_phase)
     done: bool = False
     resync_reason: str = ""
     problem: str = ""  # the table could not be synced at all
@@ -154,10 +158,14 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
             if states.replay_requested(table):
                 state = TableState(load=True, waiting=state.waiting)
                 states.save(table, state, now)
+                # A replay by file writes a new file, not the last load's again.
+                run.services.repository(FileLoadProgress).reset(run.account.account_id, table)
                 states.take_replay(table, now)
-            initial_route(schema.mapping)  # the file drop's seam: always the API for now
             progress.begun, progress.load, progress.position = True, state.load, state.position
             progress.start_link = None if state.load else state.delta_link
+            # An unfinished API read (a position) goes on over the API.
+            if progress.load and progress.position is None:
+                progress.by_file = file_drop_for(run, schema.mapping) is not None
             writer.load = progress.load
             yield
         if not progress.waiting_done:
@@ -173,6 +181,9 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
             states.save(table, state, now)
             progress.waiting_done = True
             yield
+        if progress.by_file:
+            yield from self._by_file(run, states, state, progress, schema, writer)
+            return
         feed = run.services.dataverse().read_changes(
             schema.entity_set,
             schema.select,
@@ -199,6 +210,47 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         states.save(table, done, run.services.clock())
         progress.waiting = len(done.waiting)
         progress.done, progress.position = True, None
+        cursor.index += 1
+        yield
+
+    def _by_file(
+        self,
+        run: Run[IngressCursor],
+        states: IngressStates,
+        state: TableState,
+        progress: TableRun,
+        schema: TableSchema,
+        writer: PageWriter,
+    ) -> Generator[None, None, None]:
+        """The initial load through the file drop; then the records the file could not carry
+        over the API, and the delta link for the changes of the next runs."""
+        cursor, table = run.cursor, progress.table
+        drop = run.services.repository(FileDropRepository).load(run.account.account_id)
+        if drop is None:
+            raise ConfigurationError(
+                f"The file drop of '{run.account.account_id}' was removed while {table} was "
+                f"being transferred by file: set it again, or `adobe file-drop restart "
+                f"{run.account.account_id} {table}` and replay the table to load it over the API"
+            )
+        outcome = yield from initial_transfer(run, schema.mapping, drop)
+        progress.counts = progress.counts + Counts(
+            read=outcome.rows + len(outcome.rejected), created=outcome.rows
+        )
+        keys = list(dict.fromkeys(r.key for r in outcome.rejected))
+        for start in range(0, len(keys), self.page_size):
+            records = [
+                found
+                for key in keys[start : start + self.page_size]
+                if (found := run.services.dataverse().retrieve(
+                    schema.entity_set, key, schema.select, formatted_values=True)) is not None
+            ]  # fmt: skip
+            mark = f"{table}:file-left-out:{start}"
+            retry = yield from self._page(run, writer, mark, progress, records, [])
+            state.waiting = _merge(state.waiting, retry)
+        done = TableState(load=False, delta_link=outcome.delta_link, waiting=state.waiting)
+        states.save(table, done, run.services.clock())
+        progress.waiting = len(done.waiting)
+        progress.done = True
         cursor.index += 1
         yield
 
@@ -289,6 +341,8 @@ def _result(run: Run[IngressCursor]) -> SyncResult:
         if progress.unsent:
             parts.append(f"not sent yet (linked columns): {', '.join(progress.unsent)}")
         kind = "Initial load" if progress.load else "Changes"
+        if progress.by_file:
+            kind = "Initial load by file"
         if progress.resync_reason:
             kind = f"Full read ({progress.resync_reason})"
         status = AuditStatus.COMPLETED_WITH_ERRORS if c.failed else AuditStatus.COMPLETED
