@@ -13,6 +13,7 @@ from shared.accounts import EmailAccount
 from shared.audit import AuditStatus
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
+from shared.service import adobe_ingress
 from shared.storage.adobe_file_drop import FileDropRepository, FileDropSettings
 from shared.sync.adobe.file_load_progress import FileLoadProgress
 from shared.sync_types import SyncType
@@ -174,3 +175,22 @@ def test_a_record_the_file_cannot_carry_goes_over_the_api_in_the_same_run(
     assert result.rows == CONTACTS
     [profile] = [p for p in adobe_sandbox.state.profiles() if p["externalId"] == odd]
     assert profile["firstName"] == "Tab\there"
+
+
+def test_a_replay_writes_a_new_file(
+    world: FileDropSettings, workflow: Workflow, sync_runtime: Runtime, host: LocalHost,
+    clock: ManualClock, adobe_sandbox: AdobeSandbox, sandbox_clock: SandboxClock,
+) -> None:  # fmt: skip
+    first = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
+    assert first.status is AuditStatus.COMPLETED, first.message
+    adobe_ingress.replay(sync_runtime, "globex", "contact")
+    sandbox_clock.advance(600)  # past the signal's lockout
+    clock.advance(minutes=5)
+
+    again = run_scheduled(sync_runtime, host, clock, "globex", INGRESS)
+
+    assert again.status is AuditStatus.COMPLETED, again.message
+    assert again.counts.created == CONTACTS  # the file's rows, imported again
+    files = [result.file for result in workflow.imports["signal"].results]
+    assert len(files) == 2 and files[0] != files[1]
+    assert len(adobe_sandbox.state.profiles()) == CONTACTS
