@@ -24,7 +24,7 @@ from shared.clients.filedrop.manifest import Rejection
 from shared.clients.filedrop.parts import PartEncoder
 from shared.clients.filedrop.text_format import ImportFormat, Value
 from shared.errors import ConfigurationError
-from shared.storage.adobe_config_model import TableMapping
+from shared.storage.adobe_config_model import FieldMapping, TableMapping
 from shared.storage.adobe_file_drop import FileDropSettings
 from shared.sync.adobe.file_drop_target import DropTarget
 from shared.sync.adobe.file_load_progress import (
@@ -60,8 +60,14 @@ class FileLoadJob:
     page_size: int = PAGE_SIZE
 
     @property
+    def fields(self) -> list[FieldMapping]:
+        """The mapped fields the file carries: not those through lookups, which a change
+        tracking read cannot `$expand` (the ingress does not send them yet either)."""
+        return [m for m in self.mapping.fields if "." not in m.dynamics_field]
+
+    @property
     def columns(self) -> list[str]:
-        return [m.campaign_field for m in self.mapping.fields]
+        return [m.campaign_field for m in self.fields]
 
     @property
     def key_column(self) -> str:
@@ -69,14 +75,7 @@ class FileLoadJob:
 
     @property
     def select(self) -> list[str]:
-        linked = [m.dynamics_field for m in self.mapping.fields if "." in m.dynamics_field]
-        if linked:
-            raise ConfigurationError(
-                f"the linked columns {', '.join(linked)} of {self.mapping.dynamics_table} "
-                "cannot be read by change tracking, so cannot go through the file drop: "
-                "remove them for the initial transfer or let the table go over the API"
-            )
-        names = {m.dynamics_field for m in self.mapping.fields}
+        names = {m.dynamics_field for m in self.fields}
         names |= {r.dynamics_field for r in self.mapping.filter.rules}
         return sorted(names | {self.primary_key})
 
@@ -130,10 +129,11 @@ def campaign_row(job: FileLoadJob, record: Mapping[str, object]) -> dict[str, Va
     load has nothing in Campaign to delete)."""
     if decide(job.mapping.filter, record) is not FilterOutcome.SYNC:
         return None
-    names = [m.dynamics_field for m in job.mapping.fields]
+    names = [m.dynamics_field for m in job.fields]
     labels = {n: label for n in names if (label := label_of(record, n)) is not None}
-    values = campaign_record(job.mapping, record, labels, job.choice_columns, Write.LOAD)
-    dynamics_of = {m.campaign_field: m.dynamics_field for m in job.mapping.fields}
+    mapping = job.mapping.model_copy(update={"fields": job.fields})
+    values = campaign_record(mapping, record, labels, job.choice_columns, Write.LOAD)
+    dynamics_of = {m.campaign_field: m.dynamics_field for m in job.fields}
     row: dict[str, Value] = {}
     for column, value in values.items():
         if dynamics_of[column] in job.date_columns and isinstance(value, str):

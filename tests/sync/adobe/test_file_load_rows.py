@@ -74,3 +74,11 @@ def test_a_record_the_filter_leaves_out_is_not_in_the_file() -> None:
     )  # fmt: skip
     assert campaign_row(job(filter=only_germany), RECORD) is None
     assert campaign_row(job(filter=only_germany), {**RECORD, "address1_country": "DE"})
+
+
+def test_a_field_through_lookups_is_not_in_the_file() -> None:
+    linked = FieldMapping(dynamics_field="parentcustomerid.name", campaign_field="company")
+    with_link = job(fields=[*job().mapping.fields, linked])
+
+    assert "company" not in with_link.columns and "parentcustomerid" not in with_link.select
+    assert line(with_link, {**RECORD, "parentcustomerid.name": "Acme"}).count("\t") == 4
