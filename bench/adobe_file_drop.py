@@ -210,13 +210,15 @@ def run_benchmark(
 ) -> tuple[list[DropResult], dict[str, Any]]:
     from shared.azurite import start_azurite
 
+    # Azurite first: it picks free ports and binds them a moment later, so the sandbox
+    # process must not be choosing ports of its own meanwhile.
+    azurite = start_azurite(in_memory=True)
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.adobe_file_drop", "--serve", str(contacts)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         cwd=Path(__file__).resolve().parent.parent,
     )  # fmt: skip
     assert child.stdin is not None and child.stdout is not None
-    azurite = start_azurite(in_memory=True)
     try:
         endpoints = DropEndpoints(**json.loads(child.stdout.readline()))
         settings = _settings(endpoints, azurite)
@@ -232,6 +234,8 @@ def run_benchmark(
         outcome = json.loads(child.stdout.readline())
     finally:
         azurite.stop()
+        if not child.stdin.closed:  # failed before the end: the child waits on its stdin
+            child.kill()
         child.wait(timeout=60)
     outcome["seed_seconds"] = endpoints.seed_seconds
     for result in results:
