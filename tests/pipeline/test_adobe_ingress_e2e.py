@@ -14,6 +14,7 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.runtime import Runtime
 from shared.storage.adobe_config_model import Comparison, FieldMapping, FilterRule, RecordFilter
+from shared.sync.adobe.ingress import sync_type as ingress_sync_type
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
@@ -185,6 +186,36 @@ def test_a_card_written_before_its_contact_waits_and_is_linked_by_a_later_run(
     assert linked[card]["state"] == "Active"  # read again with its labels
     assert (later.counts.read, later.counts.created) == (1, 1)
     assert "wait" not in later.message
+
+
+def test_more_waiting_cards_than_a_state_row_keeps_are_not_dropped_but_read_again(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(ingress_sync_type, "MAX_WAITING", 1)  # a row that holds one id
+    add_cards(acs)
+    configure(sync_runtime, profile_mapping(), card_mapping())
+    ada, grace = contact(dv, "Ada", "Lovelace"), contact(dv, "Grace", "Hopper")
+    cards = {
+        dv.insert("new_loyaltycard", {"new_name": f"C-{n}", "new_tier": "Gold",
+                                      "new_contactid@odata.bind": f"/contacts({who})"})
+        for n, who in ((1, ada), (2, grace))
+    }  # fmt: skip
+
+    early = run_scheduled(sync_runtime, host, clock, "globex", CUSTOM)
+    assert rows(acs, CARDS) == []
+    details = {d.item: d for d in sync_runtime.audit.details("globex", early.row_key)}
+    assert "the next run reads the whole table again" in details["new_loyaltycard"].message
+
+    run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+    clock.advance(minutes=5)
+    later = run_scheduled(sync_runtime, host, clock, "globex", CUSTOM)
+
+    assert {r["crmId"] for r in rows(acs, CARDS)} == cards  # both, not only the one kept
+    assert "wait" not in later.message, later.message
+    clock.advance(minutes=5)
+    quiet = run_scheduled(sync_runtime, host, clock, "globex", CUSTOM)
+    assert quiet.counts.read == 0, quiet.message  # the whole read happened once, not again
 
 
 def test_a_dry_run_writes_nothing_and_a_real_run_then_loads_everything(

@@ -24,6 +24,9 @@ class TableState(BaseModel):
     delta_link: str | None = None  # the change read of the next run (None: a full read)
     position: ChangePosition | None = None  # an unfinished read continues here
     waiting: list[str] = Field(default_factory=list)  # ids whose parent Campaign lacked
+    # More records waited than `waiting` holds: the next run reads the whole table again
+    # (load), so no record is dropped.
+    reread: bool = False
 
 
 def state_key(sync_type: SyncType, dynamics_table: str) -> str:

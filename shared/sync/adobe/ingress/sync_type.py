@@ -77,6 +77,7 @@ class TableRun(BaseModel):
     unsent: list[str] = []  # mapped paths through lookups, which this version does not read
     counts: Counts = Counts()
     waiting: int = 0
+    reread: bool = False  # too many waited: the next run reads the whole table again
 
 
 class IngressCursor(Cursor):
@@ -161,6 +162,9 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
                 # A replay by file writes a new file, not the last load's again.
                 run.services.repository(FileLoadProgress).reset(run.account.account_id, table)
                 states.take_replay(table, now)
+            if state.load and state.reread:  # this run is the whole read the flag asked for
+                state.reread = False
+                states.save(table, state, now)
             progress.begun, progress.load, progress.position = True, state.load, state.position
             progress.start_link = None if state.load else state.delta_link
             # An unfinished API read (a position) goes on over the API.
@@ -177,7 +181,7 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
                 if found is not None:  # deleted in Dynamics since: nothing left to write
                     records.append(found)
             retry = yield from self._page(run, writer, f"{table}:waiting", progress, records, [])
-            state.waiting = retry[:MAX_WAITING]
+            _wait(state, retry, merge=False)
             states.save(table, state, now)
             progress.waiting_done = True
             yield
@@ -199,16 +203,16 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
             mark = f"{table}:{page.number}"
             retry = yield from self._page(run, writer, mark, progress, page.upserts,
                                           page.deleted_ids)  # fmt: skip
-            state.waiting = _merge(state.waiting, retry)
+            _wait(state, retry)
             if page.resume is None:
                 delta_link = page.delta_link
                 break  # the last page: the table's state and the cursor move together below
             progress.position = state.position = page.resume
             states.save(table, state, run.services.clock())
             yield
-        done = TableState(load=False, delta_link=delta_link, waiting=state.waiting)
+        done = TableState(load=state.reread, delta_link=delta_link, waiting=state.waiting)
         states.save(table, done, run.services.clock())
-        progress.waiting = len(done.waiting)
+        progress.waiting, progress.reread = len(done.waiting), state.reread
         progress.done, progress.position = True, None
         cursor.index += 1
         yield
@@ -246,10 +250,11 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
             ]  # fmt: skip
             mark = f"{table}:file-left-out:{start}"
             retry = yield from self._page(run, writer, mark, progress, records, [])
-            state.waiting = _merge(state.waiting, retry)
-        done = TableState(load=False, delta_link=outcome.delta_link, waiting=state.waiting)
+            _wait(state, retry)
+        done = TableState(load=state.reread, delta_link=outcome.delta_link,
+                          waiting=state.waiting)  # fmt: skip
         states.save(table, done, run.services.clock())
-        progress.waiting = len(done.waiting)
+        progress.waiting, progress.reread = len(done.waiting), state.reread
         progress.done = True
         cursor.index += 1
         yield
@@ -300,9 +305,12 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         return [s.key for s in steps if s.action is Action.WAIT or s.retry]
 
 
-def _merge(waiting: list[str], more: list[str]) -> list[str]:
-    merged = list(dict.fromkeys([*waiting, *more]))
-    return merged[:MAX_WAITING]
+def _wait(state: TableState, more: list[str], *, merge: bool = True) -> None:
+    """Keep `more` (after the ids already waiting, if `merge`) for the next run. Past what a
+    state row holds, the rest is not dropped: the table is marked to be read whole again."""
+    merged = list(dict.fromkeys([*state.waiting, *more] if merge else more))
+    state.waiting = merged[:MAX_WAITING]
+    state.reread = state.reread or len(merged) > MAX_WAITING
 
 
 def _name_failure(run: Run[IngressCursor], table: str, step: Step) -> None:
@@ -338,6 +346,9 @@ def _result(run: Run[IngressCursor]) -> SyncResult:
             parts.append(f"{c.failed} failed")
         if progress.waiting:
             parts.append(f"{progress.waiting} waiting for their parent record in Campaign")
+        if progress.reread:
+            parts.append(f"more than {MAX_WAITING} waited for their parent record: the next "
+                         "run reads the whole table again")  # fmt: skip
         if progress.unsent:
             parts.append(f"not sent yet (linked columns): {', '.join(progress.unsent)}")
         kind = "Initial load" if progress.load else "Changes"
