@@ -28,8 +28,11 @@ browser:  ## Debian's chromium package, for tests/console (apt-get: root, or run
 	  test "$$(id -u)" = 0 || { echo "make browser: needs root: sudo apt-get install -y chromium"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Two workers, a test file each at a time (--dist loadfile keeps a file's fixtures together):
+# the suite mostly waits on Azurite and the sandboxes, and each worker starts its own on free
+# ports. PYTEST_ARGS="-n 0" runs it in one process.
 test: install browser  ## run the whole test suite (Azurite and sandboxes start on free ports)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install  ## ruff, mypy and the import contracts (pyproject.toml), as CI runs them
 	$(BIN)/ruff check .

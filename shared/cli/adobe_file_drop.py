@@ -1,5 +1,6 @@
-"""`adobe file-drop set|show|clear|restart`: where an Adobe Campaign account's initial transfer
-files go (SFTP or S3), the import workflow and its signal, the threshold, and the transfers."""
+"""The `adobe file-drop` commands (set, show, clear, restart): where an Adobe Campaign account's
+initial transfer files go (SFTP or S3), the import workflow and its signal, the threshold, and
+the transfers."""
 
 from __future__ import annotations
 
