@@ -8,16 +8,23 @@ checkpoint in a follow-up message. Outside a slice (the CLI, tests) there is no 
 
 `OutOfTime` is not a failure and uses none of the run's retries, unless a whole slice passes
 without one checkpoint. A context variable, not an attribute of the clients: clients are shared
-per account across threads and runs (threads started inside a slice get it through
-`contextvars.copy_context()`).
+per account across threads and runs. A thread pool does not carry context variables into its
+threads: work fanned out inside a slice goes through `in_parallel`, which hands each call a copy
+of the caller's context (the deadline and the run's trace with it).
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class OutOfTime(BaseException):
@@ -70,3 +77,14 @@ def check_wait(seconds: float, what: str, *, polling: bool = False) -> None:
 def check_start(what: str) -> None:
     """Raise OutOfTime if the slice's deadline has passed: start no new request after it."""
     check_wait(0.0, what)
+
+
+def in_parallel(work: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """`work` on each item, `workers` at a time, results in order, each call in a copy of the
+    caller's context so its waits still see the slice's deadline. The first exception (OutOfTime
+    included) is raised once the calls in flight have ended."""
+    if workers <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, work, item) for item in items]
+        return [future.result() for future in futures]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
+from shared import deadline
 from shared.errors import BadInputError, ConcurrencyConflict
 from shared.storage.due_index import DueEntry, DueIndex, due_key
 from shared.storage.entities import read_partitions, replace_if_unchanged
@@ -161,8 +161,11 @@ class ScheduleRepository:
         groups = list(by_account.values())
         if len(groups) > 1:
             # One request per account: in flight together, the waits for the store overlap.
-            with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-                written = [pair for pairs in pool.map(self._write_group, groups) for pair in pairs]
+            written = [
+                pair
+                for pairs in deadline.in_parallel(self._write_group, groups, WRITERS)
+                for pair in pairs
+            ]
         else:
             written = [pair for group in groups for pair in self._write_group(group)]
         for record, saved in written:

@@ -11,9 +11,10 @@ import pytest
 from sandbox.clock import ManualClock
 from shared import deadline
 from shared.clients import DataverseClient, DotdigitalClient
+from shared.clients.adobe.client import AdobeCampaignClient
 from shared.clients.dotdigital.imports import ImportContact
 from shared.deadline import OutOfTime
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox, DotdigitalSandbox
 
 
 def _seconds_from_now(seconds: float) -> float:
@@ -84,3 +85,37 @@ def test_outside_a_slice_nothing_is_bounded(
 
     assert dataverse_client.entity_attributes("contact")
     assert sandbox_clock.sleeps == [100.0]  # capped by the test policy, not a deadline
+
+
+def test_work_fanned_out_to_threads_still_sees_the_slices_deadline(
+    adobe_client: AdobeCampaignClient,
+    adobe_sandbox: AdobeSandbox,
+    sandbox_clock: ManualClock,
+) -> None:
+    # The ingress writes a page's records four at a time: a 429 met in one of those threads
+    # must stop the slice like one met in the runner's own thread, not sleep past its budget.
+    adobe_client.tokens.token()
+    adobe_sandbox.state.throttle_next(1, retry_after=120)
+
+    def read(key: str) -> object:
+        return adobe_client.get_by_key("profile", key)
+
+    with deadline.until(_seconds_from_now(60)), pytest.raises(OutOfTime):
+        deadline.in_parallel(read, ["a", "b", "c", "d"], workers=4)
+
+    assert sandbox_clock.sleeps == []
+
+
+def test_outside_a_slice_threads_wait_as_they_always_did(
+    adobe_client: AdobeCampaignClient,
+    adobe_sandbox: AdobeSandbox,
+    sandbox_clock: ManualClock,
+) -> None:
+    adobe_client.tokens.token()
+    adobe_sandbox.state.throttle_next(1, retry_after=120)
+
+    found = deadline.in_parallel(
+        lambda key: adobe_client.get_by_key("profile", key), ["a", "b"], workers=2
+    )
+
+    assert found == [None, None] and sandbox_clock.sleeps == [120.0]

@@ -18,13 +18,12 @@ the slice's deadline bounds its waits.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from shared import deadline
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.clients.dotdigital.preferences import ContactOptIns, PreferenceChoice
 from shared.errors import ApiError
@@ -99,13 +98,8 @@ def read_suppressed(platform: DotdigitalClient) -> set[str]:
 
 
 def in_parallel(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """`work` on each item, `CONCURRENCY` at a time, results in order; the first exception
-    (OutOfTime included) is raised once the calls in flight ended."""
-    if len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, work, item) for item in items]
-        return [future.result() for future in futures]
+    """`work` on each item, `CONCURRENCY` at a time, results in order (see deadline.in_parallel)."""
+    return deadline.in_parallel(work, items, CONCURRENCY)
 
 
 def read_full(

@@ -16,11 +16,11 @@ guarantee between tables: a child can arrive first)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared import deadline
 from shared.clients.adobe.client import AdobeCampaignClient
 from shared.clients.adobe.errors import DuplicateKey, RecordNotFound
 from shared.errors import BadInputError, ConflictError, NotFoundError, OutcomeUnknown
@@ -82,10 +82,7 @@ class PageWriter:
         return self.schema.mapping.campaign_resource
 
     def _each(self, items: list[Any], work: Callable[[Any], Step]) -> list[Step]:
-        if self.workers <= 1 or len(items) <= 1:
-            return [work(item) for item in items]
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(work, items))
+        return deadline.in_parallel(work, items, self.workers)
 
     def plan(self, upserts: Sequence[Mapping[str, Any]], deleted: Sequence[str]) -> list[Step]:
         steps = self._each(list(upserts), self._plan_upsert)
