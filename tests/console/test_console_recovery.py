@@ -124,3 +124,35 @@ def test_a_dead_lettered_run_is_replayed_from_the_page_once_fixed_and_its_audit_
     completed = [r for r in rt.audit.recent("acme", sync_type=CRM) if r.run_id == run_id]
     assert [r.status for r in completed] == [AuditStatus.COMPLETED]
     checked(page, "audit-after-replay")
+
+
+def test_a_list_in_a_runs_details_links_to_its_reconciliation(
+    page: Page,
+    sync_runtime: Runtime,
+    console_host: LocalHost,
+    clock: ManualClock,
+    dataverse_sandbox: DataverseSandbox,
+    dotdigital_sandbox: DotdigitalSandbox,
+) -> None:
+    seed_email_lists(sync_runtime, dataverse_sandbox, dotdigital_sandbox)
+    run_scheduled(sync_runtime, console_host, clock, "acme", OUT)
+
+    page.goto("accounts/acme/audit")
+    page.get_by_role("link", name="MarketingListsDataOut").click()
+    details = page.locator("tr.expanded")
+    expect(details.get_by_role("rowheader")).to_have_count(2)  # Newsletter, Prospects
+    checked(page, "audit-list-details")
+    details.get_by_role("link", name="Reconcile the list Newsletter with its address book").click()
+
+    expect(page.get_by_role("status")).to_contain_text("every list agrees with its address book")
+    expect(page.get_by_role("heading", level=2)).to_have_text(["Newsletter → Newsletter"])
+    expect(page.locator("form")).to_contain_text("Only the list Newsletter")
+    checked(page, "reconciliation-of-a-list")
+    page.get_by_role("link", name="compare every list").click()
+    expect(page.get_by_role("heading", level=2)).to_have_count(2)
+
+    answer = page.goto("accounts/acme/reconciliation?compare=1&list=Nosuch")
+    assert answer is not None and answer.status == 422
+    expect(page.get_by_role("alert")).to_have_text(
+        "No active, email-activated marketing list 'Nosuch' of account 'acme' in Dynamics."
+    )
