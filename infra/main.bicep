@@ -100,6 +100,9 @@ param serviceBusMaxConcurrentCalls int = 2
 @maxValue(52)
 param dataverseMaxConcurrency int = 4
 
+@description('Origins that may show the operator console in a frame besides the console itself (CONSOLE_FRAME_ANCESTORS): https origins separated by spaces; empty for none.')
+param consoleFrameAncestors string = 'https://*.dynamics.com'
+
 @description('Memory per Flex Consumption instance in MB.')
 @allowed([
   512
@@ -1088,6 +1091,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'DATAVERSE_MAX_CONCURRENCY'
           value: string(dataverseMaxConcurrency)
+        }
+        {
+          name: 'CONSOLE_FRAME_ANCESTORS'
+          value: consoleFrameAncestors
         }
       ]
     }

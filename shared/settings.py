@@ -46,6 +46,9 @@ def host_function_timeout(host_json: Path = HOST_JSON) -> float:
 
 # The error type a setting still holding a Key Vault reference fails validation with.
 UNRESOLVED_REFERENCE = "unresolved_key_vault_reference"
+# An origin a browser may frame the console in: https, a host (its first label may be `*`, any
+# subdomain), an optional port; no path. CSP's frame-ancestors takes these as they are.
+FRAME_ORIGIN = re.compile(r"https://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?", re.IGNORECASE)
 
 
 class QueueBackend(StrEnum):
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
     webhook_coalesce_seconds: float = Field(
         default=5.0, ge=0, le=300, validation_alias="WEBHOOK_COALESCE_SECONDS"
     )
+    # Who may show the operator console in a frame besides the console itself: Dynamics 365
+    # orgs (the email account form's iframe or web resource). Space-separated https origins.
+    console_frame_ancestors: str = Field(
+        default="https://*.dynamics.com", validation_alias="CONSOLE_FRAME_ANCESTORS"
+    )
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -183,6 +191,18 @@ class Settings(BaseSettings):
         if isinstance(value, str) and is_reference(value):
             raise PydanticCustomError(UNRESOLVED_REFERENCE, "unresolved", {"reference": value})
         return value
+
+    @field_validator("console_frame_ancestors")
+    @classmethod
+    def _https_origins(cls, value: str) -> str:
+        origins = value.split()
+        if not all(FRAME_ORIGIN.fullmatch(origin) for origin in origins):
+            raise ValueError(
+                "must be https origins separated by spaces, such as 'https://*.dynamics.com "
+                "https://contoso.crm4.dynamics.com' (scheme and host only: no path, no http); "
+                "empty lets only the console itself frame its pages"
+            )
+        return " ".join(origins)
 
     @model_validator(mode="after")
     def _slices_fit_lease_and_host(self) -> Settings:

@@ -24,14 +24,18 @@ from shared.console.incident import IncidentScreens
 from shared.console.screens import Screens
 from shared.console.timeline import TimelineScreen
 from shared.console.views import BASE, STATIC, environment
+from shared.errors import ConfigurationError
+from shared.settings import Settings, get_settings
 
-# Framed only by itself and Dynamics 365 orgs (the email account form's iframe or web
-# resource); scripts, styles and forms only from the console's own origin.
+FRAME_ANCESTORS: Final = "CONSOLE_FRAME_ANCESTORS"
+
+# Scripts, styles and forms only from the console's own origin; framed only by itself and the
+# origins of the app setting CONSOLE_FRAME_ANCESTORS (Dynamics 365 orgs by default).
+POLICY: Final = (
+    "default-src 'self'; img-src 'self' data:; frame-ancestors {ancestors}; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+)
 SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'self' https://*.dynamics.com; "
-        "form-action 'self'; base-uri 'none'; object-src 'none'"
-    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -54,15 +58,31 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
     screens, data, people = Screens(api, env), DataScreens(api, env), TimelineScreen(api, env)
     incident, access = IncidentScreens(api, env), AccessScreens(api, env)
     settings = os.environ if environ is None else environ
+    # A setting refused turns every page into its one line (the function app keeps starting).
+    misconfigured = ""
+    try:
+        ancestors = _frame_ancestors(environ)
+    except ConfigurationError as error:
+        misconfigured, ancestors = str(error), ""
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": POLICY.format(ancestors=" ".join(("'self'", ancestors)).strip()),
+    }
+
+    def secured(response: Response) -> Response:
+        response.headers.update(headers)
+        return response
 
     def guarded(handler: Callable[[Request, auth.Viewer], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
             viewer = auth.viewer(request.headers, settings)
             if isinstance(viewer, auth.NotAllowed):
-                return _secured(_refusal(env, viewer, request))
+                return secured(_refusal(env, viewer, request))
+            if misconfigured:
+                return secured(_page(env, "message.html", 503, message=misconfigured))
             if request.method == "POST" and not _same_origin(request):
                 message = "This form came from another site: open the console and try again."
-                return _secured(_page(env, "message.html", 403, message=message))
+                return secured(_page(env, "message.html", 403, message=message))
             try:
                 answer = await handler(request, viewer)
             except AdminProblem as problem:
@@ -71,7 +91,7 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
                 # A page, not the host's bare 500; the log has the rest, the page never does.
                 log.exception("Console %s %s failed", request.method, request.url.path)
                 answer = _page(env, "message.html", 500, message=UNEXPECTED)
-            return _secured(answer)
+            return secured(answer)
 
         return endpoint
 
@@ -113,7 +133,7 @@ def console_app(admin: ASGIApp, environ: Mapping[str, str] | None = None) -> Sta
 
     async def not_found(request: Request, error: Exception) -> Response:
         message = f"No console page {request.url.path}: start from the email accounts."
-        return _secured(_page(env, "message.html", 404, message=message))
+        return secured(_page(env, "message.html", 404, message=message))
 
     app.add_exception_handler(404, not_found)
     return app
@@ -140,6 +160,9 @@ def _refusal(env: Any, refusal: auth.NotAllowed, request: Request) -> HTMLRespon
     return _page(env, "message.html", refusal.status, message=refusal.message, sign_in=sign_in)
 
 
-def _secured(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    return response
+def _frame_ancestors(environ: Mapping[str, str] | None) -> str:
+    """The app setting's origins: the function app's settings, or those of `environ` given."""
+    if environ is None:
+        return get_settings().console_frame_ancestors
+    given = {FRAME_ANCESTORS: environ[FRAME_ANCESTORS]} if FRAME_ANCESTORS in environ else {}
+    return Settings(**given).console_frame_ancestors

@@ -80,15 +80,23 @@ class IncidentScreens(Pages):
         """Reads both sides in full, so only when asked (the button), never on opening."""
         path, account = await self.account_of(request)
         report: Any = None
+        error, status = "", 200
+        list_name = request.query_params.get("list", "").strip()  # one list (the audit's link)
         if request.query_params.get("compare"):
-            report = await self.api.get(f"{path}/reconciliation")
+            try:
+                report = await self.api.get(f"{path}/reconciliation", list=list_name or None)
+            except AdminProblem as problem:
+                error, status = problem.detail, problem.status
         return self.render(
             "reconciliation.html",
+            status,
             title=f"Reconciliation · {account['name']}",
             viewer=viewer,
             account=account,
             tab="reconciliation",
             report=report,
+            list_name=list_name,
+            error=error,
         )
 
     async def dead_letters(self, request: Request, viewer: Viewer) -> Response:

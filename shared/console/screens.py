@@ -79,7 +79,8 @@ class Screens(Pages):
         chosen = request.query_params.get("change", "")
         for row in rows if not kept else ():
             if row["sync_type"] == chosen:  # a row's Change link: the form starts from it
-                kept = {"sync_type": chosen, "interval": row["interval"] or ""}
+                kept = {"sync_type": chosen, "interval": row["interval"] or "",
+                        "window": row["window"]}  # fmt: skip
         return self.render(
             "schedules.html",
             status,

@@ -3,6 +3,7 @@ viewer's local time beside them), statuses as the seeds name them, and counts.""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -17,6 +18,8 @@ TEMPLATES: Final = Path(__file__).parent / "templates"
 STATIC: Final = Path(__file__).parent / "static"
 COUNTS: Final = ("read", "created", "updated", "deleted", "failed")
 INTERVALS: Final = [interval.value for interval in Interval]
+# A list sync's detail item: the list's name, or "Name (list id)" where names are shared.
+SHARED_LIST_NAME: Final = re.compile(r"^(.*) \(([0-9a-fA-F-]{36})\)$")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -50,6 +53,12 @@ def slug(value: Any) -> str:
     return "-".join(str(value).lower().split())
 
 
+def list_name(item: Any) -> str:
+    """The marketing list's name in a MarketingListsDataOut detail item."""
+    shared = SHARED_LIST_NAME.match(str(item))
+    return shared.group(1) if shared else str(item)
+
+
 def yes_no(value: Any) -> str:
     return "Yes" if value else "No"
 
@@ -61,6 +70,6 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, counts=counts, slug=slug, yes_no=yes_no)
+    env.filters.update(when=when, counts=counts, slug=slug, yes_no=yes_no, list_name=list_name)
     env.globals.update(base=BASE, intervals=INTERVALS)
     return env

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.dotdigital.state import DataFieldRecord
 from shared.accounts import EmailAccount
 from shared.cli import app, environment
-from shared.mappings.model import default_mappings
 from shared.runtime import Runtime
-from shared.storage.data_labels_repo import DataLabel, LabelOrigin
-from shared.sync.catalogue import catalogue
-from shared.sync.marketing_lists.data_out import MarketingListsDataOut
-from tests.fixtures.crm_fields import marketing_crm_fields
+from tests.fixtures.email_lists import seed_email_lists
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
 
 
@@ -32,20 +27,4 @@ def lists(
     dotdigital_sandbox: DotdigitalSandbox,
 ) -> dict[str, str]:
     """Two email-activated lists of the account, their labels and mappings in place."""
-    rt = sync_runtime
-    rt.registry = catalogue().replaced(MarketingListsDataOut())  # DataOut alone: fewer calls
-    seeded = dataverse_sandbox.state.seed_data(
-        contacts=40, leads=30, lists=[("Newsletter", "contact", 20), ("Prospects", "lead", 10)]
-    )
-    for name in ("FIRSTNAME", "LASTNAME", "FULLNAME"):
-        dotdigital_sandbox.state.data_fields.append(DataFieldRecord(name, "String"))
-        rt.data_labels.save("acme", DataLabel(name=name, origin=LabelOrigin.PLATFORM,
-                                              is_synchronised=True))  # fmt: skip
-    rt.crm_fields.upsert("acme", marketing_crm_fields())
-    for mapping in default_mappings():
-        rt.mappings.create("acme", mapping)
-    for list_id in seeded.lists.values():
-        dataverse_sandbox.state.update(
-            "list", list_id, {"dms_emailaccountid": "acme", "dms_emailactivated": True}
-        )
-    return seeded.lists
+    return seed_email_lists(sync_runtime, dataverse_sandbox, dotdigital_sandbox)

@@ -1,17 +1,26 @@
 """Who gets the console: the local operator outside Azure; in Azure only a person signed in by
 App Service Authentication with the Connector.Admin role. Forms from another site are refused,
-and only Dynamics (or the console itself) may frame it."""
+and only Dynamics (or the origins of CONSOLE_FRAME_ANCESTORS) and the console itself may frame
+it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import html
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
+from shared.api.app import asgi_app
+from shared.console.app import console_app
 from shared.console.auth import NotAllowed, Viewer, viewer
+from shared.errors import ConfigurationError
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
+from shared.settings import Settings
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 
@@ -71,3 +80,49 @@ def test_pages_may_be_framed_only_by_dynamics_and_themselves(console_host: Local
     policy = answer.headers["content-security-policy"]
     assert "frame-ancestors 'self' https://*.dynamics.com" in policy
     assert "script-src" not in policy and "'unsafe-inline'" not in policy  # default-src 'self'
+
+    # An org that embeds it from another domain sets CONSOLE_FRAME_ANCESTORS.
+    origins = "https://contoso.crm4.dynamics.com  https://*.powerapps.com"
+    answer = console_get({"CONSOLE_FRAME_ANCESTORS": origins}, "/api/console/accounts")
+    assert answer.status_code == 200 and "Acme newsletters" in answer.text
+    policy = answer.headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://contoso.crm4.dynamics.com https://*.powerapps.com;" in (
+        policy
+    )
+    assert "dynamics.com https://*.dynamics.com" not in policy  # the default is replaced
+    # Empty: only the console itself.
+    answer = console_get({"CONSOLE_FRAME_ANCESTORS": ""}, "/api/console/accounts")
+    assert "frame-ancestors 'self';" in answer.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    "origins",
+    ["http://contoso.crm4.dynamics.com", "https://contoso.crm4.dynamics.com/main.aspx", "*",
+     "https://*.dynamics.com; script-src *"],
+    ids=["http", "path", "anyone", "more-policy"],
+)  # fmt: skip
+def test_frame_origins_not_https_origins_are_one_line_saying_what_to_set(
+    console_host: LocalHost, origins: str
+) -> None:
+    answer = console_get({"CONSOLE_FRAME_ANCESTORS": origins}, "/api/console/accounts")
+    assert answer.status_code == 503
+    message = html.unescape(answer.text)
+    assert "Invalid app settings: CONSOLE_FRAME_ANCESTORS: must be https origins" in message
+    assert "Acme newsletters" not in message  # no page but the line
+    # Until it is fixed no one may frame the console but itself.
+    assert "frame-ancestors 'self';" in answer.headers["content-security-policy"]
+    with pytest.raises(ConfigurationError, match="CONSOLE_FRAME_ANCESTORS"):
+        Settings(CONSOLE_FRAME_ANCESTORS=origins)
+
+
+def console_get(environ: dict[str, str], path: str) -> httpx.Response:
+    """GET from a console over the function app's admin API with these app settings, in a
+    thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=console_app(asgi_app(), environ=environ))
+        async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+            return await client.get(path)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, call()).result()

@@ -72,6 +72,42 @@ def test_setting_a_schedule_moves_its_next_sync(page: Page) -> None:
     checked(page, "schedules-refused")
 
 
+def test_a_refused_schedule_keeps_what_was_typed_not_what_is_stored(page: Page) -> None:
+    page.goto("accounts/acme/schedules")
+    page.get_by_label("Sync type").first.select_option("CrmMetadata")
+    page.get_by_label("Interval").select_option("4 hours")
+    page.get_by_label("Sync window (UTC)").fill("mon-fri 18:00-08:00")
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved CrmMetadata: 4 hours")
+
+    # Change starts from what is stored, in the words the table shows (read back as typed).
+    page.get_by_role("link", name="Change the schedule of CrmMetadata").click()
+    expect(page.get_by_label("Interval")).to_have_value("4 hours")
+    window = page.get_by_label("Sync window (UTC)")
+    expect(window).to_have_value("Monday to Friday (18:00-08:00 UTC)")
+
+    page.get_by_label("Interval").select_option("1 hour")
+    window.fill("mon-fri 25:00-08:00")
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text(
+        "Cannot read the time '25:00': a time of day is 00:00 to 23:59 (UTC); write it as "
+        "HH:MM, e.g. 07:30"
+    )
+    # The form holds the refused values to correct, not the stored ones; nothing was saved.
+    expect(page.get_by_label("Sync type").first).to_have_value("CrmMetadata")
+    expect(page.get_by_label("Interval")).to_have_value("1 hour")
+    expect(window).to_have_value("mon-fri 25:00-08:00")
+    crm = page.locator('tr[data-sync-type="CrmMetadata"]')
+    expect(crm.locator('[data-live="interval"]')).to_have_text("4 hours")
+    checked(page, "schedules-refused-kept")
+
+    window.fill("mon-fri 20:00-08:00")  # corrected where it was typed
+    page.get_by_role("button", name="Save Synchronisation Settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved CrmMetadata: 1 hour")
+    expect(crm.locator('[data-live="interval"]')).to_have_text("1 hour")
+
+
 def test_sync_now_shows_queued_then_in_progress_then_none_and_the_audit_row(
     page: Page, console_host: LocalHost, dataverse_sandbox: DataverseSandbox
 ) -> None:

@@ -19,6 +19,7 @@ import pytest
 from lark.exceptions import LarkError
 from pycep import BicepParser
 
+from shared.settings import Settings
 from tests.infra.bicep_eval import Evaluator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -398,6 +399,10 @@ def test_app_settings_values(main: Doc) -> None:
     ]:
         assert settings[name] == parameter
         assert parameter in main["parameters"]
+    # Who may frame the operator console: a parameter, by default the app's own default.
+    assert settings["CONSOLE_FRAME_ANCESTORS"] == "consoleFrameAncestors"
+    default = main["parameters"]["consoleFrameAncestors"]["default"]
+    assert default == Settings.model_fields["console_frame_ancestors"].default
 
 
 # -- role assignments ----------------------------------------------------------------------

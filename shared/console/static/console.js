@@ -1,9 +1,10 @@
 // The console's only script, and optional: every screen works without it. It writes the
-// viewer's local time beside each UTC time, refreshes the schedule rows while a run is queued
-// or in progress, and expands an audit run's details in place.
+// viewer's local time beside each UTC time, keeps the schedule rows' statuses live (often while
+// a run is queued or in progress, seldom otherwise), and expands an audit run's details in place.
 "use strict";
 
-const POLL_MS = 1000;
+const POLL_MS = 1000;  // while a run is queued or in progress
+const IDLE_POLL_MS = 10000;  // while every sync type is idle
 const IDLE = "None";
 
 function localTimes(root) {
@@ -19,12 +20,20 @@ function localTimes(root) {
   }
 }
 
-// Poll the rows while any is busy; copy only the live cells, so focus stays where it is.
+// Poll the rows: often while a run is queued or in progress, seldom while all are idle (a
+// run started by the timer, a webhook or another operator shows too); never while the tab is
+// hidden. Only the live cells are copied, so focus stays where it is.
 function liveSchedules() {
   const body = document.getElementById("schedule-rows");
   if (!body) return;
   const busy = () => [...body.querySelectorAll("tr[data-status]")]
     .some((row) => row.dataset.status !== IDLE);
+  let timer = null;
+  function next() {
+    clearTimeout(timer);
+    timer = document.visibilityState === "hidden" ? null
+      : setTimeout(poll, busy() ? POLL_MS : IDLE_POLL_MS);
+  }
   async function poll() {
     try {
       const answer = await fetch(body.dataset.poll, { headers: { Accept: "text/html" } });
@@ -44,11 +53,23 @@ function liveSchedules() {
           }
         }
       }
+    } catch {
+      // The host is away (a restart, the network): try again at the next beat.
     } finally {
-      if (busy()) setTimeout(poll, POLL_MS);
+      next();
     }
   }
-  if (busy()) setTimeout(poll, POLL_MS);
+  // Back on the tab: read at once, since anything may have happened meanwhile.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") {
+      clearTimeout(timer);
+      timer = null;
+    } else {
+      clearTimeout(timer);
+      poll();
+    }
+  });
+  next();
 }
 
 // A run's sync type links to its details page; with the script it opens them below the row.
