@@ -54,6 +54,7 @@ class FailedRun(BaseModel):
     message: str
     failed: int  # the run's failed count (more than `records` when not every one is named)
     records: list[FailedRecord]
+    retryable: bool  # a Retry run can be limited to these records (else: the whole type again)
     retry: str  # what `failed retry` does for this run
 
 
@@ -130,6 +131,7 @@ def _failed_run(rt: Runtime, row: AuditRecord) -> FailedRun:
         message=row.message,
         failed=row.counts.failed,
         records=records,
+        retryable=row.sync_type in RETRYABLE,
         retry=_retry_plan(row),
     )
 

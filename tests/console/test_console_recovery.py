@@ -8,7 +8,7 @@ from __future__ import annotations
 from azure.data.tables import UpdateMode
 from playwright.sync_api import Page, expect
 
-from shared.audit import AuditStatus
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.localhost.host import LocalHost
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.runtime import Runtime
@@ -45,6 +45,9 @@ def test_failed_members_are_listed_retried_from_the_page_and_gone_after_the_retr
     run = page.locator("section.failed-run")
     expect(run.get_by_role("heading")).to_contain_text("MarketingListsDataOut")
     expect(run.get_by_role("heading")).to_contain_text("Completed With Errors")
+    expect(run.locator(".help")).to_have_text(
+        "Syncs the lists named here again, in a run with trigger Retry."
+    )
     records = run.locator("tbody tr")
     expect(records).to_have_count(2)
     for email in BAD:
@@ -72,6 +75,31 @@ def test_failed_members_are_listed_retried_from_the_page_and_gone_after_the_retr
     expect(newest.locator("td").nth(1)).to_have_text("Retry")
     expect(newest).to_contain_text("Completed")
     expect(newest).not_to_contain_text("With Errors")
+
+
+def test_a_type_that_cannot_be_retried_by_record_points_to_sync_now(
+    page: Page, sync_runtime: Runtime, console_host: LocalHost
+) -> None:
+    rt = sync_runtime
+    row = AuditRecord(
+        account_id="acme", row_key="0001_r1", run_id="r1", sync_type=SyncType.SUPPRESSION_LISTS,
+        trigger="Scheduled", status=AuditStatus.COMPLETED_WITH_ERRORS, started=rt.clock(),
+        finished=rt.clock(), message="1 failed", counts=Counts(failed=1),
+    )  # fmt: skip
+    rt.audit.write(row)
+    refused = AuditDetail(
+        item="x@example.com", status=AuditStatus.FAILED, message="Dynamics refused the write"
+    )
+    rt.audit.add_detail("acme", row.row_key, refused)
+
+    page.goto("accounts/acme/failed")
+    run = page.locator("section.failed-run")
+    expect(run.locator("tbody tr")).to_contain_text("Dynamics refused the write")
+    expect(run.get_by_role("button", name="Retry failed records")).to_have_count(0)
+    expect(run.locator(".help")).to_contain_text("SuppressionLists runs cannot be limited")
+    run.get_by_role("link", name="Synchronisation Settings").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Synchronisation Settings")
+    assert console_host.drain() == 0  # reading the page queued nothing
 
 
 def test_a_dead_lettered_run_is_replayed_from_the_page_once_fixed_and_its_audit_row_appears(
