@@ -23,7 +23,7 @@ from shared.accounts import EmailAccount, Platform
 from shared.mappings.model import MappedEntity
 from shared.messaging.contract import Trigger
 from shared.pipeline.runs import queue_new_run
-from shared.pipeline.webhook_adobe import INGRESS_TYPES, ingress_targets
+from shared.pipeline.webhook_adobe import ADOBE_TYPES, adobe_targets
 from shared.runtime import Runtime
 from shared.scheduling import Interval, in_window
 from shared.storage.schedules_repo import InvalidSchedule, ScheduleRecord, ScheduleStatus
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # The sync types an event can target (the worker asks after runs of these only).
 TARGETED_TYPES = frozenset(
     {SyncType.MARKETING_LISTS_DATA_OUT, SyncType.SUPPRESSION_LISTS, SyncType.EMAIL_SENDS,
-     *INGRESS_TYPES}
+     *ADOBE_TYPES}
 )  # fmt: skip
 # Clocks of the endpoint and the worker may differ a little: a target noted this close to a
 # run's start is not counted as covered by it (at worst one more, short, run).
@@ -89,8 +89,8 @@ def _targets(rt: Runtime, event: ChangeEvent) -> list[tuple[EmailAccount, Target
     for account in rt.accounts.all():
         if account.disabled:
             continue
-        if account.platform is Platform.ADOBE_CAMPAIGN:  # a mapped table starts its ingress
-            found.extend((account, target) for target in ingress_targets(rt, account, event))
+        if account.platform is Platform.ADOBE_CAMPAIGN:  # its ingress, its OptOut
+            found.extend((account, target) for target in adobe_targets(rt, account, event))
             continue
         watched: frozenset[str] = frozenset()
         if event.entity in MEMBER_TABLES:

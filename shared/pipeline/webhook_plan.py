@@ -4,7 +4,9 @@ changes the sync types act on. `webhook_registration` compares it with the org a
 
 Filtering attributes of contact, lead and account are the columns the event recorder watches
 (`shared.webhooks.targets.watched_columns` over every account's mappings: the state, the email
-column and every mapped column), so Dynamics posts exactly the updates that become targets. A
+column and every mapped column; for Adobe Campaign accounts, the columns ingress reads and, on
+contact, the Booleans an OptOut run sends to Campaign), so Dynamics posts exactly the updates
+that become targets. A
 linked field's change on the linked record (an account's name shown on its contacts) is left
 to the scheduled syncs.
 """
@@ -185,14 +187,18 @@ def _email_columns(mappings: list[list[DataMapping]], entity: MappedEntity) -> t
 
 
 def planned_steps(
-    mappings: list[list[DataMapping]], ingress: Mapping[str, frozenset[str]] | None = None
+    mappings: list[list[DataMapping]],
+    ingress: Mapping[str, frozenset[str]] | None = None,
+    opt_out: Iterable[str] = (),
 ) -> list[StepPlan]:
     """The steps in the order they are registered; `mappings` holds each account's list,
-    `ingress` the tables Adobe Campaign accounts map, with the columns their ingress reads."""
+    `ingress` the tables Adobe Campaign accounts map, with the columns their ingress reads,
+    `opt_out` the contact Booleans whose change starts an OptOut run."""
     ingress = ingress or {}
     steps: list[StepPlan] = []
     for entity in MappedEntity:
-        columns = _sorted(member_columns(mappings, entity), ingress.get(entity.value, ()))
+        opt_outs = opt_out if entity is MappedEntity.CONTACT else ()
+        columns = _sorted(member_columns(mappings, entity), ingress.get(entity.value, ()), opt_outs)
         email_columns = _email_columns(mappings, entity)
         steps.append(StepPlan("Update", entity.value, columns, ImagePlan(IMAGE_POST, columns)))
         # A deleted member leaves its lists: the email (gone with the record) comes in the

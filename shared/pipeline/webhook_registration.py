@@ -23,7 +23,7 @@ from shared.clients.dataverse.plugin_registration import (
     WhoAmI,
 )
 from shared.errors import ApiError, ConfigurationError
-from shared.pipeline.webhook_adobe import ingress_tables
+from shared.pipeline.webhook_adobe import ingress_tables, opt_out_fields
 from shared.pipeline.webhook_changes import Change, Differ, WebhookRegistrationError, delete_step
 from shared.pipeline.webhook_plan import (
     ENDPOINT_NAME,
@@ -183,9 +183,9 @@ def register(
     if record_only:
         return _record_only(rt, client, who, user_id, url, dry_run=dry_run, progress=progress)
     key = webhook_key(rt)
-    accounts = rt.accounts.all()
+    accounts = list(rt.accounts.all())  # read three times below
     plan = planned_steps([rt.mappings.for_account(a.account_id) for a in accounts],
-                         ingress_tables(rt, accounts))  # fmt: skip
+                         ingress_tables(rt, accounts), opt_out_fields(rt, accounts))  # fmt: skip
     planner = Differ(api, url, option)
     changes = planner.endpoint_changes(key)
     changes.extend(planner.step_changes(plan))
