@@ -34,11 +34,10 @@ from shared.sync.adobe.file_load_progress import (
     LoadStatus,
 )
 from shared.sync.adobe.filters import FilterOutcome, decide
-from shared.sync.adobe.picklists import label_of
+from shared.sync.adobe.picklists import CHOICE_TYPES, label_of
 from shared.sync.adobe.record_values import Write, campaign_record
 from shared.sync.adobe.values import moment_of
 
-CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
 SIGNAL_SOURCE = "Dynamics Marketing Sync"
 FILE_PARAMETER = "fileName"  # the signal's parameters, declared in the signal activity
 ROWS_PARAMETER = "rows"

@@ -26,6 +26,7 @@ from shared.clients.adobe.errors import DuplicateKey, RecordNotFound
 from shared.errors import BadInputError, ConflictError, NotFoundError, OutcomeUnknown
 from shared.sync.adobe import filters
 from shared.sync.adobe.filters import FilterOutcome
+from shared.sync.adobe.ingress.linked import LinkedPage
 from shared.sync.adobe.ingress.schema import TableSchema
 from shared.sync.adobe.record_values import Write, campaign_record
 
@@ -87,8 +88,15 @@ class PageWriter:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(work, items))
 
-    def plan(self, upserts: Sequence[Mapping[str, Any]], deleted: Sequence[str]) -> list[Step]:
-        steps = self._each(list(upserts), self._plan_upsert)
+    def plan(
+        self,
+        upserts: Sequence[Mapping[str, Any]],
+        deleted: Sequence[str],
+        linked: LinkedPage | None = None,
+    ) -> list[Step]:
+        """Each record's step; `linked` holds the page's values of columns through lookups."""
+        page = linked or LinkedPage()
+        steps = self._each(list(upserts), lambda record: self._plan_upsert(record, page))
         steps += self._each(list(deleted), self._plan_delete)
         return steps
 
@@ -100,7 +108,7 @@ class PageWriter:
     def _existing(self, key: str) -> dict[str, Any] | None:
         return self.client.get_by_key(self.resource, key)
 
-    def _plan_upsert(self, record: Mapping[str, Any]) -> Step:
+    def _plan_upsert(self, record: Mapping[str, Any], linked: LinkedPage) -> Step:
         schema = self.schema
         key = schema.key_of(record)
         try:
@@ -108,6 +116,10 @@ class PageWriter:
             outcome = filters.decide(schema.mapping.filter, values)
             if outcome is FilterOutcome.SKIP:
                 return Step(key, Action.NONE)
+            if key in linked.unread:
+                return Step(key, Action.NONE, error=linked.unread[key], retry=True)
+            values.update(linked.values.get(key, {}))
+            labels.update(linked.labels.get(key, {}))
             existing = self._existing(key)
             if outcome is FilterOutcome.DELETE:
                 if existing is None:
