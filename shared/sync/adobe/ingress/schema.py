@@ -4,9 +4,9 @@ choices (sent as value or label) and which lookups point to another mapped table
 a Campaign link to that table's record). A record read becomes the values the pure rules take,
 keyed by the mapping's Dynamics names.
 
-Paths through lookups (`parentcustomerid.name`) are read page by page (`linked.py`): their
-first lookup is one of the columns selected here, the rest is planned from the metadata of
-the tables the lookups reach."""
+Paths through lookups (`parentcustomerid.name`) are read page by page (`linked_columns.py`):
+their first lookup is one of the columns selected here, the rest is planned from the metadata
+of the tables the lookups reach."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.errors import BadInputError, NotFoundError
 from shared.storage.adobe_config_model import AdobeConfig, TableMapping
-from shared.sync.adobe.ingress.linked import LinkedColumns, metadata_cache, plan_linked
+from shared.sync.adobe.linked_columns import LinkedColumns, metadata_cache, plan_linked
 from shared.sync.adobe.picklists import CHOICE_TYPES, FORMATTED
 
 

@@ -38,7 +38,6 @@ from shared.storage.adobe_config_repo import AdobeConfigRepository
 from shared.storage.adobe_file_drop import FileDropRepository
 from shared.sync.adobe.file_load_phase import file_drop_for, initial_transfer
 from shared.sync.adobe.file_load_progress import FileLoadProgress
-from shared.sync.adobe.ingress.linked import read_linked
 from shared.sync.adobe.ingress.schema import (
     ChangeTrackingOff,
     MappedTableGone,
@@ -47,6 +46,7 @@ from shared.sync.adobe.ingress.schema import (
 )
 from shared.sync.adobe.ingress.state import MAX_WAITING, IngressStates, TableState
 from shared.sync.adobe.ingress.writes import Action, PageWriter, ParentCache, Step
+from shared.sync.adobe.linked_columns import read_linked
 from shared.sync_types import SyncType
 
 PAGE_SIZE = 500  # Dynamics records a page: one checkpoint each

@@ -26,8 +26,8 @@ from shared.clients.adobe.errors import DuplicateKey, RecordNotFound
 from shared.errors import BadInputError, ConflictError, NotFoundError, OutcomeUnknown
 from shared.sync.adobe import filters
 from shared.sync.adobe.filters import FilterOutcome
-from shared.sync.adobe.ingress.linked import LinkedPage
 from shared.sync.adobe.ingress.schema import TableSchema
+from shared.sync.adobe.linked_columns import LinkedPage, unread_message
 from shared.sync.adobe.record_values import Write, campaign_record
 
 # Errors of one record's content or of its row in Campaign: the record is skipped and named.
@@ -117,7 +117,7 @@ class PageWriter:
             if outcome is FilterOutcome.SKIP:
                 return Step(key, Action.NONE)
             if key in linked.unread:
-                return Step(key, Action.NONE, error=linked.unread[key], retry=True)
+                return Step(key, Action.NONE, error=unread_message(linked.unread[key]), retry=True)
             values.update(linked.values.get(key, {}))
             labels.update(linked.labels.get(key, {}))
             existing = self._existing(key)

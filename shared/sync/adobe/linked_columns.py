@@ -12,7 +12,11 @@ A linked value is what a column of the record holds: an empty lookup, a linked r
 since (404) or an empty column all give an empty value, sent to Campaign as such (the field
 is cleared, as for an empty column of the record). A linked record Dataverse could not answer
 for (5xx after the retries) holds its records back with `unread`: they are tried again at the
-next run rather than sent with a wrong, empty, value."""
+next run rather than sent with a wrong, empty, value.
+
+Read for each page of the ingress (`ingress/sync_type.py`) and of the file drop's read
+(`file_load.py`, which leaves such a record out of the file and sends it over the API after).
+"""
 
 from __future__ import annotations
 
@@ -50,15 +54,19 @@ class LinkedColumns:
         """The mapped table's lookups the paths start with (read with the records)."""
         return frozenset(p.split(".", 1)[0] for p in self.paths)
 
+    def kind_of(self, path: str) -> str | None:
+        """The AttributeType of the path's last column, in a table that has it."""
+        column = path.rsplit(".", 1)[1]
+        return next((k for (_, c), k in sorted(self.kinds.items()) if c == column), None)
+
     @property
     def choices(self) -> frozenset[str]:
         """The paths whose last column is a choice (sent as its value or its label)."""
-        return frozenset(
-            path
-            for path in self.paths
-            if any(self.kinds.get((t, path.rsplit(".", 1)[1])) in CHOICE_TYPES
-                   for t in self.select)
-        )  # fmt: skip
+        return frozenset(p for p in self.paths if self.kind_of(p) in CHOICE_TYPES)
+
+    @property
+    def dates(self) -> frozenset[str]:
+        return frozenset(p for p in self.paths if self.kind_of(p) == "DateTime")
 
     def entity_set(self, table: str) -> str:
         return self.entity_sets.get(table) or entity_set_of(table)
@@ -132,8 +140,13 @@ class LinkedPage:
 
     values: dict[str, dict[str, object]] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
-    unread: dict[str, str] = field(default_factory=dict)  # record key -> why it waits
+    # record key -> the path whose record Dynamics could not answer for: the record waits
+    unread: dict[str, str] = field(default_factory=dict)
     batch_calls: int = 0
+
+
+def unread_message(path: str) -> str:
+    return f"Dynamics did not answer the read of the record its {path} comes from"
 
 
 class _Walk:
@@ -219,9 +232,7 @@ def _record_values(
         *lookups, column = steps
         reached = walk.hop(record, lookups)
         if reached is False or (reached and reached in walk.unresolved):
-            page.unread[key] = (
-                f"Dynamics did not answer the read of the record its {path} comes from"
-            )
+            page.unread[key] = path
             return
         row = walk.rows.get(reached) if reached else None
         if not reached or row is None:
