@@ -11,8 +11,8 @@ reached table lacks (a contact has no `name`) has no value.
 A linked value is what a column of the record holds: an empty lookup, a linked record deleted
 since (404) or an empty column all give an empty value, sent to Campaign as such (the field
 is cleared, as for an empty column of the record). A linked record Dataverse could not answer
-for (5xx after the retries) holds its records back with `unread`: they are tried again at the
-next run rather than sent with a wrong, empty, value.
+for (an error other than 404 in the `$batch`) holds its records back with `unread`: they are
+tried again at the next run rather than sent with a wrong, empty, value.
 
 Read for each page of the ingress (`ingress/sync_type.py`) and of the file drop's read
 (`file_load.py`, which leaves such a record out of the file and sends it over the API after).
