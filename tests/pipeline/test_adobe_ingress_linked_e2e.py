@@ -169,3 +169,29 @@ def test_a_pages_linked_records_take_one_batch_per_hop_whatever_the_page_holds(
     # One page (500 records): the accounts in one $batch, their primary contacts in another.
     assert dv.counters.count("POST", BATCH_TEMPLATE) - batches == 2
     assert dv.counters.count("GET", RECORD_TEMPLATE) == single_reads
+
+
+def test_a_linked_record_dynamics_cannot_read_holds_its_record_back_named_in_the_audit(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState,
+) -> None:  # fmt: skip
+    # A column the metadata lists but the Web API refuses to select: its GET answers 400.
+    dv.add_attribute("account", "new_segment", "String")
+    mapping = profile_mapping()
+    mapping.fields.append(
+        FieldMapping(dynamics_field="parentcustomerid.new_segment", campaign_field="title")
+    )
+    configure(sync_runtime, mapping)
+    ada = contact(dv, "Ada", "Lovelace", **of("account", account(dv, "Contoso")))
+    lone = contact(dv, "Lone", "Wolf")
+
+    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
+
+    assert audit.status is AuditStatus.COMPLETED_WITH_ERRORS, audit.message
+    assert set(profiles(acs)) == {lone}  # not sent with an empty value
+    assert (audit.counts.created, audit.counts.failed) == (1, 1)
+    details = {d.key: d for d in sync_runtime.audit.details("globex", audit.row_key)}
+    assert details[f"contact:{ada}"].message == (
+        "Not synced (tried again at the next run): Dynamics did not answer the read of the "
+        "record its parentcustomerid.new_segment comes from"
+    )

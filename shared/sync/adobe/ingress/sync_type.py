@@ -286,7 +286,7 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         steps = writer.write(steps)
         made = dict(intent.counts)
         failed = [s for s in steps if s.error]
-        for step in failed:
+        for step in (s for s in failed if s.action in WRITES):  # planning failures: uncounted
             for action in (step.action, *WRITES):
                 if made.get(action.value, 0) > 0:
                     made[action.value] -= 1
