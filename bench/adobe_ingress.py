@@ -1,6 +1,7 @@
 """Benchmark: ProfileIngress, Dynamics contacts -> Adobe Campaign profiles over the REST API.
 
-    python -m bench.adobe_ingress [--contacts 100000] [--memory on|off] [--output FILE]
+    python -m bench.adobe_ingress [--contacts 100000] [--memory on|off] [--linked]
+                                  [--output FILE]
 
 Against a sandbox process of its own (this module with `--serve N`: Dataverse seeded with N
 contacts, the ACS sandbox empty) and fresh tables in an in-memory Azurite: the initial load of
@@ -9,7 +10,10 @@ increment (every hundredth contact's last name changed in Dynamics) read through
 tracking. Measured in this process (the connector's side): every request by API and route,
 wall time, CPU time and, with `--memory on`, tracemalloc's peak (tracing slows the run: the
 times are then an upper bound). The sandbox process checks what Campaign holds: one profile per
-contact, keyed by externalId = contactid, with its email and names.
+contact, keyed by externalId = contactid, with its email and names. `--linked` seeds one
+account per ten contacts (60% of contacts with a parent account) and maps
+`parentcustomerid.name` -> title as well: the cost of a field through a lookup (one `$batch`
+per page), checked against each contact's account name.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import httpx
 from bench.sandbox_process import REPO_ROOT, Endpoints
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "adobe_ingress.md"
+LINKED_RESULTS_FILE = RESULTS_FILE.with_name("adobe_ingress_linked.md")
 DEFAULT_CONTACTS = 2_000  # runs in well under 2 minutes here; --contacts 100000 for the full run
 ACCOUNT_ID = "bench-acs"
 SECRET_SETTING = "BENCH_ACS_CLIENT_SECRET"
@@ -47,14 +52,14 @@ _PAREN_ID = re.compile(r"\([0-9a-fA-F-]{36}\)")
 # The sandbox process ---------------------------------------------------------------------------
 
 
-def _serve(size: int, stdin: IO[str], stdout: IO[str]) -> None:
+def _serve(size: int, stdin: IO[str], stdout: IO[str], *, linked: bool = False) -> None:
     from sandbox.launch import start_sandboxes
 
     tls_dir = Path(tempfile.mkdtemp(prefix="bench-acs-tls-"))
     try:
         running = start_sandboxes(tls_dir=tls_dir)
         started = time.perf_counter()
-        running.dataverse.seed_data(contacts=size)
+        running.dataverse.seed_data(contacts=size, accounts=size // 10 if linked else 0)
         endpoints = Endpoints.of(running, contacts=size, seed_seconds=time.perf_counter() - started)
         stdout.write(json.dumps(asdict(endpoints)) + "\n")
         stdout.flush()
@@ -64,7 +69,7 @@ def _serve(size: int, stdin: IO[str], stdout: IO[str]) -> None:
                 stdout.write(json.dumps({"changed": _increment(running)}) + "\n")
                 stdout.flush()
         cpu = time.process_time() - cpu_before
-        stdout.write(json.dumps(_verdict(running, cpu)) + "\n")
+        stdout.write(json.dumps(_verdict(running, cpu, linked=linked)) + "\n")
         stdout.flush()
     finally:
         shutil.rmtree(tls_dir, ignore_errors=True)
@@ -79,16 +84,21 @@ def _increment(running: Any) -> int:
     return len(ids)
 
 
-def _verdict(running: Any, cpu: float) -> dict[str, Any]:
+def _verdict(running: Any, cpu: float, *, linked: bool = False) -> dict[str, Any]:
     dv, acs = running.dataverse, running.adobe
     held = {p["externalId"]: p for p in acs.profiles()}
+    accounts = {i: r.values.get("name") for i, r in dv.table("account").rows.items()}
     equal = 0
     for row_id, row in dv.table("contact").rows.items():
         profile = held.get(str(row_id).lower())
         values = row.values
         wanted = tuple(values.get(c) or "" for c in ("emailaddress1", "firstname", "lastname"))
-        if profile is not None and (profile["email"], profile["firstName"],
-                                    profile["lastName"]) == wanted:  # fmt: skip
+        if linked:  # the parent account's name, None without one
+            parent = values.get("parentcustomerid")
+            wanted += (accounts.get(parent[0]) if parent else None,)
+        fields = ("email", "firstName", "lastName", "title") if linked else (
+            "email", "firstName", "lastName")  # fmt: skip
+        if profile is not None and tuple(profile[f] for f in fields) == wanted:
             equal += 1
     calls = {f"{m} {t}": n for (m, t), n in sorted(acs.counters.by_route().items())}
     return {"contacts": len(dv.table("contact").rows), "profiles": len(acs.profiles()),
@@ -96,10 +106,11 @@ def _verdict(running: Any, cpu: float) -> dict[str, Any]:
 
 
 class _SandboxProcess:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, linked: bool = False) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        serve = ["--serve", str(size), *(["--linked"] if linked else [])]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.adobe_ingress", "--serve", str(size)],
+            [sys.executable, "-m", "bench.adobe_ingress", *serve],
             cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -152,6 +163,7 @@ class Result:
     phases: list[Phase] = field(default_factory=list)
     verdict: dict[str, Any] = field(default_factory=dict)
     seed_seconds: float = 0.0
+    linked: bool = False  # parentcustomerid.name -> title mapped too
 
     @property
     def delivered(self) -> bool:
@@ -166,7 +178,7 @@ def _route(request: httpx.Request) -> str:
     return f"{request.url.netloc.decode()} {request.method} {path}"
 
 
-def run(size: int, *, memory: bool) -> Result:
+def run(size: int, *, memory: bool, linked: bool = False) -> Result:
     from bench.harness import timed_run
     from bench.product_runtime import bench_settings
     from shared.accounts import AdobeConnection, EmailAccount, Platform
@@ -174,13 +186,15 @@ def run(size: int, *, memory: bool) -> Result:
     from shared.clients import DataverseClient, RetryPolicy
     from shared.pipeline import admin
     from shared.runtime import Runtime
+    from shared.storage.adobe_config_model import AdobeConfig, FieldMapping, default_profile_mapping
+    from shared.storage.adobe_config_repo import AdobeConfigRepository
     from shared.sync_types import SyncType
 
     kind = SyncType.PROFILE_INGRESS
-    sandbox = _SandboxProcess(size)
+    sandbox = _SandboxProcess(size, linked=linked)
     endpoints = sandbox.endpoints
     azurite = start_azurite(in_memory=True)
-    result = Result(contacts=size, seed_seconds=endpoints.seed_seconds)
+    result = Result(contacts=size, seed_seconds=endpoints.seed_seconds, linked=linked)
     try:
         os.environ[SECRET_SETTING] = endpoints.adobe_client_secret
         settings = bench_settings(azurite, endpoints)
@@ -212,6 +226,13 @@ def run(size: int, *, memory: bool) -> Result:
             ),
         )  # fmt: skip
         admin.provision_account(rt, account)
+        if linked:
+            mapping = default_profile_mapping()
+            mapping.fields.append(
+                FieldMapping(dynamics_field="parentcustomerid.name", campaign_field="title")
+            )
+            config = AdobeConfig(account_id=ACCOUNT_ID, tables=[mapping])
+            rt.repository(AdobeConfigRepository).save(config, None)
         for name in ("initial load", "1% increment"):
             records = size
             if name != "initial load":
@@ -243,7 +264,13 @@ def render(result: Result, meta: dict[str, Any]) -> str:
         f"`{meta['command']}`, {meta['started']:%Y-%m-%d %H:%M} UTC, {meta['seconds']:.0f} s, "
         f"load {meta['load']} (2 cores shared). Dataverse and ACS sandboxes run in another "
         "process, Azurite in a third: CPU and memory are this process's (the connector's). "
-        f"{result.contacts:,} contacts seeded in {result.seed_seconds:.1f} s.",
+        f"{result.contacts:,} contacts seeded in {result.seed_seconds:.1f} s"
+        + (
+            ", one account per ten contacts (60% of contacts with a parent account), "
+            "`parentcustomerid.name` -> title mapped: read in one `$batch` per page."
+            if result.linked
+            else "."
+        ),
         "",
         "Each record is read by its key in Campaign first, then created or patched: two calls "
         "a record (see the README's ingress section for why), 8 in flight per page of 500.",
@@ -266,7 +293,8 @@ def render(result: Result, meta: dict[str, Any]) -> str:
     v = result.verdict
     lines += ["", f"Sandbox check: {v.get('profiles', 0):,} profiles for {v.get('contacts', 0):,} "
               f"contacts, {v.get('equal', 0):,} equal to their contact (externalId, email, "
-              "names).", ""]  # fmt: skip
+              f"names{', title = the parent account name' if result.linked else ''}).",
+              ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -274,15 +302,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.adobe_ingress")
     parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS)
     parser.add_argument("--memory", choices=("on", "off"), default="on")
-    parser.add_argument("--output", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--linked", action="store_true")
+    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
-        _serve(args.serve, sys.stdin, sys.stdout)
+        _serve(args.serve, sys.stdin, sys.stdout, linked=args.linked)
         return 0
+    if args.output is None:
+        args.output = LINKED_RESULTS_FILE if args.linked else RESULTS_FILE
     command = "python -m bench.adobe_ingress " + " ".join(sys.argv[1:] if argv is None else argv)
     started_at, started = datetime.now(UTC), time.perf_counter()
-    result = run(args.contacts, memory=args.memory == "on")
+    result = run(args.contacts, memory=args.memory == "on", linked=args.linked)
     meta = {"command": command.strip(), "started": started_at,
             "seconds": time.perf_counter() - started,
             "load": ", ".join(f"{n:.1f}" for n in os.getloadavg())}  # fmt: skip

@@ -29,3 +29,14 @@ def test_the_initial_load_and_the_increment_send_two_calls_a_record() -> None:
     assert _campaign_calls(increment.calls, "PATCH") == SIZE // 100
     meta = {"command": "test", "started": datetime.now(UTC), "seconds": 1.0, "load": "0"}
     assert "| initial load | 600 |" in render(result, meta)
+
+
+def test_with_a_field_through_a_lookup_each_page_adds_one_batch_and_titles_are_right() -> None:
+    result = run(SIZE, memory=False, linked=True)
+
+    assert result.delivered, (result.verdict, [p.audit_message for p in result.phases])
+    initial, increment = result.phases
+    batch = "Dataverse POST /api/data/v9.2/$batch"
+    pages = initial.calls["Dataverse GET /api/data/v9.2/contacts"]
+    assert pages == 2 and initial.calls[batch] == pages  # 600 contacts: pages of 500
+    assert increment.calls[batch] == 1

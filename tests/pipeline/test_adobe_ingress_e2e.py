@@ -13,7 +13,7 @@ from shared.audit import AuditStatus, Messages
 from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.runtime import Runtime
-from shared.storage.adobe_config_model import Comparison, FieldMapping, FilterRule, RecordFilter
+from shared.storage.adobe_config_model import Comparison, FilterRule, RecordFilter
 from shared.sync.adobe.ingress import sync_type as ingress_sync_type
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
@@ -235,21 +235,3 @@ def test_a_dry_run_writes_nothing_and_a_real_run_then_loads_everything(
     assert "Would create profile (Adobe Campaign)" in would
     audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
     assert set(profiles(acs)) == {ada} and audit.counts.created == 1  # still the initial load
-
-
-def test_a_linked_column_is_not_sent_yet_and_the_tables_detail_says_so(
-    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
-    dv: DataverseState, acs: AdobeState,
-) -> None:  # fmt: skip
-    mapping = profile_mapping()
-    mapping.fields.append(
-        FieldMapping(dynamics_field="parentcustomerid.name", campaign_field="company")
-    )
-    configure(sync_runtime, mapping)
-    ada = contact(dv, "Ada", "Lovelace")
-
-    audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
-
-    assert audit.status is AuditStatus.COMPLETED and ada in profiles(acs)
-    details = {d.item: d for d in sync_runtime.audit.details("globex", audit.row_key)}
-    assert "not sent yet (linked columns): parentcustomerid.name" in details["contact"].message

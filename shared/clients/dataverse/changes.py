@@ -237,8 +237,9 @@ def read_changes(
 ) -> ChangeFeed:
     """The changes since `delta_link` (None: a full read), or the rest of a change read from
     `resume` (a page's saved position; `delta_link` is then not used). `formatted_values`:
-    each page also carries the choices' labels (`...@OData.Community.Display.V1.FormattedValue`),
-    asked on every page's request (the service does not carry preferences in its links)."""
+    each page also carries the choices' labels (`...@OData.Community.Display.V1.FormattedValue`)
+    and the lookups' tables (`...@Microsoft.Dynamics.CRM.lookuplogicalname`), asked on every
+    page's request (the service does not carry preferences in its links)."""
     check_name(entity_set, "entity set")
     select_option(select)  # validates the names
     size = max_page_size_preference(page_size)

@@ -228,7 +228,8 @@ class DataverseClient:
     ) -> ChangeFeed:
         """Rows changed and deleted since `delta_link` (None: a first, full read), or the rest
         of an interrupted change read from `resume`. The first page is requested now, so
-        `full_resync_reason` is known on return. `formatted_values`: with choice labels."""
+        `full_resync_reason` is known on return. `formatted_values`: with choice labels and
+        lookups' tables."""
         return changes.read_changes(
             self.transport, entity_set, select, delta_link, page_size=page_size, resume=resume,
             formatted_values=formatted_values,
@@ -258,7 +259,7 @@ class DataverseClient:
         self, entity_set: str, key: Key, select: Sequence[str], *, formatted_values: bool = False
     ) -> Record | None:
         """One row with its `@odata.etag`, by id or alternate key; None if missing.
-        `formatted_values`: with the choices' labels."""
+        `formatted_values`: with the choices' labels and lookups' tables."""
         return writes.retrieve(
             self.transport, entity_set, key, select, formatted_values=formatted_values
         )

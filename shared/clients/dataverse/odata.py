@@ -111,8 +111,13 @@ def prefer(*preferences: str) -> dict[str, str]:
     return {"Prefer": ",".join(values)} if values else {}
 
 
-# Prefer: the choices' labels beside their values (`<column>@OData.Community...FormattedValue`).
-FORMATTED_VALUES = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+# Prefer: the choices' labels beside their values (`<column>@OData.Community...FormattedValue`),
+# and each lookup's table (`_<lookup>_value@Microsoft.Dynamics.CRM.lookuplogicalname`): the one
+# way to know whether a Customer lookup points at an account or a contact.
+LOOKUP_TABLE = "Microsoft.Dynamics.CRM.lookuplogicalname"
+FORMATTED_VALUES = (
+    f'odata.include-annotations="OData.Community.Display.V1.FormattedValue,{LOOKUP_TABLE}"'
+)
 
 
 def max_page_size_preference(page_size: int) -> str:

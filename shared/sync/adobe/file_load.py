@@ -34,11 +34,19 @@ from shared.sync.adobe.file_load_progress import (
     LoadStatus,
 )
 from shared.sync.adobe.filters import FilterOutcome, decide
-from shared.sync.adobe.picklists import label_of
+from shared.sync.adobe.linked_columns import (
+    LinkedColumns,
+    LinkedPage,
+    metadata_cache,
+    plan_linked,
+    read_linked,
+    unread_message,
+    web_name,
+)
+from shared.sync.adobe.picklists import CHOICE_TYPES, label_of
 from shared.sync.adobe.record_values import Write, campaign_record
 from shared.sync.adobe.values import moment_of
 
-CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
 SIGNAL_SOURCE = "Dynamics Marketing Sync"
 FILE_PARAMETER = "fileName"  # the signal's parameters, declared in the signal activity
 ROWS_PARAMETER = "rows"
@@ -58,12 +66,15 @@ class FileLoadJob:
     date_columns: frozenset[str] = frozenset()
     choice_columns: frozenset[str] = frozenset()
     page_size: int = PAGE_SIZE
+    linked: LinkedColumns | None = None  # the fields through lookups, read page by page
 
     @property
     def fields(self) -> list[FieldMapping]:
-        """The mapped fields the file carries: not those through lookups, which a change
-        tracking read cannot `$expand` (the ingress does not send them yet either)."""
-        return [m for m in self.mapping.fields if "." not in m.dynamics_field]
+        """Every mapped field, those through lookups included (read for each page)."""
+        return list(self.mapping.fields)
+
+    def key_of(self, record: Mapping[str, object]) -> str:
+        return str(record.get(self.primary_key) or "").lower()
 
     @property
     def columns(self) -> list[str]:
@@ -75,8 +86,10 @@ class FileLoadJob:
 
     @property
     def select(self) -> list[str]:
-        names = {m.dynamics_field for m in self.fields}
+        names = {m.dynamics_field for m in self.fields if "." not in m.dynamics_field}
         names |= {r.dynamics_field for r in self.mapping.filter.rules}
+        if self.linked is not None:  # the lookups the linked fields start with
+            names |= {web_name(step, "Lookup") for step in self.linked.first_steps}
         return sorted(names | {self.primary_key})
 
     @property
@@ -112,27 +125,39 @@ def plan_job(
             f"Change tracking is not enabled for {table} in Dynamics: enable Track changes on "
             "the table (the transfer reads it with change tracking to continue by its delta link)"
         )
-    types = {a.logical_name: a.attribute_type for a in dataverse.entity_attributes(table)}
+    types_of, targets_of = metadata_cache(dataverse)
+    types = types_of(table)
+    paths = [m.dynamics_field for m in mapping.fields if "." in m.dynamics_field]
+    linked = plan_linked(dataverse, table, paths, types_of, targets_of) if paths else None
     return FileLoadJob(
         account_id=account_id,
         mapping=mapping,
         settings=settings,
         entity_set=info.entity_set or entity_set_of(table),
         primary_key=info.primary_id,
-        date_columns=frozenset(n for n, t in types.items() if t == "DateTime"),
-        choice_columns=frozenset(n for n, t in types.items() if t in CHOICE_TYPES),
+        date_columns=frozenset(n for n, t in types.items() if t == "DateTime")
+        | (linked.dates if linked else frozenset()),
+        choice_columns=frozenset(n for n, t in types.items() if t in CHOICE_TYPES)
+        | (linked.choices if linked else frozenset()),
+        linked=linked,
     )
 
 
-def campaign_row(job: FileLoadJob, record: Mapping[str, object]) -> dict[str, Value] | None:
-    """The file's row for a Dynamics record, None when the filter leaves it out (an initial
-    load has nothing in Campaign to delete)."""
+def campaign_row(
+    job: FileLoadJob, record: Mapping[str, object], linked: LinkedPage | None = None
+) -> dict[str, Value] | None:
+    """The file's row for a Dynamics record (with its page's `linked` values), None when the
+    filter leaves it out (an initial load has nothing in Campaign to delete)."""
     if decide(job.mapping.filter, record) is not FilterOutcome.SYNC:
         return None
     names = [m.dynamics_field for m in job.fields]
     labels = {n: label for n in names if (label := label_of(record, n)) is not None}
-    mapping = job.mapping.model_copy(update={"fields": job.fields})
-    values = campaign_record(mapping, record, labels, job.choice_columns, Write.LOAD)
+    found: dict[str, object] = dict(record)
+    if linked is not None:
+        key = job.key_of(record)
+        found.update(linked.values.get(key, {}))
+        labels.update(linked.labels.get(key, {}))
+    values = campaign_record(job.mapping, found, labels, job.choice_columns, Write.LOAD)
     dynamics_of = {m.campaign_field: m.dynamics_field for m in job.fields}
     row: dict[str, Value] = {}
     for column, value in values.items():
@@ -172,7 +197,8 @@ def transfer(
             None,
             page_size=job.page_size,
             resume=state.position,
-            formatted_values=bool(job.choice_columns),  # the choices' labels
+            # The choices' labels, and the tables of Customer lookups the linked fields go through.
+            formatted_values=bool(job.choice_columns) or job.linked is not None,
         )
         if state.position is not None and feed.full_resync_reason is not None:
             # The continuation was refused and this is a read from the start: so must be
@@ -186,8 +212,18 @@ def transfer(
         after = state.position
         finished = False
         for page in feed:
+            linked = None
+            if job.linked is not None and page.upserts:  # one read per hop for the page
+                linked = read_linked(dataverse, job.linked, page.upserts, job.key_of)
             for record in page.upserts:
-                row = campaign_row(job, record)
+                key = job.key_of(record)
+                if linked is not None and (path := linked.unread.get(key)):
+                    # Left out of the file: sent over the API after it, linked value read then.
+                    column = next(m.campaign_field for m in job.fields if m.dynamics_field == path)
+                    encoder.rejected.append(Rejection(key=key, column=column,
+                                                      reason=unread_message(path)))  # fmt: skip
+                    continue
+                row = campaign_row(job, record, linked)
                 if row is not None:
                     encoder.add(row)
             after = page.resume

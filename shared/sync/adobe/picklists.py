@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+# The AttributeTypes of choice columns.
+CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
 
 
 def label_of(record: Mapping[str, object], column: str) -> str | None:

@@ -1,5 +1,6 @@
 """Linked fields (a field of the record a lookup points to, e.g. a contact's parent account
-name) for one page of members: one `$batch` of GETs for the distinct lookup ids of the page.
+name) for one page of members: one `$batch` of GETs for the distinct lookup ids of the page
+(`shared.clients.dataverse.rows_by_id`, which the Adobe Campaign ingress reads through too).
 
 A lookup that points to no row of the linked entity (deleted, or a Customer lookup pointing at
 a contact when the mapping links account) has no value: the label's default applies. A GET the
@@ -9,18 +10,16 @@ that need it are skipped for this run rather than sent with a wrong (empty) valu
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.clients.dataverse.batch import BatchRequest
 from shared.clients.dataverse.client import DataverseClient
-from shared.clients.dataverse.odata import entity_path, entity_set_of, query_string, select_option
+from shared.clients.dataverse.rows_by_id import RowKey, read_rows
 from shared.mappings.model import DataMapping
 from shared.sync.marketing_lists.values import lookup_column
 
-LinkedKey = tuple[str, str]  # (linked entity, id)
+LinkedKey = RowKey  # (linked entity, id)
 
 
 @dataclass
@@ -32,14 +31,6 @@ class LinkedValues:
     def missing_for(self, record: Mapping[str, Any], mappings: Iterable[DataMapping]) -> bool:
         """True if a linked value this record needs could not be read."""
         return any(key in self.unresolved for key in _keys(record, mappings))
-
-
-def _is_guid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _keys(record: Mapping[str, Any], mappings: Iterable[DataMapping]) -> Iterable[LinkedKey]:
@@ -65,24 +56,7 @@ def resolve_linked(
         names = fields.setdefault(m.linked_entity, [])
         if m.linked_field not in names:
             names.append(m.linked_field)
-    wanted: dict[LinkedKey, None] = {}
-    for record in records:
-        for key in _keys(record, linked):
-            if _is_guid(key[1]):
-                wanted[key] = None
-    if not wanted:
-        return result
-    requests = []
-    keys = list(wanted)
-    for entity, row_id in keys:
-        options = query_string([("$select", select_option(fields[entity]))])
-        requests.append(BatchRequest.get(f"{entity_path(entity_set_of(entity), row_id)}?{options}"))
-    outcome = dataverse.execute_batch(requests)
-    result.batch_calls = outcome.http_requests
-    for key, answer in zip(keys, outcome.results, strict=True):
-        if answer.ok and isinstance(answer.body, dict):
-            # Keyed as `platform_values` looks them up: the id as the lookup column gave it.
-            result.rows[key] = answer.body
-        elif answer.status != 404:
-            result.unresolved.add(key)
-    return result
+    wanted = [key for record in records for key in _keys(record, linked)]
+    read = read_rows(dataverse, wanted, fields)
+    # Keyed as `platform_values` looks them up: the id as the lookup column gave it.
+    return LinkedValues(rows=read.rows, unresolved=read.unresolved, batch_calls=read.batch_calls)

@@ -15,6 +15,7 @@ from shared.storage.adobe_config_model import (
 )
 from shared.storage.adobe_file_drop import FileDropSettings, SftpDestination
 from shared.sync.adobe.file_load import FileLoadJob, campaign_row
+from shared.sync.adobe.linked_columns import LinkedPage
 
 LABEL = "@OData.Community.Display.V1.FormattedValue"
 
@@ -76,9 +77,13 @@ def test_a_record_the_filter_leaves_out_is_not_in_the_file() -> None:
     assert campaign_row(job(filter=only_germany), {**RECORD, "address1_country": "DE"})
 
 
-def test_a_field_through_lookups_is_not_in_the_file() -> None:
+def test_a_field_through_lookups_takes_the_value_its_page_read_for_the_record() -> None:
     linked = FieldMapping(dynamics_field="parentcustomerid.name", campaign_field="company")
-    with_link = job(fields=[*job().mapping.fields, linked])
+    replaced = Replacement(dynamics_field="parentcustomerid.name", value="Acme", new_value="ACME")
+    with_link = job(fields=[*job().mapping.fields, linked], replacements=[replaced])
+    page = LinkedPage(values={"c-1": {"parentcustomerid.name": "Acme"}})
 
-    assert "company" not in with_link.columns and "parentcustomerid" not in with_link.select
-    assert line(with_link, {**RECORD, "parentcustomerid.name": "Acme"}).count("\t") == 4
+    row, other = campaign_row(with_link, RECORD, page), campaign_row(with_link, RECORD)
+    assert with_link.columns[-1] == "company"
+    assert row is not None and row["company"] == "ACME"  # replaced as a direct column is
+    assert other is not None and "company" not in other  # nothing read: nothing written

@@ -4,8 +4,9 @@ choices (sent as value or label) and which lookups point to another mapped table
 a Campaign link to that table's record). A record read becomes the values the pure rules take,
 keyed by the mapping's Dynamics names.
 
-Paths through lookups (`parentcustomerid.name`) are not read yet: such a field is left out of
-what is sent (the rules leave out a field the reader did not return)."""
+Paths through lookups (`parentcustomerid.name`) are read page by page (`linked_columns.py`):
+their first lookup is one of the columns selected here, the rest is planned from the metadata
+of the tables the lookups reach."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.errors import BadInputError, NotFoundError
 from shared.storage.adobe_config_model import AdobeConfig, TableMapping
-from shared.sync.adobe.picklists import FORMATTED
-
-CHOICE_TYPES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
+from shared.sync.adobe.linked_columns import LinkedColumns, metadata_cache, plan_linked
+from shared.sync.adobe.picklists import CHOICE_TYPES, FORMATTED
 
 
 class MappedTableGone(NotFoundError):
@@ -39,6 +39,7 @@ class TableSchema:
     choices: frozenset[str]
     # lookup logical name -> the mapped table it points to (its Campaign resource and key)
     links: dict[str, TableMapping] = field(default_factory=dict)
+    linked: LinkedColumns | None = None  # the mapped paths through lookups, if any
 
     @property
     def select(self) -> list[str]:
@@ -78,8 +79,11 @@ def resolve(dv: DataverseClient, config: AdobeConfig, mapping: TableMapping) -> 
             f"The Dynamics table '{name}' no longer has change tracking enabled, which ingress "
             "reads its changes through: turn on Track changes in the table's properties."
         )
-    types = {a.logical_name: a.attribute_type for a in dv.entity_attributes(name)}
+    types_of, targets_of = metadata_cache(dv)
+    types = types_of(name)
+    paths = [f.dynamics_field for f in mapping.fields if "." in f.dynamics_field]
     wanted = {f.dynamics_field for f in mapping.fields if "." not in f.dynamics_field}
+    wanted |= {path.split(".", 1)[0] for path in paths}  # the lookups the paths start with
     wanted |= {rule.dynamics_field for rule in mapping.filter.rules}
     wanted.add(info.primary_id)
     columns: dict[str, str] = {}
@@ -88,11 +92,13 @@ def resolve(dv: DataverseClient, config: AdobeConfig, mapping: TableMapping) -> 
         if kind is None:
             continue  # dropped from Dynamics since it was mapped: nothing to read
         columns[logical] = f"_{logical}_value" if kind in LOOKUP_TYPES else logical
+    linked = plan_linked(dv, name, paths, types_of, targets_of) if paths else None
     choices = frozenset(c for c in columns if types.get(c) in CHOICE_TYPES)
+    choices |= linked.choices if linked is not None else frozenset()
     links: dict[str, TableMapping] = {}
     lookups = [c for c in columns if types.get(c) in LOOKUP_TYPES]
     if lookups:
-        targets = dv.lookup_targets(name)
+        targets = targets_of(name)
         for column in lookups:
             reached = [config.table(t) for t in targets.get(column, ())]
             mapped = [t for t in reached if t is not None and t is not mapping]
@@ -105,4 +111,5 @@ def resolve(dv: DataverseClient, config: AdobeConfig, mapping: TableMapping) -> 
         columns=columns,
         choices=choices,
         links=links,
+        linked=linked,
     )

@@ -46,6 +46,7 @@ from shared.sync.adobe.ingress.schema import (
 )
 from shared.sync.adobe.ingress.state import MAX_WAITING, IngressStates, TableState
 from shared.sync.adobe.ingress.writes import Action, PageWriter, ParentCache, Step
+from shared.sync.adobe.linked_columns import read_linked
 from shared.sync_types import SyncType
 
 PAGE_SIZE = 500  # Dynamics records a page: one checkpoint each
@@ -74,7 +75,6 @@ class TableRun(BaseModel):
     done: bool = False
     resync_reason: str = ""
     problem: str = ""  # the table could not be synced at all
-    unsent: list[str] = []  # mapped paths through lookups, which this version does not read
     counts: Counts = Counts()
     waiting: int = 0
     reread: bool = False  # too many waited: the next run reads the whole table again
@@ -138,8 +138,6 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
                 cursor.index += 1
                 yield
                 continue
-            progress.unsent = [f.dynamics_field for f in schema.mapping.fields
-                               if "." in f.dynamics_field]  # fmt: skip
             writer = PageWriter(client, schema, progress.load, parents,
                                 workers=1 if run.dry_run else self.workers)  # fmt: skip
             yield from self._table(run, states, progress, schema, writer)
@@ -269,8 +267,11 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         deleted: list[str],
     ) -> Generator[None, None, list[str]]:
         """Plan, checkpoint the intent, write, count; the keys to try again at the next run."""
-        cursor = run.cursor
-        steps = writer.plan(upserts, deleted)
+        cursor, linked = run.cursor, writer.schema.linked
+        # The records the page's lookups point to: one read per hop for the whole page.
+        found = None if linked is None or not upserts else read_linked(
+            run.services.dataverse(), linked, upserts, writer.schema.key_of)  # fmt: skip
+        steps = writer.plan(upserts, deleted, found)
         intent = cursor.intent
         if intent is None or intent.mark != mark:
             planned = {a.value: sum(1 for s in steps if s.action is a and not s.error)
@@ -285,7 +286,7 @@ class Ingress(SyncTypeTemplate[IngressCursor]):
         steps = writer.write(steps)
         made = dict(intent.counts)
         failed = [s for s in steps if s.error]
-        for step in failed:
+        for step in (s for s in failed if s.action in WRITES):  # planning failures: uncounted
             for action in (step.action, *WRITES):
                 if made.get(action.value, 0) > 0:
                     made[action.value] -= 1
@@ -349,8 +350,6 @@ def _result(run: Run[IngressCursor]) -> SyncResult:
         if progress.reread:
             parts.append(f"more than {MAX_WAITING} waited for their parent record: the next "
                          "run reads the whole table again")  # fmt: skip
-        if progress.unsent:
-            parts.append(f"not sent yet (linked columns): {', '.join(progress.unsent)}")
         kind = "Initial load" if progress.load else "Changes"
         if progress.by_file:
             kind = "Initial load by file"

@@ -27,6 +27,7 @@ from shared.errors import BadInputError, ConflictError, NotFoundError, OutcomeUn
 from shared.sync.adobe import filters
 from shared.sync.adobe.filters import FilterOutcome
 from shared.sync.adobe.ingress.schema import TableSchema
+from shared.sync.adobe.linked_columns import LinkedPage, unread_message
 from shared.sync.adobe.record_values import Write, campaign_record
 
 # Errors of one record's content or of its row in Campaign: the record is skipped and named.
@@ -84,8 +85,15 @@ class PageWriter:
     def _each(self, items: list[Any], work: Callable[[Any], Step]) -> list[Step]:
         return deadline.in_parallel(work, items, self.workers)
 
-    def plan(self, upserts: Sequence[Mapping[str, Any]], deleted: Sequence[str]) -> list[Step]:
-        steps = self._each(list(upserts), self._plan_upsert)
+    def plan(
+        self,
+        upserts: Sequence[Mapping[str, Any]],
+        deleted: Sequence[str],
+        linked: LinkedPage | None = None,
+    ) -> list[Step]:
+        """Each record's step; `linked` holds the page's values of columns through lookups."""
+        page = linked or LinkedPage()
+        steps = self._each(list(upserts), lambda record: self._plan_upsert(record, page))
         steps += self._each(list(deleted), self._plan_delete)
         return steps
 
@@ -97,7 +105,7 @@ class PageWriter:
     def _existing(self, key: str) -> dict[str, Any] | None:
         return self.client.get_by_key(self.resource, key)
 
-    def _plan_upsert(self, record: Mapping[str, Any]) -> Step:
+    def _plan_upsert(self, record: Mapping[str, Any], linked: LinkedPage) -> Step:
         schema = self.schema
         key = schema.key_of(record)
         try:
@@ -105,6 +113,10 @@ class PageWriter:
             outcome = filters.decide(schema.mapping.filter, values)
             if outcome is FilterOutcome.SKIP:
                 return Step(key, Action.NONE)
+            if key in linked.unread:
+                return Step(key, Action.NONE, error=unread_message(linked.unread[key]), retry=True)
+            values.update(linked.values.get(key, {}))
+            labels.update(linked.labels.get(key, {}))
             existing = self._existing(key)
             if outcome is FilterOutcome.DELETE:
                 if existing is None:
