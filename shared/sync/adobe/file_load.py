@@ -19,6 +19,7 @@ from datetime import datetime
 
 from shared.clients.adobe.client import AdobeCampaignClient
 from shared.clients.dataverse.client import DataverseClient
+from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.clients.dataverse.odata import entity_set_of
 from shared.clients.filedrop.manifest import Rejection
 from shared.clients.filedrop.parts import PartEncoder
@@ -67,6 +68,8 @@ class FileLoadJob:
     choice_columns: frozenset[str] = frozenset()
     page_size: int = PAGE_SIZE
     linked: LinkedColumns | None = None  # the fields through lookups, read page by page
+    # Lookups mapped or filtered on directly: the Web API names them `_<name>_value`.
+    lookups: frozenset[str] = frozenset()
 
     @property
     def fields(self) -> list[FieldMapping]:
@@ -88,6 +91,7 @@ class FileLoadJob:
     def select(self) -> list[str]:
         names = {m.dynamics_field for m in self.fields if "." not in m.dynamics_field}
         names |= {r.dynamics_field for r in self.mapping.filter.rules}
+        names = {web_name(n, "Lookup") if n in self.lookups else n for n in names}
         if self.linked is not None:  # the lookups the linked fields start with
             names |= {web_name(step, "Lookup") for step in self.linked.first_steps}
         return sorted(names | {self.primary_key})
@@ -129,6 +133,9 @@ def plan_job(
     types = types_of(table)
     paths = [m.dynamics_field for m in mapping.fields if "." in m.dynamics_field]
     linked = plan_linked(dataverse, table, paths, types_of, targets_of) if paths else None
+    direct = {m.dynamics_field for m in mapping.fields} | {
+        r.dynamics_field for r in mapping.filter.rules
+    }
     return FileLoadJob(
         account_id=account_id,
         mapping=mapping,
@@ -140,6 +147,7 @@ def plan_job(
         choice_columns=frozenset(n for n, t in types.items() if t in CHOICE_TYPES)
         | (linked.choices if linked else frozenset()),
         linked=linked,
+        lookups=frozenset(n for n in direct if types.get(n) in LOOKUP_TYPES),
     )
 
 
@@ -148,11 +156,14 @@ def campaign_row(
 ) -> dict[str, Value] | None:
     """The file's row for a Dynamics record (with its page's `linked` values), None when the
     filter leaves it out (an initial load has nothing in Campaign to delete)."""
-    if decide(job.mapping.filter, record) is not FilterOutcome.SYNC:
+    found: dict[str, object] = dict(record)
+    for lookup in job.lookups:  # the id under its logical name, lowercase as the ingress sends it
+        value = record.get(web_name(lookup, "Lookup"))
+        found[lookup] = str(value).lower() if value is not None else None
+    if decide(job.mapping.filter, found) is not FilterOutcome.SYNC:
         return None
     names = [m.dynamics_field for m in job.fields]
     labels = {n: label for n in names if (label := label_of(record, n)) is not None}
-    found: dict[str, object] = dict(record)
     if linked is not None:
         key = job.key_of(record)
         found.update(linked.values.get(key, {}))

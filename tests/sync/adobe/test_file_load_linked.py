@@ -12,7 +12,13 @@ from sandbox.adobe.state import Workflow
 from sandbox.dataverse.app import BATCH_TEMPLATE
 from shared.accounts import EmailAccount
 from shared.runtime import Runtime
-from shared.storage.adobe_config_model import FieldMapping, TableMapping
+from shared.storage.adobe_config_model import (
+    Comparison,
+    FieldMapping,
+    FilterRule,
+    RecordFilter,
+    TableMapping,
+)
 from tests.fixtures.filedrop import SftpServer
 from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.sync.adobe.file_load_world import (
@@ -76,3 +82,31 @@ def test_linked_fields_go_in_the_file_read_once_per_hop_for_each_page(
     assert [held[p]["title"] for p in people[:2]] == ["Contoso", "Fabrikam"]
     assert {held[p]["middleName"] for p in people} == {"Grace Hopper"}
     assert held[boss]["title"] in ("", None)  # no parent: the field is empty
+
+
+def test_a_lookup_mapped_and_filtered_on_directly_is_read_by_its_web_api_name(
+    sync_runtime: Runtime, globex: EmailAccount, sftp_server: SftpServer, workflow: Workflow,
+    dataverse_sandbox: DataverseSandbox, adobe_sandbox: AdobeSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # Dataverse refuses `$select=parentcustomerid`: the column is `_parentcustomerid_value`.
+    monkeypatch.setenv(PASSWORD_SETTING, sftp_server.password)
+    dv = dataverse_sandbox.state
+    company = dv.insert("account", {"name": "Contoso"})
+    employed = add_contacts(dataverse_sandbox, 3, **{
+        "parentcustomerid_account@odata.bind": lambda n: f"/accounts({company})"})  # fmt: skip
+    for n in range(2):  # no company: filtered out
+        dv.insert("contact", {"lastname": f"Alone{n}", "emailaddress1": f"alone{n}@x.test"})
+    mapping = profile_mapping()
+    mapping.fields.append(FieldMapping(dynamics_field="parentcustomerid", campaign_field="title"))
+    mapping.filter = RecordFilter(
+        rules=[FilterRule(dynamics_field="parentcustomerid", comparison=Comparison.IS_NOT_EMPTY)]
+    )
+    transfer = Transfer(sync_runtime, globex, sftp_settings(sftp_server), mapping)
+
+    outcome = transfer.run()
+
+    assert (outcome.rows, outcome.rejected) == (3, [])
+    held = {p["externalId"]: p for p in adobe_sandbox.state.profiles()}
+    assert sorted(held) == sorted(employed)
+    assert {p["title"] for p in held.values()} == {company.lower()}
