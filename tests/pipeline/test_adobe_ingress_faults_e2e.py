@@ -152,8 +152,10 @@ def test_throttling_and_server_errors_from_campaign_are_retried(
 ) -> None:  # fmt: skip
     configure(sync_runtime, profile_mapping())
     people = _people(dv)
+    # Four faults, one fewer than a request's attempts: whichever of the parallel writes meets
+    # them, even one request meeting all four, gets through.
     acs.throttle_next(2)
-    acs.faults.fail_next(503, 2)
+    acs.faults.fail_next(503, 1)
     acs.faults.fail_next(500, 1)
 
     audit = run_scheduled(sync_runtime, host, clock, "globex", PROFILES)
@@ -161,7 +163,7 @@ def test_throttling_and_server_errors_from_campaign_are_retried(
     assert audit.status is AuditStatus.COMPLETED, audit.message
     assert set(profiles(acs)) == set(people)
     assert (audit.counts.created, audit.counts.failed) == (PEOPLE, 0)
-    assert acs.faults.injected["503"] == 2 and acs.faults.injected["500"] == 1
+    assert acs.faults.injected["503"] == 1 and acs.faults.injected["500"] == 1
 
 
 def test_a_create_whose_answer_is_lost_makes_one_profile_counted_once(
