@@ -6,19 +6,11 @@ from __future__ import annotations
 import json
 import shlex
 
-import pytest
-
 from sandbox.dataverse.state import DataverseState
 from shared.accounts import EmailAccount
 from shared.runtime import Runtime
 from tests.cli.test_cli import BAD_INPUT, NOT_FOUND, error_line, invoke
 from tests.fixtures.engagement_rows import Seeded, seed_page_views
-from tests.fixtures.sandboxes import DataverseSandbox
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 def test_show_prints_the_summary_and_the_interactions_oldest_first(

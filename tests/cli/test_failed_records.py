@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from shared.accounts import EmailAccount
-from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
+from shared.audit import AuditStatus
 from shared.cli import app as cli
 from shared.localhost.host import LocalHost
 from shared.runtime import Runtime
@@ -16,7 +16,7 @@ from shared.service import failed_records
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
-from tests.pipeline.helpers import run_scheduled
+from tests.pipeline.helpers import audit_one_failed_record, run_scheduled
 
 OUT = SyncType.MARKETING_LISTS_DATA_OUT
 BAD = ("not-an-email", "also@not@valid")
@@ -104,16 +104,9 @@ def test_a_type_that_cannot_be_targeted_says_so_and_queues_nothing(
     sync_runtime: Runtime, acme: EmailAccount, host: LocalHost
 ) -> None:
     rt = sync_runtime
-    row = AuditRecord(
-        account_id="acme", row_key="0001_r1", run_id="r1", sync_type=SyncType.SUPPRESSION_LISTS,
-        trigger="Scheduled", status=AuditStatus.COMPLETED_WITH_ERRORS, started=rt.clock(),
-        finished=rt.clock(), message="1 failed", counts=Counts(failed=1),
-    )  # fmt: skip
-    rt.audit.write(row)
-    refused = AuditDetail(
-        item="x@example.com", status=AuditStatus.FAILED, message="Dynamics refused the write"
+    audit_one_failed_record(
+        rt, "acme", SyncType.SUPPRESSION_LISTS, "x@example.com", "Dynamics refused the write"
     )
-    rt.audit.add_detail("acme", row.row_key, refused)
 
     code, out = invoke("failed", "list", "acme", "--sync-type", "SuppressionLists")
     assert code == 0 and "x@example.com" in out and "Dynamics refused the write" in out

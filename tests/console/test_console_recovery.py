@@ -8,7 +8,7 @@ from __future__ import annotations
 from azure.data.tables import UpdateMode
 from playwright.sync_api import Page, expect
 
-from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
+from shared.audit import AuditStatus
 from shared.localhost.host import LocalHost
 from shared.messaging.storage_queue import StorageQueueAdapter
 from shared.runtime import Runtime
@@ -17,7 +17,7 @@ from tests.console.conftest import checked
 from tests.fixtures.email_lists import seed_email_lists
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
-from tests.pipeline.helpers import run_scheduled
+from tests.pipeline.helpers import audit_one_failed_record, run_scheduled
 
 OUT = SyncType.MARKETING_LISTS_DATA_OUT
 CRM = SyncType.CRM_METADATA
@@ -81,16 +81,9 @@ def test_a_type_that_cannot_be_retried_by_record_points_to_sync_now(
     page: Page, sync_runtime: Runtime, console_host: LocalHost
 ) -> None:
     rt = sync_runtime
-    row = AuditRecord(
-        account_id="acme", row_key="0001_r1", run_id="r1", sync_type=SyncType.SUPPRESSION_LISTS,
-        trigger="Scheduled", status=AuditStatus.COMPLETED_WITH_ERRORS, started=rt.clock(),
-        finished=rt.clock(), message="1 failed", counts=Counts(failed=1),
-    )  # fmt: skip
-    rt.audit.write(row)
-    refused = AuditDetail(
-        item="x@example.com", status=AuditStatus.FAILED, message="Dynamics refused the write"
+    audit_one_failed_record(
+        rt, "acme", SyncType.SUPPRESSION_LISTS, "x@example.com", "Dynamics refused the write"
     )
-    rt.audit.add_detail("acme", row.row_key, refused)
 
     page.goto("accounts/acme/failed")
     run = page.locator("section.failed-run")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.audit import AuditRecord
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, Counts
 from shared.localhost.host import LocalHost
 from shared.messaging.contract import SyncRequest
 from shared.messaging.storage_queue import StorageQueueAdapter
@@ -48,3 +48,19 @@ def take_queued(runtime: Runtime) -> list[SyncRequest]:
             queue.complete(delivery)
             found.append(SyncRequest.parse(delivery.body))
     return found
+
+
+def audit_one_failed_record(
+    rt: Runtime, account_id: str, sync_type: SyncType, item: str, message: str
+) -> AuditRecord:
+    """An audit row (Completed With Errors, 1 failed) with one failed record's detail, as a
+    finished run of `sync_type` would leave it."""
+    row = AuditRecord(
+        account_id=account_id, row_key="0001_r1", run_id="r1", sync_type=sync_type,
+        trigger="Scheduled", status=AuditStatus.COMPLETED_WITH_ERRORS, started=rt.clock(),
+        finished=rt.clock(), message="1 failed", counts=Counts(failed=1),
+    )  # fmt: skip
+    rt.audit.write(row)
+    detail = AuditDetail(item=item, status=AuditStatus.FAILED, message=message)
+    rt.audit.add_detail(account_id, row.row_key, detail)
+    return row

@@ -34,7 +34,7 @@ from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.marketing_lists.pull_leads import lead_id_for
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import run_scheduled
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
@@ -133,11 +133,6 @@ def _detail(rt: Runtime, audit: AuditRecord, item: str) -> AuditDetail:
 
 def _batches(dv: DataverseState) -> int:
     return dv.counters.count("POST", BATCH_TEMPLATE)
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

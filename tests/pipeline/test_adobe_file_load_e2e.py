@@ -22,7 +22,7 @@ from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.pipeline.helpers import run_scheduled
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
-from tests.sync.adobe.file_load_world import add_contacts, import_workflow
+from tests.sync.adobe.file_load_world import add_contacts, sftp_import_workflow
 from tests.sync.adobe.test_file_load_sftp import PASSWORD_SETTING, sftp_settings
 
 INGRESS = SyncType.PROFILE_INGRESS
@@ -43,11 +43,7 @@ def world(
 
 @pytest.fixture
 def workflow(adobe_sandbox: AdobeSandbox, sftp_server: SftpServer) -> Workflow:
-    def read(name: str) -> bytes | None:
-        path = sftp_server.root / "d365_loads" / name
-        return path.read_bytes() if path.exists() else None
-
-    return import_workflow(adobe_sandbox, read)
+    return sftp_import_workflow(adobe_sandbox, sftp_server)
 
 
 def test_a_table_at_the_threshold_loads_by_file_then_its_changes_go_over_the_api(

@@ -17,7 +17,6 @@ from shared.storage.adobe_config_model import Comparison, FilterRule, RecordFilt
 from shared.sync.adobe.ingress import sync_type as ingress_sync_type
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.pipeline.adobe_ingress_world import (
     CARDS,
     add_cards,
@@ -33,16 +32,6 @@ from tests.pipeline.helpers import run_scheduled
 
 PROFILES = SyncType.PROFILE_INGRESS
 CUSTOM = SyncType.CUSTOM_ENTITY_INGRESS
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 def test_the_initial_load_sends_every_contact_inactive_included_keyed_by_contactid(

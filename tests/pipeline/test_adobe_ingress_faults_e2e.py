@@ -23,7 +23,7 @@ from shared.sync.adobe.ingress.sync_type import ProfileIngress
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
+from tests.fixtures.sandboxes import AdobeSandbox
 from tests.pipeline.adobe_ingress_world import configure, contact, profile_mapping, profiles
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, run_until_killed
@@ -33,16 +33,6 @@ PEOPLE = 25
 # Checkpoints of a run over 25 contacts in pages of 10: the plan, the table begun, the waiting
 # records, then each page's intent and its end, and the table's end (about 10 saves).
 KILL_AT = sorted(random.Random(14).sample(range(2, 11), 4))
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 def _people(dv: DataverseState) -> list[str]:

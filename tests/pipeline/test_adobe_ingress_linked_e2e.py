@@ -20,21 +20,10 @@ from shared.runtime import Runtime
 from shared.storage.adobe_config_model import FieldMapping, Replacement, TableMapping
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.pipeline.adobe_ingress_world import configure, contact, profile_mapping, profiles
 from tests.pipeline.helpers import run_scheduled
 
 PROFILES = SyncType.PROFILE_INGRESS
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 def linked_mapping(*, apply_updates: bool = True) -> TableMapping:

@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from sandbox.adobe.state import AdobeState
 from sandbox.dataverse.state import DataverseState
 from shared.accounts import EmailAccount
@@ -23,7 +21,6 @@ from shared.storage.webhook_registrations import WebhookRegistration
 from shared.sync_types import SyncType
 from shared.webhooks.event import ChangeEvent
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.pipeline.adobe_ingress_world import (
     add_cards,
     card_mapping,
@@ -43,16 +40,6 @@ REGISTRATION = WebhookRegistration(
     connector_user_id="0c0ffee0-0000-4000-8000-0000000000aa",
     registered=datetime(2026, 11, 1, tzinfo=UTC),
 )
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 def _event(rt: Runtime, message: str, entity: str, record_id: str, **values: Any) -> ChangeEvent:

@@ -28,7 +28,7 @@ from shared.sync.campaigns.sync_type import CampaignStatistics, campaign_waterma
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
@@ -37,11 +37,6 @@ BEHAVIOUR = ("dms_emailsendsummary", "dms_emailclick", "dms_socialbookmark",
              "dms_emailroidetail", "dms_webpageview")  # fmt: skip
 SPEC = BehaviourSpec(recipients=40, open_rate=0.5, click_rate=0.25, page_view_rate=0.4,
                      roi_rate=0.4, bookmark_rate=0.1, name="Autumn sale")  # fmt: skip
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

@@ -21,18 +21,13 @@ from shared.sync.catalogue import catalogue
 from shared.sync.contact_opt_in import WATERMARK_KEY, ContactOptIn
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.conftest import PASSWORD_SETTING
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 OPT_IN = SyncType.CONTACT_OPT_IN
 UNKNOWN, SINGLE, DOUBLE, VERIFIED = 1, 2, 3, 4
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

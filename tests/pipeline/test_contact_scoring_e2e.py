@@ -24,7 +24,7 @@ from shared.sync.catalogue import catalogue
 from shared.sync.contact_scoring import WATERMARK_KEY, ContactScoring
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.conftest import PASSWORD_SETTING
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
@@ -32,11 +32,6 @@ from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_kill
 SCORING = SyncType.CONTACT_SCORING
 COLUMNS = ("dms_score", "dms_scorelabel", "dms_scoreengagement", "dms_scoresuitability",
            "dms_scoremodifiedon")  # fmt: skip
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

@@ -26,22 +26,11 @@ from shared.sync.adobe.egress.sync_type import POSITION_KEY, EventEgress
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 EGRESS = SyncType.EVENT_EGRESS
 ACTIVITIES = ("dms_acsemailsend", "dms_acsemailopen", "dms_acsemailclick", "dms_acsemailbounce")
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 def _journal(rt: Runtime, account_id: str, acs: AdobeState) -> None:

@@ -25,16 +25,11 @@ from shared.sync.forms.rows import form_id, response_id
 from shared.sync.forms.sync_type import WATERMARK_KEY, Forms, form_watermark_key
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 FORMS = SyncType.FORMS
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

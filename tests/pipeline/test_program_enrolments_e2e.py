@@ -29,18 +29,13 @@ from shared.service import programs
 from shared.sync.programs.sync_type import CALLS_KEY
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import Killed, finish_after_lease, run_until_killed
 
 ENROL = SyncType.PROGRAM_ENROLMENTS
 ROWS = "dms_programenrolment"
 REQUESTED, ENROLLING, ENROLLED, REFUSED = 1, 2, 3, 4
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from shared.sync.catalogue import catalogue
 from shared.sync.suppressions.sync_type import SuppressionLists
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import run_scheduled
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
@@ -39,11 +39,6 @@ ADDED, CHALLENGED, CANNOT = 1, 2, 3
 
 
 # Sandbox data -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

@@ -26,17 +26,12 @@ from shared.sync.marketing_lists.links_repo import ListLink, list_links
 from shared.sync.unsubscribes import Unsubscribes, row_id, watermark_key
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 UNSUBS = SyncType.UNSUBSCRIBES
 CONTACT, LEAD = 2, 4
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

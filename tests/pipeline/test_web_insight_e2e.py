@@ -25,17 +25,12 @@ from shared.sync.catalogue import catalogue
 from shared.sync.web_insight import WATERMARK_KEY, WebInsight, _ViewWriter, row_id
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
 from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 WEB = SyncType.WEB_INSIGHT
 TABLE = "dms_webpageview"
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

@@ -19,15 +19,10 @@ from shared.service import suppressions
 from shared.storage.schedules_repo import ScheduleStatus
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock
-from tests.fixtures.sandboxes import DataverseSandbox, DotdigitalSandbox
+from tests.fixtures.sandboxes import DotdigitalSandbox
 
 ROWS = "dms_emailsuppression"
 CHALLENGED = 2
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 @pytest.fixture

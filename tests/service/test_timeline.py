@@ -14,12 +14,6 @@ from shared.errors import BadInputError, NotFoundError
 from shared.runtime import Runtime
 from shared.service.timeline import KindFilter, Timeline, engagement_timeline
 from tests.fixtures.engagement_rows import Seeded, seed_page_views
-from tests.fixtures.sandboxes import DataverseSandbox
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 def _lines(timeline: Timeline) -> list[tuple[str, str, str]]:

@@ -16,14 +16,9 @@ from sandbox.dataverse.state import DataverseState
 from shared.clients import DataverseClient
 from shared.clients.dataverse.batch import BatchOutcome, BatchRequest
 from shared.sync.opt_in_writer import COLUMN, OptInWriter, rank_of
-from tests.fixtures.sandboxes import DataverseClientFactory, DataverseSandbox
+from tests.fixtures.sandboxes import DataverseClientFactory
 
 UNKNOWN, SINGLE, DOUBLE, VERIFIED = 1, 2, 3, 4
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 def _record(dv: DataverseState, table: str, email: str, value: int | None = None) -> str:

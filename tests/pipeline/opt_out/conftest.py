@@ -7,20 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.adobe import AdobeState
-from sandbox.dataverse.state import DataverseState
 from tests.fixtures.runtime import ManualClock
 from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
-
-
-@pytest.fixture
-def acs(adobe_sandbox: AdobeSandbox) -> AdobeState:
-    return adobe_sandbox.state
 
 
 @pytest.fixture(autouse=True)

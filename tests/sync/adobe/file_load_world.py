@@ -17,6 +17,7 @@ from shared.storage.adobe_file_drop import FileDropSettings
 from shared.sync.adobe.file_drop_target import DropTarget, open_target
 from shared.sync.adobe.file_load import FileLoadJob, FileLoadOutcome, plan_job, transfer
 from shared.sync.adobe.file_load_progress import FileLoadProgress
+from tests.fixtures.filedrop import SftpServer
 from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 
 WORKFLOW = "WKF_D365_LOAD"
@@ -42,6 +43,16 @@ def import_workflow(
     )
     workflow.imports[SIGNAL] = FileImport(resource, key, read_file, separator=separator)
     return workflow
+
+
+def sftp_import_workflow(adobe: AdobeSandbox, sftp_server: SftpServer) -> Workflow:
+    """The import workflow, reading the files the transfer completed on the SFTP server."""
+
+    def read(name: str) -> bytes | None:
+        path = sftp_server.root / "d365_loads" / name
+        return path.read_bytes() if path.exists() else None
+
+    return import_workflow(adobe, read)
 
 
 @dataclass

@@ -24,8 +24,8 @@ from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.sync.adobe.file_load_world import (
     Transfer,
     add_contacts,
-    import_workflow,
     profile_mapping,
+    sftp_import_workflow,
 )
 from tests.sync.adobe.test_file_load_sftp import PASSWORD_SETTING, remote, sftp_settings
 
@@ -45,11 +45,7 @@ def linked_mapping() -> TableMapping:
 
 @pytest.fixture
 def workflow(adobe_sandbox: AdobeSandbox, sftp_server: SftpServer) -> Workflow:
-    def read(name: str) -> bytes | None:
-        path = sftp_server.root / "d365_loads" / name
-        return path.read_bytes() if path.exists() else None
-
-    return import_workflow(adobe_sandbox, read)
+    return sftp_import_workflow(adobe_sandbox, sftp_server)
 
 
 def test_linked_fields_go_in_the_file_read_once_per_hop_for_each_page(

@@ -20,8 +20,8 @@ from tests.fixtures.sandboxes import AdobeSandbox, DataverseSandbox
 from tests.sync.adobe.file_load_world import (
     Transfer,
     add_contacts,
-    import_workflow,
     profile_mapping,
+    sftp_import_workflow,
 )
 
 WORKFLOW_ID = "WKF_D365_LOAD"
@@ -64,11 +64,7 @@ def world(
 
 @pytest.fixture
 def workflow(adobe_sandbox: AdobeSandbox, sftp_server: SftpServer) -> Workflow:
-    def read(name: str) -> bytes | None:
-        path = sftp_server.root / "d365_loads" / name
-        return path.read_bytes() if path.exists() else None
-
-    return import_workflow(adobe_sandbox, read)
+    return sftp_import_workflow(adobe_sandbox, sftp_server)
 
 
 def remote(server: SftpServer, name: str, folder: str = "d365_loads") -> bytes:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from sandbox.dataverse.state import DataverseState
 from shared.clients import DataverseClient
 from shared.clients.dotdigital.surveys import (
@@ -18,7 +16,6 @@ from shared.clients.dotdigital.surveys import (
 )
 from shared.sync.forms import pages
 from shared.sync.forms.rows import FormRows
-from tests.fixtures.sandboxes import DataverseSandbox
 
 EMAIL_COLUMNS = ("emailaddress1", "emailaddress1")
 STARTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -27,11 +24,6 @@ FIELDS = [
     SurveyField(id=2, type="radiolist", text="Colour",
                 choices=(SurveyChoice(id=10, text="Red"), SurveyChoice(id=11, text="Blue"))),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def dv(dataverse_sandbox: DataverseSandbox) -> DataverseState:
-    return dataverse_sandbox.state
 
 
 def _response(number: int, *, complete: bool = True, colour: int = 10) -> SurveyResponse:
