@@ -18,17 +18,29 @@ from shared.localhost.host import LocalHost
 from shared.pipeline import admin
 from shared.pipeline.worker import Outcome, Worker
 from shared.runtime import Runtime
+from shared.scheduling import Interval, ScheduleSpec
 from shared.storage.schedules_repo import ScheduleStatus
-from shared.sync.adobe.ingress.sync_type import ProfileIngress
+from shared.sync.adobe.ingress.sync_type import CustomEntityIngress, ProfileIngress
 from shared.sync.catalogue import catalogue
 from shared.sync_types import SyncType
 from tests.fixtures.runtime import ManualClock, pause_every_slice_at_its_first_checkpoint
 from tests.fixtures.sandboxes import AdobeSandbox
-from tests.pipeline.adobe_ingress_world import configure, contact, profile_mapping, profiles
+from tests.pipeline.adobe_ingress_world import (
+    CARDS,
+    add_cards,
+    card_mapping,
+    configure,
+    contact,
+    profile_mapping,
+    profile_pkeys,
+    profiles,
+    rows,
+)
 from tests.pipeline.helpers import EVERY_5, run_scheduled, take_queued
-from tests.pipeline.kills import die_at_save, run_until_killed
+from tests.pipeline.kills import die_at_save, finish_after_lease, run_until_killed
 
 PROFILES = SyncType.PROFILE_INGRESS
+CUSTOM = SyncType.CUSTOM_ENTITY_INGRESS
 PEOPLE = 25
 # Checkpoints of a run over 25 contacts in pages of 10: the plan, the table begun, the waiting
 # records, then each page's intent and its end, and the table's end (about 10 saves).
@@ -123,6 +135,56 @@ def test_a_run_killed_as_it_ends_a_one_page_read_counts_that_page_once(
     assert audit.status is AuditStatus.COMPLETED, audit.message
     assert audit.counts == Counts(read=4, updated=4)
     assert all(profiles(acs)[key]["lastName"] == "Changed" for key in people[:4])
+
+
+def _card_world(dv: DataverseState) -> dict[str, str | None]:
+    """Cards of contacts Campaign has (linked), cards of a contact it does not have yet
+    (waiting) and cards of nobody; each card's expected owner id, or None."""
+    owners = [contact(dv, f"Owner{n}", f"Holder{n}") for n in range(5)]
+    return {**{dv.insert("new_loyaltycard", {"new_name": f"C-{n:02d}",
+                 "new_contactid@odata.bind": f"/contacts({owners[n % 5]})"}): owners[n % 5]
+               for n in range(16)},
+            **{dv.insert("new_loyaltycard", {"new_name": f"L-{n:02d}"}): None
+               for n in range(6)}}  # fmt: skip
+
+
+@pytest.mark.parametrize("die_at", [None, *KILL_AT])  # None: the unkilled run compared with
+def test_a_killed_custom_entity_run_ends_like_an_unkilled_one(
+    sync_runtime: Runtime, globex: EmailAccount, host: LocalHost, clock: ManualClock,
+    dv: DataverseState, acs: AdobeState, monkeypatch: pytest.MonkeyPatch, die_at: int | None,
+) -> None:  # fmt: skip
+    rt = sync_runtime
+    rt.registry = catalogue().replaced(CustomEntityIngress(page_size=10))
+    add_cards(acs)
+    configure(rt, profile_mapping(), card_mapping())
+    cards = _card_world(dv)
+    run_scheduled(rt, host, clock, "globex", PROFILES)  # the owners' profiles, then no more
+    admin.set_schedule(rt, "globex", PROFILES, ScheduleSpec(interval=Interval.MANUAL))
+    late = contact(dv, "Late", "Comer")  # no profile yet: its cards wait
+    for n in range(3):
+        cards[dv.insert("new_loyaltycard", {"new_name": f"W-{n}",
+                        "new_contactid@odata.bind": f"/contacts({late})"})] = late  # fmt: skip
+    clock.advance(minutes=5)
+    if die_at is None:
+        audit = run_scheduled(rt, host, clock, "globex", CUSTOM)
+    else:
+        pause_every_slice_at_its_first_checkpoint(monkeypatch)
+        die_at_save(monkeypatch, rt, die_at)
+        assert run_until_killed(rt, host, clock, "globex", CUSTOM), "never died"
+        audit = finish_after_lease(rt, host, clock, "globex", CUSTOM)
+
+    # 25 cards read: 22 written, 3 waiting for their owner's profile.
+    assert audit.status is AuditStatus.COMPLETED, audit.message
+    assert (audit.counts.read, audit.counts.created, audit.counts.failed) == (25, 22, 0)
+    assert "3 wait for their parent record in Campaign" in audit.message
+    pkeys = profile_pkeys(acs)
+    held = {r["crmId"]: r for r in rows(acs, CARDS)}
+    assert len(rows(acs, CARDS)) == len(held) == 22  # no card twice
+    for card, owner in cards.items():
+        if owner == late:
+            assert card not in held
+        else:
+            assert held[card]["profile"] == ({"PKey": pkeys[owner]} if owner else {})
 
 
 def _finish_after_lease(rt: Runtime, host: LocalHost, clock: ManualClock) -> None:
