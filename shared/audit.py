@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
@@ -74,3 +75,18 @@ class AuditDetail(BaseModel):
     # What makes the row one item's when names can repeat (a campaign's or form's platform id);
     # empty: the item's name. A second detail with the same key in a run replaces the first.
     key: str = ""
+
+
+# A list sync's detail item names its list; lists that share a name are told apart by their id.
+_LIST_ITEM_WITH_ID = re.compile(r"^(.*) \(([0-9a-fA-F-]{36})\)$")
+
+
+def list_item_with_id(name: str, list_id: str) -> str:
+    """The detail item of a list whose name another list of the run shares."""
+    return f"{name} ({list_id})"
+
+
+def split_list_item(item: str) -> tuple[str, str | None]:
+    """(the list's name, its id when the item carries one) of a list sync's detail item."""
+    found = _LIST_ITEM_WITH_ID.match(item)
+    return (found.group(1), found.group(2).lower()) if found else (item, None)

@@ -3,7 +3,6 @@ viewer's local time beside them), statuses as the seeds name them, and counts.""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -11,6 +10,7 @@ from typing import Any, Final
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from shared.audit import split_list_item
 from shared.scheduling import Interval
 
 BASE: Final = "/api/console"
@@ -18,8 +18,6 @@ TEMPLATES: Final = Path(__file__).parent / "templates"
 STATIC: Final = Path(__file__).parent / "static"
 COUNTS: Final = ("read", "created", "updated", "deleted", "failed")
 INTERVALS: Final = [interval.value for interval in Interval]
-# A list sync's detail item: the list's name, or "Name (list id)" where names are shared.
-SHARED_LIST_NAME: Final = re.compile(r"^(.*) \(([0-9a-fA-F-]{36})\)$")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -55,8 +53,7 @@ def slug(value: Any) -> str:
 
 def list_name(item: Any) -> str:
     """The marketing list's name in a MarketingListsDataOut detail item."""
-    shared = SHARED_LIST_NAME.match(str(item))
-    return shared.group(1) if shared else str(item)
+    return split_list_item(str(item))[0]
 
 
 def yes_no(value: Any) -> str:

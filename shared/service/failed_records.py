@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from shared.audit import AuditDetail, AuditRecord, AuditStatus
+from shared.audit import AuditDetail, AuditRecord, AuditStatus, split_list_item
 from shared.errors import NotFoundError
 from shared.messaging.contract import Trigger
 from shared.pipeline import admin
@@ -34,7 +34,6 @@ LOOK_BACK = timedelta(days=30)  # the audit keeps 30 days
 ROWS_PER_TYPE = 20  # audit rows read per sync type to find its newest finished run
 # "... , 2 failed: a@x: InvalidEmail; b@x: Duplicate (...)" ends a list's detail message.
 NAMED_FAILURES = re.compile(r"(\d+) failed: (.+)$")
-SHARED_NAME = re.compile(r"^(.*) \(([0-9a-fA-F-]{36})\)$")  # "Name (list id)"
 
 
 class FailedRecord(BaseModel):
@@ -210,9 +209,9 @@ def _list_ids(rt: Runtime, account_id: str, items: list[str]) -> tuple[list[str]
     ids: list[str] = []
     wanted: dict[str, str] = {}
     for item in items:
-        shared = SHARED_NAME.match(item)
-        if shared:
-            ids.append(shared.group(2).lower())
+        _, list_id = split_list_item(item)
+        if list_id:
+            ids.append(list_id)
         else:
             wanted[item] = item
     for link in list_links(rt).for_account(account_id):

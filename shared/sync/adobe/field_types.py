@@ -8,13 +8,14 @@ number)."""
 from __future__ import annotations
 
 from shared.clients.adobe.metadata import CampaignField
+from shared.sync.adobe.picklists import CHOICE_TYPES
 
 # Dataverse AttributeType values, grouped.
 DATES = frozenset({"DateTime"})
 WHOLE = frozenset({"Integer", "BigInt"})
 FRACTIONS = frozenset({"Decimal", "Double", "Money"})
 BOOLEANS = frozenset({"Boolean"})
-CHOICES = frozenset({"Picklist", "State", "Status", "MultiSelectPicklist"})
+CHOICES = CHOICE_TYPES
 LOOKUPS = frozenset({"Lookup", "Customer", "Owner"})
 IDS = frozenset({"Uniqueidentifier"})
 TEXT = frozenset({"String", "Memo", "EntityName"})

@@ -19,7 +19,6 @@ from datetime import datetime
 
 from shared.clients.adobe.client import AdobeCampaignClient
 from shared.clients.dataverse.client import DataverseClient
-from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.clients.dataverse.odata import entity_set_of
 from shared.clients.filedrop.manifest import Rejection
 from shared.clients.filedrop.parts import PartEncoder
@@ -40,9 +39,9 @@ from shared.sync.adobe.linked_columns import (
     LinkedPage,
     metadata_cache,
     plan_linked,
+    read_columns,
     read_linked,
     unread_message,
-    web_name,
 )
 from shared.sync.adobe.picklists import CHOICE_TYPES, label_of
 from shared.sync.adobe.record_values import Write, campaign_record
@@ -68,8 +67,8 @@ class FileLoadJob:
     choice_columns: frozenset[str] = frozenset()
     page_size: int = PAGE_SIZE
     linked: LinkedColumns | None = None  # the fields through lookups, read page by page
-    # Lookups mapped or filtered on directly: the Web API names them `_<name>_value`.
-    lookups: frozenset[str] = frozenset()
+    # Logical name -> Web API name of the columns read (a lookup reads as `_<name>_value`).
+    read_columns: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> list[FieldMapping]:
@@ -89,12 +88,7 @@ class FileLoadJob:
 
     @property
     def select(self) -> list[str]:
-        names = {m.dynamics_field for m in self.fields if "." not in m.dynamics_field}
-        names |= {r.dynamics_field for r in self.mapping.filter.rules}
-        names = {web_name(n, "Lookup") if n in self.lookups else n for n in names}
-        if self.linked is not None:  # the lookups the linked fields start with
-            names |= {web_name(step, "Lookup") for step in self.linked.first_steps}
-        return sorted(names | {self.primary_key})
+        return sorted(set(self.read_columns.values()) | {self.primary_key})
 
     @property
     def format(self) -> ImportFormat:
@@ -133,9 +127,6 @@ def plan_job(
     types = types_of(table)
     paths = [m.dynamics_field for m in mapping.fields if "." in m.dynamics_field]
     linked = plan_linked(dataverse, table, paths, types_of, targets_of) if paths else None
-    direct = {m.dynamics_field for m in mapping.fields} | {
-        r.dynamics_field for r in mapping.filter.rules
-    }
     return FileLoadJob(
         account_id=account_id,
         mapping=mapping,
@@ -147,7 +138,7 @@ def plan_job(
         choice_columns=frozenset(n for n, t in types.items() if t in CHOICE_TYPES)
         | (linked.choices if linked else frozenset()),
         linked=linked,
-        lookups=frozenset(n for n in direct if types.get(n) in LOOKUP_TYPES),
+        read_columns=read_columns(mapping, types, info.primary_id),
     )
 
 
@@ -157,9 +148,10 @@ def campaign_row(
     """The file's row for a Dynamics record (with its page's `linked` values), None when the
     filter leaves it out (an initial load has nothing in Campaign to delete)."""
     found: dict[str, object] = dict(record)
-    for lookup in job.lookups:  # the id under its logical name, lowercase as the ingress sends it
-        value = record.get(web_name(lookup, "Lookup"))
-        found[lookup] = str(value).lower() if value is not None else None
+    for logical, web in job.read_columns.items():
+        if web != logical:  # a lookup: its id under its logical name, lowercase as the API's
+            value = record.get(web)
+            found[logical] = str(value).lower() if value is not None else None
     if decide(job.mapping.filter, found) is not FilterOutcome.SYNC:
         return None
     names = [m.dynamics_field for m in job.fields]

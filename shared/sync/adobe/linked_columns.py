@@ -29,12 +29,25 @@ from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.clients.dataverse.odata import FORMATTED_VALUES, LOOKUP_TABLE, entity_set_of
 from shared.clients.dataverse.rows_by_id import RowKey, read_rows
+from shared.storage.adobe_config_model import TableMapping
 from shared.sync.adobe.picklists import CHOICE_TYPES, FORMATTED
 
 
 def web_name(column: str, kind: str | None) -> str:
     """The Web API property of a column: a lookup reads as `_<name>_value`."""
     return f"_{column}_value" if kind in LOOKUP_TYPES else column
+
+
+def read_columns(
+    mapping: TableMapping, types: Mapping[str, str], primary_id: str
+) -> dict[str, str]:
+    """Logical name -> Web API name of the columns read with a mapping's records: the fields
+    mapped directly, the lookups its linked paths start with, the filters' columns and the
+    primary key. A column Dynamics no longer has is left out (there is nothing to read)."""
+    wanted = {f.dynamics_field.split(".", 1)[0] for f in mapping.fields}
+    wanted |= {rule.dynamics_field for rule in mapping.filter.rules}
+    wanted.add(primary_id)
+    return {name: web_name(name, types[name]) for name in sorted(wanted) if name in types}
 
 
 @dataclass(frozen=True)

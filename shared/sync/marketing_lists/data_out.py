@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.accounts import Platform
-from shared.audit import AuditDetail, AuditStatus, Counts, Messages
+from shared.audit import AuditDetail, AuditStatus, Counts, Messages, list_item_with_id
 from shared.clients.dataverse.lists import MarketingList
 from shared.clients.dotdigital.client import DotdigitalClient
 from shared.engine import (
@@ -334,7 +334,7 @@ class _Lists:
             status = AuditStatus.COMPLETED_WITH_ERRORS
         item = p.name or p.list_id
         if p.name in self.cursor.shared_names:
-            item = f"{p.name} ({p.list_id})"
+            item = list_item_with_id(p.name, p.list_id)
         self._detail(
             AuditDetail(
                 item=item,

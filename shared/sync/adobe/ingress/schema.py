@@ -18,7 +18,12 @@ from shared.clients.dataverse.client import DataverseClient
 from shared.clients.dataverse.metadata import LOOKUP_TYPES
 from shared.errors import BadInputError, NotFoundError
 from shared.storage.adobe_config_model import AdobeConfig, TableMapping
-from shared.sync.adobe.linked_columns import LinkedColumns, metadata_cache, plan_linked
+from shared.sync.adobe.linked_columns import (
+    LinkedColumns,
+    metadata_cache,
+    plan_linked,
+    read_columns,
+)
 from shared.sync.adobe.picklists import CHOICE_TYPES, FORMATTED
 
 
@@ -82,16 +87,7 @@ def resolve(dv: DataverseClient, config: AdobeConfig, mapping: TableMapping) -> 
     types_of, targets_of = metadata_cache(dv)
     types = types_of(name)
     paths = [f.dynamics_field for f in mapping.fields if "." in f.dynamics_field]
-    wanted = {f.dynamics_field for f in mapping.fields if "." not in f.dynamics_field}
-    wanted |= {path.split(".", 1)[0] for path in paths}  # the lookups the paths start with
-    wanted |= {rule.dynamics_field for rule in mapping.filter.rules}
-    wanted.add(info.primary_id)
-    columns: dict[str, str] = {}
-    for logical in sorted(wanted):
-        kind = types.get(logical)
-        if kind is None:
-            continue  # dropped from Dynamics since it was mapped: nothing to read
-        columns[logical] = f"_{logical}_value" if kind in LOOKUP_TYPES else logical
+    columns = read_columns(mapping, types, info.primary_id)
     linked = plan_linked(dv, name, paths, types_of, targets_of) if paths else None
     choices = frozenset(c for c in columns if types.get(c) in CHOICE_TYPES)
     choices |= linked.choices if linked is not None else frozenset()
